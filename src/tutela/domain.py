@@ -1,0 +1,210 @@
+"""Plain value objects shared by every Tutela module.
+
+This module imports nothing else of Tutela (see DESIGN.md, module boundaries). Times are aware UTC
+``datetime`` objects where they are real instants; ``Message.time`` keeps the source's own time text
+(PAN12 gives only ``HH:MM``) because a reader must not invent a date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+__all__ = [
+    "Action",
+    "Assessment",
+    "Attachment",
+    "Category",
+    "Conversation",
+    "Decision",
+    "GroomingStage",
+    "IndicatorHit",
+    "Message",
+]
+
+
+class Category(StrEnum):
+    """Indicator categories, after the ChatCoder coding scheme (Kontostathis et al. 2009/2012),
+    O'Connell's grooming stages (2003) and the Sweetie 2.0 reports (Terre des Hommes 2013/2016)."""
+
+    AGE_PROBE = "age_probe"
+    PERSONAL_INFO_PROBE = "personal_info_probe"
+    FLATTERY = "flattery"
+    TRUST_BUILDING = "trust_building"
+    RISK_CHECK = "risk_check"
+    SECRECY = "secrecy"
+    ISOLATION = "isolation"
+    PLATFORM_SWITCH = "platform_switch"
+    MEDIA_REQUEST = "media_request"  # webcam / image request
+    GIFT_OR_MONEY = "gift_or_money"
+    MEETING = "meeting"
+    SEXUAL_CONTENT = "sexual_content"
+    POLICE_CHECK = "police_check"
+
+
+class GroomingStage(StrEnum):
+    """O'Connell (2003), "A typology of child cybersexploitation and online grooming practices".
+
+    Ordered: a later stage implies the conversation went through (or skipped) the earlier ones.
+    """
+
+    NONE = "none"
+    FRIENDSHIP_FORMING = "friendship_forming"
+    RELATIONSHIP_FORMING = "relationship_forming"
+    RISK_ASSESSMENT = "risk_assessment"
+    EXCLUSIVITY = "exclusivity"
+    SEXUAL = "sexual"
+    MEETING = "meeting"  # approach / physical meeting (Lorenzo-Dus et al. 2016 "approach")
+
+    @property
+    def rank(self) -> int:
+        """0 for ``NONE`` up to 6 for ``MEETING``."""
+        return list(GroomingStage).index(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Metadata of a media item a contact sent. The bytes are never fetched (hard rule 2)."""
+
+    kind: str  # "image" | "video" | "audio" | "file"
+    url: str | None = None
+    mime: str | None = None
+    size: int | None = None  # bytes, as declared by the platform
+    declared_hash: str | None = None  # as declared by the platform, e.g. "sha256:..."
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat line.
+
+    Attributes
+    ----------
+    conversation: conversation id.
+    author: author id as given by the source (PAN12 hash, platform handle, ``"decoy"``...).
+    text: the line's text, as received (never normalised in place).
+    line: 1-based position of the message within its conversation.
+    time: the source's own time text (``"16:43"``, ISO 8601, ...) or ``None``.
+    source: where it came from, ``"path:line"`` for files or ``"xmpp:..."`` for live messages.
+    at: an aware UTC instant when the source provides a real one (live messages), else ``None``.
+    attachments: media metadata only.
+    """
+
+    conversation: str
+    author: str
+    text: str
+    line: int
+    time: str | None = None
+    source: str | None = None
+    at: datetime | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(slots=True)
+class Conversation:
+    """A conversation read from a corpus or held live.
+
+    Attributes
+    ----------
+    id: conversation id.
+    messages: messages in order (``line`` 1..n).
+    label: 1 = positive (grooming/solicitation), 0 = negative, ``None`` = unlabelled.
+    lang: ISO 639-1 code when the source states it, else ``None`` (detected later).
+    author_labels: per-author labels when the source gives them (PJ offender = 1, decoy = 0).
+    flattened: True when message boundaries were lost (one string holds the whole segment).
+    source: file the conversation was read from.
+    """
+
+    id: str
+    messages: list[Message]
+    label: int | None = None
+    lang: str | None = None
+    author_labels: dict[str, int] = field(default_factory=dict)
+    flattened: bool = False
+    source: str | None = None
+
+    @property
+    def authors(self) -> list[str]:
+        """Distinct authors in order of first appearance."""
+        return list(dict.fromkeys(m.author for m in self.messages))
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorHit:
+    """One lexicon indicator matched on one line.
+
+    ``start``/``end`` are character offsets in the *normalised* text of the line.
+    """
+
+    indicator: str  # indicator id, e.g. "en.age_probe.how_old"
+    category: Category
+    weight: float
+    line: int
+    author: str
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Risk of one subject (an author or a conversation) at one point in time.
+
+    Attributes
+    ----------
+    subject: author id or conversation id.
+    kind: ``"author"`` or ``"conversation"``.
+    risk: probability-like score in [0, 1] (PAN12 problem 1).
+    label: ``risk >= threshold`` of the model that produced it.
+    stage: estimated grooming stage (O'Connell 2003).
+    indicators: matched indicators, strongest first.
+    lines: lines that carry the risk (PAN12 problem 2), ascending.
+    n_messages: messages seen so far.
+    warning: True once the early-warning rule has fired (Vogt et al. 2021 k-of-n vote).
+    """
+
+    subject: str
+    kind: str
+    risk: float
+    label: bool
+    stage: GroomingStage
+    indicators: tuple[IndicatorHit, ...] = ()
+    lines: tuple[int, ...] = ()
+    n_messages: int = 0
+    warning: bool = False
+
+
+class Action(StrEnum):
+    """Policy outcomes, weakest first (DESIGN.md, policy ladder)."""
+
+    CONTINUE = "continue"
+    DETER = "deter"
+    ESCALATE = "escalate"
+    REFER = "refer"  # a referral *proposal*; only a human approves a referral
+
+    @property
+    def rank(self) -> int:
+        return list(Action).index(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the policy decided after one inbound message, and why.
+
+    Attributes
+    ----------
+    action: the decided action.
+    after_line: 1-based number of the contact line the decision followed.
+    risk: the risk the decision was based on, in [0, 1].
+    indicators: ids of the indicators that moved it.
+    rule: id of the rule that fired (e.g. ``"ladder.first_solicitation"``), ``"none"`` otherwise.
+    reason: one sentence for the audit log.
+    variant: the deterrence-message variant sent, if any.
+    """
+
+    action: Action
+    after_line: int
+    risk: float
+    indicators: tuple[str, ...] = ()
+    rule: str = "none"
+    reason: str = ""
+    variant: str | None = None
