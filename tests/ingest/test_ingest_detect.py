@@ -1,0 +1,111 @@
+"""Format detection, ``read_corpus`` argument checks and the public surface of ``tutela.ingest``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import tutela.ingest
+from tutela.errors import InputError
+from tutela.ingest import FORMATS, detect_format, read_corpus
+
+PAN12 = (
+    '<conversations><conversation id="c"><message line="1"><author>a</author>'
+    "<time>10:00</time><text>hello</text></message></conversation></conversations>\n"
+)
+ROWS = {
+    "segments": {"id": "s", "lang": "en", "text": "t", "label": 0},
+    "segments-messages": {"id": "s", "pair": "p", "lang": "nl", "messages": ["a: b"], "label": 0},
+    "pj": {"id": "p", "offender": "o", "messages": [{"author": "o", "time": "1", "text": "t"}]},
+    "generic": {"conversation": "c", "author": "u", "time": None, "text": "t"},
+}
+
+
+def test_public_names():
+    assert sorted(tutela.ingest.__all__) == [
+        "FORMATS",
+        "detect_format",
+        "find_pan12_truth",
+        "read_corpus",
+        "read_pan12_lines",
+        "read_pan12_predators",
+    ]
+    assert set(FORMATS) == {"pan12", "segments", "segments-messages", "pj", "generic"}
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json", ".ndjson", ".txt", ""])
+@pytest.mark.parametrize("fmt", sorted(ROWS))
+def test_detects_jsonl_formats_from_keys(write, fmt, suffix):
+    path = write(f"corpus{suffix}", "\n\n" + json.dumps(ROWS[fmt]) + "\n")
+    assert detect_format(path) == fmt
+    assert len(list(read_corpus(path))) == 1
+
+
+@pytest.mark.parametrize("name", ["corpus.xml", "corpus.XML", "corpus.data"])
+def test_detects_pan12(write, name):
+    path = write(name, "\n  " + PAN12)
+    assert detect_format(path) == "pan12"
+    (conv,) = read_corpus(path)
+    assert conv.messages[0].text == "hello"
+
+
+def test_fmt_forces_a_format(write):
+    # keys look like "segments", but the user says generic: the generic reader's errors apply
+    path = write("x.jsonl", json.dumps(ROWS["segments"]) + "\n")
+    with pytest.raises(InputError, match='missing required field "conversation"'):
+        list(read_corpus(path, fmt="generic"))
+
+
+def test_unknown_keys(write):
+    path = write("x.jsonl", json.dumps({"who": "a", "said": "b"}) + "\n")
+    with pytest.raises(InputError, match=r"cannot tell the corpus format .*\(said, who\)") as info:
+        detect_format(path)
+    assert info.value.line == 1
+
+
+def test_unknown_content_without_known_extension(write):
+    with pytest.raises(InputError, match="cannot tell the corpus format"):
+        detect_format(write("notes.txt", "just some words\n"))
+
+
+def test_first_line_not_an_object(write):
+    with pytest.raises(InputError, match="got a JSON array") as info:
+        detect_format(write("x.jsonl", "\n[1, 2]\n"))
+    assert info.value.line == 2
+
+
+def test_empty_jsonl_cannot_be_detected(write):
+    with pytest.raises(InputError, match="no conversations"):
+        detect_format(write("x.jsonl", "\n"))
+    with pytest.raises(InputError, match="no conversations"):
+        read_corpus(write("y.jsonl", ""))
+
+
+def test_path_errors_are_raised_before_iteration(tmp_path):
+    with pytest.raises(InputError, match="no such file") as info:
+        read_corpus(tmp_path / "absent.jsonl")
+    assert info.value.path == str(tmp_path / "absent.jsonl")
+    with pytest.raises(InputError, match="is a directory"):
+        read_corpus(tmp_path)
+    with pytest.raises(InputError, match="is a directory"):
+        detect_format(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"fmt": "csv"}, "unknown corpus format 'csv'"),
+        ({"max_message_chars": 0}, "at least 1"),
+        ({"max_message_chars": 2.5}, "must be an integer"),
+    ],
+)
+def test_bad_arguments(write, kwargs, needle):
+    path = write("x.jsonl", json.dumps(ROWS["segments"]) + "\n")
+    with pytest.raises(InputError, match=needle):
+        read_corpus(path, **kwargs)
+
+
+def test_input_error_is_a_value_error(tmp_path):
+    with pytest.raises(ValueError):
+        read_corpus(tmp_path / "absent.xml")
