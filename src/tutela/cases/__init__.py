@@ -1,0 +1,1 @@
+"""Cases: operations, contact profiles and identity links, review queue, referrals."""
