@@ -1,0 +1,216 @@
+"""The reviewed response bank: what a persona may say, per language and intent.
+
+One YAML file per language under ``persona/banks/`` (``en``, ``nl``, ``tl``, ``de``)::
+
+    version: 1
+    lang: en
+    reviewed_by: pending human review
+    rules: [...]                       # the review rules, for the human reviewer
+    gender_words: {female: girl, male: boy}
+    intents:
+      greeting: ["hey", "hi, im {name}, {age}", ...]
+      ...                              # one list for every Intent, plus "ending"
+
+Templates use the slots :data:`SLOTS`, filled from the profile. Load-time validation (any failure
+is a ``ConfigError`` naming the file): every :class:`~tutela.persona.intents.Intent` and ``ending``
+has >= 2 templates, at least one of them with ``{age}`` (so the persona can always make its age
+plain); only known slots; templates at most 120 characters; a ``?`` only in ``unknown`` (the
+persona asks nothing but "what do you mean"); every template, with its slots blanked, passes the
+guard's content checks.
+
+A *bank key* names one template: ``"{lang}.{intent}.{index}"``, e.g. ``"en.webcam_request.2"``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from tutela.errors import ConfigError
+from tutela.persona.content import content_violations
+from tutela.persona.intents import Intent
+from tutela.persona.profile import PersonaProfile
+
+__all__ = [
+    "BANK_LANGUAGES",
+    "ENDING",
+    "SLOTS",
+    "ResponseBank",
+    "load_bank",
+    "load_bank_file",
+    "render",
+    "renderings",
+    "slot_values",
+]
+
+BANK_LANGUAGES: tuple[str, ...] = ("de", "en", "nl", "tl")
+ENDING = "ending"
+SLOTS: frozenset[str] = frozenset(
+    {"age", "name", "gender", "school_year", "school_type", "region", "family", "hobby", "pet",
+     "game", "music"}
+)  # fmt: skip
+MAX_TEMPLATE_CHARS = 120
+_SECTIONS: tuple[str, ...] = (*(i.value for i in Intent), ENDING)
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseBank:
+    """One language's reviewed templates.
+
+    templates: section (an intent value or ``"ending"``) -> templates, in file order.
+    """
+
+    lang: str
+    version: int
+    reviewed_by: str
+    gender_words: Mapping[str, str]
+    templates: Mapping[str, tuple[str, ...]]
+    source: str
+
+    def entries(self, section: str) -> tuple[tuple[str, str], ...]:
+        """``(bank_key, template)`` pairs of one section."""
+        return tuple(
+            (f"{self.lang}.{section}.{i}", t) for i, t in enumerate(self.templates[section])
+        )
+
+    def all_entries(self) -> tuple[tuple[str, str], ...]:
+        """Every ``(bank_key, template)`` pair of the bank."""
+        return tuple(e for s in self.templates for e in self.entries(s))
+
+    def template(self, bank_key: str) -> str:
+        """The template a bank key names; ``KeyError`` when it names none."""
+        lang, section, index = bank_key.split(".")
+        if lang != self.lang:
+            raise KeyError(bank_key)
+        return self.templates[section][int(index)]
+
+
+def template_slots(template: str) -> tuple[str, ...]:
+    """Slot names used in a template, in order of first use."""
+    names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    return tuple(dict.fromkeys(names))
+
+
+def _validate(data: object, where: str, lang: str | None) -> ResponseBank:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: a response bank must be a mapping")
+    try:
+        version = int(data["version"])
+        reviewed_by = str(data["reviewed_by"])
+        file_lang = str(data["lang"])
+        gender_words = {str(k): str(v) for k, v in dict(data["gender_words"]).items()}
+        sections = dict(data["intents"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ConfigError(f"{where}: missing or malformed header field: {e}") from e
+    if lang is not None and file_lang != lang:
+        raise ConfigError(f"{where}: lang {file_lang!r} does not match the file name")
+    if set(gender_words) != {"female", "male"}:
+        raise ConfigError(f"{where}: gender_words needs exactly 'female' and 'male'")
+    unknown = set(sections) - set(_SECTIONS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown sections {sorted(unknown)}")
+    templates: dict[str, tuple[str, ...]] = {}
+    for section in _SECTIONS:
+        items = sections.get(section)
+        if not isinstance(items, list) or len(items) < 2:
+            raise ConfigError(f"{where}: section {section!r} needs a list of >= 2 templates")
+        if not any("{age}" in str(t) for t in items):
+            raise ConfigError(f"{where}: section {section!r} needs a template with {{age}}")
+        for t in items:
+            if not isinstance(t, str) or not t.strip() or len(t) > MAX_TEMPLATE_CHARS:
+                raise ConfigError(f"{where}: {section}: bad template {t!r}")
+            try:
+                slots = set(template_slots(t))
+            except ValueError as e:
+                raise ConfigError(f"{where}: {section}: malformed template {t!r}: {e}") from e
+            if slots - SLOTS:
+                raise ConfigError(f"{where}: {section}: unknown slots {sorted(slots - SLOTS)}")
+            if "?" in t and section != Intent.UNKNOWN.value:
+                raise ConfigError(f"{where}: {section}: only 'unknown' replies may ask: {t!r}")
+            blank = t.format(**{s: "zz" for s in slots})
+            reasons = content_violations(blank)
+            if reasons:
+                raise ConfigError(f"{where}: {section}: template {t!r} fails: {reasons}")
+        templates[section] = tuple(items)
+    return ResponseBank(file_lang, version, reviewed_by, gender_words, templates, where)
+
+
+@cache
+def load_bank(lang: str) -> ResponseBank:
+    """The shipped bank of ``lang`` (one of :data:`BANK_LANGUAGES`); else ``ConfigError``."""
+    if lang not in BANK_LANGUAGES:
+        raise ConfigError(f"no response bank for language {lang!r} (have {BANK_LANGUAGES})")
+    where = f"persona/banks/{lang}.yaml"
+    try:
+        text = (
+            resources.files("tutela.persona")
+            .joinpath("banks")
+            .joinpath(f"{lang}.yaml")
+            .read_text("utf-8")
+        )
+        data = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"{where}: cannot load: {e}") from e
+    return _validate(data, where, lang)
+
+
+def load_bank_file(path: str | Path) -> ResponseBank:
+    """A bank from any YAML file (for review and tests); validated like the shipped ones."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"{p}: cannot load response bank: {e}") from e
+    return _validate(data, str(p), None)
+
+
+def slot_values(profile: PersonaProfile, bank: ResponseBank) -> dict[str, tuple[str, ...]]:
+    """Every value each slot may take for ``profile`` (empty tuple: the slot cannot be filled)."""
+    f = profile.facts
+    return {
+        "age": (str(profile.age),),
+        "name": (profile.display_name,),
+        "gender": (bank.gender_words[profile.gender],),
+        "school_year": (f.school_year,),
+        "school_type": (f.school_type,),
+        "region": (f.city_region,),
+        "family": (f.family,),
+        "hobby": f.hobbies,
+        "pet": f.pets,
+        "game": f.favourite_games,
+        "music": f.favourite_music,
+    }
+
+
+def can_render(template: str, values: Mapping[str, tuple[str, ...]]) -> bool:
+    """True when every slot of ``template`` has at least one value."""
+    return all(values[s] for s in template_slots(template))
+
+
+def renderings(template: str, profile: PersonaProfile, bank: ResponseBank) -> tuple[str, ...]:
+    """Every rendering of ``template`` for ``profile`` (all slot-value combinations)."""
+    values = slot_values(profile, bank)
+    slots = template_slots(template)
+    if not can_render(template, values):
+        return ()
+    combos = itertools.product(*(values[s] for s in slots))
+    return tuple(dict.fromkeys(template.format(**dict(zip(slots, c, strict=True))) for c in combos))
+
+
+def render(template: str, profile: PersonaProfile, bank: ResponseBank, rng: random.Random) -> str:
+    """One rendering of ``template``: each slot filled with a value drawn from ``rng``.
+
+    Raises ``ConfigError`` when a slot has no value for this profile (see :func:`can_render`).
+    """
+    values = slot_values(profile, bank)
+    if not can_render(template, values):
+        raise ConfigError(f"template {template!r} cannot be filled for persona {profile.id!r}")
+    return template.format(**{s: rng.choice(values[s]) for s in template_slots(template)})

@@ -1,0 +1,348 @@
+"""The dialogue manager: Rasa-like roles over the reviewed response bank.
+
+* **Understanding** labels a contact message: :func:`tutela.persona.intents.recognize`.
+* **Policy** (:meth:`DialogueManager.plan_reply`, :meth:`DialogueManager.plan_deterrence`) maps
+  (conversation state, persona, intent) to a frozen :class:`PlannedReply` and has no side effects:
+  same state, same text, same plan.
+* **State** is an immutable :class:`ConversationState` rebuilt from events
+  (:class:`ContactMessage`, :class:`ReplySent`, :class:`DeterrenceSent`,
+  :class:`ConversationEnded`) by the pure :meth:`DialogueManager.apply` /
+  :meth:`DialogueManager.replay`. Whoever sends a planned reply (through the outgoing guard)
+  records the event; :meth:`DialogueManager.respond` and :meth:`DialogueManager.deter` do plan +
+  apply in one call for callers that do not need the split.
+
+Policy rules, in order:
+
+1. An ended conversation gets no reply (``None``).
+2. The reply comes from the bank section of the recognised intent, in the conversation's language.
+3. The persona makes its age plain: when asked (``asl``, ``age_question``: every template states the
+   age) and otherwise no later than reply :data:`AGE_DISCLOSURE_BY_REPLY` (the brief's limit is 3):
+   until the age is disclosed, from that reply on only templates with ``{age}`` are used.
+4. No verbatim repeat within a conversation where an alternative exists: unused templates first,
+   and a text already sent is only reused when nothing else passes.
+5. Typing style with noise from a ``random.Random`` seeded by (conversation seed, turn, replies
+   sent); the result must pass the outgoing guard (``origin="bank"``) or the plain styled text is
+   tried, then the next template.
+6. Delay (seconds): think time + typing time, clipped to the profile's ``reply_delay_s``. Think time
+   is log-normal with median ``reply_delay_s.median / 2`` and sigma :data:`THINK_SIGMA`; typing
+   time is ``len(text) / TYPING_CPS``.
+
+After a deterrence message the persona stops the role-play: the conversation is ended and
+:meth:`plan_reply` returns ``None`` from then on.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from tutela.errors import ConfigError
+from tutela.persona.bank import (
+    BANK_LANGUAGES,
+    ENDING,
+    ResponseBank,
+    can_render,
+    load_bank,
+    render,
+    slot_values,
+)
+from tutela.persona.deterrence import (
+    DEFAULT_ORGANISATION,
+    DETERRENCE_LANGUAGES,
+    DETERRENCE_VARIANTS,
+    render_deterrence,
+)
+from tutela.persona.guard import OutgoingGuard
+from tutela.persona.intents import Intent, recognize
+from tutela.persona.profile import PersonaProfile
+from tutela.persona.style import apply_style, base_style
+
+__all__ = [
+    "AGE_DISCLOSURE_BY_REPLY",
+    "THINK_SIGMA",
+    "TYPING_CPS",
+    "ContactMessage",
+    "ConversationEnded",
+    "ConversationState",
+    "DeterrenceSent",
+    "DialogueManager",
+    "Event",
+    "PlannedReply",
+    "ReplySent",
+    "SentReply",
+]
+
+AGE_DISCLOSURE_BY_REPLY = 2
+"""The persona states its age no later than this reply (1-based)."""
+TYPING_CPS = 3.0
+"""Typing speed, characters per second: about 36 words a minute, the mean mobile typing speed in
+Palin et al. (2019), "How do people type on mobile devices?", MobileHCI '19."""
+THINK_SIGMA = 0.5
+"""Sigma of the log-normal think time (dimensionless)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedReply:
+    """A reply the policy proposes; nothing is sent until the guard releases ``text``.
+
+    text: the exact text to send. intent: the intent it answers. bank_key: the template it came
+    from (``"en.greeting.0"``; ``"deterrence.{lang}.{variant}"`` for a warning). delay_s: seconds
+    to wait before sending (typing delay). origin: the guard origin to release it under.
+    """
+
+    text: str
+    intent: Intent
+    bank_key: str
+    delay_s: float
+    origin: Literal["bank", "deterrence"] = "bank"
+
+
+@dataclass(frozen=True, slots=True)
+class SentReply:
+    """One reply as sent: its bank key and exact text."""
+
+    bank_key: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    """The dialogue state of one conversation, rebuilt from events.
+
+    turn: contact messages seen. replies: replies sent, oldest first. age_disclosed: a sent reply
+    stated the persona's age. ended: no more replies (after a deterrence message or an end event).
+    deterrence_variant: the variant sent, if any. rng_seed: the conversation's random seed.
+    """
+
+    persona_id: str
+    lang: str
+    rng_seed: int
+    turn: int = 0
+    replies: tuple[SentReply, ...] = ()
+    age_disclosed: bool = False
+    ended: bool = False
+    deterrence_variant: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactMessage:
+    """The contact wrote ``text``."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplySent:
+    """The persona sent ``text`` (from template ``bank_key``)."""
+
+    bank_key: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeterrenceSent:
+    """The persona sent the deterrence message ``variant``; the conversation ends."""
+
+    variant: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEnded:
+    """The conversation was ended (by an operator, a policy decision...)."""
+
+    reason: str = ""
+
+
+Event = ContactMessage | ReplySent | DeterrenceSent | ConversationEnded
+
+
+class DialogueManager:
+    """Plans a persona's replies. Holds only configuration; all conversation data is in the state.
+
+    Parameters
+    ----------
+    profile: the persona.
+    bank: one ``ResponseBank``, or language -> bank; default: the shipped banks of the profile's
+        languages. The manager's own guard accepts texts of these banks; the guard in front of the
+        connectors should be built with the shipped banks only.
+    rng_seed: default seed for :meth:`start`.
+    organisation: named in deterrence messages.
+
+    Raises ``ConfigError`` when none of the profile's languages has a bank.
+    """
+
+    def __init__(
+        self,
+        profile: PersonaProfile,
+        *,
+        bank: ResponseBank | Mapping[str, ResponseBank] | None = None,
+        rng_seed: int = 0,
+        organisation: str = DEFAULT_ORGANISATION,
+    ) -> None:
+        if bank is None:
+            banks = {lang: load_bank(lang) for lang in profile.languages if lang in BANK_LANGUAGES}
+        elif isinstance(bank, ResponseBank):
+            banks = {bank.lang: bank}
+        else:
+            banks = dict(bank)
+        if not banks:
+            raise ConfigError(f"persona {profile.id!r}: no response bank for {profile.languages}")
+        self.profile = profile
+        self.banks: dict[str, ResponseBank] = banks
+        self.rng_seed = rng_seed
+        self.organisation = organisation
+        self.guard = OutgoingGuard(profile, banks=banks, organisation=organisation)
+
+    # -- state -----------------------------------------------------------------------------
+    def start(self, *, lang: str | None = None, rng_seed: int | None = None) -> ConversationState:
+        """A fresh conversation in ``lang`` (default: the profile's main language with a bank)."""
+        if lang is None:
+            lang = next(code for code in self.profile.languages if code in self.banks)
+        if lang not in self.banks:
+            raise ConfigError(f"persona {self.profile.id!r} has no bank for language {lang!r}")
+        seed = self.rng_seed if rng_seed is None else rng_seed
+        return ConversationState(self.profile.id, lang, seed)
+
+    def apply(self, state: ConversationState, event: Event) -> ConversationState:
+        """The state after ``event`` (pure; ``state`` is not changed)."""
+        if isinstance(event, ContactMessage):
+            return replace(state, turn=state.turn + 1)
+        if isinstance(event, ReplySent):
+            return replace(
+                state,
+                replies=(*state.replies, SentReply(event.bank_key, event.text)),
+                age_disclosed=state.age_disclosed or self._states_age(event),
+            )
+        if isinstance(event, DeterrenceSent):
+            return replace(state, ended=True, deterrence_variant=event.variant)
+        if isinstance(event, ConversationEnded):
+            return replace(state, ended=True)
+        raise TypeError(f"not a dialogue event: {event!r}")
+
+    def replay(
+        self, events: Iterable[Event], *, lang: str | None = None, rng_seed: int | None = None
+    ) -> ConversationState:
+        """Rebuild a conversation's state from its events."""
+        state = self.start(lang=lang, rng_seed=rng_seed)
+        for event in events:
+            state = self.apply(state, event)
+        return state
+
+    def _states_age(self, event: ReplySent) -> bool:
+        lang = event.bank_key.split(".", 1)[0]
+        bank = self.banks.get(lang)
+        try:
+            if bank is not None:
+                return "{age}" in bank.template(event.bank_key)
+        except (KeyError, IndexError, ValueError):
+            pass
+        return str(self.profile.age) in event.text.split()
+
+    # -- policy ----------------------------------------------------------------------------
+    def _delay(self, text: str, rng: random.Random) -> float:
+        d = self.profile.reply_delay_s
+        think = rng.lognormvariate(math.log(d.median / 2), THINK_SIGMA)
+        return round(min(d.max, max(d.min, think + len(text) / TYPING_CPS)), 3)
+
+    def plan_reply(self, state: ConversationState, text: str) -> PlannedReply | None:
+        """The reply to the contact message ``text``; ``None`` once the conversation has ended.
+
+        ``state`` is the state *before* ``text`` is applied. Pure: no side effects.
+        """
+        if state.ended:
+            return None
+        intent = recognize(text, state.lang)
+        bank = self.banks[state.lang]
+        values = slot_values(self.profile, bank)
+        section = intent.value
+        entries = [e for e in bank.entries(section) if can_render(e[1], values)]
+        if not entries:
+            section, intent = Intent.UNKNOWN.value, Intent.UNKNOWN
+            entries = [e for e in bank.entries(section) if can_render(e[1], values)]
+        return self._plan_from(state, intent, entries)
+
+    def plan_ending(self, state: ConversationState) -> PlannedReply | None:
+        """A short in-character closing line (``ending`` section); ``None`` once ended."""
+        if state.ended:
+            return None
+        bank = self.banks[state.lang]
+        values = slot_values(self.profile, bank)
+        entries = [e for e in bank.entries(ENDING) if can_render(e[1], values)]
+        return self._plan_from(state, Intent.GOODBYE, entries)
+
+    def _plan_from(
+        self, state: ConversationState, intent: Intent, entries: list[tuple[str, str]]
+    ) -> PlannedReply | None:
+        bank = self.banks[state.lang]
+        reply_no = len(state.replies) + 1
+        must_state_age = not state.age_disclosed and (
+            reply_no >= AGE_DISCLOSURE_BY_REPLY or intent in (Intent.ASL, Intent.AGE_QUESTION)
+        )
+        if must_state_age:
+            entries = [e for e in entries if "{age}" in e[1]] or entries
+        rng = random.Random(f"{state.rng_seed}:{state.turn}:{len(state.replies)}")
+        used = {r.bank_key for r in state.replies}
+        sent = {r.text for r in state.replies}
+        fresh = [e for e in entries if e[0] not in used]
+        stale = [e for e in entries if e[0] in used]
+        rng.shuffle(fresh)
+        rng.shuffle(stale)
+        candidates = []
+        for key, template in fresh + stale:
+            rendered = render(template, self.profile, bank, rng)
+            styled = apply_style(rendered, self.profile, rng)
+            candidates.append((key, styled))
+            candidates.append((key, base_style(rendered, self.profile)))
+        for allow_repeat in (False, True):
+            for key, styled in candidates:
+                if not allow_repeat and styled in sent:
+                    continue
+                if self.guard.check(styled, origin="bank").allowed:
+                    return PlannedReply(styled, intent, key, self._delay(styled, rng))
+        return None
+
+    def plan_deterrence(
+        self, state: ConversationState, variant: str = "legal_trace"
+    ) -> PlannedReply | None:
+        """The deterrence message ``variant`` in the conversation's language (English when it has
+        none) with the profile country's helpline; ``None`` once ended. ``ConfigError`` for an
+        unknown variant or a country without a helpline."""
+        if state.ended:
+            return None
+        if variant not in DETERRENCE_VARIANTS:
+            raise ConfigError(f"unknown deterrence variant {variant!r}")
+        lang = state.lang if state.lang in DETERRENCE_LANGUAGES else "en"
+        text = render_deterrence(
+            lang, variant, country=self.profile.country, organisation=self.organisation
+        )
+        return PlannedReply(
+            text,
+            Intent.UNKNOWN,
+            f"deterrence.{lang}.{variant}",
+            self.profile.reply_delay_s.min,
+            origin="deterrence",
+        )
+
+    # -- conveniences ----------------------------------------------------------------------
+    def respond(
+        self, state: ConversationState, text: str
+    ) -> tuple[ConversationState, PlannedReply | None]:
+        """Plan the reply to ``text`` and apply ``ContactMessage`` and (if any) ``ReplySent``."""
+        planned = self.plan_reply(state, text)
+        state = self.apply(state, ContactMessage(text))
+        if planned is not None:
+            state = self.apply(state, ReplySent(planned.bank_key, planned.text))
+        return state, planned
+
+    def deter(
+        self, state: ConversationState, variant: str = "legal_trace"
+    ) -> tuple[ConversationState, PlannedReply | None]:
+        """Plan the deterrence message and apply ``DeterrenceSent`` (the conversation ends)."""
+        planned = self.plan_deterrence(state, variant)
+        if planned is None:
+            return state, None
+        return self.apply(state, DeterrenceSent(variant, planned.text)), planned
