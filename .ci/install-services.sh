@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the chat servers the network tests start on 127.0.0.1 (idempotent; Debian/Ubuntu).
+#   prosody  XMPP server (required by tests/connectors with TUTELA_REQUIRE_SERVERS=1)
+#   ngircd   strict IRC server (optional; set TUTELA_WITH_NGIRCD=1)
+# miniircd (IRC) is a pip test dependency: `pip install -e '.[test]'` provides it.
+# No service is enabled or started here: tests start their own servers (tests/servers.py).
+set -euo pipefail
+
+packages=(prosody)
+if [[ "${TUTELA_WITH_NGIRCD:-0}" == "1" ]]; then
+  packages+=(ngircd)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  SUDO=""
+  if [[ "$(id -u)" != "0" ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Debian starts packaged daemons on install where an init system runs: stop them, the tests
+  # use their own configuration, port and data on 127.0.0.1.
+  for p in "${missing[@]}"; do
+    $SUDO service "$p" stop >/dev/null 2>&1 || true
+  done
+fi
+
+command -v prosody >/dev/null && command -v prosodyctl >/dev/null
+echo "install-services: ${packages[*]} present"

@@ -1,0 +1,278 @@
+"""IRC connector (pydle): private messages and channel messages that mention the nick.
+
+Only translates wire events. Channel messages that do not mention the persona's nick are counted
+in ``stats.room_messages_ignored`` and dropped. ``wire`` is the raw line as received (bytes,
+including the line terminator).
+
+Unmasking protection (RECIPES.md, protocol pitfalls): pydle answers CTCP ``VERSION`` with its own
+name by default. Here ``VERSION`` is answered with ``ctcp_version`` (a generic client string, or
+nothing when ``None``), ``PING`` is echoed like every client does, and every other CTCP request
+(``TIME``, ``CLIENTINFO``, ``SOURCE``, ``USERINFO``, ``FINGER``...) gets no answer. CTCP
+``ACTION`` (``/me``) is a normal message and is delivered as ``"/me " + text``.
+
+Long texts are split at word boundaries so that the whole relayed line (``:nick!user@host PRIVMSG
+target :text\\r\\n``) stays within IRC's 512 bytes (ngircd closes the connection on longer lines),
+and no part exceeds 400 bytes. Newlines always start a new line (they would end the command).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import pydle
+from pydle.features.ctcp import construct_ctcp, is_ctcp, parse_ctcp
+from pydle.features.rfc1459.parsing import RFC1459Message
+
+from tutela.connectors.attachments import attachments_in_text
+from tutela.connectors.base import (
+    Address,
+    BaseConnector,
+    Capabilities,
+    Identity,
+    InboundMessage,
+    mentions,
+)
+from tutela.errors import ConnectorError
+
+__all__ = ["DEFAULT_CTCP_VERSION", "IRC_LINE_BYTES", "IrcConnector"]
+
+log = logging.getLogger(__name__)
+
+#: RFC 1459 section 2.3: a message is at most 512 bytes including the trailing CR LF.
+IRC_LINE_BYTES = 512
+#: Upper bound of one PRIVMSG payload, leaving room for the relay prefix.
+MAX_PAYLOAD_BYTES = 400
+#: Host part length assumed when estimating the relay prefix (RFC 2812 hostnames: 63 per label).
+_HOST_BYTES = 63
+#: What CTCP VERSION answers by default: a common desktop client, nothing about this software.
+DEFAULT_CTCP_VERSION = "HexChat 2.16.1 / Linux"
+
+
+class _Client(pydle.featurize(*pydle.features.LITE)):  # type: ignore[misc]
+    """pydle client that reports to an :class:`IrcConnector` and never reconnects by itself."""
+
+    RECONNECT_ON_ERROR = False
+
+    def __init__(self, owner: IrcConnector, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._owner = owner
+        self.ready = asyncio.Event()
+        self.ended = asyncio.Event()
+
+    # Keep the raw bytes of every line (pydle keeps only the decoded text).
+    def _parse_message(self) -> RFC1459Message:
+        line, _, rest = self._receive_buffer.partition(b"\n")
+        self._receive_buffer = rest
+        message = RFC1459Message.parse(line + b"\n", encoding=self.encoding)
+        message._wire = line + b"\n"
+        return message
+
+    async def on_connect(self) -> None:
+        await super().on_connect()  # joins the autojoin channels
+        self.ready.set()
+
+    async def on_disconnect(self, expected: bool) -> None:
+        self.ended.set()
+
+    async def on_unknown(self, message: Any) -> None:
+        log.debug("irc: unhandled %s %s", message.command, message.params)
+
+    async def on_raw_privmsg(self, message: Any) -> None:
+        nick, metadata = self._parse_user(message.source)
+        target, text = message.params
+        await self._sync_user(nick, metadata)
+        wire = getattr(message, "_wire", str(message).encode("utf-8"))
+        if is_ctcp(text):
+            kind, contents = parse_ctcp(text)
+            await self._owner._on_ctcp(self, nick, target, str(kind).upper(), contents, wire)
+            return
+        await self._owner._on_privmsg(self, nick, target, text, wire)
+
+    # pydle's own CTCP handlers are never reached (PRIVMSG is handled above); make sure of it.
+    async def on_ctcp_version(self, by: str, target: str, contents: Any) -> None:
+        return None
+
+
+class IrcConnector(BaseConnector):
+    """A persona's IRC nick on one server.
+
+    Parameters
+    ----------
+    host, port: the server.
+    nick: the persona's nick (also what channel messages must mention).
+    channels: channels to join (``"#name"``).
+    username, realname: USER fields (default: the nick).
+    password: server password (PASS), if any.
+    tls, tls_verify: TLS to the server.
+    ctcp_version: answer to CTCP VERSION; ``None`` answers nothing.
+    **kwargs: :class:`~tutela.connectors.base.BaseConnector` options.
+    """
+
+    name: ClassVar[str] = "irc"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        max_message_bytes=MAX_PAYLOAD_BYTES, supports_rooms=True, keeps_newlines=False
+    )
+    default_rate: ClassVar[float] = 1.0  # common flood limits allow about 1 line/s sustained
+    default_burst: ClassVar[int] = 4
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int = 6667,
+        nick: str,
+        channels: Iterable[str] = (),
+        username: str | None = None,
+        realname: str | None = None,
+        password: str | None = None,
+        tls: bool = False,
+        tls_verify: bool = True,
+        ctcp_version: str | None = DEFAULT_CTCP_VERSION,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(account=nick, **kwargs)
+        self.host = host
+        self.port = port
+        self.nick = nick
+        self.channels = tuple(channels)
+        self.username = username or nick.lower()
+        self.realname = realname or nick
+        self._password = password
+        self.tls = tls
+        self.tls_verify = tls_verify
+        self.ctcp_version = ctcp_version
+        self._client: _Client | None = None
+
+    # -- session -------------------------------------------------------------------------------
+
+    async def _run_session(self) -> None:
+        client = _Client(self, self.nick, username=self.username, realname=self.realname)
+        self._client = client
+        try:
+            kwargs: dict[str, Any] = {"channels": list(self.channels)}
+            if self.tls:
+                kwargs.update(tls=True, tls_verify=self.tls_verify)
+            try:
+                await client.connect(self.host, self.port, password=self._password, **kwargs)
+            except (OSError, TimeoutError) as e:
+                raise ConnectorError(f"irc: cannot connect to {self.host}:{self.port}: {e}") from e
+            ready = asyncio.create_task(client.ready.wait())
+            ended = asyncio.create_task(client.ended.wait())
+            try:
+                await asyncio.wait(
+                    [ready, ended], timeout=self.connect_timeout, return_when="FIRST_COMPLETED"
+                )
+            finally:
+                ready.cancel()
+                ended.cancel()
+            if not client.ready.is_set():
+                raise ConnectorError("irc: registration did not complete")
+            if not client.ended.is_set():
+                self._online()
+                await client.ended.wait()
+        finally:
+            self._client = None
+            if client.connected:
+                with contextlib.suppress(Exception):
+                    await client.disconnect(expected=True)
+
+    async def _close_session(self) -> None:
+        client = self._client
+        if client is None:
+            return
+        if client.connected:
+            with contextlib.suppress(Exception):
+                await client.quit()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(client.ended.wait(), 2.0)
+            if client.connected:
+                await client.disconnect(expected=True)
+        client.ended.set()
+
+    # -- outbound ------------------------------------------------------------------------------
+
+    def _max_part_bytes(self, to: Address) -> int:
+        """Payload bytes so that ``:nick!user@host PRIVMSG target :payload\\r\\n`` <= 512."""
+        target = to.room if to.room is not None else to.target
+        nick = self._client.nickname if self._client is not None else self.nick
+        prefix = f":{nick}!{self.username}@{'h' * _HOST_BYTES} PRIVMSG {target} :"
+        room = IRC_LINE_BYTES - 2 - len(prefix.encode("utf-8"))
+        return max(16, min(MAX_PAYLOAD_BYTES, room))
+
+    async def _send_part(self, to: Address, text: str) -> None:
+        client = self._client
+        if client is None or not client.connected:
+            raise ConnectorError("irc: not connected")
+        target = to.room if to.room is not None else to.target
+        if any(c in target for c in " \r\n\0,"):
+            raise ConnectorError(f"irc: invalid target {target!r}")
+        payload = text.replace("\r", " ").replace("\n", " ").replace("\0", " ")
+        await client.rawmsg("PRIVMSG", target, payload)
+
+    # -- inbound -------------------------------------------------------------------------------
+
+    async def _on_privmsg(
+        self, client: _Client, nick: str, target: str, text: str, wire: bytes
+    ) -> None:
+        if client.is_same_nick(nick, client.nickname):
+            return
+        if client.is_channel(target):
+            if not mentions(text, client.nickname):
+                self._ignore_room_message()
+                return
+            await self._emit(client, nick, target, text, wire, direct=False)
+        else:
+            await self._emit(client, nick, None, text, wire, direct=True)
+
+    async def _on_ctcp(
+        self,
+        client: _Client,
+        nick: str,
+        target: str,
+        kind: str,
+        contents: str | None,
+        wire: bytes,
+    ) -> None:
+        if kind == "ACTION":
+            await self._on_privmsg(client, nick, target, f"/me {contents or ''}".rstrip(), wire)
+            return
+        self.stats.ctcp_queries += 1
+        reply: str | None = None
+        if kind == "VERSION":
+            reply = self.ctcp_version
+        elif kind == "PING":
+            reply = (contents or "")[:64]
+        if reply is None:
+            return
+        with contextlib.suppress(Exception):
+            await client.rawmsg("NOTICE", nick, construct_ctcp(kind, reply))
+
+    async def _emit(
+        self,
+        client: _Client,
+        nick: str,
+        room: str | None,
+        text: str,
+        wire: bytes,
+        *,
+        direct: bool,
+    ) -> None:
+        await self._deliver(
+            InboundMessage(
+                platform=self.name,
+                account=client.nickname or self.nick,
+                sender=Identity(self.name, nick, nick),
+                room=room,
+                text=text,
+                direct=direct,
+                mentioned=mentions(text, client.nickname),
+                received_at=self._now(),
+                wire=wire,
+                platform_id=None,
+                attachments=attachments_in_text(text),
+            )
+        )
