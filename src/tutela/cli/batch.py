@@ -1,0 +1,203 @@
+"""``tutela analyze``, ``tutela evaluate`` and ``tutela train``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from tutela import __version__
+from tutela.cli._app import app, atomic_write, err_console, out_console, progress_bar
+from tutela.detect.analyze import analyze as run_analysis
+from tutela.detect.config import DetectionConfig, load_detection_config
+from tutela.detect.evaluate import TASKS
+from tutela.detect.evaluate import evaluate as run_evaluation
+from tutela.detect.model import GroomingClassifier
+from tutela.detect.persistence import load_model, save_model
+from tutela.detect.training import cross_validate, git_commit, load_training_set
+from tutela.errors import InputError
+from tutela.ingest import find_pan12_truth, read_corpus, read_pan12_predators
+
+ModelOpt = typer.Option(None, "--model", help="Model file (default: the shipped model).")
+ConfigOpt = typer.Option(None, "--config", help="Detection config YAML (see detection.yaml).")
+JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def _setup(
+    model_path: Path | None, config: Path | None
+) -> tuple[DetectionConfig, GroomingClassifier]:
+    cfg = load_detection_config(config)
+    return cfg, load_model(model_path or cfg.model)
+
+
+def _emit(payload: dict, *, as_json: bool, out: Path | None, render) -> None:
+    text = json.dumps(payload, ensure_ascii=False, indent=2)
+    if out is not None:
+        atomic_write(out, text + "\n")
+        err_console.print(f"wrote {out}")
+    if as_json:
+        sys.stdout.write(text + "\n")
+    elif out is None:
+        render(payload)
+
+
+@app.command()
+def analyze(
+    path: Path = typer.Argument(..., help="Corpus file: PAN12 XML or JSONL (see README)."),
+    as_json: bool = JsonOpt,
+    out: Path | None = typer.Option(None, "--out", help="Also write the JSON result here."),
+    top: int = typer.Option(20, "--top", min=1, help="Authors shown in the table."),
+    model: Path | None = ModelOpt,
+    config: Path | None = ConfigOpt,
+) -> None:
+    """Score every author and conversation of a corpus, ranked by risk, with explanations."""
+    cfg, clf = _setup(model, config)
+    with progress_bar(f"analysing {path.name}", enabled=not as_json) as advance:
+        result = run_analysis(
+            read_corpus(path),
+            clf,
+            line_indicator_weight=cfg.line_indicator_weight,
+            progress=advance,
+        )
+    payload = result.to_dict()
+
+    def render(p: dict) -> None:
+        table = Table(title=f"Authors by risk — {path.name} (top {top} of {len(p['authors'])})")
+        for col in ("#", "author", "risk", "flag", "stage", "convs", "top indicators"):
+            table.add_column(col, justify="right" if col in ("#", "risk", "convs") else "left")
+        for i, a in enumerate(p["authors"][:top], start=1):
+            inds = ", ".join(f"{h['category']}@{h['line']}" for h in a["indicators"][:3])
+            table.add_row(
+                str(i),
+                a["id"],
+                f"{a['risk']:.3f}",
+                "RISK" if a["label"] else "",
+                a["stage"],
+                str(a["conversations"]),
+                inds,
+            )
+        out_console.print(table)
+        flagged = sum(c["label"] for c in p["conversations"])
+        out_console.print(
+            f"{len(p['conversations'])} conversations, {flagged} flagged; "
+            f"{sum(a['label'] for a in p['authors'])} authors flagged. Use --json for lines."
+        )
+
+    _emit(payload, as_json=as_json, out=out, render=render)
+
+
+@app.command()
+def evaluate(
+    path: Path = typer.Argument(..., help="Labelled corpus: JSONL with labels or PAN12 XML."),
+    truth: Path | None = typer.Option(
+        None, "--truth", help="PAN12 problem-1 / predators file (found beside the XML if omitted)."
+    ),
+    task: str = typer.Option("segments", "--task", help=f"One of: {', '.join(TASKS)}."),
+    as_json: bool = JsonOpt,
+    model: Path | None = ModelOpt,
+    config: Path | None = ConfigOpt,
+) -> None:
+    """Report precision, recall, F1, F0.5 and ROC-AUC (and eSPD latency for --task early)."""
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    cfg, clf = _setup(model, config)
+    predators = None
+    if truth is None and path.suffix.lower() == ".xml":
+        truth, _ = find_pan12_truth(path)
+    if truth is not None:
+        predators = read_pan12_predators(truth)
+    with progress_bar(f"evaluating {path.name} ({task})", enabled=not as_json) as advance:
+        metrics = run_evaluation(
+            read_corpus(path),
+            clf,
+            task=task,
+            predators=predators,
+            rule=cfg.warning_rule,
+            source=str(path),
+            progress=advance,
+        )
+
+    def render(m: dict) -> None:
+        table = Table(title=f"{path.name} — task {task}")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for k, v in m.items():
+            table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+        out_console.print(table)
+
+    _emit(metrics, as_json=as_json, out=None, render=render)
+
+
+@app.command()
+def train(
+    paths: list[Path] = typer.Argument(
+        ..., help="Labelled corpora (JSONL with labels, PAN12 XML)."
+    ),
+    out: Path = typer.Option(..., "--out", help="Model file to write (.skops)."),
+    folds: int = typer.Option(
+        5, "--folds", min=0, help="Grouped CV folds before the final fit; 0 = none."
+    ),
+    c: float = typer.Option(10.0, "--C", help="Inverse regularisation strength."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Train the classifier, cross-validate it, and save it with its provenance."""
+    started = time.time()
+    with progress_bar("reading and preparing", enabled=not as_json) as advance:
+        ts = load_training_set(paths, progress=advance)
+
+    def make() -> GroomingClassifier:
+        return GroomingClassifier(C=c)
+
+    cv = None
+    if folds >= 2:
+        err_console.print(f"cross-validating ({folds} grouped folds)…")
+        cv = cross_validate(ts, make, folds=folds)
+        if not as_json:
+            err_console.print_json(data=cv["overall"])
+    model = make().fit(ts.docs, ts.labels)
+    save_model(model, out)
+    provenance = {
+        "tutela_version": __version__,
+        "command": "tutela train "
+        + " ".join(
+            [*(str(p) for p in paths), "--out", str(out), "--folds", str(folds), "--C", str(c)]
+        ),
+        "commit": git_commit(Path(__file__).parent),
+        "data_files": [str(p) for p in paths],
+        "documents": len(ts.labels),
+        "positives": int(ts.labels.sum()),
+        "params": model.get_params(),
+        "cross_validation": cv,
+        "vocabulary": {
+            "word": len(model.word_vectorizer_.vocabulary_),
+            "char": len(model.char_vectorizer_.vocabulary_),
+        },
+        "seconds": round(time.time() - started, 1),
+    }
+    prov_path = out.with_name(out.stem + ".provenance.json")
+    atomic_write(prov_path, json.dumps(provenance, indent=2) + "\n")
+
+    def render(p: dict) -> None:
+        out_console.print(f"wrote {out} and {prov_path}")
+        if p["cross_validation"]:
+            table = Table(title=f"grouped {folds}-fold cross-validation (mean ± std)")
+            table.add_column("subset")
+            for k in ("precision", "recall", "f1", "f05", "roc_auc"):
+                table.add_column(k, justify="right")
+            cv = p["cross_validation"]
+            rows = [("all", cv["overall"]), *sorted(cv["by_language"].items())]
+            for name, m in rows:
+                table.add_row(
+                    name,
+                    *(
+                        f"{m[k]['mean']:.3f}±{m[k]['std']:.3f}" if k in m else "-"
+                        for k in ("precision", "recall", "f1", "f05", "roc_auc")
+                    ),
+                )
+            out_console.print(table)
+
+    _emit(provenance, as_json=as_json, out=None, render=render)

@@ -1,0 +1,77 @@
+"""``tutela demo`` and ``tutela run``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from tutela.cli._app import app, out_console
+
+DbOpt = typer.Option(
+    None, "--db", envvar="TUTELA_DB", help="Database URL (default: a file in the user data dir)."
+)
+
+
+@app.command()
+def demo(
+    scenario: str | None = typer.Option(
+        None,
+        "--scenario",
+        help="Scenario JSON file, or the name of a shipped one (see --list).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a transcript."),
+    db: str | None = typer.Option(
+        None, "--db", help="Database URL; default: a new SQLite file in a temporary folder."
+    ),
+    realtime: bool = typer.Option(False, "--realtime", help="Really wait for typing delays."),
+    list_: bool = typer.Option(False, "--list", help="List the shipped scenarios and exit."),
+) -> None:
+    """Run a persona against a scripted contact over the in-memory connector (whole live path)."""
+    from tutela.live.demo import load_scenario, run_demo, shipped_scenarios
+
+    if list_:
+        for name in sorted(shipped_scenarios()):
+            out_console.print(name)
+        return
+    result = run_demo(load_scenario(scenario), db_url=db, realtime=realtime)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"demo — persona {result['persona']}", show_lines=False)
+    table.add_column("at")
+    table.add_column("from")
+    table.add_column("text", overflow="fold")
+    table.add_column("decision")
+    by_line = {d["after_line"]: d for d in result["decisions"]}
+    line = 0
+    for t in result["transcript"]:
+        note = ""
+        if t["from"] == "contact":
+            line += 1
+            d = by_line.get(line)
+            if d:
+                note = f"{d['action']} (risk {d['risk']:.2f})"
+        table.add_row(t["at"][11:19], t["from"], t["text"], note)
+    out_console.print(table)
+    out_console.print(
+        f"final action: [bold]{result['final_action']}[/bold]; case: {result['case_id']}; "
+        f"db: {result['db']}"
+    )
+
+
+@app.command()
+def run(
+    config: Path = typer.Option(..., "--config", help="Run configuration YAML (see README)."),
+    db: str | None = DbOpt,
+) -> None:
+    """Run the configured personas on their platforms until stopped (SIGINT/SIGTERM)."""
+    from tutela.live.runner import load_run_config, run_personas
+
+    cfg = load_run_config(config)
+    asyncio.run(run_personas(cfg, db_url=db or os.environ.get("TUTELA_DB")))

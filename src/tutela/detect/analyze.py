@@ -1,0 +1,219 @@
+"""Batch analysis: score every conversation and every author of a corpus, with explanations.
+
+Per author (PAN12 problem 1): the risk is the maximum over the author's conversations of the
+classifier's risk on that author's lines (an author is as risky as his riskiest conversation); the
+lines that carry it (PAN12 problem 2) are the author's lines whose standalone risk reaches the model
+threshold or that match an indicator of weight ``>= line_indicator_weight``; the estimated grooming
+stage and the top indicators with their line references come from the lexicons.
+
+Conversations are processed in chunks so memory stays bounded by the chunk, not the corpus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+from tutela.detect.language import detect_language
+from tutela.detect.model import (
+    Document,
+    GroomingClassifier,
+    PreparedDocument,
+    document_from_conversation,
+    prepare,
+)
+from tutela.detect.stage import estimate_stage
+from tutela.domain import Conversation, GroomingStage, IndicatorHit
+
+__all__ = ["AnalysisResult", "AuthorResult", "ConversationResult", "analyze", "ensure_language"]
+
+_MAX_INDICATORS = 10
+
+
+@dataclass(slots=True)
+class AuthorResult:
+    """One author's aggregated result across the corpus."""
+
+    id: str
+    risk: float = 0.0
+    label: bool = False
+    stage: GroomingStage = GroomingStage.NONE
+    conversations: int = 0
+    indicators: list[tuple[str, IndicatorHit]] = field(default_factory=list)  # (conv, hit)
+    lines: list[tuple[str, int]] = field(default_factory=list)  # (conversation, line)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "risk": round(self.risk, 6),
+            "label": int(self.label),
+            "stage": self.stage.value,
+            "conversations": self.conversations,
+            "indicators": [
+                {
+                    "id": h.indicator,
+                    "category": h.category.value,
+                    "weight": h.weight,
+                    "conversation": conv,
+                    "line": h.line,
+                }
+                for conv, h in self.indicators
+            ],
+            "lines": [{"conversation": c, "line": n} for c, n in self.lines],
+        }
+
+
+@dataclass(slots=True)
+class ConversationResult:
+    """One conversation's result."""
+
+    id: str
+    risk: float
+    label: bool
+    lang: str | None
+    stage: GroomingStage
+    n_messages: int
+    truth: int | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "risk": round(self.risk, 6),
+            "label": int(self.label),
+            "lang": self.lang,
+            "stage": self.stage.value,
+            "n_messages": self.n_messages,
+        }
+
+
+@dataclass(slots=True)
+class AnalysisResult:
+    """Authors ranked by risk (highest first) and conversations in corpus order."""
+
+    authors: list[AuthorResult]
+    conversations: list[ConversationResult]
+
+    def to_dict(self) -> dict:
+        return {
+            "authors": [a.to_dict() for a in self.authors],
+            "conversations": [c.to_dict() for c in self.conversations],
+        }
+
+
+def ensure_language(conversation: Conversation, *, sample: int = 30) -> Conversation:
+    """Set ``conversation.lang`` from its first ``sample`` messages when the source gave none."""
+    if conversation.lang is None:
+        code, _ = detect_language(m.text for m in conversation.messages[:sample])
+        conversation.lang = None if code == "und" else code
+    return conversation
+
+
+def _chunks(it: Iterable[Conversation], n: int) -> Iterator[list[Conversation]]:
+    it = iter(it)
+    while chunk := list(islice(it, n)):
+        yield chunk
+
+
+def _lines_carrying_risk(
+    model: GroomingClassifier,
+    prep: PreparedDocument,
+    doc: Document,
+    line_numbers: list[int],
+    line_indicator_weight: float,
+) -> list[int]:
+    scores = model.line_scores(prep)
+    out = []
+    for i, (score, hits) in enumerate(zip(scores, prep.hits, strict=True)):
+        if score >= model.threshold or any(h.weight >= line_indicator_weight for h in hits):
+            out.append(line_numbers[i])
+    return out
+
+
+def analyze(
+    conversations: Iterable[Conversation],
+    model: GroomingClassifier,
+    *,
+    chunk_size: int = 256,
+    line_indicator_weight: float = 0.6,
+    progress: Callable[[int], None] | None = None,
+) -> AnalysisResult:
+    """Score a corpus.
+
+    Parameters
+    ----------
+    conversations: any iterable (a streaming reader is consumed lazily, chunk by chunk).
+    model: a fitted :class:`GroomingClassifier`.
+    chunk_size: conversations scored per batch.
+    line_indicator_weight: an indicator at least this heavy marks its line as carrying risk.
+    progress: called with the number of messages processed in each chunk.
+    """
+    authors: dict[str, AuthorResult] = {}
+    conv_results: list[ConversationResult] = []
+    for chunk in _chunks(conversations, chunk_size):
+        conv_docs: list[PreparedDocument] = []
+        author_keys: list[tuple[Conversation, str]] = []
+        author_docs: list[Document] = []
+        for conv in chunk:
+            ensure_language(conv)
+            conv_docs.append(prepare(document_from_conversation(conv)))
+            for a in conv.authors:
+                author_keys.append((conv, a))
+                author_docs.append(document_from_conversation(conv, author=a))
+        conv_risk = model.predict_proba(conv_docs)[:, 1] if conv_docs else []
+        for conv, prep, risk in zip(chunk, conv_docs, conv_risk, strict=True):
+            hits = [h for line_hits in prep.hits for h in line_hits]
+            conv_results.append(
+                ConversationResult(
+                    id=conv.id,
+                    risk=float(risk),
+                    label=bool(risk >= model.threshold),
+                    lang=conv.lang,
+                    stage=estimate_stage(hits),
+                    n_messages=len(conv.messages),
+                    truth=conv.label,
+                )
+            )
+        author_preps = [prepare(d) for d in author_docs]
+        a_risk = model.predict_proba(author_preps)[:, 1] if author_preps else []
+        for (conv, a), doc, prep, risk in zip(
+            author_keys, author_docs, author_preps, a_risk, strict=True
+        ):
+            res = authors.setdefault(a, AuthorResult(id=a))
+            res.conversations += 1
+            hits = [h for line_hits in prep.hits for h in line_hits]
+            # hits carry the author's own line index; map back to conversation lines
+            line_numbers = [m.line for m in conv.messages if m.author == a]
+            mapped = [(conv.id, _relined(h, line_numbers[h.line - 1])) for h in hits]
+            stage = estimate_stage(h for _, h in mapped)
+            if stage.rank > res.stage.rank:
+                res.stage = stage
+            res.indicators = sorted(
+                res.indicators + mapped, key=lambda ch: (-ch[1].weight, ch[0], ch[1].line)
+            )[:_MAX_INDICATORS]
+            if risk > res.risk:
+                res.risk = float(risk)
+            if risk >= model.threshold:
+                res.label = True
+                res.lines.extend(
+                    (conv.id, n)
+                    for n in _lines_carrying_risk(
+                        model, prep, doc, line_numbers, line_indicator_weight
+                    )
+                )
+        if progress is not None:
+            progress(sum(len(c.messages) for c in chunk))
+    ranked = sorted(authors.values(), key=lambda r: (-r.risk, r.id))
+    return AnalysisResult(ranked, conv_results)
+
+
+def _relined(hit: IndicatorHit, line: int) -> IndicatorHit:
+    return IndicatorHit(
+        indicator=hit.indicator,
+        category=hit.category,
+        weight=hit.weight,
+        line=line,
+        author=hit.author,
+        start=hit.start,
+        end=hit.end,
+    )
