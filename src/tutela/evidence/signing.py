@@ -1,0 +1,216 @@
+"""Ed25519 checkpoints over the ledger head.
+
+A checkpoint signs ``CHECKPOINT_DOMAIN + seq.to_bytes(8, "big") + bytes.fromhex(entry_hash)``
+(``CHECKPOINT_DOMAIN = b"tutela-checkpoint-v1\\x00"``): the signer vouches that entry ``seq`` of
+the chain had hash ``entry_hash``, and therefore for every entry before it. Key fingerprint =
+lowercase hex SHA-256 of the 32-byte raw public key.
+
+The private key is a PKCS#8 PEM file created with mode 0600 on first use
+(``Signer.load_or_create``).
+On POSIX a key file readable or writable by group or others is refused (``SigningKeyError``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from tutela.errors import InputError
+from tutela.evidence.entry import _HEX64, _INSTANT, format_instant
+from tutela.evidence.errors import SigningKeyError
+
+__all__ = [
+    "CHECKPOINT_DOMAIN",
+    "Checkpoint",
+    "Signer",
+    "checkpoint_message",
+    "default_key_path",
+    "fingerprint",
+    "load_public_key",
+    "verify_checkpoint_signature",
+]
+
+CHECKPOINT_DOMAIN = b"tutela-checkpoint-v1\x00"
+_HEX128 = re.compile(r"[0-9a-f]{128}")
+
+
+def default_key_path() -> Path:
+    """``<platformdirs user_data_dir('tutela')>/ledger-signing-key.pem``."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("tutela")) / "ledger-signing-key.pem"
+
+
+def checkpoint_message(seq: int, entry_hash: str) -> bytes:
+    """The exact bytes a checkpoint signature covers (see module docstring)."""
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq < 2**63:
+        raise InputError(f"checkpoint seq must be a positive 64-bit integer, got {seq!r}")
+    if not isinstance(entry_hash, str) or not _HEX64.fullmatch(entry_hash):
+        raise InputError(f"entry_hash must be 64 lowercase hex digits, got {entry_hash!r}")
+    return CHECKPOINT_DOMAIN + seq.to_bytes(8, "big") + bytes.fromhex(entry_hash)
+
+
+def load_public_key(key: Ed25519PublicKey | bytes | str) -> Ed25519PublicKey:
+    """Accept a key object, 32 raw bytes, or PEM text/bytes; ``InputError`` otherwise."""
+    if isinstance(key, Ed25519PublicKey):
+        return key
+    try:
+        if isinstance(key, bytes) and len(key) == 32:
+            return Ed25519PublicKey.from_public_bytes(key)
+        data = key.encode("ascii") if isinstance(key, str) else key
+        loaded = serialization.load_pem_public_key(data)
+    except (ValueError, UnsupportedAlgorithm, UnicodeEncodeError, TypeError) as e:
+        raise InputError(f"not an Ed25519 public key: {e}") from e
+    if not isinstance(loaded, Ed25519PublicKey):
+        raise InputError("public key is not Ed25519")
+    return loaded
+
+
+def fingerprint(public_key: Ed25519PublicKey | bytes | str) -> str:
+    """Lowercase hex SHA-256 of the raw 32-byte public key."""
+    raw = load_public_key(public_key).public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A signed statement that ledger entry ``seq`` had hash ``entry_hash``.
+
+    ``signature`` is the 64-byte Ed25519 signature in lowercase hex; ``at`` is ledger instant
+    text. Raises ``InputError`` when a field is malformed.
+    """
+
+    seq: int
+    entry_hash: str
+    signature: str
+    key_fingerprint: str
+    at: str
+
+    def __post_init__(self) -> None:
+        checkpoint_message(self.seq, self.entry_hash)
+        if not isinstance(self.key_fingerprint, str) or not _HEX64.fullmatch(self.key_fingerprint):
+            raise InputError(f"key_fingerprint must be 64 hex digits: {self.key_fingerprint!r}")
+        if not isinstance(self.signature, str) or not _HEX128.fullmatch(self.signature):
+            raise InputError("signature must be 128 lowercase hex digits")
+        if not isinstance(self.at, str) or not _INSTANT.fullmatch(self.at):
+            raise InputError(f"at must be UTC ISO 8601 ending in 'Z', got {self.at!r}")
+
+    def to_dict(self) -> dict[str, object]:
+        """The checkpoint as a plain JSON object."""
+        return {
+            "seq": self.seq,
+            "entry_hash": self.entry_hash,
+            "signature": self.signature,
+            "key_fingerprint": self.key_fingerprint,
+            "at": self.at,
+        }
+
+
+def verify_checkpoint_signature(checkpoint: Checkpoint, public_key: Ed25519PublicKey) -> bool:
+    """True when ``checkpoint.signature`` is valid for ``public_key``."""
+    try:
+        public_key.verify(
+            bytes.fromhex(checkpoint.signature),
+            checkpoint_message(checkpoint.seq, checkpoint.entry_hash),
+        )
+    except InvalidSignature:
+        return False
+    return True
+
+
+class Signer:
+    """Holds the Ed25519 private key that signs ledger checkpoints."""
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._key = private_key
+        self.public_key: Ed25519PublicKey = private_key.public_key()
+        self._fingerprint = fingerprint(self.public_key)
+
+    @classmethod
+    def generate(cls) -> Signer:
+        """A signer with a fresh in-memory key (tests, demos)."""
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def load_or_create(cls, path: str | os.PathLike[str] | None = None) -> Signer:
+        """Load the key at ``path`` (default ``default_key_path()``), creating it if absent.
+
+        A new key file is written with mode 0600 (its folder 0700 when created). Raises
+        ``SigningKeyError`` when the file is readable/writable by group or others (POSIX), cannot
+        be read, or is not an unencrypted PKCS#8 Ed25519 private key.
+        """
+        p = Path(path) if path is not None else default_key_path()
+        if not p.exists():
+            p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            key = Ed25519PrivateKey.generate()
+            pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            try:
+                fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # created concurrently: fall through and load it
+                pass
+            except OSError as e:
+                raise SigningKeyError(f"{p}: cannot create signing key: {e}") from e
+            else:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(pem)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        try:
+            st = p.stat()
+            if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise SigningKeyError(
+                    f"{p}: signing key is accessible by group/others "
+                    f"(mode {stat.S_IMODE(st.st_mode):04o}); run: chmod 600 {p}"
+                )
+            data = p.read_bytes()
+        except OSError as e:
+            raise SigningKeyError(f"{p}: cannot read signing key: {e}") from e
+        try:
+            key = serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as e:
+            raise SigningKeyError(f"{p}: not an unencrypted PEM private key: {e}") from e
+        if not isinstance(key, Ed25519PrivateKey):
+            raise SigningKeyError(f"{p}: signing key is not Ed25519")
+        return cls(key)
+
+    def fingerprint(self) -> str:
+        """Lowercase hex SHA-256 of the raw public key (show it to the people who will verify)."""
+        return self._fingerprint
+
+    def public_key_bytes(self) -> bytes:
+        """The 32-byte raw public key."""
+        return self.public_key.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+    def public_key_pem(self) -> str:
+        """The public key as SubjectPublicKeyInfo PEM text."""
+        return self.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode("ascii")
+
+    def sign_checkpoint(self, seq: int, entry_hash: str, at: datetime) -> Checkpoint:
+        """Sign ``(seq, entry_hash)``; ``at`` is an aware instant."""
+        signature = self._key.sign(checkpoint_message(seq, entry_hash)).hex()
+        return Checkpoint(
+            seq=seq,
+            entry_hash=entry_hash,
+            signature=signature,
+            key_fingerprint=self._fingerprint,
+            at=format_instant(at),
+        )

@@ -1,0 +1,253 @@
+"""Shared internals of ``Recorder``: constructor, ledger append, audit rows, row -> record
+conversion. Import ``Recorder`` from ``tutela.store``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
+
+from tutela.domain import Action, Attachment
+from tutela.errors import InputError
+from tutela.evidence import (
+    EntryKind,
+    LedgerEntry,
+    Signer,
+    canonical_json,
+    sha256_hex,
+)
+from tutela.store import ledger
+from tutela.store.engine import Store
+from tutela.store.errors import NotFoundError
+from tutela.store.models import (
+    AuditLogRow,
+    CaseRow,
+    ContactRow,
+    ConversationRow,
+    MessageRow,
+    OperationRow,
+)
+from tutela.store.records import (
+    CaseRecord,
+    ConversationRecord,
+    MessageRecord,
+    OperationRecord,
+)
+
+__all__ = ["DEMO_AUTHORISATION_REF", "IDENTITY_KINDS", "SYSTEM", "WARNING_ACTIONS", "RecorderBase"]
+
+
+IDENTITY_KINDS = ("platform_id", "email", "phone", "handle", "payment_ref")
+WARNING_ACTIONS = tuple(a.value for a in Action if a is not Action.CONTINUE)
+DEMO_AUTHORISATION_REF = "tutela-demo"
+SYSTEM = "system"
+
+# Hot-path statements, built once (see ledger.py).
+_INSERT_MESSAGE = MessageRow.__table__.insert()
+_LAST_SEQ = select(func.max(MessageRow.seq)).where(MessageRow.conversation_id == bindparam("cid"))
+
+
+def _sha(text: str) -> str:
+    return sha256_hex(text.encode("utf-8"))
+
+
+def _attachment_dict(a: Attachment | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(a, Attachment):
+        return asdict(a)
+    if isinstance(a, Mapping):
+        try:
+            return asdict(Attachment(**a))
+        except TypeError as e:
+            raise InputError(f"attachment metadata has unknown fields: {sorted(a)}") from e
+    raise InputError(f"attachment must be an Attachment, got {type(a).__name__}")
+
+
+def _message_record(row: MessageRow) -> MessageRecord:
+    return MessageRecord(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        seq=row.seq,
+        direction=row.direction,
+        contact_line=row.contact_line,
+        author=row.author,
+        text=row.text,
+        at=row.at,
+        platform_msg_id=row.platform_msg_id,
+        attachments=tuple(Attachment(**a) for a in row.attachments),
+        origin=row.origin,
+        wire=row.wire,
+        ledger_seq=row.ledger_seq,
+        purged_at=row.purged_at,
+    )
+
+
+def _conversation_record(row: ConversationRow) -> ConversationRecord:
+    return ConversationRecord(
+        id=row.id,
+        operation_id=row.operation_id,
+        persona_id=row.persona_id,
+        platform=row.platform,
+        account=row.account,
+        contact_id=row.contact_id,
+        room=row.room,
+        lang=row.lang,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        state=dict(row.state),
+    )
+
+
+def _operation_record(row: OperationRow) -> OperationRecord:
+    return OperationRecord(
+        id=row.id,
+        organisation=row.organisation,
+        jurisdiction=row.jurisdiction,
+        legal_basis=row.legal_basis,
+        authorisation_ref=row.authorisation_ref,
+        officer=row.officer,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        evidential=row.evidential,
+        created_at=row.created_at,
+    )
+
+
+def _case_record(row: CaseRow) -> CaseRecord:
+    return CaseRecord(
+        id=row.id,
+        contact_id=row.contact_id,
+        status=row.status,
+        risk=row.risk,
+        opened_at=row.opened_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _check_aware(name: str, at: datetime) -> None:
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise InputError(f"{name} must be an aware datetime, got {at!r}")
+
+
+class RecorderBase:
+    """Constructor and internals of ``Recorder`` (see its docstring for the parameters)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        signer: Signer | None = None,
+        checkpoint_every: int = 100,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if checkpoint_every < 0:
+            raise InputError("checkpoint_every must be >= 0")
+        self.store = store
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._personas: dict[int, str] = {}  # conversation id -> persona id (never changes)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _now(self) -> datetime:
+        now = self._clock()
+        _check_aware("clock()", now)
+        return now
+
+    def _append(
+        self, s: Session, kind: EntryKind, conversation: int | None, payload: Mapping[str, Any]
+    ) -> LedgerEntry:
+        return ledger.append(
+            s,
+            kind=kind,
+            conversation=conversation,
+            payload=payload,
+            at=self._now(),
+            signer=self.signer,
+            checkpoint_every=self.checkpoint_every,
+        )
+
+    def _audit(
+        self, s: Session, actor: str, action: str, target: str, details: Mapping[str, Any]
+    ) -> AuditLogRow:
+        plain = dict(details)
+        canonical_json(plain)  # InputError before anything is written
+        entry = self._append(
+            s,
+            EntryKind.AUDIT,
+            None,
+            {"actor": actor, "action": action, "target": target, "details": plain},
+        )
+        row = AuditLogRow(
+            at=self._now(),
+            actor=actor,
+            action=action,
+            target=target,
+            details=plain,
+            ledger_seq=entry.seq,
+        )
+        s.add(row)
+        s.flush()
+        return row
+
+    def _persona_of(self, s: Session, conversation_id: int) -> str:
+        """The persona of a conversation (immutable, so cached); ``NotFoundError`` if absent."""
+        persona = self._personas.get(conversation_id)
+        if persona is None:
+            persona = s.execute(
+                select(ConversationRow.persona_id).where(ConversationRow.id == conversation_id)
+            ).scalar_one_or_none()
+            if persona is None:
+                raise NotFoundError(f"conversation {conversation_id} does not exist")
+            self._personas[conversation_id] = persona
+        return persona
+
+    @staticmethod
+    def _insert_message(
+        s: Session, record: MessageRecord, attachments: list[dict[str, Any]]
+    ) -> MessageRecord:
+        res = s.connection().execute(
+            _INSERT_MESSAGE,
+            {
+                "conversation_id": record.conversation_id,
+                "seq": record.seq,
+                "direction": record.direction,
+                "contact_line": record.contact_line,
+                "author": record.author,
+                "text": record.text,
+                "wire": record.wire,
+                "platform_msg_id": record.platform_msg_id,
+                "origin": record.origin,
+                "at": record.at,
+                "attachments": attachments,
+                "ledger_seq": record.ledger_seq,
+            },
+        )
+        return dataclasses.replace(record, id=int(res.inserted_primary_key[0]))
+
+    @staticmethod
+    def _conversation(s: Session, conversation_id: int) -> ConversationRow:
+        row = s.get(ConversationRow, conversation_id)
+        if row is None:
+            raise NotFoundError(f"conversation {conversation_id} does not exist")
+        return row
+
+    @staticmethod
+    def _resolve_contact(s: Session, contact_id: int) -> ContactRow:
+        row = s.get(ContactRow, contact_id)
+        seen = set()
+        while row is not None and row.merged_into is not None and row.id not in seen:
+            seen.add(row.id)
+            row = s.get(ContactRow, row.merged_into)
+        if row is None:
+            raise NotFoundError(f"contact {contact_id} does not exist")
+        return row
+
+    @staticmethod
+    def _next_seq(s: Session, conversation_id: int) -> int:
+        last = s.connection().execute(_LAST_SEQ, {"cid": conversation_id}).scalar_one()
+        return (last or 0) + 1

@@ -1,0 +1,317 @@
+"""Operations and conversations part of ``Recorder``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tutela.evidence import (
+    EntryKind,
+    format_instant,
+)
+from tutela.store._base import (
+    DEMO_AUTHORISATION_REF,
+    RecorderBase,
+    _check_aware,
+    _conversation_record,
+    _message_record,
+    _operation_record,
+)
+from tutela.store.errors import NotFoundError
+from tutela.store.models import (
+    ConversationRow,
+    DecisionRow,
+    MessageRow,
+    OperationRow,
+)
+from tutela.store.records import (
+    ConversationRecord,
+    DecisionRecord,
+    MessageRecord,
+    OperationRecord,
+)
+
+__all__ = ["ConversationsMixin"]
+
+
+class ConversationsMixin(RecorderBase):
+    """Operations, conversations and their messages/decisions as read back."""
+
+    # -- operations and conversations --------------------------------------------------------
+    def create_operation(
+        self,
+        *,
+        organisation: str,
+        jurisdiction: str,
+        legal_basis: str,
+        authorisation_ref: str,
+        officer: str,
+        starts_at: datetime,
+        ends_at: datetime | None = None,
+        evidential: bool = True,
+    ) -> OperationRecord:
+        """Create an operation (ledger: ``operation`` / ``operation_created``)."""
+        _check_aware("starts_at", starts_at)
+        if ends_at is not None:
+            _check_aware("ends_at", ends_at)
+
+        def _work(s: Session) -> OperationRecord:
+            row = OperationRow(
+                organisation=organisation,
+                jurisdiction=jurisdiction,
+                legal_basis=legal_basis,
+                authorisation_ref=authorisation_ref,
+                officer=officer,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                evidential=evidential,
+                created_at=self._now(),
+            )
+            s.add(row)
+            s.flush()
+            self._append(
+                s,
+                EntryKind.OPERATION,
+                None,
+                {
+                    "event": "operation_created",
+                    "operation_id": row.id,
+                    "organisation": organisation,
+                    "jurisdiction": jurisdiction,
+                    "legal_basis": legal_basis,
+                    "authorisation_ref": authorisation_ref,
+                    "officer": officer,
+                    "starts_at": format_instant(starts_at),
+                    "ends_at": None if ends_at is None else format_instant(ends_at),
+                    "evidential": evidential,
+                },
+            )
+            return _operation_record(row)
+
+        return self.store.write(_work)
+
+    def find_or_create_operation(
+        self,
+        *,
+        organisation: str,
+        jurisdiction: str,
+        legal_basis: str,
+        authorisation_ref: str,
+        officer: str,
+        starts_at: datetime,
+        ends_at: datetime | None = None,
+        evidential: bool = True,
+    ) -> OperationRecord:
+        """The operation with this authorisation reference and these terms, created if new.
+
+        A run configuration names its operation each time it starts; the same terms map to the
+        same record. Changed terms under the same reference create a new operation (recorded in
+        the ledger), so the record of what authorised earlier conversations never changes.
+        """
+        with self.store.session() as s:
+            rows = (
+                s.execute(
+                    select(OperationRow)
+                    .where(OperationRow.authorisation_ref == authorisation_ref)
+                    .order_by(OperationRow.id.desc())
+                )
+                .scalars()
+                .all()
+            )
+            for row in rows:
+                rec = _operation_record(row)
+                if (
+                    rec.organisation,
+                    rec.jurisdiction,
+                    rec.legal_basis,
+                    rec.officer,
+                    rec.starts_at,
+                    rec.ends_at,
+                    rec.evidential,
+                ) == (
+                    organisation,
+                    jurisdiction,
+                    legal_basis,
+                    officer,
+                    starts_at,
+                    ends_at,
+                    evidential,
+                ):
+                    return rec
+        return self.create_operation(
+            organisation=organisation,
+            jurisdiction=jurisdiction,
+            legal_basis=legal_basis,
+            authorisation_ref=authorisation_ref,
+            officer=officer,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            evidential=evidential,
+        )
+
+    def ensure_demo_operation(self) -> OperationRecord:
+        """The built-in demonstration operation (``evidential=False``), created on first use."""
+        with self.store.session() as s:
+            row = s.execute(
+                select(OperationRow)
+                .where(
+                    OperationRow.authorisation_ref == DEMO_AUTHORISATION_REF,
+                    OperationRow.evidential.is_(False),
+                )
+                .order_by(OperationRow.id)
+                .limit(1)
+            ).scalar_one_or_none()
+            if row is not None:
+                return _operation_record(row)
+        return self.create_operation(
+            organisation="Tutela demonstration",
+            jurisdiction="none",
+            legal_basis="Demonstration with synthetic contacts only; not evidence.",
+            authorisation_ref=DEMO_AUTHORISATION_REF,
+            officer="demo",
+            starts_at=self._now(),
+            evidential=False,
+        )
+
+    def open_conversation(
+        self,
+        *,
+        operation_id: int,
+        persona_id: str,
+        platform: str,
+        account: str,
+        contact_id: int,
+        lang: str,
+        started_at: datetime,
+        room: str | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> ConversationRecord:
+        """Open a conversation (ledger: ``operation`` / ``conversation_opened``)."""
+        _check_aware("started_at", started_at)
+
+        def _work(s: Session) -> ConversationRecord:
+            if s.get(OperationRow, operation_id) is None:
+                raise NotFoundError(f"operation {operation_id} does not exist")
+            contact = self._resolve_contact(s, contact_id)
+            row = ConversationRow(
+                operation_id=operation_id,
+                persona_id=persona_id,
+                platform=platform,
+                account=account,
+                contact_id=contact.id,
+                room=room,
+                lang=lang,
+                started_at=started_at,
+                ended_at=None,
+                state=dict(state or {}),
+            )
+            s.add(row)
+            s.flush()
+            self._append(
+                s,
+                EntryKind.OPERATION,
+                row.id,
+                {
+                    "event": "conversation_opened",
+                    "operation_id": operation_id,
+                    "persona_id": persona_id,
+                    "platform": platform,
+                    "account": account,
+                    "contact_id": contact.id,
+                    "room": room,
+                    "lang": lang,
+                    "started_at": format_instant(started_at),
+                },
+            )
+            return _conversation_record(row)
+
+        return self.store.write(_work)
+
+    def end_conversation(
+        self, conversation_id: int, *, ended_at: datetime, reason: str = ""
+    ) -> ConversationRecord:
+        """Mark a conversation ended (ledger: ``operation`` / ``conversation_ended``).
+        Ending an already ended conversation changes nothing and appends nothing."""
+        _check_aware("ended_at", ended_at)
+
+        def _work(s: Session) -> ConversationRecord:
+            row = self._conversation(s, conversation_id)
+            if row.ended_at is None:
+                row.ended_at = ended_at
+                self._append(
+                    s,
+                    EntryKind.OPERATION,
+                    conversation_id,
+                    {
+                        "event": "conversation_ended",
+                        "ended_at": format_instant(ended_at),
+                        "reason": reason,
+                    },
+                )
+            s.flush()
+            return _conversation_record(row)
+
+        return self.store.write(_work)
+
+    def save_state(self, conversation_id: int, state: Mapping[str, Any]) -> None:
+        """Replace a conversation's resumable engine state (JSON object; not in the ledger)."""
+
+        def _work(s: Session) -> None:
+            self._conversation(s, conversation_id).state = dict(state)
+
+        return self.store.write(_work)
+
+    def conversation(self, conversation_id: int) -> ConversationRecord:
+        """One conversation; ``NotFoundError`` if absent."""
+        with self.store.session() as s:
+            return _conversation_record(self._conversation(s, conversation_id))
+
+    def conversation_messages(self, conversation_id: int) -> list[MessageRecord]:
+        """All messages of a conversation in ``seq`` order (to resume after a restart)."""
+        with self.store.session() as s:
+            rows = s.execute(
+                select(MessageRow)
+                .where(MessageRow.conversation_id == conversation_id)
+                .order_by(MessageRow.seq)
+            ).scalars()
+            return [_message_record(r) for r in rows]
+
+    def conversation_decisions(self, conversation_id: int) -> list[DecisionRecord]:
+        """All decisions of a conversation in the order they were taken."""
+        with self.store.session() as s:
+            rows = s.execute(
+                select(DecisionRow)
+                .where(DecisionRow.conversation_id == conversation_id)
+                .order_by(DecisionRow.id)
+            ).scalars()
+            return [
+                DecisionRecord(
+                    id=r.id,
+                    conversation_id=r.conversation_id,
+                    message_id=r.message_id,
+                    after_line=r.after_line,
+                    action=r.action,
+                    risk=r.risk,
+                    indicators=tuple(r.indicators),
+                    rule=r.rule,
+                    reason=r.reason,
+                    variant=r.variant,
+                    created_at=r.created_at,
+                    ledger_seq=r.ledger_seq,
+                )
+                for r in rows
+            ]
+
+    def open_conversations(self) -> list[ConversationRecord]:
+        """Conversations not yet ended, oldest first."""
+        with self.store.session() as s:
+            rows = s.execute(
+                select(ConversationRow)
+                .where(ConversationRow.ended_at.is_(None))
+                .order_by(ConversationRow.id)
+            ).scalars()
+            return [_conversation_record(r) for r in rows]

@@ -1,0 +1,230 @@
+"""Opening the store: engine set-up, pragmas, migrations and sessions.
+
+SQLite (the default) runs in WAL mode with ``synchronous=FULL`` (a commit survives power loss once
+``commit`` returns) and foreign keys on; write transactions start with ``BEGIN IMMEDIATE`` so the
+ledger head is read and advanced under the database write lock, and one in-process lock keeps the
+writers of one ``Store`` from spinning in SQLite's busy handler. PostgreSQL serialises appends by
+locking the ``ledger_head`` row (``SELECT ... FOR UPDATE``).
+
+Group commit (``Store.write``): a commit costs one fsync, so writers that arrive while another
+commits are queued and the next of them commits the whole queue in one transaction, each item in
+its own SAVEPOINT (a failing item is rolled back alone and gets its own error). Every caller still
+returns only after *its* rows are committed; throughput grows with concurrency instead of latency.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tutela.store.errors import StoreError
+
+__all__ = ["Store", "default_url", "open_store"]
+
+_WRITE = "tutela_write"
+_T = TypeVar("_T")
+MAX_BATCH = 256  # items per group commit
+
+
+def default_url() -> str:
+    """``TUTELA_DB`` if set, else ``sqlite:///<platformdirs user_data_dir('tutela')>/tutela.db``."""
+    env = os.environ.get("TUTELA_DB")
+    if env:
+        return env
+    from platformdirs import user_data_dir
+
+    return f"sqlite:///{Path(user_data_dir('tutela')) / 'tutela.db'}"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class _Pending:
+    """One queued write: the work, and its result or error once its batch is done."""
+
+    __slots__ = ("done", "error", "fn", "result")
+
+    def __init__(self, fn: Callable[[Session], Any]) -> None:
+        self.fn = fn
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+    def outcome(self) -> Any:
+        self.done.wait()
+        if self.error is not None:
+            if isinstance(self.error, SQLAlchemyError):
+                raise StoreError(
+                    f"database error: {self.error.__class__.__name__}: {self.error}"
+                ) from self.error
+            raise self.error
+        return self.result
+
+
+class Store:
+    """An open database. Create with ``open_store``.
+
+    ``session()`` gives a read/write ORM session; ``write_session()`` one whose transaction holds
+    the write lock from its start (used by ``Recorder`` for ledger appends).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.url = engine.url.render_as_string(hide_password=True)
+        self.dialect = engine.dialect.name
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._write_engine = engine.execution_options(**{_WRITE: True})
+        self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._write_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._pending: list[_Pending] = []
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """An ORM session; commits on normal exit, rolls back on error.
+
+        Driver errors are raised as ``StoreError`` with the original as ``__cause__``.
+        """
+        try:
+            with self._sessions.begin() as s:
+                yield s
+        except SQLAlchemyError as e:
+            raise StoreError(f"database error: {e.__class__.__name__}: {e}") from e
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """Like ``session()`` but serialised with every other writer from the first statement."""
+        with self._write_lock:
+            try:
+                with self._write_sessions.begin() as s:
+                    yield s
+            except SQLAlchemyError as e:
+                raise StoreError(f"database error: {e.__class__.__name__}: {e}") from e
+
+    def write(self, fn: Callable[[Session], _T]) -> _T:
+        """Run ``fn(session)`` in a write transaction and return its result once committed.
+
+        Concurrent calls are group-committed (module docstring). Exceptions raised by ``fn`` are
+        re-raised to its caller (database errors as ``StoreError``); only ``fn``'s writes are
+        rolled back.
+        """
+        item = _Pending(fn)
+        with self._pending_lock:
+            self._pending.append(item)
+        with self._write_lock:
+            if not item.done.is_set():
+                with self._pending_lock:
+                    batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                if item not in batch:  # pragma: no cover - only past MAX_BATCH waiting writers
+                    batch.append(item)
+                    self._pending.remove(item)
+                self._commit_batch(batch)
+        return item.outcome()
+
+    def _commit_batch(self, batch: list[_Pending]) -> None:
+        try:
+            try:
+                with self._write_sessions.begin() as s:
+                    if len(batch) == 1:
+                        batch[0].result = batch[0].fn(s)
+                    else:
+                        for it in batch:
+                            try:
+                                with s.begin_nested():
+                                    it.result = it.fn(s)
+                            except Exception as e:  # rolled back to its savepoint
+                                it.error = e
+            except SQLAlchemyError as e:
+                raise StoreError(f"database error: {e.__class__.__name__}: {e}") from e
+        except BaseException as e:  # the transaction failed: nothing of the batch was committed
+            for it in batch:
+                if it.error is None:
+                    it.error = e
+                    it.result = None
+            if not isinstance(e, Exception):  # KeyboardInterrupt, SystemExit: propagate here too
+                raise
+        finally:
+            for it in batch:
+                it.done.set()
+
+    def close(self) -> None:
+        """Dispose of the connection pool."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic ``Config`` pointing at the packaged migrations (no alembic.ini)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("tutela.store") / "migrations"))
+    # configparser interpolates '%': escape it (URL-encoded passwords and options contain it)
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the latest revision (idempotent)."""
+    cfg = alembic_config(engine)
+    with engine.execution_options(**{_WRITE: True}).connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        conn.commit()
+
+
+def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+    """Open (and create/upgrade with Alembic) the store at ``url``.
+
+    ``url``: a SQLAlchemy URL; ``None`` uses ``default_url()``. SQLite parent folders are created.
+    Raises ``StoreError`` when the URL is invalid or the database cannot be opened or migrated.
+    """
+    url = url or default_url()
+    try:
+        parsed = make_url(url)
+    except ArgumentError as e:
+        raise StoreError(f"invalid database URL {url!r}") from e
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if is_sqlite:
+            engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+            _sqlite_setup(engine)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True)
+        if migrate:
+            upgrade(engine)
+    except SQLAlchemyError as e:
+        raise StoreError(f"cannot open database {parsed!r}: {e}") from e
+    return Store(engine)

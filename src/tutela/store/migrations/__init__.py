@@ -1,0 +1,1 @@
+"""Alembic migrations for the Tutela store, run programmatically by ``open_store``."""

@@ -1,0 +1,241 @@
+"""SQLAlchemy 2 models (typed ``Mapped[...]``). The schema itself is created by the Alembic
+migrations in ``tutela/store/migrations``; a test checks models and migrations agree.
+
+Only portable SQL types are used (SQLite and PostgreSQL). No business rules live here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from tutela.store.types import UTCDateTime
+
+__all__ = [
+    "AuditLogRow",
+    "Base",
+    "CaseRow",
+    "CheckpointRow",
+    "ContactRow",
+    "ConversationRow",
+    "DecisionRow",
+    "IdentityRow",
+    "LedgerEntryRow",
+    "LedgerHeadRow",
+    "MessageRow",
+    "OperationRow",
+    "RoomCounterRow",
+]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy's documented class attribute
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class OperationRow(Base):
+    """An authorised operation under which personas run (legal basis, officer, period)."""
+
+    __tablename__ = "operations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    jurisdiction: Mapped[str] = mapped_column(String(100))
+    legal_basis: Mapped[str] = mapped_column(Text)
+    authorisation_ref: Mapped[str] = mapped_column(String(200))
+    officer: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    evidential: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class ContactRow(Base):
+    """A person behind one or more identities. ``merged_into`` points to the surviving contact
+    after two contacts were found to share an identity."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime]
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+
+
+class IdentityRow(Base):
+    """One identifier of a contact on one platform."""
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        UniqueConstraint("platform", "kind", "value"),
+        CheckConstraint(
+            "kind IN ('platform_id', 'email', 'phone', 'handle', 'payment_ref')", name="kind"
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(500))
+    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    created_at: Mapped[datetime]
+
+
+class ConversationRow(Base):
+    """A persona's conversation with one contact on one platform account (and room, if any)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_open", "ended_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("operations.id"))
+    persona_id: Mapped[str] = mapped_column(String(100))
+    platform: Mapped[str] = mapped_column(String(100))
+    account: Mapped[str] = mapped_column(String(300))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    room: Mapped[str | None] = mapped_column(String(300))
+    lang: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    state: Mapped[dict[str, Any]]
+
+
+class LedgerEntryRow(Base):
+    """One ledger entry, exactly as hashed. Append-only (database triggers, see migration)."""
+
+    __tablename__ = "ledger_entries"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    conversation: Mapped[int | None] = mapped_column(Integer, index=True)
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON text (RFC 8785)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class LedgerHeadRow(Base):
+    """Single row (id 1) naming the last entry; locked ``FOR UPDATE`` to serialise appends."""
+
+    __tablename__ = "ledger_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class CheckpointRow(Base):
+    """An Ed25519-signed checkpoint over ``(seq, entry_hash)``. Append-only."""
+
+    __tablename__ = "checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(ForeignKey("ledger_entries.seq"), index=True)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+    at: Mapped[str] = mapped_column(String(40))
+
+
+class MessageRow(Base):
+    """A message addressed to or sent by a persona. ``seq`` runs over both directions of a
+    conversation; ``contact_line`` numbers the contact's (inbound) lines from 1. ``text`` and
+    ``wire`` are ``NULL`` after a retention purge (``purged_at``)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq"),
+        UniqueConstraint("conversation_id", "contact_line"),
+        CheckConstraint("direction IN ('in', 'out')", name="direction"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    direction: Mapped[str] = mapped_column(String(3))
+    contact_line: Mapped[int | None] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str | None] = mapped_column(Text)
+    wire: Mapped[bytes | None] = mapped_column(LargeBinary)
+    platform_msg_id: Mapped[str | None] = mapped_column(String(300))
+    origin: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime]  # received_at (inbound) or sent_at (outbound)
+    attachments: Mapped[list[Any]]
+    ledger_seq: Mapped[int] = mapped_column(ForeignKey("ledger_entries.seq"))
+    purged_at: Mapped[datetime | None]
+
+
+class DecisionRow(Base):
+    """A policy decision taken after an inbound message."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    after_line: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))
+    risk: Mapped[float] = mapped_column(Float)
+    indicators: Mapped[list[Any]]
+    rule: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    variant: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    ledger_seq: Mapped[int] = mapped_column(ForeignKey("ledger_entries.seq"))
+
+
+class CaseRow(Base):
+    """A case file about one contact."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(30))
+    risk: Mapped[float] = mapped_column(Float)
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AuditLogRow(Base):
+    """Who did what to which record; each row is mirrored by an ``audit`` ledger entry."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(300))
+    details: Mapped[dict[str, Any]]
+    ledger_seq: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.seq"))
+
+
+class RoomCounterRow(Base):
+    """Room traffic not addressed to a persona: counted, never stored (hard rule)."""
+
+    __tablename__ = "room_counters"
+    platform: Mapped[str] = mapped_column(String(100), primary_key=True)
+    account: Mapped[str] = mapped_column(String(300), primary_key=True)
+    room: Mapped[str] = mapped_column(String(300), primary_key=True)
+    ignored_count: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,365 @@
+"""The write API of the store: every method commits ONE transaction that writes its rows AND the
+ledger entry that records them (or neither).
+
+What enters the ledger (see ``tutela.evidence.entry``): personal content — message texts, wire
+bytes, authors, identity values — only as SHA-256 hex (``*_sha256``), so a retention purge can
+delete the content while the chain still verifies; floats never (risk as a 6-decimal string).
+Messages and decisions are referred to by ``(conversation, message_seq)``, not by database ids.
+
+Identity rule (``link_identity``): an identifier ``(platform, kind, value)`` belongs to at most one
+contact. Linking it to contact A when it already belongs to contact B means A and B are the same
+person: the two are merged into the *older* contact (smaller id), which keeps every identity and
+conversation of both; the absorbed contact keeps its row with ``merged_into`` set, its case moves to
+the survivor if the survivor has none, else is marked ``merged``. Every merge is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from tutela.domain import Action, Attachment
+from tutela.errors import InputError
+from tutela.evidence import (
+    Checkpoint,
+    EntryKind,
+    LedgerEntry,
+    canonical_json,
+    format_instant,
+    format_risk,
+    sha256_hex,
+)
+from tutela.store import ledger
+from tutela.store._base import (
+    DEMO_AUTHORISATION_REF,
+    IDENTITY_KINDS,
+    WARNING_ACTIONS,
+    RecorderBase,
+    _attachment_dict,
+    _check_aware,
+    _sha,
+)
+from tutela.store._contacts import ContactsMixin
+from tutela.store._conversations import ConversationsMixin
+from tutela.store.errors import NotFoundError, StoreError
+from tutela.store.models import (
+    ContactRow,
+    ConversationRow,
+    DecisionRow,
+    MessageRow,
+)
+from tutela.store.records import (
+    DecisionRecord,
+    MessageRecord,
+)
+
+# Hot-path statements, built once.
+_INSERT_DECISION = DecisionRow.__table__.insert()
+_MESSAGE_REF = select(MessageRow.conversation_id, MessageRow.seq).where(
+    MessageRow.id == bindparam("mid")
+)
+_TOUCH_CONTACT = (
+    update(ContactRow)
+    .where(
+        ContactRow.id
+        == select(ConversationRow.contact_id)
+        .where(ConversationRow.id == bindparam("cid"))
+        .scalar_subquery(),
+        ContactRow.last_seen < bindparam("seen"),
+    )
+    .values(last_seen=bindparam("seen"))
+)
+
+__all__ = ["DEMO_AUTHORISATION_REF", "IDENTITY_KINDS", "WARNING_ACTIONS", "Recorder"]
+
+
+class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
+    """Transactional writes and the reads the live engine needs.
+
+    Parameters
+    ----------
+    store: an open ``Store``.
+    signer: signs a checkpoint every ``checkpoint_every`` entries and on ``checkpoint()``;
+        ``None`` disables signing (entries are still chained).
+    checkpoint_every: entries between automatic checkpoints (default 100; 0 disables them).
+    clock: source of "now" for ledger ``at`` and ``created_at`` (aware UTC); default wall clock.
+
+    Every write method raises ``InputError`` for bad arguments, ``NotFoundError`` for a missing
+    referenced row and ``StoreError`` for other database failures (nothing is written then).
+    """
+
+    # -- messages ----------------------------------------------------------------------------
+    def record_inbound(
+        self,
+        *,
+        conversation_id: int,
+        author: str,
+        text: str,
+        wire: bytes,
+        received_at: datetime,
+        platform_msg_id: str | None = None,
+        attachments: Iterable[Attachment] = (),
+        contact_line: int,
+    ) -> MessageRecord:
+        """Durably record a message addressed to a persona; returns after the commit.
+
+        ``wire``: the raw bytes as received (stanza, IRC line...); ``contact_line``: 1-based
+        number of this contact line in the conversation (unique per conversation);
+        ``attachments``: metadata only. Ledger: ``inbound`` with ``message_seq``,
+        ``contact_line``, ``author_sha256``, ``text_sha256``, ``wire_sha256``, ``received_at``,
+        ``platform_msg_id`` and the attachments' metadata.
+        """
+        _check_aware("received_at", received_at)
+        if not isinstance(wire, bytes | bytearray):
+            raise InputError("wire must be bytes")
+        if isinstance(contact_line, bool) or not isinstance(contact_line, int) or contact_line < 1:
+            raise InputError(f"contact_line must be a positive integer, got {contact_line!r}")
+        atts = [_attachment_dict(a) for a in attachments]
+
+        def _work(s: Session) -> MessageRecord:
+            self._persona_of(s, conversation_id)  # NotFoundError for an unknown conversation
+            seq = self._next_seq(s, conversation_id)
+            entry = self._append(
+                s,
+                EntryKind.INBOUND,
+                conversation_id,
+                {
+                    "message_seq": seq,
+                    "contact_line": contact_line,
+                    "author_sha256": _sha(author),
+                    "text_sha256": _sha(text),
+                    "wire_sha256": sha256_hex(bytes(wire)),
+                    "received_at": format_instant(received_at),
+                    "platform_msg_id": platform_msg_id,
+                    "attachments": atts,
+                },
+            )
+            record = MessageRecord(
+                id=0,
+                conversation_id=conversation_id,
+                seq=seq,
+                direction="in",
+                contact_line=contact_line,
+                author=author,
+                text=text,
+                at=received_at,
+                platform_msg_id=platform_msg_id,
+                attachments=tuple(Attachment(**a) for a in atts),
+                wire=bytes(wire),
+                ledger_seq=entry.seq,
+            )
+            record = self._insert_message(s, record, atts)
+            s.connection().execute(_TOUCH_CONTACT, {"cid": conversation_id, "seen": received_at})
+            return record
+
+        return self.store.write(_work)
+
+    def record_outbound(
+        self, *, conversation_id: int, text: str, origin: str, sent_at: datetime
+    ) -> MessageRecord:
+        """Record a message the persona sent (``origin``: what produced it, e.g.
+        ``"bank:en.greeting.3"``, ``"deterrence:v2"``, ``"human:alice"``). Author = persona id.
+        Ledger: ``outbound`` with ``message_seq``, ``author_sha256``, ``text_sha256``,
+        ``origin``, ``sent_at``."""
+        _check_aware("sent_at", sent_at)
+
+        def _work(s: Session) -> MessageRecord:
+            persona_id = self._persona_of(s, conversation_id)
+            seq = self._next_seq(s, conversation_id)
+            entry = self._append(
+                s,
+                EntryKind.OUTBOUND,
+                conversation_id,
+                {
+                    "message_seq": seq,
+                    "author_sha256": _sha(persona_id),
+                    "text_sha256": _sha(text),
+                    "origin": origin,
+                    "sent_at": format_instant(sent_at),
+                },
+            )
+            record = MessageRecord(
+                id=0,
+                conversation_id=conversation_id,
+                seq=seq,
+                direction="out",
+                contact_line=None,
+                author=persona_id,
+                text=text,
+                at=sent_at,
+                origin=origin,
+                ledger_seq=entry.seq,
+            )
+            return self._insert_message(s, record, [])
+
+        return self.store.write(_work)
+
+    def record_decision(
+        self,
+        *,
+        conversation_id: int,
+        message_id: int,
+        after_line: int,
+        action: Action | str,
+        risk: float,
+        indicators: Sequence[str],
+        rule: str,
+        reason: str,
+        variant: str | None,
+    ) -> DecisionRecord:
+        """Record a policy decision taken after inbound message ``message_id``.
+
+        Ledger: ``decision`` with ``message_seq``, ``after_line``, ``action``, ``risk`` (string,
+        6 decimals), ``indicators``, ``rule``, ``reason``, ``variant``.
+        """
+        try:
+            action_value = Action(action).value
+        except ValueError as e:
+            raise InputError(f"unknown action {action!r}") from e
+        risk_text = format_risk(risk)
+        inds = [str(i) for i in indicators]
+
+        def _work(s: Session) -> DecisionRecord:
+            msg = s.connection().execute(_MESSAGE_REF, {"mid": message_id}).one_or_none()
+            if msg is None or msg.conversation_id != conversation_id:
+                raise NotFoundError(
+                    f"message {message_id} does not exist in conversation {conversation_id}"
+                )
+            now = self._now()
+            entry = self._append(
+                s,
+                EntryKind.DECISION,
+                conversation_id,
+                {
+                    "message_seq": msg.seq,
+                    "after_line": after_line,
+                    "action": action_value,
+                    "risk": risk_text,
+                    "indicators": inds,
+                    "rule": rule,
+                    "reason": reason,
+                    "variant": variant,
+                },
+            )
+            res = s.connection().execute(
+                _INSERT_DECISION,
+                {
+                    "conversation_id": conversation_id,
+                    "message_id": message_id,
+                    "after_line": after_line,
+                    "action": action_value,
+                    "risk": float(risk),
+                    "indicators": inds,
+                    "rule": rule,
+                    "reason": reason,
+                    "variant": variant,
+                    "created_at": now,
+                    "ledger_seq": entry.seq,
+                },
+            )
+            return DecisionRecord(
+                id=int(res.inserted_primary_key[0]),
+                conversation_id=conversation_id,
+                message_id=message_id,
+                after_line=after_line,
+                action=action_value,
+                risk=float(risk),
+                indicators=tuple(inds),
+                rule=rule,
+                reason=reason,
+                variant=variant,
+                created_at=now,
+                ledger_seq=entry.seq,
+            )
+
+        return self.store.write(_work)
+
+    def record_audit(self, actor: str, action: str, target: str, details: Mapping[str, Any]) -> int:
+        """Append an audit-log row and its ``audit`` ledger entry; returns the row id.
+
+        ``details`` must be hashable JSON (no floats; ``InputError`` otherwise).
+        """
+
+        def _work(s: Session) -> int:
+            return self._audit(s, actor, action, target, details).id
+
+        return self.store.write(_work)
+
+    def append_entry(
+        self, kind: EntryKind | str, conversation: int | None, payload: Mapping[str, Any]
+    ) -> LedgerEntry:
+        """Append a ledger entry that has no row of its own (``review``, ``export``...)."""
+        try:
+            k = EntryKind(kind)
+        except ValueError as e:
+            raise InputError(f"unknown entry kind {kind!r}") from e
+        if k in (EntryKind.INBOUND, EntryKind.OUTBOUND, EntryKind.DECISION):
+            raise InputError(f"use the record_* method for {k.value!r} entries")
+        canonical_json(payload)
+
+        def _work(s: Session) -> LedgerEntry:
+            return self._append(s, k, conversation, payload)
+
+        return self.store.write(_work)
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Sign the current ledger head now; ``None`` when the ledger is empty.
+
+        Raises ``StoreError`` when the recorder has no signer.
+        """
+        signer = self.signer
+        if signer is None:
+            raise StoreError("no signer configured: cannot checkpoint the ledger")
+
+        def _work(s: Session) -> Checkpoint | None:
+            return ledger.sign_head(s, signer, self._now())
+
+        return self.store.write(_work)
+
+    def purge_messages(
+        self, message_ids: Iterable[int], *, actor: str, reason: str
+    ) -> LedgerEntry | None:
+        """Delete the text, wire bytes and attachment metadata of messages (retention) and append a
+        ``retention_purge`` tombstone naming them by ``(conversation, message_seq)``. The ledger
+        is untouched otherwise and keeps verifying. Already purged messages are skipped;
+        returns ``None`` when there was nothing to purge."""
+        ids = sorted(set(message_ids))
+
+        def _work(s: Session) -> LedgerEntry | None:
+            rows = (
+                s.execute(
+                    select(MessageRow)
+                    .where(MessageRow.id.in_(ids), MessageRow.purged_at.is_(None))
+                    .order_by(MessageRow.conversation_id, MessageRow.seq)
+                )
+                .scalars()
+                .all()
+            )
+            if not rows:
+                return None
+            now = self._now()
+            entry = self._append(
+                s,
+                EntryKind.RETENTION_PURGE,
+                None,
+                {
+                    "actor": actor,
+                    "reason": reason,
+                    "messages": [
+                        {"conversation": r.conversation_id, "message_seq": r.seq} for r in rows
+                    ],
+                },
+            )
+            for r in rows:
+                r.text = None
+                r.wire = None
+                r.attachments = []
+                r.purged_at = now
+            s.flush()
+            return entry
+
+        return self.store.write(_work)

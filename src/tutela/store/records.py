@@ -1,0 +1,143 @@
+"""Frozen records the store returns (detached from any session)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tutela.domain import Attachment
+
+__all__ = [
+    "CaseRecord",
+    "ContactSummary",
+    "ConversationRecord",
+    "DecisionRecord",
+    "LinkResult",
+    "MessageRecord",
+    "OperationRecord",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRecord:
+    """An operation: who authorised the personas' work, under which legal basis, when."""
+
+    id: int
+    organisation: str
+    jurisdiction: str
+    legal_basis: str
+    authorisation_ref: str
+    officer: str
+    starts_at: datetime
+    ends_at: datetime | None
+    evidential: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRecord:
+    """A conversation row; ``state`` is the engine's resumable state (JSON object)."""
+
+    id: int
+    operation_id: int
+    persona_id: str
+    platform: str
+    account: str
+    contact_id: int
+    room: str | None
+    lang: str
+    started_at: datetime
+    ended_at: datetime | None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """A stored message.
+
+    ``seq``: 1-based position in the conversation over both directions. ``contact_line``: 1-based
+    number of the contact's line (inbound only, else ``None``). ``at``: received_at (inbound) or
+    sent_at (outbound), aware UTC. ``text``/``wire`` are ``None`` after a retention purge.
+    ``origin``: what produced an outbound text (e.g. ``"bank:en.greeting.3"``, ``"human:alice"``).
+    ``ledger_seq``: the ledger entry that records this message.
+    """
+
+    id: int
+    conversation_id: int
+    seq: int
+    direction: str  # "in" | "out"
+    contact_line: int | None
+    author: str
+    text: str | None
+    at: datetime
+    platform_msg_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    origin: str | None = None
+    wire: bytes | None = None
+    ledger_seq: int = 0
+    purged_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """A stored policy decision (``risk`` in [0, 1]; the ledger holds it as a 6-decimal string)."""
+
+    id: int
+    conversation_id: int
+    message_id: int
+    after_line: int
+    action: str
+    risk: float
+    indicators: tuple[str, ...]
+    rule: str
+    reason: str
+    variant: str | None
+    created_at: datetime
+    ledger_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    """A case file about one contact."""
+
+    id: int
+    contact_id: int
+    status: str
+    risk: float
+    opened_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContactSummary:
+    """What the policy ladder needs to know about a contact (merged contacts resolved).
+
+    ``conversations``: number of conversations with the contact; ``personas``/``platforms``:
+    distinct persona ids and platforms met, sorted; ``warnings``: number of decisions with action
+    ``deter``, ``escalate`` or ``refer``; ``last_warning_at``: when the latest of them was taken.
+    """
+
+    contact_id: int
+    conversations: int
+    personas: tuple[str, ...]
+    platforms: tuple[str, ...]
+    warnings: int
+    last_warning_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkResult:
+    """Outcome of ``Recorder.link_identity``.
+
+    ``contact_id``: the contact that now holds the identity (the survivor after a merge);
+    ``created``: a new identity row was written; ``merged_from``: the contact absorbed by a merge.
+    ``bool(result)`` is True when anything changed (new link or merge).
+    """
+
+    contact_id: int
+    created: bool
+    merged_from: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.created or self.merged_from is not None
