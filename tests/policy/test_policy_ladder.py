@@ -86,10 +86,20 @@ def test_no_warning_for_what_was_said_before_the_age(policy: Policy) -> None:
 
 
 def test_low_risk_category_hit_is_not_solicitation(policy: Policy) -> None:
-    a = assessment(0.3, hit(C.MEETING, 2))
+    a = assessment(0.3, hit(C.MEETING, 2, weight=0.6))
     assert policy.decide(ctx(a, 2)).action is Action.CONTINUE
     weak = assessment(0.8, hit(C.MEETING, 2, weight=0.2))
     assert policy.decide(ctx(weak, 2)).action is Action.CONTINUE
+
+
+def test_explicit_request_is_solicitation_at_any_risk(policy: Policy) -> None:
+    explicit = assessment(0.05, hit(C.MEDIA_REQUEST, 3, weight=0.7))
+    d = policy.decide(ctx(explicit, 3))
+    assert (d.action, d.rule) == (Action.DETER, "ladder.first_solicitation")
+    off = PolicyParams.model_validate({"solicitation": {"explicit_weight": 1.5}})
+    assert Policy(off).decide(ctx(explicit, 3)).action is Action.CONTINUE
+    before_age = policy.decide(ctx(explicit, 3, age_disclosed=False))
+    assert (before_age.action, before_age.rule) == (Action.CONTINUE, "ladder.await_age")
 
 
 def test_warning_rule_counts_as_solicitation(policy: Policy) -> None:

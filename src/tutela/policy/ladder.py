@@ -102,7 +102,8 @@ def signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
     by_risk = a.risk >= sp.risk_threshold and bool(
         sol_here if sp.require_line_evidence else sol_hits
     )
-    soliciting = by_warning or by_risk
+    by_explicit = any(h.weight >= sp.explicit_weight for h in sol_here)
+    soliciting = by_warning or by_risk or by_explicit
 
     cp = params.commercial
     seen = ctx.categories_seen | {h.category for h in hits}

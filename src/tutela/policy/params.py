@@ -61,7 +61,11 @@ class SolicitationParams(_Params):
 
     A line *solicits* when (a) ``use_warning_rule`` and the scorer's early-warning flag is up
     (``Assessment.warning``, Vogt et al. 2021 k-of-n vote), or (b) ``risk >= risk_threshold`` and a
-    hit in one of ``categories`` with ``weight >= min_weight`` exists on this line or earlier. With
+    hit in one of ``categories`` with ``weight >= min_weight`` exists on this line or earlier, or
+    (c) a hit in one of ``categories`` with ``weight >= explicit_weight`` is on this line, whatever
+    the risk: an explicit request for images, a webcam, a meeting or sexual content made to a
+    persona whose age is known is solicitation by itself (Sweetie 2.0's trigger; Terre des Hommes
+    2013). ``explicit_weight`` above 1 switches (c) off. With
     ``require_line_evidence`` the line itself must carry the evidence: for (a) any indicator hit on
     the line (``line in Assessment.lines``), for (b) a qualifying hit on the line.
 
@@ -72,6 +76,7 @@ class SolicitationParams(_Params):
     min_weight: default 0.5, smallest lexicon weight of a qualifying hit (>= 0).
     use_warning_rule: default True.
     require_line_evidence: default True (no warning for what was said before the age was stated).
+    explicit_weight: default 0.7 (the lexicons' weight for explicit requests; see their files).
     """
 
     risk_threshold: Probability = 0.5
@@ -86,6 +91,7 @@ class SolicitationParams(_Params):
     min_weight: Annotated[float, Field(strict=True, ge=0.0)] = 0.5
     use_warning_rule: StrictBool = True
     require_line_evidence: StrictBool = True
+    explicit_weight: Annotated[float, Field(strict=True, ge=0.0)] = 0.7
 
 
 class LadderParams(_Params):

@@ -30,6 +30,7 @@ from tutela.store.types import UTCDateTime
 __all__ = [
     "AuditLogRow",
     "Base",
+    "CaseEventRow",
     "CaseRow",
     "CheckpointRow",
     "ContactRow",
@@ -40,7 +41,9 @@ __all__ = [
     "LedgerHeadRow",
     "MessageRow",
     "OperationRow",
+    "ReferralRow",
     "RoomCounterRow",
+    "UserRow",
 ]
 
 NAMING = {
@@ -239,3 +242,56 @@ class RoomCounterRow(Base):
     account: Mapped[str] = mapped_column(String(300), primary_key=True)
     room: Mapped[str] = mapped_column(String(300), primary_key=True)
     ignored_count: Mapped[int] = mapped_column(Integer)
+
+
+class UserRow(Base):
+    """A dashboard/CLI user. ``password_hash`` is an argon2id PHC string, never the password."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('analyst', 'supervisor', 'admin')", name="role"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class ReferralRow(Base):
+    """A referral proposal and the human decision on it. ``proposed_by`` is ``NULL`` for a
+    proposal made by the policy (``refer`` decision)."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        CheckConstraint("status IN ('proposed', 'approved', 'rejected')", name="status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    proposed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseEventRow(Base):
+    """One human (or retention) action on a case; mirrored by an audit row and a ledger entry."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (
+        CheckConstraint(
+            "action IN ('dismiss', 'watch', 'propose_referral', 'approve_referral', "
+            "'reject_referral', 'reveal', 'purge', 'reopen')",
+            name="action",
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]]

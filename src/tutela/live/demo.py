@@ -1,0 +1,207 @@
+"""``tutela demo``: one persona against a scripted contact over the in-memory connector.
+
+The whole live path runs — durable record, incremental scoring, policy ladder, outgoing guard,
+deterrence — under the built-in demonstration operation (marked non-evidential). Scenario JSON
+(DESIGN.md)::
+
+    {"persona": ID (optional), "lang": CODE, "platform": "local", "contact": ID,
+     "lines": [str, ...]}
+
+Unknown keys are ignored. Output::
+
+    {"transcript": [{"from": "contact"|"persona", "text", "at"}],
+     "decisions": [{"after_line", "action", "risk", "indicators"}],
+     "final_action", "case_id", "db"}
+
+The clock is simulated (typing delays appear in ``at``, nothing is slept) unless ``realtime``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from tutela.connectors import InMemoryConnector, MemoryHub
+from tutela.detect.config import load_detection_config
+from tutela.detect.incremental import ScoringTables
+from tutela.detect.persistence import load_model
+from tutela.domain import Action
+from tutela.errors import InputError
+from tutela.evidence.signing import Signer
+from tutela.live.clock import Clock, SimulatedClock, WallClock
+from tutela.live.engine import PersonaEngine
+from tutela.persona import load_persona, persona_for_language
+from tutela.policy import Policy, VariantAssigner, load_policy
+from tutela.store import Recorder, open_store
+
+__all__ = ["Scenario", "load_scenario", "run_demo", "shipped_scenarios"]
+
+MAX_LINES = 500
+MAX_LINE_CHARS = 4000
+CONTACT_TYPING_CPS = 4.0  # simulated contact typing speed (characters per second)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A scripted contact: who talks to which persona, in which language, saying what."""
+
+    lines: tuple[str, ...]
+    lang: str = "en"
+    persona: str | None = None
+    platform: str = "local"
+    contact: str = "contact-1"
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Scenario name → path of the synthetic scenarios shipped in ``tutela/live/scenarios``."""
+    root = resources.files("tutela.live") / "scenarios"
+    return {Path(str(p)).stem: Path(str(p)) for p in root.iterdir() if str(p).endswith(".json")}
+
+
+def load_scenario(path: str | Path | None) -> Scenario:
+    """Read a scenario file; ``None`` or a shipped scenario's name loads that shipped scenario.
+
+    Raises
+    ------
+    InputError: unreadable file, malformed JSON, missing or wrongly typed fields.
+    """
+    shipped = shipped_scenarios()
+    if path is None:
+        path = shipped["grooming_en"]
+    elif str(path) in shipped:
+        path = shipped[str(path)]
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read scenario: {e.strerror or e}", path=str(p)) from e
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise InputError("scenario is not UTF-8 text", path=str(p)) from e
+    except json.JSONDecodeError as e:
+        raise InputError(f"malformed JSON: {e.msg}", path=str(p), line=e.lineno) from e
+    if not isinstance(data, dict):
+        raise InputError("a scenario must be a JSON object", path=str(p))
+    lines = data.get("lines")
+    if not isinstance(lines, list) or not lines or not all(isinstance(x, str) for x in lines):
+        raise InputError("'lines' must be a non-empty list of strings", path=str(p))
+    if len(lines) > MAX_LINES or any(len(x) > MAX_LINE_CHARS for x in lines):
+        raise InputError(
+            f"scenario too large (at most {MAX_LINES} lines of {MAX_LINE_CHARS} characters)",
+            path=str(p),
+        )
+    fields: dict[str, str] = {}
+    for key in ("lang", "persona", "platform", "contact"):
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(f"'{key}' must be a non-empty string", path=str(p))
+        fields[key] = value.strip()
+    return Scenario(lines=tuple(lines), **fields)
+
+
+def _key_path_for(db_url: str) -> Path | None:
+    """Keep a temporary demo database's signing key beside it; otherwise use the default key."""
+    if db_url.startswith("sqlite:///"):
+        db = Path(db_url.removeprefix("sqlite:///"))
+        if db.parent.name.startswith("tutela-demo-"):
+            return db.parent / "signing-key.pem"
+    return None
+
+
+async def _run(scenario: Scenario, db_url: str, clock: Clock) -> dict:
+    persona = (
+        load_persona(scenario.persona) if scenario.persona else persona_for_language(scenario.lang)
+    )
+    lang = scenario.lang if scenario.lang in persona.languages else None
+    cfg = load_detection_config()
+    model = load_model(cfg.model)
+    store = open_store(db_url)
+    try:
+        recorder = Recorder(
+            store, signer=Signer.load_or_create(_key_path_for(db_url)), clock=clock.now
+        )
+        operation = recorder.ensure_demo_operation()
+        params = load_policy(None)
+        hub = MemoryHub(now=clock.now)
+        connector = InMemoryConnector(hub, account=persona.id, now=clock.now)
+        contact = hub.client(scenario.contact)
+        engine = PersonaEngine(
+            recorder=recorder,
+            connector=connector,
+            persona=persona,
+            operation_id=operation.id,
+            policy=Policy(params),
+            assigner=VariantAssigner(params, issued=0),
+            tables=ScoringTables(model),
+            rule=cfg.warning_rule,
+            clock=clock,
+            lang=lang,
+        )
+        transcript: list[dict] = []
+        decisions: list[dict] = []
+        final = Action.CONTINUE
+        case_id = None
+        await connector.start()
+        try:
+            for text in scenario.lines:
+                await clock.sleep(2.0 + len(text) / CONTACT_TYPING_CPS)
+                await contact.say(persona.id, text)
+                msg = await connector.next_message(timeout=10)
+                msg = dataclasses.replace(
+                    msg,
+                    platform=scenario.platform,
+                    sender=dataclasses.replace(msg.sender, platform=scenario.platform),
+                )
+                transcript.append({"from": "contact", "text": text, "at": _iso(msg.received_at)})
+                handled = await engine.handle(msg)
+                d = handled.decision
+                decisions.append(
+                    {
+                        "after_line": d.after_line,
+                        "action": d.action.value,
+                        "risk": round(d.risk, 4),
+                        "indicators": list(d.indicators),
+                        "rule": d.rule,
+                        **({"variant": d.variant} if d.variant else {}),
+                    }
+                )
+                if d.action.rank > final.rank:
+                    final = d.action
+                case_id = handled.case_id or case_id
+                for reply in handled.replies:
+                    event = await contact.next_reply(timeout=10)
+                    transcript.append({"from": "persona", "text": event.text, "at": _iso(reply.at)})
+            recorder.checkpoint()
+        finally:
+            await connector.stop()
+    finally:
+        store.close()
+    return {
+        "transcript": transcript,
+        "decisions": decisions,
+        "final_action": final.value,
+        "case_id": case_id,
+        "persona": persona.id,
+        "db": db_url,
+    }
+
+
+def _iso(at) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def run_demo(scenario: Scenario, *, db_url: str | None = None, realtime: bool = False) -> dict:
+    """Run a scenario end to end and return the demo output (see module docstring)."""
+    if db_url is None:
+        folder = Path(tempfile.mkdtemp(prefix="tutela-demo-"))
+        db_url = f"sqlite:///{folder / 'tutela.db'}"
+    clock: Clock = WallClock() if realtime else SimulatedClock()
+    return asyncio.run(_run(scenario, db_url, clock))

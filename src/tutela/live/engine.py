@@ -1,0 +1,443 @@
+"""The live path: one persona on one connector, from inbound message to guarded reply.
+
+For every message addressed to the persona, in this order (DESIGN.md, data flow):
+
+1. **record** it durably (store + hash-chained ledger, one committed transaction) — before anything
+   else happens, so a crash after this point loses nothing;
+2. link identifiers the contact disclosed (e-mail, phone, handles, payment references) to the
+   contact profile, each pointing at the message it came from;
+3. **score** it with the conversation's incremental scorer (the contact's lines only);
+4. **decide** with the policy ladder (``tutela.policy``) and record the decision with its reasons;
+5. **reply** through the outgoing guard only: a deterrence message when the decision carries a
+   variant (the persona then ends the conversation), else a reply planned from the reviewed bank;
+   the typing delay is waited on the engine's clock; the sent text is recorded.
+
+Conversation state is rebuilt from the store on start (:meth:`PersonaEngine.resume`): open
+conversations are reloaded, their contact lines re-scored, their dialogue state replayed from the
+recorded replies, and an inbound message that was recorded but not yet decided is processed then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+
+from tutela.cases.identity import extract_identifiers
+from tutela.connectors.base import Address, ChatConnector, InboundMessage
+from tutela.detect.incremental import IncrementalScorer, ScoringTables, WarningRule
+from tutela.domain import Action, Category, Decision, Message
+from tutela.errors import SafetyError
+from tutela.live.clock import Clock, WallClock
+from tutela.persona import (
+    ContactMessage,
+    ConversationState,
+    DeterrenceSent,
+    DialogueManager,
+    GuardedText,
+    Intent,
+    OutgoingGuard,
+    PersonaProfile,
+    ReplySent,
+    recognize,
+)
+from tutela.policy import Policy, PolicyContext, VariantAssigner
+from tutela.store import ConversationRecord, MessageRecord, Recorder
+
+__all__ = ["Handled", "PersonaEngine"]
+
+log = structlog.get_logger("tutela.live")
+
+_IDENTITY_KINDS = {
+    "email": "email",
+    "phone": "phone",
+    "handle": "handle",
+    "payment_ref": "payment_ref",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """What the engine did with one inbound message."""
+
+    conversation_id: int
+    contact_id: int
+    inbound: MessageRecord
+    decision: Decision
+    replies: tuple[MessageRecord, ...] = ()
+    case_id: int | None = None
+
+
+@dataclass(slots=True)
+class _Live:
+    record: ConversationRecord
+    contact_id: int
+    address: Address
+    scorer: IncrementalScorer
+    dialogue: ConversationState
+    prior_warnings: int
+    contact_lines: int = 0
+    categories: set[Category] = field(default_factory=set)
+    warned: bool = False
+    strongest: Action = Action.CONTINUE
+    ended_at: datetime | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class PersonaEngine:
+    """Runs one persona on one connector.
+
+    Parameters
+    ----------
+    recorder: the durable store's writer.
+    connector: any :class:`~tutela.connectors.ChatConnector`; only this engine calls ``send``, and
+        only with text the outgoing guard released.
+    persona: the persona's profile.
+    operation_id: the operation (legal authority) every conversation belongs to.
+    policy, assigner: the ladder and the deterrence-variant assigner.
+    tables: scoring tables of the detection model; rule: the early-warning rule.
+    clock: wall clock (live) or simulated (demo).
+    quiet_period_s: after a conversation ended (deterrence), further lines from the same contact on
+        the same account within this many seconds are recorded in it without reply; later ones
+        open a new conversation, i.e. a *returning* contact (default 6 h).
+    lang: conversation language (default: the persona's main language).
+    organisation: the operating organisation named in deterrence messages.
+    delay_scale: multiplier on the persona's typing delays (1 = human-like; 0 in tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        recorder: Recorder,
+        connector: ChatConnector,
+        persona: PersonaProfile,
+        operation_id: int,
+        policy: Policy,
+        assigner: VariantAssigner,
+        tables: ScoringTables,
+        rule: WarningRule,
+        clock: Clock | None = None,
+        quiet_period_s: float = 6 * 3600,
+        lang: str | None = None,
+        organisation: str | None = None,
+        delay_scale: float = 1.0,
+    ) -> None:
+        self.recorder = recorder
+        self.connector = connector
+        self.persona = persona
+        self.operation_id = operation_id
+        self.policy = policy
+        self.assigner = assigner
+        self.tables = tables
+        self.rule = rule
+        self.clock = clock or WallClock()
+        self.quiet_period = timedelta(seconds=quiet_period_s)
+        kwargs = {"organisation": organisation} if organisation else {}
+        self.dialogue = DialogueManager(persona, **kwargs)
+        self.guard: OutgoingGuard = self.dialogue.guard
+        self.lang = lang
+        self.delay_scale = max(0.0, delay_scale)
+        self.end_after_deterrence = policy.params.deterrence.end_after_deterrence
+        self._live: dict[tuple[str, str, str, str | None], _Live] = {}
+
+    # -- conversations -------------------------------------------------------------------------
+    def _key(self, msg: InboundMessage) -> tuple[str, str, str, str | None]:
+        return (msg.platform, msg.account, msg.sender.id, msg.room)
+
+    def _prior_warnings(self, contact_id: int, conversation_id: int | None) -> int:
+        return self.recorder.contact_summary(
+            contact_id, exclude_conversation=conversation_id
+        ).warnings
+
+    def _open(self, msg: InboundMessage) -> _Live:
+        now = msg.received_at
+        contact_id = self.recorder.get_or_create_contact(msg.platform, msg.sender.id, seen_at=now)
+        prior = self._prior_warnings(contact_id, None)
+        state = self.dialogue.start(lang=self.lang, rng_seed=hash((msg.sender.id, now)) & 0xFFFF)
+        record = self.recorder.open_conversation(
+            operation_id=self.operation_id,
+            persona_id=self.persona.id,
+            platform=msg.platform,
+            account=msg.account,
+            contact_id=contact_id,
+            lang=state.lang,
+            started_at=now,
+            room=msg.room,
+            state={"rng_seed": state.rng_seed, "contact": msg.sender.id},
+        )
+        live = _Live(
+            record=record,
+            contact_id=contact_id,
+            # replies go back through this engine's connector, whatever platform name the
+            # contact's identity is recorded under
+            address=Address(self.connector.name, msg.sender.id, msg.room),
+            scorer=self._scorer(record),
+            dialogue=state,
+            prior_warnings=prior,
+        )
+        log.info("conversation.opened", conversation=record.id, contact=contact_id, prior=prior)
+        return live
+
+    def _scorer(self, record: ConversationRecord) -> IncrementalScorer:
+        return IncrementalScorer(
+            self.tables,
+            subject=str(record.contact_id),
+            kind="author",
+            lang=record.lang,
+            rule=self.rule,
+        )
+
+    def _conversation_for(self, msg: InboundMessage) -> _Live:
+        key = self._key(msg)
+        live = self._live.get(key)
+        if (
+            live is not None
+            and live.ended_at is not None
+            and msg.received_at - live.ended_at > self.quiet_period
+        ):
+            live = None  # the contact returns after the quiet period: a new conversation
+        if live is None:
+            live = self._open(msg)
+            self._live[key] = live
+        return live
+
+    # -- the pipeline --------------------------------------------------------------------------
+    async def handle(self, msg: InboundMessage) -> Handled:
+        """Record, score, decide and answer one inbound message (see the module docstring)."""
+        live = self._conversation_for(msg)
+        async with live.lock:
+            live.contact_lines += 1
+            inbound = self.recorder.record_inbound(
+                conversation_id=live.record.id,
+                author=msg.sender.id,
+                text=msg.text,
+                wire=msg.wire,
+                received_at=msg.received_at,
+                platform_msg_id=msg.platform_id,
+                attachments=msg.attachments,
+                contact_line=live.contact_lines,
+            )
+            return await self._process(live, inbound)
+
+    async def _process(self, live: _Live, inbound: MessageRecord) -> Handled:
+        text = inbound.text
+        line = inbound.contact_line or live.contact_lines
+        self._link_identities(live, inbound)
+        assessment = live.scorer.update(
+            Message(
+                conversation=str(live.record.id),
+                author=inbound.author,
+                text=text,
+                line=line,
+                at=inbound.at,
+            )
+        )
+        live.categories.update(h.category for h in assessment.indicators)
+        intent = recognize(text, live.dialogue.lang)
+        ctx = PolicyContext(
+            assessment=assessment,
+            line=line,
+            age_disclosed=live.dialogue.age_disclosed,
+            prior_warnings=live.prior_warnings,
+            warned_in_conversation=live.warned,
+            threat=intent is Intent.THREAT,
+            categories_seen=frozenset(live.categories),
+            strongest_action=live.strongest,
+        )
+        decision = self.policy.decide(ctx, variant=self.assigner.peek())
+        self.recorder.record_decision(
+            conversation_id=live.record.id,
+            message_id=inbound.id,
+            after_line=line,
+            action=decision.action,
+            risk=decision.risk,
+            indicators=decision.indicators,
+            rule=decision.rule,
+            reason=decision.reason,
+            variant=decision.variant,
+        )
+        if decision.action.rank > live.strongest.rank:
+            live.strongest = decision.action
+        case_id = None
+        if decision.action is not Action.CONTINUE:
+            case_id = self.recorder.get_or_create_case(live.contact_id).id
+        replies: list[MessageRecord] = []
+        if live.ended_at is None:  # after a warning the persona has stopped role-play
+            replies = await self._reply(live, text, decision)
+        log.info(
+            "message.handled",
+            conversation=live.record.id,
+            line=line,
+            action=decision.action.value,
+            risk=round(decision.risk, 3),
+            rule=decision.rule,
+        )
+        return Handled(
+            conversation_id=live.record.id,
+            contact_id=live.contact_id,
+            inbound=inbound,
+            decision=decision,
+            replies=tuple(replies),
+            case_id=case_id,
+        )
+
+    def _link_identities(self, live: _Live, inbound: MessageRecord) -> None:
+        for ident in extract_identifiers(inbound.text):
+            kind = _IDENTITY_KINDS.get(ident.kind)
+            if kind is None:
+                continue
+            result = self.recorder.link_identity(
+                live.contact_id, live.record.platform, kind, ident.value, inbound.id
+            )
+            if result.contact_id != live.contact_id:
+                live.contact_id = result.contact_id
+                live.prior_warnings = self._prior_warnings(live.contact_id, live.record.id)
+
+    async def _reply(self, live: _Live, text: str, decision: Decision) -> list[MessageRecord]:
+        state = self.dialogue.apply(live.dialogue, ContactMessage(text))
+        if decision.variant is not None:
+            planned = self.dialogue.plan_deterrence(state, decision.variant)
+            if planned is None:
+                live.dialogue = state
+                return []
+            self.assigner.advance()
+            sent = await self._send(
+                live,
+                self.guard.release(planned.text, origin="deterrence"),
+                delay_s=planned.delay_s,
+                origin=f"deterrence:{decision.variant}",
+            )
+            live.dialogue = self.dialogue.apply(
+                state, DeterrenceSent(decision.variant, planned.text)
+            )
+            live.warned = True
+            if self.end_after_deterrence:
+                live.ended_at = self.clock.now()
+                self.recorder.end_conversation(
+                    live.record.id, ended_at=live.ended_at, reason=f"deterrence:{decision.variant}"
+                )
+            return [sent]
+        planned = self.dialogue.plan_reply(live.dialogue, text)
+        live.dialogue = state
+        if planned is None:
+            return []
+        sent = await self._send(
+            live,
+            self.guard.release(planned.text, origin="bank"),
+            delay_s=planned.delay_s,
+            origin=f"bank:{planned.bank_key}",
+        )
+        live.dialogue = self.dialogue.apply(state, ReplySent(planned.bank_key, planned.text))
+        return [sent]
+
+    async def _send(
+        self, live: _Live, guarded: GuardedText, *, delay_s: float, origin: str
+    ) -> MessageRecord:
+        """The only call to ``connector.send``: guarded text only, recorded after sending."""
+        if not isinstance(guarded, GuardedText) or not guarded.is_intact():
+            raise SafetyError("refusing to send text the outgoing guard did not release")
+        await self.clock.sleep(delay_s * self.delay_scale)
+        await self.connector.send(live.address, guarded.text)
+        return self.recorder.record_outbound(
+            conversation_id=live.record.id,
+            text=guarded.text,
+            origin=origin,
+            sent_at=self.clock.now(),
+        )
+
+    # -- running and resuming ------------------------------------------------------------------
+    async def run(
+        self,
+        *,
+        stop: asyncio.Event | None = None,
+        on_handled: Callable[[Handled], None] | None = None,
+    ) -> None:
+        """Handle inbound messages until the connector's stream ends or ``stop`` is set.
+
+        Each conversation is processed in its own task so a typing delay in one does not hold up
+        the others; messages of one conversation stay in order (a per-conversation lock).
+        """
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def one(msg: InboundMessage) -> None:
+            try:
+                handled = await self.handle(msg)
+                if on_handled is not None:
+                    on_handled(handled)
+            except Exception:  # keep serving the other conversations; the message is recorded
+                log.exception("message.failed", sender=msg.sender.id)
+
+        async for msg in self.connector.inbound():
+            task = asyncio.create_task(one(msg))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            if stop is not None and stop.is_set():
+                break
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def resume(self) -> list[Handled]:
+        """Reload this persona's open conversations after a restart (see module docstring).
+
+        Returns what was done with inbound messages that had been recorded but not decided.
+        """
+        done: list[Handled] = []
+        for record in self.recorder.open_conversations():
+            if record.persona_id != self.persona.id:
+                continue
+            messages = self.recorder.conversation_messages(record.id)
+            decided = {d.message_id for d in self.recorder.conversation_decisions(record.id)}
+            contact = (record.state or {}).get("contact")
+            if contact is None:
+                continue
+            state = self.dialogue.start(
+                lang=record.lang, rng_seed=int((record.state or {}).get("rng_seed", 0))
+            )
+            live = _Live(
+                record=record,
+                contact_id=record.contact_id,
+                address=Address(self.connector.name, contact, record.room),
+                scorer=self._scorer(record),
+                dialogue=state,
+                prior_warnings=self._prior_warnings(record.contact_id, record.id),
+            )
+            pending: list[MessageRecord] = []
+            for m in messages:
+                if m.direction == "in":
+                    live.contact_lines = max(live.contact_lines, m.contact_line or 0)
+                    if m.id not in decided:
+                        pending.append(m)
+                        continue
+                    a = live.scorer.update(
+                        Message(
+                            conversation=str(record.id),
+                            author=m.author,
+                            text=m.text,
+                            line=m.contact_line or 0,
+                        )
+                    )
+                    live.categories.update(h.category for h in a.indicators)
+                    live.dialogue = self.dialogue.apply(live.dialogue, ContactMessage(m.text))
+                else:
+                    origin = m.origin or ""
+                    if origin.startswith("deterrence:"):
+                        live.dialogue = self.dialogue.apply(
+                            live.dialogue, DeterrenceSent(origin.split(":", 1)[1], m.text)
+                        )
+                        live.warned = True
+                    elif origin.startswith("bank:"):
+                        live.dialogue = self.dialogue.apply(
+                            live.dialogue, ReplySent(origin.split(":", 1)[1], m.text)
+                        )
+            for d in self.recorder.conversation_decisions(record.id):
+                action = Action(d.action)
+                if action.rank > live.strongest.rank:
+                    live.strongest = action
+            self._live[(record.platform, record.account, contact, record.room)] = live
+            for m in pending:
+                async with live.lock:
+                    done.append(await self._process(live, m))
+        return done

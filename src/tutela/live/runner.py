@@ -1,0 +1,216 @@
+"""``tutela run --config FILE``: personas on real platforms until stopped.
+
+Run configuration (YAML, validated; unknown keys are errors)::
+
+    db: sqlite:////var/lib/tutela/tutela.db       # optional; else --db / TUTELA_DB / default
+    signing_key: /var/lib/tutela/signing-key.pem  # optional; else the default key path
+    policy: policy.yaml                           # optional; else the packaged defaults
+    detection: detection.yaml                     # optional; else the packaged defaults
+    reply_delay_scale: 1.0                        # multiplier on human-like typing delays
+    operation:                                    # the authority the personas work under
+      organisation: Example Child Protection NGO
+      jurisdiction: NL
+      legal_basis: "..."
+      authorisation_ref: "OM-2026-0001"           # e.g. a prosecutor's approval
+      officer: "J. Jansen"
+      starts_at: 2026-11-01T00:00:00Z
+      ends_at: 2027-05-01T00:00:00Z
+    personas:
+      - persona: nl-daan                          # a shipped persona id or a profile YAML path
+        connectors:
+          - {kind: xmpp, jid: daan@example.org, password: "...", rooms: [...], nick: daan}
+          - {kind: irc, host: irc.example.org, port: 6697, tls: true, nick: daan13, channels: [...]}
+
+Personas only run inside an active operation (now between ``starts_at`` and ``ends_at``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tutela.connectors import create_connector
+from tutela.detect.config import load_detection_config
+from tutela.detect.incremental import ScoringTables
+from tutela.detect.persistence import load_model
+from tutela.errors import ConfigError
+from tutela.evidence.signing import Signer
+from tutela.live.engine import PersonaEngine
+from tutela.persona import load_persona
+from tutela.policy import Policy, VariantAssigner, load_policy
+from tutela.store import Recorder, open_store
+
+__all__ = ["OperationConfig", "RunConfig", "load_run_config", "run_personas"]
+
+log = structlog.get_logger("tutela.run")
+
+
+class OperationConfig(BaseModel):
+    """The operation record every conversation of this run belongs to (legal authority)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    organisation: str = Field(min_length=1)
+    jurisdiction: str = Field(min_length=1)
+    legal_basis: str = Field(min_length=1)
+    authorisation_ref: str = Field(min_length=1)
+    officer: str = Field(min_length=1)
+    starts_at: datetime
+    ends_at: datetime | None = None
+
+
+class ConnectorConfig(BaseModel):
+    """One platform account of a persona; every key but ``kind`` goes to the connector."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kind: str
+
+
+class PersonaRun(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    persona: str
+    connectors: list[ConnectorConfig] = Field(min_length=1)
+
+
+class RunConfig(BaseModel):
+    """The whole run configuration (see module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    db: str | None = None
+    signing_key: Path | None = None
+    policy: Path | None = None
+    detection: Path | None = None
+    reply_delay_scale: float = Field(default=1.0, ge=0.0, le=10.0)
+    operation: OperationConfig
+    personas: list[PersonaRun] = Field(min_length=1)
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read and validate a run configuration; relative paths are resolved against its folder.
+
+    Raises
+    ------
+    ConfigError: unreadable or invalid file (names the file and the field).
+    """
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"{p}: cannot read run config: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping")
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"{p}: {field}: {first['msg']}") from e
+    base = p.parent
+    updates: dict[str, Any] = {}
+    for name in ("signing_key", "policy", "detection"):
+        value = getattr(cfg, name)
+        if value is not None and not value.is_absolute():
+            updates[name] = base / value
+    return cfg.model_copy(update=updates)
+
+
+def _check_active(op: OperationConfig, now: datetime) -> None:
+    starts = op.starts_at if op.starts_at.tzinfo else op.starts_at.replace(tzinfo=UTC)
+    ends = op.ends_at
+    if ends is not None and ends.tzinfo is None:
+        ends = ends.replace(tzinfo=UTC)
+    if now < starts or (ends is not None and now > ends):
+        raise ConfigError(
+            f"operation {op.authorisation_ref!r} is not active now ({starts.isoformat()} to "
+            f"{ends.isoformat() if ends else 'open-ended'}); personas only run inside an "
+            "active operation"
+        )
+
+
+async def run_personas(
+    cfg: RunConfig, *, db_url: str | None = None, stop: asyncio.Event | None = None
+) -> None:
+    """Start every configured persona/connector pair and serve until ``stop`` (or a signal)."""
+    now = datetime.now(UTC)
+    _check_active(cfg.operation, now)
+    det = load_detection_config(cfg.detection)
+    tables = ScoringTables(load_model(det.model))
+    params = load_policy(cfg.policy)
+    store = open_store(db_url or cfg.db)
+    recorder = Recorder(store, signer=Signer.load_or_create(cfg.signing_key))
+    op = cfg.operation
+    operation = recorder.find_or_create_operation(
+        organisation=op.organisation,
+        jurisdiction=op.jurisdiction,
+        legal_basis=op.legal_basis,
+        authorisation_ref=op.authorisation_ref,
+        officer=op.officer,
+        starts_at=op.starts_at if op.starts_at.tzinfo else op.starts_at.replace(tzinfo=UTC),
+        ends_at=op.ends_at,
+        evidential=True,
+    )
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    engines: list[PersonaEngine] = []
+    policy = Policy(params)
+    assigner = VariantAssigner(params, issued=recorder.warnings_issued())
+    for pr in cfg.personas:
+        persona = load_persona(pr.persona)
+        for cc in pr.connectors:
+            options = dict(cc.model_extra or {})
+            connector = create_connector(cc.kind, **options)
+            engines.append(
+                PersonaEngine(
+                    recorder=recorder,
+                    connector=connector,
+                    persona=persona,
+                    operation_id=operation.id,
+                    policy=policy,
+                    assigner=assigner,
+                    tables=tables,
+                    rule=det.warning_rule,
+                    organisation=op.organisation,
+                    delay_scale=cfg.reply_delay_scale,
+                )
+            )
+    try:
+        for engine in engines:
+            await engine.connector.start()
+            resumed = await engine.resume()
+            log.info(
+                "persona.online",
+                persona=engine.persona.id,
+                connector=engine.connector.name,
+                resumed=len(resumed),
+            )
+        print("tutela run: personas online", flush=True)
+        tasks = [asyncio.create_task(e.run()) for e in engines]
+        await stop.wait()
+    finally:
+        for engine in engines:
+            with contextlib.suppress(Exception):
+                await engine.connector.stop()
+            ignored = engine.connector.stats.room_messages_ignored
+            if ignored:
+                recorder.count_room_message(
+                    engine.connector.name, getattr(engine.connector, "account", "?"), "*", ignored
+                )
+        for t in locals().get("tasks", []):
+            t.cancel()
+        with contextlib.suppress(Exception):
+            recorder.checkpoint()
+        store.close()
