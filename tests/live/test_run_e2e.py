@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 from connector_clients import IrcContact, XmppContact, payload
-from servers import miniircd_server, prosody_server
 
+from servers import miniircd_server, prosody_server
 from tutela.evidence.signing import Signer
 from tutela.store import open_store, verify_store
 
@@ -91,6 +91,7 @@ class Runner:
     def __init__(self, config: Path) -> None:
         self.config = config
         self.proc: subprocess.Popen[str] | None = None
+        self.output = ""
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -115,6 +116,7 @@ class Runner:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
+        self.proc.stdout.close()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -124,6 +126,9 @@ class Runner:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc and not self.proc.stdout.closed:
+            self.output = self.proc.stdout.read()
+            self.proc.stdout.close()
 
 
 def _public_key(tmp_path: Path) -> bytes:

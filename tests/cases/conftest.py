@@ -1,0 +1,45 @@
+"""Case-workflow fixtures: a SQLite store with a signing recorder and users of each role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from cases_support import PASSWORD, Clock, Env
+
+from tutela.cases.users import UserStore
+from tutela.cases.workflow import CaseWorkflow
+from tutela.evidence import Signer
+from tutela.store import Recorder, open_store
+
+
+@pytest.fixture
+def fast_hasher() -> PasswordHasher:
+    """argon2id with small costs, so tests stay fast (production uses the RFC 9106 profile)."""
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture
+def env(tmp_path: Path, fast_hasher: PasswordHasher) -> Iterator[Env]:
+    store = open_store(f"sqlite:///{tmp_path / 'cases.db'}")
+    clock = Clock()
+    signer = Signer.generate()
+    recorder = Recorder(store, signer=signer, checkpoint_every=5, clock=clock)
+    users = UserStore(store, recorder=recorder, hasher=fast_hasher, clock=clock)
+    e = Env(
+        store=store,
+        recorder=recorder,
+        signer=signer,
+        clock=clock,
+        workflow=CaseWorkflow(recorder, clock=clock),
+        users=users,
+        analyst=users.add("ana", "analyst", PASSWORD),
+        analyst2=users.add("ben", "analyst", PASSWORD),
+        supervisor=users.add("sue", "supervisor", PASSWORD),
+        supervisor2=users.add("sam", "supervisor", PASSWORD),
+        admin=users.add("root", "admin", PASSWORD),
+    )
+    yield e
+    store.close()
