@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from connector_clients import IrcContact, XmppContact, payload
 
+from connector_clients import IrcContact, XmppContact, payload
 from servers import miniircd_server, prosody_server
 from tutela.evidence.signing import Signer
 from tutela.store import open_store, verify_store
