@@ -12,7 +12,7 @@ import traceback
 from typing import NoReturn
 
 from tutela import __version__
-from tutela.cli import batch, live  # noqa: F401  (register the commands)
+from tutela.cli import batch, cases, evidence, live, research, web  # noqa: F401  (register the commands)
 from tutela.cli._app import app, state
 from tutela.errors import TutelaError
 

@@ -1,0 +1,348 @@
+"""Research statistics over the store: read-only, de-identified, JSON-ready via :func:`summary`.
+
+Every function takes an open :class:`~tutela.store.Store`, runs SQLAlchemy 2 ``select()`` queries
+on :mod:`tutela.store.models` in one read session, and returns plain values. No output holds a
+database id, a platform handle, an account, a text or a time of day: days are UTC calendar dates,
+conversations are keyed pseudonyms (:mod:`tutela.research.pseudonym`). Merged contacts are
+resolved to the surviving contact (``contacts.merged_into``). An empty store gives empty results.
+
+Definitions
+-----------
+contact per day
+    A contact counts on UTC day *d* and platform *p* when it sent at least one message addressed to
+    a persona (``messages.direction = 'in'``) received on *d* in a conversation on *p*.
+warning
+    A decision that sent a deterrence message: ``variant`` set and action in
+    :data:`tutela.store.WARNING_ACTIONS` (``deter``, ``escalate``, ``refer``), the same rule as
+    ``Recorder.contact_summary``. Its day is the UTC date of ``decisions.created_at``.
+first solicitation (of a conversation)
+    The earliest decision of the conversation (in recording order) that either took an action in
+    ``WARNING_ACTIONS`` or lists an indicator whose category (the middle part of the id
+    ``<lang>.<category>.<name>``, see ``tutela.detect.lexicon``) is in
+    :data:`SOLICITATION_CATEGORIES` (sexual content, media request, meeting, gift or money: the
+    solicitation/approach categories of the Sweetie 2.0 reports and Lorenzo-Dus et al. 2016).
+    ``messages`` is its ``after_line``: the number of contact lines up to and including the line
+    that triggered it; ``minutes`` runs from the conversation's ``started_at`` to that line's
+    ``received_at``. Conversations without one are left out.
+indicator frequency
+    Number of conversations whose decisions list the indicator. (A decision lists the indicators
+    that moved the conversation's risk so far, so counting decisions would weight long
+    conversations; counting conversations does not.)
+return after a warning (deterrence outcome, after Prichard et al. 2021, who compared warning
+    messages by what the warned users did next)
+    Unit: a (contact, variant) pair, at the contact's earliest warning of that variant. The contact
+    *returned* when a conversation with the same contact (any persona, platform or linked
+    identity) other than the warning's own was opened after that warning was recorded. Order is
+    the ledger's recording order (first ledger entry of the conversation vs. the warning's entry),
+    which is clock-independent: simulated demo clocks and skewed hosts cannot reorder it.
+    ``rate = returned / warned``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tutela.research.pseudonym import pseudonym
+from tutela.store import WARNING_ACTIONS, Store
+from tutela.store.models import (
+    ContactRow,
+    ConversationRow,
+    DecisionRow,
+    LedgerEntryRow,
+    MessageRow,
+)
+
+__all__ = [
+    "SOLICITATION_CATEGORIES",
+    "ContactsPerDay",
+    "FirstSolicitation",
+    "ReturnRate",
+    "WarningsPerDay",
+    "assemble_summary",
+    "contacts_per_day",
+    "indicator_category",
+    "indicator_frequencies",
+    "is_warning",
+    "resolved_contacts",
+    "returns_after_warning",
+    "summary",
+    "time_to_first_solicitation",
+    "warnings",
+]
+
+SOLICITATION_CATEGORIES = frozenset({"sexual_content", "media_request", "meeting", "gift_or_money"})
+
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
+class ContactsPerDay(NamedTuple):
+    """Distinct contacts that wrote to a persona on one UTC day on one platform."""
+
+    day: date
+    platform: str
+    n: int
+
+
+class FirstSolicitation(NamedTuple):
+    """A conversation's first solicitation: contact lines and minutes from its start."""
+
+    conversation: str  # pseudonym
+    messages: int
+    minutes: float
+
+
+class WarningsPerDay(NamedTuple):
+    """Warnings sent on one UTC day with one deterrence variant."""
+
+    day: date
+    variant: str
+    n: int
+
+
+class ReturnRate(NamedTuple):
+    """Deterrence outcome of one variant; also a ``dict`` via :meth:`as_dict`."""
+
+    warned: int
+    returned: int
+    rate: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"warned": self.warned, "returned": self.returned, "rate": self.rate}
+
+
+def indicator_category(indicator_id: str) -> str | None:
+    """The category part of ``<lang>.<category>.<name>``; ``None`` for another shape."""
+    parts = str(indicator_id).split(".")
+    return parts[1] if len(parts) >= 3 else None
+
+
+def is_warning(action: str, variant: str | None) -> bool:
+    """True for a decision that sent a deterrence warning (module docstring)."""
+    return variant is not None and action in WARNING_ACTIONS
+
+
+def _key(key: bytes | None) -> bytes:
+    return _PROCESS_KEY if key is None else key
+
+
+def resolved_contacts(s: Session) -> dict[int, int]:
+    """Contact id → surviving contact id (following ``merged_into``), for every contact."""
+    parent = dict(s.execute(select(ContactRow.id, ContactRow.merged_into)).all())
+    out: dict[int, int] = {}
+    for cid in parent:
+        seen = [cid]
+        cur = cid
+        while parent.get(cur) is not None and parent[cur] not in seen:
+            cur = parent[cur]  # type: ignore[assignment]
+            seen.append(cur)
+        for c in seen:
+            out[c] = cur
+    return out
+
+
+def _conversation_contacts(s: Session) -> dict[int, int]:
+    """Conversation id → surviving contact id."""
+    resolve = resolved_contacts(s)
+    rows = s.execute(select(ConversationRow.id, ConversationRow.contact_id))
+    return {conv: resolve.get(contact, contact) for conv, contact in rows}
+
+
+def contacts_per_day(store: Store) -> list[ContactsPerDay]:
+    """Distinct contacts writing to a persona per UTC day and platform, sorted by day, platform."""
+    with store.session() as s:
+        contact_of = _conversation_contacts(s)
+        rows = s.execute(
+            select(MessageRow.at, ConversationRow.platform, MessageRow.conversation_id)
+            .join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
+            .where(MessageRow.direction == "in")
+        )
+        groups: dict[tuple[date, str], set[int]] = defaultdict(set)
+        for at, platform, conv in rows:
+            groups[(at.date(), platform)].add(contact_of[conv])
+    return [ContactsPerDay(d, p, len(c)) for (d, p), c in sorted(groups.items())]
+
+
+def _is_solicitation(action: str, indicators: Iterable[Any]) -> bool:
+    return action in WARNING_ACTIONS or any(
+        indicator_category(i) in SOLICITATION_CATEGORIES for i in indicators
+    )
+
+
+def time_to_first_solicitation(
+    store: Store, *, key: bytes | None = None
+) -> list[FirstSolicitation]:
+    """Each conversation's first solicitation (module docstring), sorted by pseudonym.
+
+    ``key``: pseudonym key (:func:`tutela.research.pseudonym.load_or_create_key`); ``None`` uses
+    a random key held by this process (pseudonyms stable for the process's life, unlinkable to
+    exports). ``minutes`` is rounded to 2 decimals and never negative.
+    """
+    k = _key(key)
+    found: dict[int, tuple[int, float]] = {}
+    with store.session() as s:
+        rows = s.execute(
+            select(
+                DecisionRow.conversation_id,
+                DecisionRow.after_line,
+                DecisionRow.action,
+                DecisionRow.indicators,
+                MessageRow.at,
+                ConversationRow.started_at,
+            )
+            .join(MessageRow, MessageRow.id == DecisionRow.message_id)
+            .join(ConversationRow, ConversationRow.id == DecisionRow.conversation_id)
+            .order_by(DecisionRow.conversation_id, DecisionRow.id)
+        )
+        for conv, after_line, action, indicators, at, started in rows:
+            if conv in found or not _is_solicitation(action, indicators or ()):
+                continue
+            minutes = max(0.0, (at - started).total_seconds() / 60.0)
+            found[conv] = (after_line, round(minutes, 2))
+    out = [FirstSolicitation(pseudonym(k, "conversation", c), m, t) for c, (m, t) in found.items()]
+    return sorted(out)
+
+
+def indicator_frequencies(store: Store) -> dict[str, int]:
+    """Indicator id → number of conversations whose decisions list it; most frequent first,
+    ties by id."""
+    pairs: set[tuple[int, str]] = set()
+    with store.session() as s:
+        for conv, indicators in s.execute(
+            select(DecisionRow.conversation_id, DecisionRow.indicators)
+        ):
+            pairs.update((conv, str(i)) for i in indicators or ())
+    counts = Counter(i for _, i in pairs)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _warning_rows(s: Session) -> list[tuple[int, str, datetime, int]]:
+    """(conversation id, variant, created_at, ledger_seq) of every warning, in recording order."""
+    return [
+        (conv, variant, at, seq)
+        for conv, variant, at, seq in s.execute(
+            select(
+                DecisionRow.conversation_id,
+                DecisionRow.variant,
+                DecisionRow.created_at,
+                DecisionRow.ledger_seq,
+            )
+            .where(DecisionRow.variant.is_not(None), DecisionRow.action.in_(WARNING_ACTIONS))
+            .order_by(DecisionRow.ledger_seq)
+        )
+    ]
+
+
+def warnings(store: Store) -> list[WarningsPerDay]:
+    """Warnings per UTC day and variant, sorted by day, variant."""
+    with store.session() as s:
+        counts = Counter((at.date(), variant) for _, variant, at, _ in _warning_rows(s))
+    return [WarningsPerDay(d, v, n) for (d, v), n in sorted(counts.items())]
+
+
+def returns_after_warning(store: Store) -> dict[str, ReturnRate]:
+    """Variant → ``ReturnRate(warned, returned, rate)`` (module docstring), sorted by variant.
+
+    ``ReturnRate`` is a named tuple; :func:`summary` gives the JSON shape
+    ``{variant: {"warned": n, "returned": n, "rate": float}}``. ``rate`` is rounded to 4 decimals.
+    """
+    with store.session() as s:
+        contact_of = _conversation_contacts(s)
+        opened = dict(
+            s.execute(
+                select(LedgerEntryRow.conversation, func.min(LedgerEntryRow.seq))
+                .where(LedgerEntryRow.conversation.is_not(None))
+                .group_by(LedgerEntryRow.conversation)
+            ).all()
+        )
+        first: dict[tuple[int, str], tuple[int, int]] = {}  # (contact, variant) -> (seq, conv)
+        for conv, variant, _, seq in _warning_rows(s):
+            first.setdefault((contact_of[conv], variant), (seq, conv))
+    convs_of: dict[int, list[int]] = defaultdict(list)
+    for conv, contact in contact_of.items():
+        convs_of[contact].append(conv)
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (contact, variant), (seq, warned_in) in first.items():
+        came_back = any(
+            c != warned_in and opened.get(c, 0) > seq for c in convs_of.get(contact, ())
+        )
+        tally[variant][0] += 1
+        tally[variant][1] += int(came_back)
+    return {
+        v: ReturnRate(w, r, round(r / w, 4) if w else 0.0) for v, (w, r) in sorted(tally.items())
+    }
+
+
+def _totals(store: Store) -> dict[str, int]:
+    with store.session() as s:
+        contact_of = _conversation_contacts(s)
+        by_dir = dict(
+            s.execute(
+                select(MessageRow.direction, func.count(MessageRow.id)).group_by(
+                    MessageRow.direction
+                )
+            ).all()
+        )
+        n_decisions = s.execute(select(func.count(DecisionRow.id))).scalar_one()
+        n_warnings = len(_warning_rows(s))
+    return {
+        "contacts": len(set(contact_of.values())),
+        "conversations": len(contact_of),
+        "messages_in": int(by_dir.get("in", 0)),
+        "messages_out": int(by_dir.get("out", 0)),
+        "decisions": int(n_decisions),
+        "warnings": n_warnings,
+    }
+
+
+def summary(store: Store, *, key: bytes | None = None) -> dict[str, Any]:
+    """All statistics as one JSON-ready dict (days as ``"YYYY-MM-DD"``)::
+
+        {"totals": {"contacts", "conversations", "messages_in", "messages_out", "decisions",
+                    "warnings", "solicited_conversations"},
+         "contacts_per_day": [{"day", "platform", "n"}],
+         "time_to_first_solicitation": [{"conversation", "messages", "minutes"}],
+         "indicator_frequencies": {indicator_id: n},
+         "warnings": [{"day", "variant", "n"}],
+         "returns_after_warning": {variant: {"warned", "returned", "rate"}}}
+
+    ``key`` as for :func:`time_to_first_solicitation`.
+    """
+    return assemble_summary(
+        store,
+        contacts=contacts_per_day(store),
+        solicitations=time_to_first_solicitation(store, key=key),
+        indicators=indicator_frequencies(store),
+        warned=warnings(store),
+        returns=returns_after_warning(store),
+    )
+
+
+def assemble_summary(
+    store: Store,
+    *,
+    contacts: Sequence[ContactsPerDay],
+    solicitations: Sequence[FirstSolicitation],
+    indicators: Mapping[str, int],
+    warned: Sequence[WarningsPerDay],
+    returns: Mapping[str, ReturnRate],
+) -> dict[str, Any]:
+    """The :func:`summary` dict from statistics already computed (adds the totals)."""
+    totals = _totals(store)
+    totals["solicited_conversations"] = len(solicitations)
+    return {
+        "totals": totals,
+        "contacts_per_day": [
+            {"day": r.day.isoformat(), "platform": r.platform, "n": r.n} for r in contacts
+        ],
+        "time_to_first_solicitation": [r._asdict() for r in solicitations],
+        "indicator_frequencies": dict(indicators),
+        "warnings": [{"day": r.day.isoformat(), "variant": r.variant, "n": r.n} for r in warned],
+        "returns_after_warning": {v: r.as_dict() for v, r in returns.items()},
+    }
