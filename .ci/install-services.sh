@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Install the chat servers the network tests start on 127.0.0.1 (idempotent; Debian/Ubuntu).
-#   prosody  XMPP server (required by tests/connectors with TUTELA_REQUIRE_SERVERS=1)
-#   ngircd   strict IRC server (optional; set TUTELA_WITH_NGIRCD=1)
+# Install the servers the tests start on 127.0.0.1 (idempotent; Debian/Ubuntu).
+#   prosody     XMPP server (tests/connectors, tests/live; required with TUTELA_REQUIRE_SERVERS=1)
+#   postgresql  a throwaway cluster for the store contract tests (.ci/postgres.sh)
+#   chromium    headless browser for the dashboard's Playwright tests (never `playwright install`)
+#   openssl     a local RFC 3161 timestamp authority for the evidence tests
+#   ngircd      strict IRC server (optional; set TUTELA_WITH_NGIRCD=1)
 # miniircd (IRC) is a pip test dependency: `pip install -e '.[test]'` provides it.
 # No service is enabled or started here: tests start their own servers (tests/servers.py).
 set -euo pipefail
 
-packages=(prosody)
+packages=(prosody postgresql chromium openssl)
 if [[ "${TUTELA_WITH_NGIRCD:-0}" == "1" ]]; then
   packages+=(ngircd)
 fi
@@ -28,7 +31,10 @@ if ((${#missing[@]})); then
   for p in "${missing[@]}"; do
     $SUDO service "$p" stop >/dev/null 2>&1 || true
   done
+  $SUDO service postgresql stop >/dev/null 2>&1 || true
 fi
 
 command -v prosody >/dev/null && command -v prosodyctl >/dev/null
+command -v chromium >/dev/null
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null
 echo "install-services: ${packages[*]} present"

@@ -29,7 +29,7 @@ def test_separates_risky_from_benign(fitted: GroomingClassifier) -> None:
     pos = risk[np.asarray(labels) == 1]
     neg = risk[np.asarray(labels) == 0]
     assert pos.min() > neg.max()
-    assert (fitted.predict(docs) == np.asarray(labels)).mean() == 1.0
+    assert (fitted.predict(docs) == np.asarray(labels)).mean() >= 0.95  # tuned threshold
 
 
 def test_predict_before_fit_raises() -> None:
@@ -165,3 +165,13 @@ def test_shipped_model_ranks_grooming_above_benign() -> None:
     )
     r = model.predict_proba([risky, benign])[:, 1]
     assert r[0] > r[1]
+
+
+def test_threshold_fixed_or_tuned_on_training_folds() -> None:
+    docs, labels = toy_corpus(60)
+    fixed = GroomingClassifier(word_min_df=1, char_min_df=1, threshold=0.7).fit(docs, labels)
+    assert fixed.threshold_ == 0.7
+    tuned = GroomingClassifier(word_min_df=1, char_min_df=1).fit(docs, labels)
+    assert 0.05 <= tuned.threshold_ <= 0.95
+    with pytest.raises(InputError, match="threshold"):
+        GroomingClassifier(threshold=1.5).fit(docs, labels)

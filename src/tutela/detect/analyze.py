@@ -125,7 +125,7 @@ def _lines_carrying_risk(
     scores = model.line_scores(prep)
     out = []
     for i, (score, hits) in enumerate(zip(scores, prep.hits, strict=True)):
-        if score >= model.threshold or any(h.weight >= line_indicator_weight for h in hits):
+        if score >= model.threshold_ or any(h.weight >= line_indicator_weight for h in hits):
             out.append(line_numbers[i])
     return out
 
@@ -167,7 +167,7 @@ def analyze(
                 ConversationResult(
                     id=conv.id,
                     risk=float(risk),
-                    label=bool(risk >= model.threshold),
+                    label=bool(risk >= model.threshold_),
                     lang=conv.lang,
                     stage=estimate_stage(hits),
                     n_messages=len(conv.messages),
@@ -193,7 +193,7 @@ def analyze(
             )[:_MAX_INDICATORS]
             if risk > res.risk:
                 res.risk = float(risk)
-            if risk >= model.threshold:
+            if risk >= model.threshold_:
                 res.label = True
                 res.lines.extend(
                     (conv.id, n)

@@ -102,7 +102,7 @@ def _segments(convs, model, *, progress) -> dict:
         if len(batch) >= 256:
             flush()
     flush()
-    y_pred = [int(s >= model.threshold) for s in scores]
+    y_pred = [int(s >= model.threshold_) for s in scores]
     return {"task": "segments", **binary_metrics(y_true, y_pred, scores)}
 
 

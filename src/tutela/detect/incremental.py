@@ -37,14 +37,15 @@ class WarningRule(BaseModel):
 
     Attributes
     ----------
-    threshold: a message's decision is positive when the risk after it is ``>= threshold``.
+    threshold: a message's decision is positive when the risk after it is ``>= threshold``;
+        ``None`` uses the model's own decision threshold (``GroomingClassifier.threshold_``).
     k, n: warn once ``k`` of the last ``n`` decisions were positive (``1 <= k <= n``).
     min_messages: never warn before this many messages were seen.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     k: int = Field(default=2, ge=1)
     n: int = Field(default=3, ge=1)
     min_messages: int = Field(default=1, ge=1)
@@ -145,6 +146,9 @@ class IncrementalScorer:
         self.subject = subject
         self.kind = kind
         self.rule = rule or WarningRule()
+        self._threshold = (
+            self.rule.threshold if self.rule.threshold is not None else self.tables.model.threshold_
+        )
         self._lex = lexicon_for(lang)
         self._word = _BlockState()
         self._char = _BlockState()
@@ -185,7 +189,7 @@ class IncrementalScorer:
         if hits:
             self._hits.extend(hits)
             self._risky_lines.append(line_no)
-        positive = self.risk >= self.rule.threshold
+        positive = self.risk >= self._threshold
         self._votes.append(positive)
         if (
             self.warned_at is None
@@ -202,7 +206,7 @@ class IncrementalScorer:
             subject=self.subject,
             kind=self.kind,
             risk=self.risk,
-            label=self.risk >= self.tables.model.threshold,
+            label=self.risk >= self.tables.model.threshold_,
             stage=estimate_stage(self._hits),
             indicators=hits,
             lines=tuple(self._risky_lines),

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
@@ -100,7 +101,12 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
     class_weight:
         Passed to ``LogisticRegression``; ``"balanced"`` because positives are ~12 % of segments.
     threshold:
-        Probability at or above which ``predict`` returns 1.
+        Probability at or above which ``predict`` returns 1, or ``"auto"``: chosen in ``fit`` to
+        maximise F1 on out-of-fold scores of an inner ``inner_folds``-fold cross-validation of the
+        training data (grouped when ``fit`` gets ``groups``) — the training data only, never the
+        data it is evaluated on (as scikit-learn's ``TunedThresholdClassifierCV``).
+    inner_folds:
+        Folds of that inner cross-validation.
 
     Attributes (after ``fit``)
     --------------------------
@@ -108,18 +114,20 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
     scaler_: ``StandardScaler`` over the dense block.
     coef_word_, coef_char_, coef_dense_: weights per block, shapes ``(n_word,)``, ``(n_char,)``,
     ``(n_dense,)``. intercept_: float. classes_: ``array([0, 1])``.
+    threshold_: the decision threshold in use (``threshold``, or the tuned one).
     """
 
     def __init__(
         self,
         *,
-        C: float = 10.0,
+        C: float = 30.0,
         word_min_df: int = 2,
         char_min_df: int = 2,
-        char_max_features: int = 150_000,
-        dense_weight: float = 0.5,
+        char_max_features: int = 100_000,
+        dense_weight: float = 0.25,
         class_weight: str | None = "balanced",
-        threshold: float = 0.5,
+        threshold: float | str = "auto",
+        inner_folds: int = 3,
     ) -> None:
         self.C = C
         self.word_min_df = word_min_df
@@ -128,14 +136,17 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
         self.dense_weight = dense_weight
         self.class_weight = class_weight
         self.threshold = threshold
+        self.inner_folds = inner_folds
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(
         self,
         X: Sequence[Document] | Sequence[PreparedDocument],
         y: Sequence[int],
+        groups: Sequence[str] | None = None,
     ) -> GroomingClassifier:
-        """Learn vocabularies, IDF, scaling and weights from documents and 0/1 labels."""
+        """Learn vocabularies, IDF, scaling, weights (and the threshold) from 0/1-labelled
+        documents; ``groups`` keeps related documents in one inner fold."""
         y_arr = np.asarray(y, dtype=int)
         if len(X) != len(y_arr):
             raise InputError(f"{len(X)} documents but {len(y_arr)} labels")
@@ -157,10 +168,9 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
         dense = np.vstack([p.dense.vector() for p in prepared])
         self.scaler_ = StandardScaler().fit(dense)
         xd = sp.csr_matrix(self.scaler_.transform(dense) * self.dense_weight)
-        lr = LogisticRegression(
-            C=self.C, class_weight=self.class_weight, max_iter=5000, solver="liblinear"
-        )
-        lr.fit(sp.hstack([xw, xc, xd], format="csr"), y_arr)
+        x_all = sp.hstack([xw, xc, xd], format="csr")
+        lr = self._linear().fit(x_all, y_arr)
+        self.threshold_ = self._tune_threshold(x_all, y_arr, groups)
         coef = lr.coef_.ravel()
         nw, nc = xw.shape[1], xc.shape[1]
         self.coef_word_ = coef[:nw].copy()
@@ -170,6 +180,41 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = 1
         return self
+
+    def _linear(self) -> LogisticRegression:
+        return LogisticRegression(
+            C=self.C, class_weight=self.class_weight, max_iter=5000, solver="liblinear"
+        )
+
+    def _tune_threshold(
+        self, x: sp.csr_matrix, y: np.ndarray, groups: Sequence[str] | None
+    ) -> float:
+        if self.threshold != "auto":
+            t = float(self.threshold)
+            if not 0.0 <= t <= 1.0:
+                raise InputError(f"threshold must be in [0, 1] or 'auto', got {self.threshold!r}")
+            return t
+        n_pos = int(y.sum())
+        folds = min(self.inner_folds, n_pos, len(y) - n_pos)
+        if folds < 2:
+            return 0.5
+        if groups is not None and len(set(groups)) >= folds:
+            splits = StratifiedGroupKFold(folds, shuffle=True, random_state=0).split(x, y, groups)
+        else:
+            splits = StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y)
+        oof = np.zeros(len(y))
+        for tr, te in splits:
+            oof[te] = self._linear().fit(x[tr], y[tr]).predict_proba(x[te])[:, 1]
+        best_t, best_f1 = 0.5, -1.0
+        for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
+            pred = oof >= t
+            tp = int((pred & (y == 1)).sum())
+            fp = int((pred & (y == 0)).sum())
+            fn = int((~pred & (y == 1)).sum())
+            f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+            if f1 > best_f1 + 1e-12:
+                best_t, best_f1 = float(t), f1
+        return best_t
 
     # -- scoring ---------------------------------------------------------------------------------
     def decision_function(self, X: Sequence[Document] | Sequence[PreparedDocument]) -> np.ndarray:
@@ -197,8 +242,8 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: Sequence[Document] | Sequence[PreparedDocument]) -> np.ndarray:
-        """0/1 labels: risk ``>= threshold``."""
-        return (self.predict_proba(X)[:, 1] >= self.threshold).astype(int)
+        """0/1 labels: risk ``>= threshold_``."""
+        return (self.predict_proba(X)[:, 1] >= self.threshold_).astype(int)
 
     # -- explanation -----------------------------------------------------------------------------
     def line_scores(self, prepared: PreparedDocument) -> list[float]:
@@ -259,6 +304,9 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
             vec.vocabulary_ = {str(t): i for i, t in enumerate(terms)}
             vec.idf_ = idf
             state[name] = vec
+        if "threshold_" not in state and "coef_word_" in state:  # files from before threshold_
+            t = state.get("threshold", 0.5)
+            state["threshold_"] = float(t) if not isinstance(t, str) else 0.5
         self.__dict__.update(state)
 
     def __sklearn_tags__(self) -> Any:  # pragma: no cover - metadata for scikit-learn

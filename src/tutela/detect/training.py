@@ -1,10 +1,13 @@
 """Training data assembly, grouped cross-validation and provenance for ``tutela train``.
 
-Labels per document:
+Documents and labels:
 
-* labelled conversations (VTPAN segments, generic JSONL with ``label``) → their label;
-* PAN12 XML with a predators/problem-1 file beside it → 1 iff a predator wrote in the conversation;
-* PJ chats (all positive) → 1; they only help together with negative data from another file.
+* a conversation whose authors carry labels (PJ: offender 1, decoy 0; PAN12 XML with its
+  predators/problem-1 file: predators 1, everyone else 0; generic JSONL with ``author_label``)
+  gives one document **per author** — the author's lines, labelled by the author (PAN12 problem 1).
+  This is also what the live path scores: the contact's lines only;
+* any other labelled conversation (VTPAN segments, generic JSONL with ``label``) gives one
+  document for the whole conversation, labelled by the conversation.
 
 Cross-validation is *grouped*: a segment and its translations (same numeric suffix in
 ``id``/``pair``, e.g. ``en-0002``, ``x-0002``) and all chats of one PJ offender stay in the same
@@ -59,6 +62,7 @@ class TrainingSet:
     groups: np.ndarray
     langs: list[str | None]
     files: list[str]
+    sources: list[str]  # per document: the file stem it came from
 
 
 def _conversations_with_labels(path: Path) -> Iterable[Conversation]:
@@ -72,6 +76,7 @@ def _conversations_with_labels(path: Path) -> Iterable[Conversation]:
         predators = read_pan12_predators(predators_file)
         for c in convs:
             c.label = int(any(a in predators for a in c.authors))
+            c.author_labels = {a: int(a in predators) for a in c.authors}
             yield c
         return
     yield from convs
@@ -85,21 +90,36 @@ def load_training_set(
     labels: list[int] = []
     groups: list[str] = []
     langs: list[str | None] = []
+    sources: list[str] = []
     for p in paths:
         path = Path(p)
+        stem = path.name.split(".")[0] if path.suffix != ".xml" else "pan12"
+        stem = f"{path.parent.name}/{stem}"
         for conv in _conversations_with_labels(path):
-            if conv.label is None:
-                raise InputError(f"conversation {conv.id!r} has no label", path=str(path))
             ensure_language(conv)
-            docs.append(prepare(document_from_conversation(conv)))
-            labels.append(int(conv.label))
-            groups.append(group_key(conv))
-            langs.append(conv.lang)
+            if conv.author_labels:
+                units = [
+                    (document_from_conversation(conv, author=a), lab)
+                    for a, lab in conv.author_labels.items()
+                    if any(m.author == a for m in conv.messages)
+                ]
+            elif conv.label is not None:
+                units = [(document_from_conversation(conv), conv.label)]
+            else:
+                raise InputError(f"conversation {conv.id!r} has no label", path=str(path))
+            for doc, lab in units:
+                docs.append(prepare(doc))
+                labels.append(int(lab))
+                groups.append(group_key(conv))
+                langs.append(conv.lang)
+                sources.append(stem)
             if progress is not None:
                 progress(len(conv.messages))
     if len(set(labels)) < 2:
-        raise InputError("training needs both positive and negative conversations")
-    return TrainingSet(docs, np.asarray(labels), np.asarray(groups), langs, [str(p) for p in paths])
+        raise InputError("training needs both positive and negative documents")
+    return TrainingSet(
+        docs, np.asarray(labels), np.asarray(groups), langs, [str(p) for p in paths], sources
+    )
 
 
 def cross_validate(
@@ -125,21 +145,26 @@ def cross_validate(
     cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     per_fold: list[dict] = []
     by_lang: dict[str, list[dict]] = {}
+    by_source: dict[str, list[dict]] = {}
     for train_idx, test_idx in cv.split(np.zeros(len(ts.labels)), ts.labels, ts.groups):
-        model = make_model().fit([ts.docs[i] for i in train_idx], ts.labels[train_idx])
+        model = make_model().fit(
+            [ts.docs[i] for i in train_idx], ts.labels[train_idx], groups=ts.groups[train_idx]
+        )
         scores = model.predict_proba([ts.docs[i] for i in test_idx])[:, 1]
         y = ts.labels[test_idx]
-        pred = (scores >= model.threshold).astype(int)
+        pred = (scores >= model.threshold_).astype(int)
         per_fold.append(binary_metrics(y.tolist(), pred.tolist(), scores.tolist()))
-        for lang in sorted({lang_of(i) for i in test_idx}):
-            sel = [j for j, i in enumerate(test_idx) if lang_of(i) == lang]
-            by_lang.setdefault(lang, []).append(
-                binary_metrics(y[sel].tolist(), pred[sel].tolist(), scores[sel].tolist())
-            )
+        for key_of, table in ((lang_of, by_lang), (lambda i: ts.sources[i], by_source)):
+            for key in sorted({key_of(i) for i in test_idx}):
+                sel = [j for j, i in enumerate(test_idx) if key_of(i) == key]
+                table.setdefault(key, []).append(
+                    binary_metrics(y[sel].tolist(), pred[sel].tolist(), scores[sel].tolist())
+                )
     return {
         "folds": folds,
         "overall": _summary(per_fold),
         "by_language": {lang: _summary(ms) for lang, ms in by_lang.items()},
+        "by_source": {src: _summary(ms) for src, ms in by_source.items()},
     }
 
 
