@@ -1,0 +1,14 @@
+"""The analyst dashboard (``tutela serve``): FastAPI + Jinja2 + vendored HTMX.
+
+``create_app(WebSettings.load(db_url=...))`` builds it; see :mod:`tutela.web.app` for the layers.
+Sessions are server-side and in memory (lost on restart); role and four-eyes rules live in
+``tutela.cases.workflow``, never here.
+"""
+
+from __future__ import annotations
+
+from tutela.web.app import create_app
+from tutela.web.live import OperatorOutbox, QueuedText
+from tutela.web.settings import WebSettings
+
+__all__ = ["OperatorOutbox", "QueuedText", "WebSettings", "create_app"]

@@ -1,0 +1,145 @@
+"""The case page and the human actions on a case; every rule is the workflow's.
+
+Lines whose decision lists a ``sexual_content`` indicator (``MessageView.explicit``) are masked
+when ``settings.reveal_masking`` is on; the reveal button posts (HTMX) to the reveal route, which
+audits through ``CaseWorkflow.record_reveal`` *before* returning the text.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
+
+from tutela.web.deps import ActingUser, CurrentUser, RequireRole, ServicesDep
+from tutela.web.render import env, render
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/cases")
+Note = Annotated[str, Form(max_length=4000)]
+
+
+def _category(indicator_id: str) -> str:
+    parts = indicator_id.split(".")
+    return parts[1] if len(parts) >= 3 else indicator_id
+
+
+env.filters["category"] = _category
+
+
+@router.get("/{case_id}", name="case", response_class=HTMLResponse)
+def case_page(request: Request, case_id: int, user: CurrentUser, services: ServicesDep) -> Response:
+    detail = services.workflow.case_detail(case_id)
+    return render(
+        request,
+        "case.html",
+        {
+            "d": detail,
+            "masking": services.settings.reveal_masking,
+            "export_ready": services.workflow.referral_ready(case_id),
+        },
+    )
+
+
+@router.post("/{case_id}/messages/{message_id}/reveal", name="reveal", response_class=HTMLResponse)
+def reveal(
+    request: Request, case_id: int, message_id: int, actor: ActingUser, services: ServicesDep
+) -> Response:
+    """Audit the reveal, then return the line unmasked (an HTML fragment for HTMX)."""
+    detail = services.workflow.case_detail(case_id)
+    msg = next(
+        (m for c in detail.conversations for m in c.messages if m.id == message_id),
+        None,
+    )
+    if msg is None:
+        raise HTTPException(status_code=404, detail="no such message in this case")
+    services.workflow.record_reveal(case_id, actor, message_id)
+    return render(request, "_line.html", {"m": msg, "case_id": case_id, "revealed": True})
+
+
+def _back(case_id: int) -> Response:
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/{case_id}/dismiss", name="dismiss")
+def dismiss(case_id: int, actor: ActingUser, services: ServicesDep, reason: Note) -> Response:
+    services.workflow.dismiss(case_id, actor, reason)
+    return _back(case_id)
+
+
+@router.post("/{case_id}/watch", name="keep_watching")
+def keep_watching(
+    case_id: int, actor: ActingUser, services: ServicesDep, note: Note = ""
+) -> Response:
+    services.workflow.keep_watching(case_id, actor, note)
+    return _back(case_id)
+
+
+@router.post("/{case_id}/reopen", name="reopen")
+def reopen(case_id: int, actor: ActingUser, services: ServicesDep, note: Note) -> Response:
+    services.workflow.reopen(case_id, actor, note)
+    return _back(case_id)
+
+
+@router.post("/{case_id}/referrals", name="propose_referral")
+def propose_referral(
+    case_id: int, actor: ActingUser, services: ServicesDep, note: Note
+) -> Response:
+    services.workflow.propose_referral(case_id, actor, note)
+    return _back(case_id)
+
+
+@router.post("/{case_id}/referrals/{referral_id}/approve", name="approve_referral")
+def approve_referral(
+    case_id: int, referral_id: int, actor: ActingUser, services: ServicesDep, note: Note = ""
+) -> Response:
+    _check_referral(services, case_id, referral_id)
+    services.workflow.approve_referral(referral_id, actor, note)
+    return _back(case_id)
+
+
+@router.post("/{case_id}/referrals/{referral_id}/reject", name="reject_referral")
+def reject_referral(
+    case_id: int, referral_id: int, actor: ActingUser, services: ServicesDep, reason: Note
+) -> Response:
+    _check_referral(services, case_id, referral_id)
+    services.workflow.reject_referral(referral_id, actor, reason)
+    return _back(case_id)
+
+
+def _check_referral(services: ServicesDep, case_id: int, referral_id: int) -> None:
+    if services.workflow.referral(referral_id).case_id != case_id:
+        raise HTTPException(status_code=404, detail="no such referral in this case")
+
+
+@router.post(
+    "/{case_id}/export",
+    name="export_case",
+    dependencies=[RequireRole("analyst", "supervisor")],
+)
+def export_case(case_id: int, user: CurrentUser, services: ServicesDep) -> Response:
+    """Download the case's evidence package (``tutela.evidence.export_package``); only once the
+    workflow says a referral was approved and audited (``referral_ready``), else 409."""
+    from tutela.evidence import export_package
+
+    if not services.workflow.referral_ready(case_id):
+        raise HTTPException(status_code=409, detail="no approved referral: nothing to export yet")
+    folder = Path(tempfile.mkdtemp(prefix="tutela-export-"))
+    out = folder / f"tutela-case-{case_id}.zip"
+    try:
+        export_package(services.store, case_id, out, signer=services.signer, actor=user.name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        out,
+        media_type="application/zip",
+        filename=out.name,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )

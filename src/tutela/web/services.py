@@ -1,0 +1,75 @@
+"""What the route handlers use, built once per app: the store, the recorder, the user store, the
+case workflow, the sessions, the login throttle and the operator outbox.
+
+Nothing here decides anything: the workflow (``tutela.cases.workflow``) holds the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from tutela.store import Recorder, Store, open_store
+from tutela.web.live import OperatorOutbox
+from tutela.web.sessions import SessionStore
+from tutela.web.settings import WebSettings
+from tutela.web.throttle import LoginThrottle
+
+if TYPE_CHECKING:
+    from tutela.cases.users import UserStore
+    from tutela.cases.workflow import CaseWorkflow
+    from tutela.evidence import Signer
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    """Shared objects of one dashboard app (see module docstring)."""
+
+    settings: WebSettings
+    store: Store
+    recorder: Recorder
+    sessions: SessionStore
+    throttle: LoginThrottle
+    outbox: OperatorOutbox
+
+    @classmethod
+    def from_settings(cls, settings: WebSettings, *, store: Store | None = None) -> Services:
+        """Open the store (migrating it) and build the in-memory parts."""
+        store = store or open_store(settings.db_url)
+        return cls(
+            settings=settings,
+            store=store,
+            recorder=Recorder(store),
+            sessions=SessionStore(ttl_s=settings.session_ttl_s, idle_s=settings.session_idle_s),
+            throttle=LoginThrottle(
+                max_failures=settings.throttle_max_failures,
+                base_s=settings.throttle_base_lockout_s,
+                max_s=settings.throttle_max_lockout_s,
+            ),
+            outbox=OperatorOutbox(),
+        )
+
+    @cached_property
+    def users(self) -> UserStore:
+        from tutela.cases.users import UserStore
+
+        return UserStore(self.store, recorder=self.recorder)
+
+    @cached_property
+    def workflow(self) -> CaseWorkflow:
+        from tutela.cases.workflow import CaseWorkflow
+
+        return CaseWorkflow(self.recorder)
+
+    @cached_property
+    def signer(self) -> Signer:
+        """The checkpoint key used for exports (loaded on first export)."""
+        from tutela.evidence import Signer
+
+        return Signer.load_or_create(self.settings.signing_key_path)
+
+    def close(self) -> None:
+        self.store.close()

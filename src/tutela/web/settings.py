@@ -1,0 +1,121 @@
+"""The dashboard's one typed settings object.
+
+``WebSettings.load()`` reads the environment (``TUTELA_DB``, ``TUTELA_WEB_COOKIE_SECURE``) and the
+session secret file; tests build ``WebSettings(...)`` directly. The session secret signs the
+session cookie (``itsdangerous``), so a forged or guessed cookie is refused before any lookup. It
+is generated on first use into ``<user data dir>/web-session-secret`` with mode 0600.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from tutela.errors import ConfigError
+
+__all__ = ["SECRET_FILE", "WebSettings", "load_or_create_secret"]
+
+SECRET_FILE = "web-session-secret"
+
+
+def _data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("tutela"))
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The secret stored at ``path``, created (64 hex chars, mode 0600) when absent.
+
+    Raises ``ConfigError`` when the file is readable by group/others or cannot be read/written.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot create session secret: {e}") from e
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_hex(32))
+    try:
+        mode = path.stat().st_mode
+        if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(
+                f"{path}: session secret is accessible by group/others "
+                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
+            )
+        value = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read session secret: {e}") from e
+    if len(value) < 32:
+        raise ConfigError(f"{path}: session secret is too short (need >= 32 characters)")
+    return value
+
+
+class WebSettings(BaseModel):
+    """Dashboard settings.
+
+    Attributes
+    ----------
+    db_url: SQLAlchemy URL of the store.
+    session_secret: key that signs session cookies (>= 32 characters).
+    cookie_secure: set the ``Secure`` flag on cookies (True behind HTTPS; False for plain
+        ``http://127.0.0.1`` only).
+    session_ttl_s: absolute session lifetime in seconds (default 8 h, one shift).
+    session_idle_s: a session unused this long expires (default 30 min).
+    throttle_max_failures: failed logins per username and per client IP before a lockout
+        (default 5, OWASP Authentication Cheat Sheet's "small number").
+    throttle_base_lockout_s: first lockout in seconds; doubles with every further failure.
+    throttle_max_lockout_s: lockout cap in seconds.
+    reveal_masking: mask lines with sexual-content indicators until an analyst reveals them
+        (each reveal audited).
+    signing_key_path: Ed25519 key that signs export checkpoints (``None``: the default key).
+    live_poll_s: seconds between HTMX refreshes of the live view.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    db_url: str
+    session_secret: SecretStr
+    cookie_secure: bool = False
+    session_ttl_s: int = Field(default=8 * 3600, gt=0)
+    session_idle_s: int = Field(default=30 * 60, gt=0)
+    throttle_max_failures: int = Field(default=5, ge=1)
+    throttle_base_lockout_s: float = Field(default=30.0, gt=0)
+    throttle_max_lockout_s: float = Field(default=3600.0, gt=0)
+    reveal_masking: bool = True
+    signing_key_path: Path | None = None
+    live_poll_s: int = Field(default=5, ge=1)
+
+    @classmethod
+    def load(
+        cls, *, db_url: str | None = None, data_dir: Path | None = None, **overrides: object
+    ) -> WebSettings:
+        """Settings from arguments, the environment and the secret file.
+
+        ``db_url`` defaults to ``tutela.store.default_url()`` (``TUTELA_DB`` or the user data dir);
+        ``TUTELA_WEB_COOKIE_SECURE=1`` sets ``cookie_secure``. The secret lives in ``data_dir``
+        (default: the user data dir). Raises ``ConfigError`` for invalid values.
+        """
+        from pydantic import ValidationError
+
+        from tutela.store import default_url
+
+        folder = data_dir if data_dir is not None else _data_dir()
+        values: dict[str, object] = {
+            "db_url": db_url or default_url(),
+            "session_secret": load_or_create_secret(folder / SECRET_FILE),
+            "cookie_secure": os.environ.get("TUTELA_WEB_COOKIE_SECURE", "") == "1",
+        }
+        values.update(overrides)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as e:
+            raise ConfigError(f"invalid dashboard settings: {e}") from e
