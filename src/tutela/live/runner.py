@@ -187,6 +187,7 @@ async def run_personas(
                     delay_scale=cfg.reply_delay_scale,
                 )
             )
+    tasks: list[asyncio.Task[None]] = []
     try:
         for engine in engines:
             await engine.connector.start()
@@ -209,7 +210,7 @@ async def run_personas(
                 recorder.count_room_message(
                     engine.connector.name, getattr(engine.connector, "account", "?"), "*", ignored
                 )
-        for t in locals().get("tasks", []):
+        for t in tasks:
             t.cancel()
         with contextlib.suppress(Exception):
             recorder.checkpoint()
