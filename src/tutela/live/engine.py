@@ -264,6 +264,27 @@ class PersonaEngine:
         case_id = None
         if decision.action is not Action.CONTINUE:
             case_id = self.recorder.get_or_create_case(live.contact_id).id
+        if inbound.attachments:
+            # hard rule 2: media is never fetched; its metadata is kept and a human looks at it
+            case_id = case_id or self.recorder.get_or_create_case(live.contact_id).id
+            self.recorder.record_audit(
+                "system",
+                "media_flagged",
+                f"conversation:{live.record.id}",
+                {
+                    "message_seq": inbound.seq,
+                    "attachments": [
+                        {
+                            "kind": a.kind,
+                            "mime": a.mime,
+                            "size": a.size,
+                            "url": a.url,
+                            "declared_hash": a.declared_hash,
+                        }
+                        for a in inbound.attachments
+                    ],
+                },
+            )
         replies: list[MessageRecord] = []
         if live.ended_at is None:  # after a warning the persona has stopped role-play
             replies = await self._reply(live, text, decision)

@@ -1,0 +1,106 @@
+"""The persona engine's safety properties on the in-memory connector."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tutela.connectors import InMemoryConnector, MemoryHub
+from tutela.detect.config import load_detection_config
+from tutela.detect.incremental import ScoringTables
+from tutela.detect.persistence import load_model
+from tutela.errors import SafetyError
+from tutela.live.clock import SimulatedClock
+from tutela.live.engine import PersonaEngine
+from tutela.persona import load_persona
+from tutela.policy import Policy, VariantAssigner, load_policy
+from tutela.store import Recorder, open_store
+
+
+@pytest.fixture(scope="module")
+def tables() -> ScoringTables:
+    return ScoringTables(load_model(load_detection_config().model))
+
+
+def _engine(tmp_path: Path, tables: ScoringTables):
+    clock = SimulatedClock()
+    store = open_store(f"sqlite:///{tmp_path / 'e.db'}")
+    recorder = Recorder(store, clock=clock.now)
+    params = load_policy(None)
+    hub = MemoryHub(now=clock.now)
+    persona = load_persona("gb-ellie")
+    conn = InMemoryConnector(hub, account=persona.id, now=clock.now)
+    engine = PersonaEngine(
+        recorder=recorder,
+        connector=conn,
+        persona=persona,
+        operation_id=recorder.ensure_demo_operation().id,
+        policy=Policy(params),
+        assigner=VariantAssigner(params),
+        tables=tables,
+        rule=load_detection_config().warning_rule,
+        clock=clock,
+    )
+    return store, recorder, hub, conn, engine
+
+
+def test_send_refuses_text_the_guard_did_not_release(tmp_path, tables) -> None:
+    store, _, hub, conn, engine = _engine(tmp_path, tables)
+
+    async def go() -> None:
+        await conn.start()
+        contact = hub.client("c1")
+        await contact.say("gb-ellie", "hi")
+        handled = await engine.handle(await conn.next_message(timeout=5))
+        live = next(iter(engine._live.values()))
+        with pytest.raises(SafetyError):
+            await engine._send(live, "ok lets meet", delay_s=0, origin="bank:forged")
+        assert handled.replies  # the normal path did reply, through the guard
+        await conn.stop()
+
+    asyncio.run(go())
+    store.close()
+
+
+def test_media_is_recorded_as_metadata_and_flagged(tmp_path, tables) -> None:
+    store, recorder, hub, conn, engine = _engine(tmp_path, tables)
+
+    async def go():
+        await conn.start()
+        contact = hub.client("c2")
+        await contact.say("gb-ellie", "look at this", media=["https://img.example.net/a.jpg"])
+        handled = await engine.handle(await conn.next_message(timeout=5))
+        await conn.stop()
+        return handled
+
+    handled = asyncio.run(go())
+    (att,) = handled.inbound.attachments
+    assert att.kind == "image" and att.url == "https://img.example.net/a.jpg"
+    assert handled.case_id is not None  # a human looks at it
+    stored = recorder.conversation_messages(handled.conversation_id)[0]
+    assert stored.attachments == handled.inbound.attachments
+    store.close()
+
+
+def test_every_inbound_is_recorded_before_the_decision(tmp_path, tables, monkeypatch) -> None:
+    store, recorder, hub, conn, engine = _engine(tmp_path, tables)
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("policy crashed")
+
+    monkeypatch.setattr(engine.policy, "decide", explode)
+
+    async def go() -> None:
+        await conn.start()
+        contact = hub.client("c3")
+        await contact.say("gb-ellie", "hello there")
+        with pytest.raises(RuntimeError):
+            await engine.handle(await conn.next_message(timeout=5))
+        await conn.stop()
+
+    asyncio.run(go())
+    (conv,) = recorder.open_conversations()
+    assert [m.text for m in recorder.conversation_messages(conv.id)] == ["hello there"]
+    store.close()
