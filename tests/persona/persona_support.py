@@ -16,8 +16,8 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 def all_profiles() -> list[PersonaProfile]:
-    """The four shipped personas and the test-only German persona ``de-lena``."""
-    return [*load_personas().values(), load_persona(DATA / "de-lena.yaml")]
+    """The shipped personas (gb, nl, be, ph, de)."""
+    return list(load_personas().values())
 
 
 _GUARDS: dict[str, OutgoingGuard] = {}

@@ -13,9 +13,10 @@ from tutela.persona import load_persona, load_personas, persona_for_language
 from tutela.persona.content import content_violations
 
 
-def test_four_shipped_personas_with_required_languages() -> None:
+def test_shipped_personas_with_required_languages() -> None:
     personas = load_personas()
-    assert set(personas) == {"gb-ellie", "nl-daan", "be-noor", "ph-angel"}
+    assert set(personas) == {"gb-ellie", "nl-daan", "be-noor", "ph-angel", "de-lena"}
+    assert personas["de-lena"].languages == ("de",) and personas["de-lena"].country == "DE"
     assert personas["ph-angel"].languages == ("tl", "en")
     assert personas["ph-angel"].country == "PH"
     assert personas["be-noor"].languages[0] == "nl" and personas["be-noor"].country == "BE"
@@ -32,8 +33,9 @@ def test_persona_for_language_prefers_main_language() -> None:
     assert persona_for_language("en").id == "gb-ellie"
     assert persona_for_language("tl").id == "ph-angel"
     assert persona_for_language("nl").languages[0] == "nl"
-    with pytest.raises(ConfigError, match="'de'"):
-        persona_for_language("de")
+    assert persona_for_language("de").id == "de-lena"
+    with pytest.raises(ConfigError, match="'fr'"):
+        persona_for_language("fr")
 
 
 def test_load_persona_by_id_and_path() -> None:
