@@ -97,6 +97,17 @@ def test_repeat_contact_climbs_the_ladder(tmp_path: Path) -> None:
     assert second["final_action"] == "escalate"
     assert third["final_action"] == "refer"
     assert first["case_id"] == second["case_id"] == third["case_id"]
+    # "refer" is only a proposal: it waits for a supervisor (hard rule 3)
+    from tutela.cases.workflow import CaseWorkflow
+    from tutela.store import Recorder
+
+    store = open_store(db)
+    try:
+        (pending,) = CaseWorkflow(Recorder(store)).pending_referrals()
+        assert pending.case_id == third["case_id"] and pending.status == "proposed"
+        assert pending.decided_by is None
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("name, expected", [("grooming_nl", "deter"), ("commercial_tl", "refer")])

@@ -11,7 +11,6 @@ import sys
 import traceback
 from typing import NoReturn
 
-from tutela import __version__
 from tutela.cli import batch, cases, evidence, live, research, web  # noqa: F401  (register the commands)
 from tutela.cli._app import app, state
 from tutela.errors import TutelaError
@@ -20,9 +19,13 @@ __all__ = ["app", "main"]
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Typer/Click handle usage errors themselves (message and exit status 2, no traceback); a
+    :class:`~tutela.errors.TutelaError` is printed as ``error: ...`` with exit status 2.
+    """
     try:
-        app(args=argv, prog_name="tutela", standalone_mode=False)
+        app(args=argv, prog_name="tutela", standalone_mode=True)
     except TutelaError as e:
         if state.verbose:
             traceback.print_exc()
@@ -31,21 +34,4 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as e:  # click usage errors and the like
-        import click
-
-        if isinstance(e, click.exceptions.Exit):
-            sys.exit(e.exit_code)
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        if isinstance(e, click.exceptions.Abort):
-            print("aborted", file=sys.stderr)
-            sys.exit(1)
-        raise
     sys.exit(0)
-
-
-_ = __version__

@@ -141,7 +141,7 @@ def train(
     folds: int = typer.Option(
         5, "--folds", min=0, help="Grouped CV folds before the final fit; 0 = none."
     ),
-    c: float = typer.Option(10.0, "--C", help="Inverse regularisation strength."),
+    c: float = typer.Option(30.0, "--C", help="Inverse regularisation strength."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Train the classifier, cross-validate it, and save it with its provenance."""
@@ -158,7 +158,7 @@ def train(
         cv = cross_validate(ts, make, folds=folds)
         if not as_json:
             err_console.print_json(data=cv["overall"])
-    model = make().fit(ts.docs, ts.labels)
+    model = make().fit(ts.docs, ts.labels, groups=ts.groups)
     save_model(model, out)
     provenance = {
         "tutela_version": __version__,
@@ -171,6 +171,7 @@ def train(
         "documents": len(ts.labels),
         "positives": int(ts.labels.sum()),
         "params": model.get_params(),
+        "threshold": model.threshold_,
         "cross_validation": cv,
         "vocabulary": {
             "word": len(model.word_vectorizer_.vocabulary_),
@@ -189,7 +190,11 @@ def train(
             for k in ("precision", "recall", "f1", "f05", "roc_auc"):
                 table.add_column(k, justify="right")
             cv = p["cross_validation"]
-            rows = [("all", cv["overall"]), *sorted(cv["by_language"].items())]
+            rows = [
+                ("all", cv["overall"]),
+                *(("lang " + k, v) for k, v in sorted(cv["by_language"].items())),
+                *(("file " + k, v) for k, v in sorted(cv["by_source"].items())),
+            ]
             for name, m in rows:
                 table.add_row(
                     name,

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from tutela.cases.identity import extract_identifiers
+from tutela.cases.workflow import CaseWorkflow, InvalidTransition
 from tutela.connectors.base import Address, ChatConnector, InboundMessage
 from tutela.detect.incremental import IncrementalScorer, ScoringTables, WarningRule
 from tutela.domain import Action, Category, Decision, Message
@@ -248,7 +249,7 @@ class PersonaEngine:
             strongest_action=live.strongest,
         )
         decision = self.policy.decide(ctx, variant=self.assigner.peek())
-        self.recorder.record_decision(
+        decision_record = self.recorder.record_decision(
             conversation_id=live.record.id,
             message_id=inbound.id,
             after_line=line,
@@ -264,6 +265,8 @@ class PersonaEngine:
         case_id = None
         if decision.action is not Action.CONTINUE:
             case_id = self.recorder.get_or_create_case(live.contact_id).id
+        if decision.action is Action.REFER:
+            self._propose_referral(case_id, decision_record.id)
         if inbound.attachments:
             # hard rule 2: media is never fetched; its metadata is kept and a human looks at it
             case_id = case_id or self.recorder.get_or_create_case(live.contact_id).id
@@ -304,6 +307,13 @@ class PersonaEngine:
             replies=tuple(replies),
             case_id=case_id,
         )
+
+    def _propose_referral(self, case_id: int, decision_id: int) -> None:
+        """A ``refer`` decision becomes a referral *proposal* for a supervisor (hard rule 3)."""
+        try:
+            CaseWorkflow(self.recorder).record_policy_proposal(case_id, decision_id=decision_id)
+        except InvalidTransition as e:  # already referred or dismissed: a human has it
+            log.info("referral.not_proposed", case=case_id, reason=str(e))
 
     def _link_identities(self, live: _Live, inbound: MessageRecord) -> None:
         for ident in extract_identifiers(inbound.text):

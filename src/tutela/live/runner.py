@@ -37,6 +37,7 @@ import structlog
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tutela.cases.operations import require_active
 from tutela.connectors import create_connector
 from tutela.detect.config import load_detection_config
 from tutela.detect.incremental import ScoringTables
@@ -125,25 +126,11 @@ def load_run_config(path: str | Path) -> RunConfig:
     return cfg.model_copy(update=updates)
 
 
-def _check_active(op: OperationConfig, now: datetime) -> None:
-    starts = op.starts_at if op.starts_at.tzinfo else op.starts_at.replace(tzinfo=UTC)
-    ends = op.ends_at
-    if ends is not None and ends.tzinfo is None:
-        ends = ends.replace(tzinfo=UTC)
-    if now < starts or (ends is not None and now > ends):
-        raise ConfigError(
-            f"operation {op.authorisation_ref!r} is not active now ({starts.isoformat()} to "
-            f"{ends.isoformat() if ends else 'open-ended'}); personas only run inside an "
-            "active operation"
-        )
-
-
 async def run_personas(
     cfg: RunConfig, *, db_url: str | None = None, stop: asyncio.Event | None = None
 ) -> None:
     """Start every configured persona/connector pair and serve until ``stop`` (or a signal)."""
     now = datetime.now(UTC)
-    _check_active(cfg.operation, now)
     det = load_detection_config(cfg.detection)
     tables = ScoringTables(load_model(det.model))
     params = load_policy(cfg.policy)
@@ -160,6 +147,7 @@ async def run_personas(
         ends_at=op.ends_at,
         evidential=True,
     )
+    require_active(operation, now)  # personas only run inside an active operation
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

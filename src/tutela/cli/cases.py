@@ -1,0 +1,300 @@
+"""``tutela users ...``, ``tutela cases ...`` and ``tutela operations ...``: thin shells over
+``tutela.cases`` (every rule lives there)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from tutela.cli._app import app, out_console
+from tutela.errors import InputError
+
+__all__ = ["cases_app", "operations_app", "users_app"]
+
+users_app = typer.Typer(help="User accounts of the dashboard (argon2id passwords, TOTP).")
+cases_app = typer.Typer(help="Review queue and retention of cases.")
+operations_app = typer.Typer(help="Operations: the legal authority personas run under.")
+app.add_typer(users_app, name="users")
+app.add_typer(cases_app, name="cases")
+app.add_typer(operations_app, name="operations")
+
+DbOpt = typer.Option(
+    None, "--db", envvar="TUTELA_DB", help="Database URL (default: a file in the user data dir)."
+)
+
+
+def _cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (containers)
+        return "cli"
+
+
+def _recorder(db: str | None) -> Any:
+    from tutela.store import Recorder, open_store
+
+    return Recorder(open_store(db))
+
+
+def _instant(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError as e:
+        raise InputError(f"{option}: not an ISO 8601 time: {text!r}") from e
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InputError(f"{option}: give a UTC offset, e.g. {text}Z or {text}+01:00")
+    return at
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+# -- users ------------------------------------------------------------------------------------
+@users_app.command("add")
+def users_add(
+    name: str = typer.Argument(..., help="Login name (a-z, 0-9, . _ - @)."),
+    role: str = typer.Option(..., "--role", help="analyst, supervisor or admin."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+    db: str | None = DbOpt,
+) -> None:
+    """Add a user. The password never comes from the command line: stdin or a hidden prompt."""
+    from tutela.cases.users import UserStore
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        raise InputError("give the password on stdin with --password-stdin")
+    rec = _recorder(db)
+    try:
+        user = UserStore(rec.store, recorder=rec).add(name, role, password, actor=_cli_actor())
+    finally:
+        rec.store.close()
+    out_console.print(f"added {user.role.value} {user.name} (id {user.id})")
+
+
+@users_app.command("list")
+def users_list(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    db: str | None = DbOpt,
+) -> None:
+    """List users."""
+    from tutela.cases.users import UserStore
+
+    rec = _recorder(db)
+    try:
+        users = UserStore(rec.store, recorder=rec).list()
+    finally:
+        rec.store.close()
+    rows = [
+        {"id": u.id, "name": u.name, "role": u.role.value, "active": u.active, "totp": u.has_totp}
+        for u in users
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps({"users": rows}, indent=2) + "\n")
+        return
+    table = Table(title="users")
+    for col in ("id", "name", "role", "active", "totp"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(str(r[c]) for c in ("id", "name", "role", "active", "totp")))
+    out_console.print(table)
+
+
+@users_app.command("totp")
+def users_totp(
+    name: str = typer.Argument(..., help="Login name."),
+    db: str | None = DbOpt,
+) -> None:
+    """Give a user a new TOTP secret and print its otpauth:// URI (for an authenticator app)."""
+    from tutela.cases.users import UserStore, totp_uri
+
+    rec = _recorder(db)
+    try:
+        secret = UserStore(rec.store, recorder=rec).set_totp(name, actor=_cli_actor())
+    finally:
+        rec.store.close()
+    sys.stdout.write(totp_uri(name, secret) + "\n")
+
+
+@users_app.command("deactivate")
+def users_deactivate(
+    name: str = typer.Argument(..., help="Login name."),
+    db: str | None = DbOpt,
+) -> None:
+    """Disable a user's logins and case actions (the account stays for the audit trail)."""
+    from tutela.cases.users import UserStore
+
+    rec = _recorder(db)
+    try:
+        UserStore(rec.store, recorder=rec).deactivate(name, actor=_cli_actor())
+    finally:
+        rec.store.close()
+    out_console.print(f"deactivated {name}")
+
+
+# -- cases ------------------------------------------------------------------------------------
+@cases_app.command("queue")
+def cases_queue(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    status: list[str] | None = typer.Option(
+        None, "--status", help="Statuses to list (repeatable; default open, watching, proposed)."
+    ),
+    limit: int = typer.Option(200, "--limit", min=1, help="At most this many cases."),
+    db: str | None = DbOpt,
+) -> None:
+    """The review queue, highest risk first."""
+    from tutela.cases.workflow import REVIEW_STATUSES, CaseWorkflow
+
+    rec = _recorder(db)
+    try:
+        queue = CaseWorkflow(rec).review_queue(statuses=status or REVIEW_STATUSES, limit=limit)
+    finally:
+        rec.store.close()
+    rows = [
+        {
+            "case_id": c.case_id,
+            "contact_id": c.contact_id,
+            "status": c.status,
+            "risk": round(c.risk, 6),
+            "last_activity": _iso(c.last_activity),
+            "conversations": c.n_conversations,
+            "platforms": list(c.platforms),
+            "personas": list(c.personas),
+            "warnings": c.warnings,
+            "last_action": c.last_action,
+            "last_event": c.last_event,
+            "identities": c.identities,
+            "pending_referral": c.pending_referral,
+        }
+        for c in queue
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps({"cases": rows}, indent=2) + "\n")
+        return
+    table = Table(title="review queue")
+    cols = ("case_id", "status", "risk", "conversations", "warnings", "last_action", "platforms")
+    for col in cols:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(", ".join(r[c]) if isinstance(r[c], list) else str(r[c]) for c in cols))
+    out_console.print(table)
+
+
+@cases_app.command("retention")
+def cases_retention(
+    days: int = typer.Option(
+        90, "--days", min=0, help="Purge texts of cases dismissed more than this many days ago."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list the cases that would go."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    db: str | None = DbOpt,
+) -> None:
+    """Apply the retention rule: delete the message texts of long-dismissed cases (a
+    ``retention_purge`` tombstone stays in the ledger, which keeps verifying)."""
+    from tutela.cases.workflow import CaseWorkflow
+
+    rec = _recorder(db)
+    try:
+        ids = CaseWorkflow(rec).purge_expired(retention_days=days, dry_run=dry_run)
+    finally:
+        rec.store.close()
+    if as_json:
+        sys.stdout.write(json.dumps({"dry_run": dry_run, "days": days, "cases": ids}) + "\n")
+        return
+    verb = "would purge" if dry_run else "purged"
+    out_console.print(f"{verb} {len(ids)} case(s): {', '.join(map(str, ids)) or '-'}")
+
+
+# -- operations -------------------------------------------------------------------------------
+def _op_dict(op: Any) -> dict[str, Any]:
+    return {
+        "id": op.id,
+        "organisation": op.organisation,
+        "jurisdiction": op.jurisdiction,
+        "legal_basis": op.legal_basis,
+        "authorisation_ref": op.authorisation_ref,
+        "officer": op.officer,
+        "starts_at": _iso(op.starts_at),
+        "ends_at": _iso(op.ends_at),
+        "evidential": op.evidential,
+    }
+
+
+@operations_app.command("add")
+def operations_add(
+    organisation: str = typer.Option(..., "--organisation", help="Who runs the operation."),
+    jurisdiction: str = typer.Option(..., "--jurisdiction", help="e.g. NL, PH."),
+    legal_basis: str = typer.Option(..., "--legal-basis", help="The law or order relied on."),
+    authorisation_ref: str = typer.Option(..., "--authorisation-ref", help="Order/file number."),
+    officer: str = typer.Option(..., "--officer", help="Responsible officer."),
+    start: str = typer.Option(..., "--start", help="ISO 8601 with UTC offset."),
+    end: str | None = typer.Option(None, "--end", help="ISO 8601 with UTC offset (open if none)."),
+    non_evidential: bool = typer.Option(
+        False, "--non-evidential", help="Training/test operation: its records are not evidence."
+    ),
+    db: str | None = DbOpt,
+) -> None:
+    """Record an operation (ledger entry ``operation``)."""
+    from tutela.cases.operations import add_operation
+
+    starts = _instant(start, "--start")
+    assert starts is not None
+    rec = _recorder(db)
+    try:
+        op = add_operation(
+            rec,
+            organisation=organisation,
+            jurisdiction=jurisdiction,
+            legal_basis=legal_basis,
+            authorisation_ref=authorisation_ref,
+            officer=officer,
+            starts_at=starts,
+            ends_at=_instant(end, "--end"),
+            evidential=not non_evidential,
+        )
+    finally:
+        rec.store.close()
+    out_console.print(f"operation {op.id} ({op.authorisation_ref}) recorded")
+
+
+@operations_app.command("list")
+def operations_list(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    db: str | None = DbOpt,
+) -> None:
+    """List operations and whether each is active now."""
+    from datetime import UTC
+
+    from tutela.cases.operations import is_active, list_operations
+
+    rec = _recorder(db)
+    try:
+        ops = list_operations(rec)
+    finally:
+        rec.store.close()
+    now = datetime.now(UTC)
+    rows = [{**_op_dict(op), "active": is_active(op, now)} for op in ops]
+    if as_json:
+        sys.stdout.write(json.dumps({"operations": rows}, indent=2) + "\n")
+        return
+    table = Table(title="operations")
+    cols = ("id", "authorisation_ref", "organisation", "jurisdiction", "officer", "starts_at",
+            "ends_at", "evidential", "active")  # fmt: skip
+    for col in cols:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(str(r[c]) for c in cols))
+    out_console.print(table)
