@@ -95,7 +95,8 @@ def test_train_writes_model_and_provenance_then_evaluate_uses_it(tmp_path: Path)
     r = tutela("train", str(EXAMPLE), "--out", str(model), "--folds", "0", "--json")
     assert r.returncode == 0, r.stderr
     prov = json.loads((tmp_path / "m.provenance.json").read_text())
-    assert prov["data_files"] == [str(EXAMPLE)] and prov["documents"] == 6
+    # per-author documents: every author of the example carries an author_label
+    assert prov["data_files"] == [str(EXAMPLE)] and prov["documents"] == 12
     assert prov["command"].startswith("tutela train")
     r = tutela("evaluate", str(EXAMPLE), "--model", str(model), "--json")
     assert r.returncode == 0, r.stderr

@@ -66,11 +66,14 @@ def analyze(
     payload = result.to_dict()
 
     def render(p: dict) -> None:
-        table = Table(title=f"Authors by risk — {path.name} (top {top} of {len(p['authors'])})")
+        table = Table(
+            title=f"Authors by risk — {path.name} (top {min(top, len(p['authors']))} "
+            f"of {len(p['authors'])})"
+        )
         for col in ("#", "author", "risk", "flag", "stage", "convs", "top indicators"):
             table.add_column(col, justify="right" if col in ("#", "risk", "convs") else "left")
         for i, a in enumerate(p["authors"][:top], start=1):
-            inds = ", ".join(f"{h['category']}@{h['line']}" for h in a["indicators"][:3])
+            inds = ", ".join(dict.fromkeys(f"{h['category']}@{h['line']}" for h in a["indicators"]))
             table.add_row(
                 str(i),
                 a["id"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+import zipfile
 from importlib import resources
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def save_model(model: GroomingClassifier, path: str | os.PathLike[str]) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
     try:
-        sio.dump(model, tmp)
+        sio.dump(model, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
