@@ -145,7 +145,7 @@ EDITS = {
     "entry removed": ("entries.jsonl", drop_entry),
     "decision risk": ("entries.jsonl", edit_decision_risk),
     "purged text reinvented": ("messages.jsonl", unpurge),
-    "report": ("report.txt", lambda b: b + b"x"),
+    "report": ("report.html", lambda b: b + b"x"),
 }
 
 
@@ -160,22 +160,21 @@ def test_edits_are_detected(
         original = z.read(member)
     dst = tmp_path / "edited.zip"
     rewrite(src, dst, member, edit(original), fix_manifest=fix_manifest)
-    if name == "report" and fix_manifest:
-        verify_package(dst)  # the report is informative; only its manifest hash binds it
-        return
-    with pytest.raises(TamperError):
+    # a fixed-up manifest no longer matches its signature (the report included)
+    with pytest.raises(TamperError, match="manifest.sig" if fix_manifest else member):
         verify_package(dst)
 
 
 def test_manifest_claiming_fewer_conversations_is_detected(
     exported: tuple[Path, Signer, int], tmp_path: Path
 ) -> None:
-    src, _, _ = exported
+    src, signer, _ = exported
     with zipfile.ZipFile(src) as z:
         members = {n: z.read(n) for n in z.namelist()}
     manifest = json.loads(members["manifest.json"])
     manifest["conversations"] = []
     members["manifest.json"] = canonical_json(manifest)
+    members["manifest.sig"] = signer.sign_manifest(members["manifest.json"]).encode()
     dst = tmp_path / "edited.zip"
     with zipfile.ZipFile(dst, "w") as z:
         for n, data in members.items():

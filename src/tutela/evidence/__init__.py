@@ -8,6 +8,7 @@ defines what an entry is, how it is hashed and signed, and how a chain is verifi
 from __future__ import annotations
 
 from tutela.evidence.canonical import canonical_json, format_risk
+from tutela.evidence.contents import PackageContents
 from tutela.evidence.entry import (
     ENTRY_DOMAIN,
     GENESIS_HASH,
@@ -16,8 +17,14 @@ from tutela.evidence.entry import (
     format_instant,
     sha256_hex,
 )
-from tutela.evidence.errors import SigningKeyError, TamperError
-from tutela.evidence.package import PACKAGE_FORMAT, PackageReport, export_package, verify_package
+from tutela.evidence.errors import SigningKeyError, TamperError, TimestampError
+from tutela.evidence.package import (
+    PACKAGE_FORMAT,
+    PackageReport,
+    export_package,
+    verified_contents,
+    verify_package,
+)
 from tutela.evidence.signing import (
     CHECKPOINT_DOMAIN,
     Checkpoint,
@@ -25,6 +32,7 @@ from tutela.evidence.signing import (
     checkpoint_message,
     default_key_path,
     fingerprint,
+    key_path_for_db,
     load_public_key,
 )
 from tutela.evidence.verify import verify_chain
@@ -37,10 +45,12 @@ __all__ = [
     "Checkpoint",
     "EntryKind",
     "LedgerEntry",
+    "PackageContents",
     "PackageReport",
     "Signer",
     "SigningKeyError",
     "TamperError",
+    "TimestampError",
     "canonical_json",
     "checkpoint_message",
     "default_key_path",
@@ -48,8 +58,10 @@ __all__ = [
     "fingerprint",
     "format_instant",
     "format_risk",
+    "key_path_for_db",
     "load_public_key",
     "sha256_hex",
+    "verified_contents",
     "verify_chain",
     "verify_package",
 ]

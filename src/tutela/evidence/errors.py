@@ -5,7 +5,8 @@
     TutelaError
     ├── InputError(ValueError)     (tutela.errors) a malformed entry, checkpoint, key or package
     ├── TamperError                a well-formed record whose hashes, order or signatures disagree
-    └── SigningKeyError            the signing key file is unusable (permissions, format)
+    ├── SigningKeyError            the signing key file is unusable (permissions, format)
+    └── TimestampError             a time-stamping authority failed or replied with garbage
 
 A malformed record is the caller's mistake (``InputError``); a well-formed record that does not
 verify is evidence of tampering or corruption (``TamperError``). Keeping them apart lets a verifier
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from tutela.errors import TutelaError
 
-__all__ = ["SigningKeyError", "TamperError"]
+__all__ = ["SigningKeyError", "TamperError", "TimestampError"]
 
 
 class TamperError(TutelaError):
@@ -42,3 +43,7 @@ class TamperError(TutelaError):
 
 class SigningKeyError(TutelaError):
     """The Ed25519 signing key file cannot be used (readable by others, unreadable, malformed)."""
+
+
+class TimestampError(TutelaError):
+    """An RFC 3161 time-stamping authority could not be reached or gave an unusable reply."""

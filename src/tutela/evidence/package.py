@@ -1,62 +1,128 @@
-"""Evidence packages (skeleton): one case's ledger excerpt, texts, checkpoints and key in a zip.
+"""Evidence packages: one case's ledger excerpt, texts, operations, checkpoints, key and reports
+in a zip that anyone can verify offline (``tutela verify``).
 
 Layout (``format = "tutela-evidence-package-v1"``)::
 
-    manifest.json       {format, case_id, contact_id, conversations, first_seq, last_seq,
-                         key_fingerprint, created_at, files: {name: sha256 hex}}
+    manifest.json       canonical JSON {format, case_id, contact_id, conversations, operations,
+                        first_seq, last_seq, key_fingerprint, created_at, exported_by, tool,
+                        files: {member name: sha256 hex}}; lists every member but itself and
+                        manifest.sig
+    manifest.sig        Ed25519 signature (128 hex digits) of manifest.json by the ledger key
+                        (``tutela.evidence.signing.manifest_message``)
     entries.jsonl       ledger entries first_seq..last_seq, one canonical JSON object a line;
-                        entries of the case's conversations in full, all others redacted
-                        (payload null: they prove continuity without disclosing other cases)
-    checkpoints.jsonl   Ed25519 checkpoints within that range; the last covers last_seq
-    messages.jsonl      the case's message rows: conversation, message_seq, direction, author,
-                        text, wire (base64), at, purged
-    public_key.pem      the checkpoint key (compare its fingerprint with the published one!)
-    report.txt          a short human-readable summary
+                        in full: the case's conversations, its operations' ``operation_created``
+                        entries, its ``review`` entries, retention tombstones and the closing
+                        ``export`` entry; all others
+                        redacted (payload null: they prove continuity without disclosing other
+                        cases)
+    checkpoints.jsonl   Ed25519 checkpoints within that range; the last signs last_seq
+    messages.jsonl      the case's messages: conversation, message_seq, direction, contact_line,
+                        author, text, wire (base64), at, ledger_seq, purged
+    operations.json     the operations the conversations were collected under (organisation,
+                        jurisdiction, legal basis, authorisation reference, officer, dates,
+                        evidential flag), each bound to its ``operation_created`` ledger entry
+    public_key.pem      the ledger key (compare its fingerprint with the published one!)
+    timestamp.tsr       optional: RFC 3161 TimeStampResp over the head checkpoint
+                        (``tutela.evidence.timestamp``)
+    report.html         human-readable report (derived from the members above)
+    report.pdf          the same report as PDF
+    case.jsonld         CASE 1.x / UCO 1.x JSON-LD (``tutela.evidence.caseuco``)
 
-Exporting appends an ``export`` ledger entry (case id and conversation ids) and signs a checkpoint
-over it first, so the package ends with signed proof of its own export and of which
-conversations it claims; the manifest itself is not signed and only guards transfer.
-``verify_package`` re-derives every file hash, the chain, the signatures, and each message's
-text/author/wire against the hashes in its ledger entry.
-
-Not yet: CASE/UCO JSON-LD, RFC 3161 timestamps, the full HTML/PDF report (DESIGN.md, Evidence).
+Exporting appends an ``export`` ledger entry (case, conversations, operations, actor) and signs a
+checkpoint over it, so the excerpt ends with signed proof of its own export and of what it claims.
+The manifest signature binds every member, the derived reports included: a changed byte anywhere
+fails verification even when the manifest hash was fixed up. Whoever holds another key can re-sign
+a forged package consistently; only comparing the key fingerprint with one published out of band
+(``expected_fingerprint``) detects that.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tutela import __version__
 from tutela.errors import InputError
 from tutela.evidence.canonical import canonical_json, to_plain
+from tutela.evidence.contents import PackageContents
 from tutela.evidence.entry import EntryKind, LedgerEntry, format_instant, sha256_hex
-from tutela.evidence.errors import TamperError
-from tutela.evidence.signing import Checkpoint, Signer, fingerprint, load_public_key
+from tutela.evidence.errors import SigningKeyError, TamperError
+from tutela.evidence.signing import (
+    Checkpoint,
+    Signer,
+    fingerprint,
+    load_public_key,
+    verify_manifest_signature,
+)
 from tutela.evidence.verify import verify_chain
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from tutela.store import Store
 
-__all__ = ["PACKAGE_FORMAT", "PackageReport", "export_package", "verify_package"]
+__all__ = [
+    "DATA_MEMBERS",
+    "DERIVED_MEMBERS",
+    "PACKAGE_FORMAT",
+    "PackageReport",
+    "TimestampTransport",
+    "export_package",
+    "read_package",
+    "verified_contents",
+    "verify_package",
+]
 
 PACKAGE_FORMAT = "tutela-evidence-package-v1"
-_FILES = ("entries.jsonl", "checkpoints.jsonl", "messages.jsonl", "public_key.pem", "report.txt")
-_MAX_MEMBER = 2 * 1024**3  # refuse absurd members (zip bombs)
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+TIMESTAMP = "timestamp.tsr"
+DATA_MEMBERS = (
+    "entries.jsonl",
+    "checkpoints.jsonl",
+    "messages.jsonl",
+    "operations.json",
+    "public_key.pem",
+)
+DERIVED_MEMBERS = ("report.html", "report.pdf", "case.jsonld")
+_OPTIONAL = (TIMESTAMP,)
+_MAX_MEMBER = 512 * 1024**2  # refuse absurd members (zip bombs)
+_OPERATION_FIELDS = (
+    "organisation",
+    "jurisdiction",
+    "legal_basis",
+    "authorisation_ref",
+    "officer",
+    "starts_at",
+    "ends_at",
+    "evidential",
+)
+
+TimestampTransport = Callable[[bytes], bytes]
+"""Sends a DER ``TimeStampReq`` to a TSA and returns its DER ``TimeStampResp``."""
 
 
 @dataclass(frozen=True, slots=True)
 class PackageReport:
-    """What ``verify_package`` checked: the case, the entry range, counts and the key."""
+    """What ``verify_package`` checked (or ``export_package`` wrote).
+
+    ``evidential`` is False when any operation of the case is non-evidential (a demonstration);
+    ``timestamp`` is the RFC 3161 generation time (ledger text) when a token was present;
+    ``timestamp_trusted`` tells whether its certificate chain was checked against a given TSA
+    certificate (otherwise only the imprint and the token's own signature were checked).
+    """
 
     case_id: int
     conversations: tuple[int, ...]
+    operations: tuple[int, ...]
     first_seq: int
     last_seq: int
     entries: int
@@ -64,12 +130,28 @@ class PackageReport:
     messages: int
     purged_messages: int
     key_fingerprint: str
+    evidential: bool
+    files: tuple[str, ...]
+    timestamp: str | None = None
+    timestamp_trusted: bool = False
 
 
-def _disclosed(entry: LedgerEntry, conversations: set[int]) -> bool:
-    """Entries shown in full: the case's conversations and every retention tombstone (which
-    holds only conversation ids and message numbers, so a purge of the case can be checked)."""
-    return entry.conversation in conversations or entry.kind is EntryKind.RETENTION_PURGE
+def _disclosed(
+    entry: LedgerEntry, case_id: int, conversations: set[int], op_seqs: set[int]
+) -> bool:
+    """Entries shown in full: the case's conversations, its operations' creation, its reviews
+    (``review`` entries naming the case: status changes, referral decisions), and every
+    retention tombstone (it holds only conversation ids and message numbers)."""
+    return (
+        entry.conversation in conversations
+        or entry.kind is EntryKind.RETENTION_PURGE
+        or entry.seq in op_seqs
+        or (
+            entry.kind is EntryKind.REVIEW
+            and entry.payload is not None
+            and entry.payload.get("case_id") == case_id
+        )
+    )
 
 
 def _jsonl(rows: list[Mapping[str, Any]]) -> bytes:
@@ -77,216 +159,482 @@ def _jsonl(rows: list[Mapping[str, Any]]) -> bytes:
 
 
 def export_package(
-    store: Store, case_id: int, out_zip: str | Path, *, signer: Signer, actor: str = "system"
+    store: Store,
+    case_id: int,
+    out_zip: str | Path,
+    *,
+    signer: Signer,
+    actor: str = "system",
+    timestamper: TimestampTransport | None = None,
 ) -> PackageReport:
     """Write the evidence package of case ``case_id`` to ``out_zip`` and return its summary.
 
-    Appends an ``export`` entry and a checkpoint (by ``signer``) first. Raises ``NotFoundError``
-    for an unknown case, ``InputError`` for a case without recorded conversations.
+    Appends an ``export`` entry and signs a checkpoint over it (with ``signer``, which must be the
+    key that signed the ledger's earlier checkpoints). ``timestamper``: when given, the head
+    checkpoint is timestamped (RFC 3161) and the reply stored as ``timestamp.tsr``. The zip is
+    written to a temporary name and renamed. Raises ``NotFoundError`` for an unknown case,
+    ``InputError`` for a case without recorded conversations, ``SigningKeyError`` when the
+    ledger's checkpoints were signed by another key (nothing is appended then),
+    ``TimestampError`` when the TSA fails.
     """
-    from sqlalchemy import select
-
+    from tutela.evidence import caseuco, report
+    from tutela.evidence._collect import case_scope, message_rows, operation_rows
+    from tutela.store import ledger
     from tutela.store.ledger import iter_checkpoints, iter_ledger
-    from tutela.store.models import ConversationRow, LedgerEntryRow, MessageRow
-    from tutela.store.recorder import Recorder
 
-    recorder = Recorder(store, signer=signer, checkpoint_every=0)
-    case = recorder.get_case(case_id)
-    with store.session() as s:
-        conv_ids = tuple(
-            s.execute(
-                select(ConversationRow.id)
-                .where(ConversationRow.contact_id == case.contact_id)
-                .order_by(ConversationRow.id)
-            ).scalars()
+    scope = case_scope(store, case_id)
+    foreign = sorted({c.key_fingerprint for c in iter_checkpoints(store)} - {signer.fingerprint()})
+    if foreign:
+        raise SigningKeyError(
+            f"the ledger's checkpoints were signed by {', '.join(foreign)}, not by this key "
+            f"({signer.fingerprint()}): export with the ledger's signing key"
         )
-        first = s.execute(
-            select(LedgerEntryRow.seq)
-            .where(LedgerEntryRow.conversation.in_(conv_ids))
-            .order_by(LedgerEntryRow.seq)
-            .limit(1)
-        ).scalar_one_or_none()
-    if not conv_ids or first is None:
-        raise InputError(f"case {case_id} has no recorded conversations to export")
-    export_entry = recorder.append_entry(
-        EntryKind.EXPORT,
-        None,
-        {"case_id": case_id, "conversations": list(conv_ids), "actor": actor},
-    )
-    recorder.checkpoint()
-    last = export_entry.seq
-    wanted = set(conv_ids)
+    payload = {
+        "case_id": case_id,
+        "conversations": list(scope.conversations),
+        "operations": list(scope.operations),
+        "actor": actor,
+    }
+
+    def _append_and_sign(s: Session) -> tuple[LedgerEntry, Checkpoint]:
+        # one transaction: the checkpoint signs exactly the export entry, whatever else is
+        # being recorded concurrently
+        now = datetime.now(UTC)
+        entry = ledger.append(s, kind=EntryKind.EXPORT, conversation=None, payload=payload, at=now)
+        cp = ledger.sign_head(s, signer, now)
+        assert cp is not None and cp.seq == entry.seq
+        return entry, cp
+
+    export_entry, head = store.write(_append_and_sign)
+    first, last = scope.first_seq, export_entry.seq
+    wanted = set(scope.conversations)
+    op_seqs = set(scope.operation_seqs.values())
     entries = [
-        e if _disclosed(e, wanted) or e.seq == last else e.redacted()
+        e if _disclosed(e, case_id, wanted, op_seqs) or e.seq == last else e.redacted()
         for e in iter_ledger(store, start=first, end=last)
     ]
     cps = [c for c in iter_checkpoints(store) if first <= c.seq <= last]
-    with store.session() as s:
-        rows = s.execute(
-            select(MessageRow)
-            .where(MessageRow.conversation_id.in_(conv_ids))
-            .order_by(MessageRow.conversation_id, MessageRow.seq)
-        ).scalars()
-        messages = [
-            {
-                "conversation": m.conversation_id,
-                "message_seq": m.seq,
-                "direction": m.direction,
-                "author": m.author,
-                "text": m.text,
-                "wire": None if m.wire is None else base64.b64encode(m.wire).decode("ascii"),
-                "at": format_instant(m.at),
-                "ledger_seq": m.ledger_seq,
-                "purged": m.purged_at is not None,
-            }
-            for m in rows
-        ]
-    files = {
+    messages = message_rows(store, scope.conversations, max_seq=last)
+    operations = operation_rows(store, scope.operation_seqs)
+    files: dict[str, bytes] = {
         "entries.jsonl": _jsonl([e.to_dict() for e in entries]),
         "checkpoints.jsonl": _jsonl([c.to_dict() for c in cps]),
         "messages.jsonl": _jsonl(messages),
+        "operations.json": canonical_json(operations),
         "public_key.pem": signer.public_key_pem().encode("ascii"),
     }
-    files["report.txt"] = (
-        f"Tutela evidence package\ncase: {case_id} (contact {case.contact_id})\n"
-        f"conversations: {', '.join(map(str, conv_ids))}\n"
-        f"ledger entries {first}..{last} ({len(entries)}; other cases' entries redacted)\n"
-        f"messages: {len(messages)}\nsigning key fingerprint (SHA-256): {signer.fingerprint()}\n"
-        "Verify with: tutela verify <this file>\n"
-    ).encode()
-    manifest = {
-        "format": PACKAGE_FORMAT,
-        "case_id": case_id,
-        "contact_id": case.contact_id,
-        "conversations": list(conv_ids),
-        "first_seq": first,
-        "last_seq": last,
-        "key_fingerprint": signer.fingerprint(),
-        "created_at": format_instant(datetime.now(UTC)),
-        "files": {name: sha256_hex(data) for name, data in files.items()},
-    }
-    out = Path(out_zip)
-    tmp = out.with_name(out.name + ".part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("manifest.json", canonical_json(manifest))
-        for name, data in files.items():
-            z.writestr(name, data)
-    tmp.replace(out)
-    return PackageReport(
+    ts_summary = None
+    if timestamper is not None:
+        from tutela.evidence.timestamp import request_timestamp, timestamp_summary
+
+        files[TIMESTAMP] = request_timestamp(canonical_json(head.to_dict()), timestamper)
+        ts_summary = timestamp_summary(files[TIMESTAMP])
+    created_at = format_instant(datetime.now(UTC))
+    contents = PackageContents(
         case_id=case_id,
-        conversations=conv_ids,
-        first_seq=first,
-        last_seq=last,
-        entries=len(entries),
-        case_entries=sum(1 for e in entries if e.payload is not None),
-        messages=len(messages),
-        purged_messages=sum(1 for m in messages if m["purged"]),
+        contact_id=scope.contact_id,
+        conversations=scope.conversations,
+        operation_ids=scope.operations,
+        created_at=created_at,
+        exported_by=actor,
+        tool=f"tutela {__version__}",
+        entries=tuple(entries),
+        checkpoints=tuple(cps),
+        messages=tuple(messages),
+        operations=tuple(operations),
         key_fingerprint=signer.fingerprint(),
+        public_key_pem=signer.public_key_pem(),
+        timestamp=ts_summary,
+        data_hashes={name: sha256_hex(data) for name, data in files.items()},
+    )
+    files["report.html"] = report.render_html(contents).encode("utf-8")
+    files["report.pdf"] = report.render_pdf(contents)
+    files["case.jsonld"] = json.dumps(
+        caseuco.case_jsonld(contents), ensure_ascii=False, indent=1, sort_keys=True
+    ).encode("utf-8")
+    manifest = canonical_json(
+        {
+            "format": PACKAGE_FORMAT,
+            "case_id": case_id,
+            "contact_id": scope.contact_id,
+            "conversations": list(scope.conversations),
+            "operations": list(scope.operations),
+            "first_seq": first,
+            "last_seq": last,
+            "key_fingerprint": signer.fingerprint(),
+            "created_at": created_at,
+            "exported_by": actor,
+            "tool": contents.tool,
+            "files": {name: sha256_hex(data) for name, data in files.items()},
+        }
+    )
+    out = Path(out_zip)
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            z.writestr(MANIFEST, manifest)
+            z.writestr(SIGNATURE, signer.sign_manifest(manifest) + "\n")
+            for name, data in files.items():
+                z.writestr(name, data)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _summary(contents, tuple(files), timestamp_trusted=False)
+
+
+def _summary(
+    c: PackageContents, files: tuple[str, ...], *, timestamp_trusted: bool
+) -> PackageReport:
+    return PackageReport(
+        case_id=c.case_id,
+        conversations=c.conversations,
+        operations=c.operation_ids,
+        first_seq=c.entries[0].seq,
+        last_seq=c.entries[-1].seq,
+        entries=len(c.entries),
+        case_entries=sum(1 for e in c.entries if e.payload is not None),
+        messages=len(c.messages),
+        purged_messages=sum(1 for m in c.messages if m.get("purged")),
+        key_fingerprint=c.key_fingerprint,
+        evidential=c.evidential,
+        files=tuple(sorted(files)),
+        timestamp=None if c.timestamp is None else str(c.timestamp["gen_time"]),
+        timestamp_trusted=timestamp_trusted,
     )
 
 
-def _read(z: zipfile.ZipFile, name: str) -> bytes:
-    try:
-        info = z.getinfo(name)
-    except KeyError as e:
-        raise InputError(f"package lacks {name}") from e
-    if info.file_size > _MAX_MEMBER:
-        raise InputError(f"{name} is too large ({info.file_size} bytes)")
-    return z.read(info)
-
-
+# -- reading ---------------------------------------------------------------------------------
 def _lines(data: bytes, name: str) -> list[dict[str, Any]]:
     out = []
-    for i, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TamperError(f"{name} is not UTF-8", expected="UTF-8", actual=str(e)) from e
+    for i, line in enumerate(text.splitlines(), start=1):
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            raise InputError(f"not JSON: {e}", path=name, line=i) from e
+            raise TamperError(f"{name} line {i} is not JSON", expected="JSON", actual=e.msg) from e
         if not isinstance(obj, dict):
-            raise InputError("expected a JSON object", path=name, line=i)
+            raise TamperError(f"{name} line {i}", expected="a JSON object", actual=line[:80])
         out.append(obj)
     return out
 
 
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8", "replace"), b.encode("utf-8", "replace"))
+
+
+def read_package(zip_path: str | Path) -> tuple[dict[str, Any], bytes, str, dict[str, bytes]]:
+    """Open a package and check its member list and member hashes against the manifest.
+
+    Returns ``(manifest, manifest bytes, signature hex, {member: bytes})``; does not check the
+    signature or the content. Raises ``InputError`` when the file is not a readable zip or has no
+    parseable ``tutela-evidence-package-v1`` manifest, ``TamperError`` for a missing, unexpected
+    or duplicated member or one whose SHA-256 disagrees with the manifest (all such members are
+    named).
+    """
+    path = str(zip_path)
+    try:
+        z = zipfile.ZipFile(zip_path)
+    except (OSError, zipfile.BadZipFile, ValueError) as e:
+        raise InputError(f"not a readable zip file: {e}", path=path) from e
+    with z:
+        infos = z.infolist()
+        names = [i.filename for i in infos]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise TamperError("duplicated members", expected="each name once", actual=dupes)
+        if MANIFEST not in names:
+            raise InputError(f"not an evidence package: no {MANIFEST}", path=path)
+        data: dict[str, bytes] = {}
+        for info in infos:
+            if info.file_size > _MAX_MEMBER:
+                raise InputError(
+                    f"{info.filename} is too large ({info.file_size} bytes)", path=path
+                )
+            try:
+                data[info.filename] = z.read(info)
+            except (zipfile.BadZipFile, OSError, ValueError, RuntimeError) as e:
+                raise InputError(f"cannot read member {info.filename}: {e}", path=path) from e
+    raw_manifest = data.pop(MANIFEST)
+    try:
+        manifest = json.loads(raw_manifest)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{MANIFEST} is not JSON", path=path) from e
+    if not isinstance(manifest, dict) or manifest.get("format") != PACKAGE_FORMAT:
+        raise InputError(f"not a {PACKAGE_FORMAT} package", path=path)
+    declared = manifest.get("files")
+    if not isinstance(declared, dict) or not all(isinstance(v, str) for v in declared.values()):
+        raise TamperError(f"{MANIFEST} files", expected="{name: sha256}", actual=declared)
+    required = set(DATA_MEMBERS) | set(DERIVED_MEMBERS)
+    allowed = required | set(_OPTIONAL)
+    if not required <= set(declared) or not set(declared) <= allowed:
+        raise TamperError(
+            f"{MANIFEST} member list",
+            expected=sorted(required),
+            actual=sorted(declared),
+        )
+    if SIGNATURE not in data:
+        raise TamperError(f"member missing: {SIGNATURE}", expected=SIGNATURE, actual=None)
+    signature = data.pop(SIGNATURE).decode("ascii", "replace").strip()
+    missing = sorted(set(declared) - set(data))
+    if missing:
+        raise TamperError(
+            f"member(s) missing: {', '.join(missing)}",
+            expected=sorted(declared),
+            actual=sorted(data),
+        )
+    unexpected = sorted(set(data) - set(declared))
+    if unexpected:
+        raise TamperError(
+            f"unexpected member(s) not in the manifest: {', '.join(unexpected)}",
+            expected=sorted(declared),
+            actual=sorted(data),
+        )
+    bad = [n for n in sorted(declared) if not _same(sha256_hex(data[n]), declared[n])]
+    if bad:
+        raise TamperError(
+            f"SHA-256 of {', '.join(bad)} differs from the manifest",
+            expected={n: declared[n] for n in bad},
+            actual={n: sha256_hex(data[n]) for n in bad},
+        )
+    return manifest, raw_manifest, signature, data
+
+
 def verify_package(
-    zip_path: str | Path, *, expected_fingerprint: str | None = None
+    zip_path: str | Path,
+    *,
+    expected_fingerprint: str | None = None,
+    tsa_certificates: list[bytes] | None = None,
 ) -> PackageReport:
     """Verify an evidence package; return what was verified or raise.
 
-    ``expected_fingerprint``: the signing key's published fingerprint; without it the package's
-    own key is trusted (compare ``PackageReport.key_fingerprint`` yourself).
-    Raises ``TamperError`` (hash, chain, signature or text mismatch) or ``InputError`` (not a
-    package, malformed member).
+    Checks, in order: member list and SHA-256 of every member against the manifest; the key
+    fingerprint against ``expected_fingerprint`` (the signing key's published fingerprint;
+    without it the package's own key is trusted — compare ``PackageReport.key_fingerprint``
+    yourself); the manifest signature; the ledger chain and checkpoints (head signed); that the
+    signed export entry names the manifest's case, conversations and operations; every case entry
+    disclosed; each operation record against its ``operation_created`` entry; each message's
+    text, author, wire bytes, time and order against its ledger entry (purged ones against a
+    retention tombstone); the RFC 3161 token, if any, against the head checkpoint
+    (``tsa_certificates``: PEM or DER certificates, the TSA's first, then its issuers up to a
+    root; without them only the imprint is checked).
+
+    Raises ``TamperError`` (names the member or ledger entry, expected vs found) or
+    ``InputError`` (not a zip, no manifest, not a package).
     """
-    try:
-        z = zipfile.ZipFile(zip_path)
-    except (OSError, zipfile.BadZipFile) as e:
-        raise InputError(f"not a readable zip file: {e}", path=str(zip_path)) from e
-    with z:
-        try:
-            manifest = json.loads(_read(z, "manifest.json"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise InputError("manifest.json is not JSON", path=str(zip_path)) from e
-        if not isinstance(manifest, dict) or manifest.get("format") != PACKAGE_FORMAT:
-            raise InputError(f"not a {PACKAGE_FORMAT} package", path=str(zip_path))
-        declared = manifest.get("files")
-        if not isinstance(declared, dict) or set(declared) != set(_FILES):
-            raise TamperError("manifest file list", expected=sorted(_FILES), actual=declared)
-        data = {name: _read(z, name) for name in _FILES}
-    for name in _FILES:
-        actual = sha256_hex(data[name])
-        if actual != declared[name]:
-            raise TamperError(f"{name} sha256", expected=declared[name], actual=actual)
+    contents, files, trusted = _verify(zip_path, expected_fingerprint, tsa_certificates)
+    return _summary(contents, files, timestamp_trusted=trusted)
+
+
+def verified_contents(
+    zip_path: str | Path,
+    *,
+    expected_fingerprint: str | None = None,
+    tsa_certificates: list[bytes] | None = None,
+) -> PackageContents:
+    """Verify like ``verify_package`` and return the package's parsed, verified data members
+    (to show or re-render them). Same errors as ``verify_package``."""
+    return _verify(zip_path, expected_fingerprint, tsa_certificates)[0]
+
+
+def _verify(
+    zip_path: str | Path, expected_fingerprint: str | None, tsa_certificates: list[bytes] | None
+) -> tuple[PackageContents, tuple[str, ...], bool]:
+    manifest, raw_manifest, signature, data = read_package(zip_path)
+    contents = _check_contents(manifest, raw_manifest, signature, data, expected_fingerprint)
+    trusted = False
+    if TIMESTAMP in data:
+        from tutela.evidence.timestamp import verify_timestamp
+
+        head = contents.checkpoints[-1]
+        summary = verify_timestamp(
+            data[TIMESTAMP], canonical_json(head.to_dict()), certificates=tsa_certificates
+        )
+        trusted = bool(tsa_certificates)
+        contents = _with_timestamp(contents, summary)
+    elif tsa_certificates:
+        raise TamperError(f"member missing: {TIMESTAMP}", expected=TIMESTAMP, actual=None)
+    return contents, tuple(manifest["files"]), trusted
+
+
+def _with_timestamp(c: PackageContents, summary: Mapping[str, Any]) -> PackageContents:
+    from dataclasses import replace
+
+    return replace(c, timestamp=summary)
+
+
+def _check_contents(
+    manifest: dict[str, Any],
+    raw_manifest: bytes,
+    signature: str,
+    data: dict[str, bytes],
+    expected_fingerprint: str | None,
+) -> PackageContents:
     try:
         key = load_public_key(data["public_key.pem"])
-        entries = [LedgerEntry.from_dict(d) for d in _lines(data["entries.jsonl"], "entries")]
-        cps = [Checkpoint(**d) for d in _lines(data["checkpoints.jsonl"], "checkpoints")]
-        messages = _lines(data["messages.jsonl"], "messages.jsonl")
-        conv_ids = tuple(int(c) for c in manifest["conversations"])
-        case_id = int(manifest["case_id"])
-    except (TypeError, KeyError, ValueError) as e:
-        if isinstance(e, InputError):
-            raise
-        raise InputError(f"malformed package member: {e}", path=str(zip_path)) from e
+    except InputError as e:
+        raise TamperError("public_key.pem", expected="Ed25519 PEM", actual=str(e)) from e
     key_fp = fingerprint(key)
-    if expected_fingerprint is not None and key_fp != expected_fingerprint:
-        raise TamperError("signing key", expected=expected_fingerprint, actual=key_fp)
-    if key_fp != manifest.get("key_fingerprint"):
+    if expected_fingerprint is not None and not _same(key_fp, expected_fingerprint.lower()):
         raise TamperError(
-            "manifest key fingerprint", expected=key_fp, actual=manifest.get("key_fingerprint")
+            "public_key.pem is not the expected signing key (fingerprint)",
+            expected=expected_fingerprint.lower(),
+            actual=key_fp,
         )
+    if not _same(key_fp, str(manifest.get("key_fingerprint"))):
+        raise TamperError(
+            f"{MANIFEST} key_fingerprint", expected=key_fp, actual=manifest.get("key_fingerprint")
+        )
+    if not verify_manifest_signature(raw_manifest, signature, key):
+        raise TamperError(
+            f"{SIGNATURE}: signature of {MANIFEST} does not verify with public_key.pem",
+            expected=f"valid Ed25519 signature by {key_fp}",
+            actual=signature[:32] + "...",
+        )
+    try:
+        entries = [LedgerEntry.from_dict(d) for d in _lines(data["entries.jsonl"], "entries.jsonl")]
+        cps = [Checkpoint(**d) for d in _lines(data["checkpoints.jsonl"], "checkpoints.jsonl")]
+        messages = _lines(data["messages.jsonl"], "messages.jsonl")
+        operations = json.loads(data["operations.json"])
+        conv_ids = tuple(int(c) for c in manifest["conversations"])
+        op_ids = tuple(int(c) for c in manifest["operations"])
+        case_id = int(manifest["case_id"])
+        contact_id = int(manifest["contact_id"])
+    except (TypeError, KeyError, ValueError) as e:
+        # signed content that does not parse: produced by a broken exporter or a stolen key
+        raise TamperError("malformed package member", expected="well-formed", actual=str(e)) from e
+    if not isinstance(operations, list) or not all(isinstance(o, dict) for o in operations):
+        raise TamperError("operations.json", expected="a list of objects", actual=operations)
     if (
         not entries
         or entries[0].seq != manifest.get("first_seq")
         or entries[-1].seq != manifest.get("last_seq")
     ):
         raise TamperError(
-            "entry range",
+            "entries.jsonl range",
             expected=(manifest.get("first_seq"), manifest.get("last_seq")),
             actual=(entries[0].seq, entries[-1].seq) if entries else None,
         )
     verify_chain(
         entries, cps, key, from_genesis=False, allow_redacted=True, require_signed_head=True
     )
-    export = entries[-1]  # signed: binds the case and its conversations to the chain
-    expected_export = {"case_id": case_id, "conversations": list(conv_ids)}
-    actual_export = (
-        None
-        if export.payload is None
-        else {k: to_plain(export.payload.get(k)) for k in ("case_id", "conversations")}
-    )
-    if export.kind is not EntryKind.EXPORT or actual_export != expected_export:
-        raise TamperError(
-            "manifest disagrees with the signed export entry",
-            seq=export.seq,
-            expected=actual_export,
-            actual=expected_export,
-        )
-    wanted = set(conv_ids)
     by_seq = {e.seq: e for e in entries}
+    _check_export(entries[-1], case_id, conv_ids, op_ids)
+    wanted = set(conv_ids)
     for e in entries:
         if e.conversation in wanted and e.payload is None:
             raise TamperError("case entry redacted", seq=e.seq, expected="payload", actual=None)
+    _check_operations(operations, op_ids, by_seq, entries, wanted)
+    _check_messages(messages, by_seq, entries, wanted)
+    return PackageContents(
+        case_id=case_id,
+        contact_id=contact_id,
+        conversations=conv_ids,
+        operation_ids=op_ids,
+        created_at=str(manifest.get("created_at")),
+        exported_by=str(manifest.get("exported_by")),
+        tool=str(manifest.get("tool")),
+        entries=tuple(entries),
+        checkpoints=tuple(cps),
+        messages=tuple(messages),
+        operations=tuple(operations),
+        key_fingerprint=key_fp,
+        public_key_pem=data["public_key.pem"].decode("ascii"),
+        data_hashes={n: sha256_hex(data[n]) for n in (*DATA_MEMBERS, *_OPTIONAL) if n in data},
+    )
+
+
+def _check_export(
+    export: LedgerEntry, case_id: int, conv_ids: tuple[int, ...], op_ids: tuple[int, ...]
+) -> None:
+    """The signed export entry binds the case, its conversations and operations."""
+    expected = {"case_id": case_id, "conversations": list(conv_ids), "operations": list(op_ids)}
+    actual = (
+        None
+        if export.payload is None
+        else {
+            k: to_plain(export.payload.get(k)) for k in ("case_id", "conversations", "operations")
+        }
+    )
+    if export.kind is not EntryKind.EXPORT or actual != expected:
+        raise TamperError(
+            f"{MANIFEST} disagrees with the signed export entry",
+            seq=export.seq,
+            expected=actual,
+            actual=expected,
+        )
+
+
+def _check_operations(
+    operations: list[dict[str, Any]],
+    op_ids: tuple[int, ...],
+    by_seq: dict[int, LedgerEntry],
+    entries: list[LedgerEntry],
+    conversations: set[int],
+) -> None:
+    """Each operation record equals its ``operation_created`` payload, and every conversation of
+    the case was opened under one of them."""
+    ids = [o.get("id") for o in operations]
+    if ids != list(op_ids):
+        raise TamperError("operations.json ids", expected=list(op_ids), actual=ids)
+    for op in operations:
+        entry = by_seq.get(op.get("ledger_seq"))  # type: ignore[arg-type]
+        p = None if entry is None else entry.payload
+        if (
+            entry is None
+            or p is None
+            or entry.kind is not EntryKind.OPERATION
+            or p.get("event") != "operation_created"
+            or p.get("operation_id") != op["id"]
+        ):
+            raise TamperError(
+                f"operations.json: operation {op['id']} has no operation_created entry",
+                seq=op.get("ledger_seq"),
+                expected="operation_created",
+                actual=None if entry is None else entry.kind.value,
+            )
+        for name in _OPERATION_FIELDS:
+            if to_plain(p.get(name)) != op.get(name):
+                raise TamperError(
+                    f"operations.json: operation {op['id']} {name}",
+                    seq=entry.seq,
+                    expected=p.get(name),
+                    actual=op.get(name),
+                )
+    opened = {
+        e.conversation: e
+        for e in entries
+        if e.conversation in conversations
+        and e.kind is EntryKind.OPERATION
+        and e.payload is not None
+        and e.payload.get("event") == "conversation_opened"
+    }
+    for conv in sorted(conversations):
+        e = opened.get(conv)
+        if e is None:
+            raise TamperError(
+                f"conversation {conv} has no conversation_opened entry",
+                expected="conversation_opened",
+                actual=None,
+            )
+        if e.payload.get("operation_id") not in op_ids:  # type: ignore[union-attr]
+            raise TamperError(
+                f"conversation {conv} was opened under an operation not in the package",
+                seq=e.seq,
+                expected=list(op_ids),
+                actual=e.payload.get("operation_id"),  # type: ignore[union-attr]
+            )
+
+
+def _check_messages(
+    messages: list[dict[str, Any]],
+    by_seq: dict[int, LedgerEntry],
+    entries: list[LedgerEntry],
+    conversations: set[int],
+) -> None:
+    """Every message row is bound to its ledger entry, and every recorded message is present."""
     tombstones = {
         (item.get("conversation"), item.get("message_seq"))
         for e in entries
@@ -294,67 +642,77 @@ def verify_package(
         for item in e.payload.get("messages", ())
         if isinstance(item, Mapping)
     }
-    purged = 0
-    for m in messages:
+    recorded = {
+        e.seq
+        for e in entries
+        if e.conversation in conversations and e.kind in (EntryKind.INBOUND, EntryKind.OUTBOUND)
+    }
+    seen: set[int] = set()
+    for i, m in enumerate(messages, start=1):
+        where = f"messages.jsonl line {i}"
         try:
             entry = by_seq[int(m["ledger_seq"])]
         except (KeyError, TypeError, ValueError) as err:
             raise TamperError(
-                "message without its ledger entry", expected="entry", actual=m.get("ledger_seq")
+                f"{where}: no ledger entry", expected="entry", actual=m.get("ledger_seq")
             ) from err
         payload = entry.payload
+        inbound = entry.kind is EntryKind.INBOUND
         if (
             payload is None
             or entry.conversation != m.get("conversation")
-            or entry.kind
-            not in (
-                EntryKind.INBOUND,
-                EntryKind.OUTBOUND,
-            )
+            or entry.kind not in (EntryKind.INBOUND, EntryKind.OUTBOUND)
+            or m.get("direction") != ("in" if inbound else "out")
+            or entry.seq in seen
         ):
             raise TamperError(
-                "message entry", seq=entry.seq, expected="case message", actual=entry.kind.value
-            )
-        if payload.get("message_seq") != m.get("message_seq"):
-            raise TamperError(
-                "message_seq",
+                f"{where}: not the case message its ledger entry records",
                 seq=entry.seq,
-                expected=payload.get("message_seq"),
-                actual=m.get("message_seq"),
+                expected=f"{entry.kind.value} of conversation {entry.conversation}",
+                actual=f"{m.get('direction')} of conversation {m.get('conversation')}",
             )
+        seen.add(entry.seq)
+        checks: dict[str, tuple[object, object]] = {
+            "message_seq": (payload.get("message_seq"), m.get("message_seq")),
+            "at": (payload.get("received_at" if inbound else "sent_at"), m.get("at")),
+        }
+        if inbound:
+            checks["contact_line"] = (payload.get("contact_line"), m.get("contact_line"))
         if m.get("purged"):
             if (m.get("conversation"), m.get("message_seq")) not in tombstones:
                 raise TamperError(
-                    "purged message without a retention_purge entry",
+                    f"{where}: purged message without a retention_purge entry",
                     seq=entry.seq,
                     expected="tombstone",
                     actual=None,
                 )
-            purged += 1
-            continue
-        checks = {
-            "text_sha256": sha256_hex(str(m.get("text")).encode("utf-8")),
-            "author_sha256": sha256_hex(str(m.get("author")).encode("utf-8")),
-        }
-        if entry.kind is EntryKind.INBOUND:
-            try:
-                wire = base64.b64decode(m.get("wire") or "", validate=True)
-            except (binascii.Error, ValueError) as err:
-                raise InputError("wire is not base64", path="messages.jsonl") from err
-            checks["wire_sha256"] = sha256_hex(wire)
-        for name, actual in checks.items():
-            if payload.get(name) != actual:
+        else:
+            checks["text_sha256"] = (
+                payload.get("text_sha256"),
+                sha256_hex(str(m.get("text")).encode("utf-8")),
+            )
+            checks["author_sha256"] = (
+                payload.get("author_sha256"),
+                sha256_hex(str(m.get("author")).encode("utf-8")),
+            )
+            if inbound:
+                try:
+                    wire = base64.b64decode(m.get("wire") or "", validate=True)
+                except (binascii.Error, ValueError) as err:
+                    raise TamperError(
+                        f"{where}: wire", expected="base64", actual=m.get("wire")
+                    ) from err
+                checks["wire_sha256"] = (payload.get("wire_sha256"), sha256_hex(wire))
+        for name, (expected, actual) in checks.items():
+            if expected != actual:
                 raise TamperError(
-                    f"message {name}", seq=entry.seq, expected=payload.get(name), actual=actual
+                    f"{where}: {name}", seq=entry.seq, expected=expected, actual=actual
                 )
-    return PackageReport(
-        case_id=case_id,
-        conversations=conv_ids,
-        first_seq=entries[0].seq,
-        last_seq=entries[-1].seq,
-        entries=len(entries),
-        case_entries=sum(1 for e in entries if e.payload is not None),
-        messages=len(messages),
-        purged_messages=purged,
-        key_fingerprint=key_fp,
-    )
+    missing = sorted(recorded - seen)
+    if missing:
+        raise TamperError(
+            "messages.jsonl lacks recorded messages", seq=missing[0], expected=missing, actual=None
+        )
+    order = [(m["conversation"], m["message_seq"]) for m in messages]
+    if order != sorted(order):
+        raise TamperError("messages.jsonl order", expected=sorted(order), actual=order)

@@ -5,6 +5,11 @@ A checkpoint signs ``CHECKPOINT_DOMAIN + seq.to_bytes(8, "big") + bytes.fromhex(
 the chain had hash ``entry_hash``, and therefore for every entry before it. Key fingerprint =
 lowercase hex SHA-256 of the 32-byte raw public key.
 
+An evidence package's manifest is signed by the same key over
+``MANIFEST_DOMAIN + sha256(manifest bytes)``
+(``MANIFEST_DOMAIN = b"tutela-package-manifest-v1\\x00"``), so no member of a package can be
+changed and its manifest hash fixed up without the private key.
+
 The private key is a PKCS#8 PEM file created with mode 0600 on first use
 (``Signer.load_or_create``).
 On POSIX a key file readable or writable by group or others is refused (``SigningKeyError``).
@@ -30,16 +35,22 @@ from tutela.evidence.errors import SigningKeyError
 
 __all__ = [
     "CHECKPOINT_DOMAIN",
+    "MANIFEST_DOMAIN",
     "Checkpoint",
     "Signer",
     "checkpoint_message",
     "default_key_path",
     "fingerprint",
+    "key_path_for_db",
     "load_public_key",
+    "manifest_message",
     "verify_checkpoint_signature",
+    "verify_manifest_signature",
 ]
 
 CHECKPOINT_DOMAIN = b"tutela-checkpoint-v1\x00"
+MANIFEST_DOMAIN = b"tutela-package-manifest-v1\x00"
+DEMO_FOLDER_PREFIX = "tutela-demo-"
 _HEX128 = re.compile(r"[0-9a-f]{128}")
 
 
@@ -48,6 +59,38 @@ def default_key_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("tutela")) / "ledger-signing-key.pem"
+
+
+def key_path_for_db(url: str) -> Path | None:
+    """The signing key that belongs to a database, or ``None`` for the default key.
+
+    A SQLite file inside a folder named ``tutela-demo-*`` (a ``tutela demo`` database) keeps its
+    own key beside it: ``<that folder>/signing-key.pem``. Every other URL uses
+    ``default_key_path()`` (return value ``None``, as ``Signer.load_or_create`` expects).
+    """
+    if url.startswith("sqlite:///"):
+        db = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+        if db.parent.name.startswith(DEMO_FOLDER_PREFIX):
+            return db.parent / "signing-key.pem"
+    return None
+
+
+def manifest_message(manifest: bytes) -> bytes:
+    """The exact bytes a package manifest signature covers (see module docstring)."""
+    return MANIFEST_DOMAIN + hashlib.sha256(manifest).digest()
+
+
+def verify_manifest_signature(
+    manifest: bytes, signature: str, public_key: Ed25519PublicKey
+) -> bool:
+    """True when ``signature`` (128 hex digits) is ``public_key``'s signature of ``manifest``."""
+    if not isinstance(signature, str) or not _HEX128.fullmatch(signature):
+        return False
+    try:
+        public_key.verify(bytes.fromhex(signature), manifest_message(manifest))
+    except InvalidSignature:
+        return False
+    return True
 
 
 def checkpoint_message(seq: int, entry_hash: str) -> bytes:
@@ -203,6 +246,10 @@ class Signer:
         return self.public_key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode("ascii")
+
+    def sign_manifest(self, manifest: bytes) -> str:
+        """Sign a package manifest's exact bytes; returns the signature as 128 hex digits."""
+        return self._key.sign(manifest_message(manifest)).hex()
 
     def sign_checkpoint(self, seq: int, entry_hash: str, at: datetime) -> Checkpoint:
         """Sign ``(seq, entry_hash)``; ``at`` is an aware instant."""

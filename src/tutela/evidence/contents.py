@@ -1,0 +1,176 @@
+"""The verified content of an evidence package, and the views the report and JSON-LD are built from.
+
+``PackageContents`` holds the parsed data members of a package (ledger excerpt, checkpoints,
+messages, operations, key). ``export_package`` builds one before writing the derived members
+(``report.html``, ``report.pdf``, ``case.jsonld``); ``verify_package`` returns one after every
+check passed, so what a report shows is exactly what was verified. Derived views
+(``conversations``) read only ledger payloads and the message rows bound to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tutela.evidence.entry import EntryKind, LedgerEntry
+from tutela.evidence.signing import Checkpoint
+
+__all__ = ["ConversationView", "PackageContents", "TranscriptLine"]
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptLine:
+    """One message of a conversation as the report shows it.
+
+    ``text`` is ``None`` when purged under retention. For an inbound line ``decision`` is the
+    decision taken after it (``{action, risk (6-decimal string), rule, reason, variant,
+    indicators, ledger_seq, at}``) and ``new_indicators`` the indicator ids that first appear in
+    that decision (decisions list the indicators seen so far in the conversation).
+    """
+
+    message_seq: int
+    direction: str  # "in" | "out"
+    contact_line: int | None
+    author: str
+    text: str | None
+    at: str
+    ledger_seq: int
+    origin: str | None = None
+    decision: Mapping[str, Any] | None = None
+    new_indicators: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationView:
+    """A conversation of the case: its opening record (persona, platform, account, operation...),
+    its end (if recorded) and its transcript in message order."""
+
+    id: int
+    opened: Mapping[str, Any]
+    opened_seq: int
+    ended: Mapping[str, Any] | None
+    lines: tuple[TranscriptLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PackageContents:
+    """Parsed data members of a package (see ``tutela.evidence.package`` for the layout).
+
+    ``messages``/``operations`` are the rows of ``messages.jsonl``/``operations.json``;
+    ``timestamp`` summarises a verified RFC 3161 token (``{gen_time, tsa, serial, imprint,
+    hash_algorithm}``) or is ``None``; ``data_hashes`` maps data member names to SHA-256 hex.
+    """
+
+    case_id: int
+    contact_id: int
+    conversations: tuple[int, ...]
+    operation_ids: tuple[int, ...]
+    created_at: str
+    exported_by: str
+    tool: str
+    entries: tuple[LedgerEntry, ...]
+    checkpoints: tuple[Checkpoint, ...]
+    messages: tuple[Mapping[str, Any], ...]
+    operations: tuple[Mapping[str, Any], ...]
+    key_fingerprint: str
+    public_key_pem: str
+    timestamp: Mapping[str, Any] | None = None
+    data_hashes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def export_entry(self) -> LedgerEntry:
+        """The signed ``export`` entry that ends the excerpt."""
+        return self.entries[-1]
+
+    @property
+    def evidential(self) -> bool:
+        """True only when every operation of the case is marked evidential."""
+        return bool(self.operations) and all(bool(o["evidential"]) for o in self.operations)
+
+    def reviews(self) -> list[dict[str, Any]]:
+        """The case's ``review`` entries in order: ``{seq, at, action, actor, actor_role,
+        status_from, status_to}`` (notes are in the ledger only as ``note_sha256``)."""
+        out = []
+        for e in self.entries:
+            p = e.payload
+            if e.kind is EntryKind.REVIEW and p is not None and p.get("case_id") == self.case_id:
+                out.append(
+                    {
+                        "seq": e.seq,
+                        "at": e.at,
+                        **{
+                            k: p.get(k)
+                            for k in ("action", "actor", "actor_role", "status_from", "status_to")
+                        },
+                    }
+                )
+        return out
+
+    def conversation_views(self) -> list[ConversationView]:
+        """One ``ConversationView`` per conversation of the case, by id."""
+        wanted = set(self.conversations)
+        opened: dict[int, tuple[int, Mapping[str, Any]]] = {}
+        ended: dict[int, Mapping[str, Any]] = {}
+        decisions: dict[tuple[int, int], dict[str, Any]] = {}
+        origin: dict[int, str] = {}
+        for e in self.entries:
+            if e.conversation not in wanted or e.payload is None:
+                continue
+            conv = int(e.conversation)  # type: ignore[arg-type]
+            p = e.payload
+            if e.kind is EntryKind.OPERATION and p.get("event") == "conversation_opened":
+                opened[conv] = (e.seq, p)
+            elif e.kind is EntryKind.OPERATION and p.get("event") == "conversation_ended":
+                ended[conv] = p
+            elif e.kind is EntryKind.DECISION:
+                decisions[(conv, int(p.get("message_seq", 0)))] = {
+                    "action": p.get("action"),
+                    "risk": p.get("risk"),
+                    "rule": p.get("rule"),
+                    "reason": p.get("reason"),
+                    "variant": p.get("variant"),
+                    "indicators": tuple(p.get("indicators") or ()),
+                    "after_line": p.get("after_line"),
+                    "ledger_seq": e.seq,
+                    "at": e.at,
+                }
+            elif e.kind is EntryKind.OUTBOUND:
+                origin[e.seq] = str(p.get("origin"))
+        views = []
+        for conv in sorted(wanted):
+            seen: set[str] = set()
+            lines = []
+            for m in self.messages:
+                if m["conversation"] != conv:
+                    continue
+                d = decisions.get((conv, int(m["message_seq"])))
+                new: tuple[str, ...] = ()
+                if d is not None:
+                    new = tuple(i for i in d["indicators"] if i not in seen)
+                    seen.update(d["indicators"])
+                lines.append(
+                    TranscriptLine(
+                        message_seq=int(m["message_seq"]),
+                        direction=str(m["direction"]),
+                        contact_line=m.get("contact_line"),
+                        author=str(m["author"]),
+                        text=None if m.get("purged") else m.get("text"),
+                        at=str(m["at"]),
+                        ledger_seq=int(m["ledger_seq"]),
+                        origin=origin.get(int(m["ledger_seq"])),
+                        decision=d,
+                        new_indicators=new,
+                    )
+                )
+            seq, opened_payload = opened.get(conv, (0, {}))
+            views.append(
+                ConversationView(
+                    id=conv,
+                    opened=opened_payload,
+                    opened_seq=seq,
+                    ended=ended.get(conv),
+                    lines=tuple(lines),
+                )
+            )
+        return views
