@@ -32,7 +32,7 @@ from tutela.detect.incremental import ScoringTables
 from tutela.detect.persistence import load_model
 from tutela.domain import Action
 from tutela.errors import InputError
-from tutela.evidence.signing import Signer
+from tutela.evidence.signing import DEMO_FOLDER_PREFIX, Signer, key_path_for_db
 from tutela.live.clock import Clock, SimulatedClock, WallClock
 from tutela.live.engine import PersonaEngine
 from tutela.persona import load_persona, persona_for_language
@@ -107,15 +107,6 @@ def load_scenario(path: str | Path | None) -> Scenario:
     return Scenario(lines=tuple(lines), **fields)
 
 
-def _key_path_for(db_url: str) -> Path | None:
-    """Keep a temporary demo database's signing key beside it; otherwise use the default key."""
-    if db_url.startswith("sqlite:///"):
-        db = Path(db_url.removeprefix("sqlite:///"))
-        if db.parent.name.startswith("tutela-demo-"):
-            return db.parent / "signing-key.pem"
-    return None
-
-
 async def _run(scenario: Scenario, db_url: str, clock: Clock) -> dict:
     persona = (
         load_persona(scenario.persona) if scenario.persona else persona_for_language(scenario.lang)
@@ -126,7 +117,7 @@ async def _run(scenario: Scenario, db_url: str, clock: Clock) -> dict:
     store = open_store(db_url)
     try:
         recorder = Recorder(
-            store, signer=Signer.load_or_create(_key_path_for(db_url)), clock=clock.now
+            store, signer=Signer.load_or_create(key_path_for_db(db_url)), clock=clock.now
         )
         operation = recorder.ensure_demo_operation()
         params = load_policy(None)
@@ -201,7 +192,7 @@ def _iso(at) -> str:
 def run_demo(scenario: Scenario, *, db_url: str | None = None, realtime: bool = False) -> dict:
     """Run a scenario end to end and return the demo output (see module docstring)."""
     if db_url is None:
-        folder = Path(tempfile.mkdtemp(prefix="tutela-demo-"))
+        folder = Path(tempfile.mkdtemp(prefix=DEMO_FOLDER_PREFIX))
         db_url = f"sqlite:///{folder / 'tutela.db'}"
     clock: Clock = WallClock() if realtime else SimulatedClock()
     return asyncio.run(_run(scenario, db_url, clock))
