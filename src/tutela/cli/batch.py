@@ -189,7 +189,7 @@ def train(
         out_console.print(f"wrote {out} and {prov_path}")
         if p["cross_validation"]:
             table = Table(title=f"grouped {folds}-fold cross-validation (mean ± std)")
-            table.add_column("subset")
+            table.add_column("subset", no_wrap=True)
             for k in ("precision", "recall", "f1", "f05", "roc_auc"):
                 table.add_column(k, justify="right")
             cv = p["cross_validation"]
@@ -202,7 +202,7 @@ def train(
                 table.add_row(
                     name,
                     *(
-                        f"{m[k]['mean']:.3f}±{m[k]['std']:.3f}" if k in m else "-"
+                        f"{m[k]['mean']:.3f}±{m[k]['std']:.2f}" if k in m else "-"
                         for k in ("precision", "recall", "f1", "f05", "roc_auc")
                     ),
                 )
