@@ -8,7 +8,6 @@ from tutela.persona import (
     DialogueManager,
     OutgoingGuard,
     PersonaProfile,
-    load_persona,
     load_personas,
 )
 
