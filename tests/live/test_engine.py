@@ -104,3 +104,44 @@ def test_every_inbound_is_recorded_before_the_decision(tmp_path, tables, monkeyp
     (conv,) = recorder.open_conversations()
     assert [m.text for m in recorder.conversation_messages(conv.id)] == ["hello there"]
     store.close()
+
+
+def test_operator_takeover_goes_through_the_guard_twice(tmp_path, tables) -> None:
+    from tutela.live.takeover import OperatorOutbox
+    from tutela.persona import OutgoingGuard
+    from tutela.store.models import OperatorMessageRow
+
+    store, recorder, hub, conn, engine = _engine(tmp_path, tables)
+    outbox = OperatorOutbox(store)
+    guard = OutgoingGuard(load_persona("gb-ellie"))
+
+    async def go():
+        await conn.start()
+        contact = hub.client("c4")
+        await contact.say("gb-ellie", "hi")
+        handled = await engine.handle(await conn.next_message(timeout=5))
+        await contact.next_reply(timeout=5)
+        conv_id = handled.conversation_id
+        with pytest.raises(SafetyError):  # only guard-released operator text can be queued
+            outbox.put(conv_id, guard.release("haha yeah", origin="bank"), "ana")
+        outbox.put(conv_id, guard.release("haha yeah i like drawing", origin="operator"), "ana")
+
+        def forged(s):  # a row written around the dashboard: the engine's guard still refuses it
+            from datetime import UTC, datetime
+
+            s.add(OperatorMessageRow(conversation_id=conv_id, text="ok lets meet at the park",
+                                     operator="mallory", status="queued",
+                                     queued_at=datetime.now(UTC)))
+
+        store.write(forged)
+        sent = await engine.send_operator_texts(outbox)
+        reply = await contact.next_reply(timeout=5)
+        await conn.stop()
+        return conv_id, sent, reply, contact.pending()
+
+    conv_id, sent, reply, left = asyncio.run(go())
+    assert sent == 1 and reply.text == "haha yeah i like drawing" and left == 0
+    outs = [m for m in recorder.conversation_messages(conv_id) if m.direction == "out"]
+    assert outs[-1].origin == "human:ana" and outs[-1].text == "haha yeah i like drawing"
+    assert outbox.pending(conv_id) == []
+    store.close()

@@ -33,6 +33,7 @@ from tutela.detect.incremental import IncrementalScorer, ScoringTables, WarningR
 from tutela.domain import Action, Category, Decision, Message
 from tutela.errors import SafetyError
 from tutela.live.clock import Clock, WallClock
+from tutela.live.takeover import OperatorOutbox
 from tutela.persona import (
     ContactMessage,
     ConversationState,
@@ -379,19 +380,64 @@ class PersonaEngine:
             sent_at=self.clock.now(),
         )
 
+    # -- operator takeover ---------------------------------------------------------------------
+    async def send_operator_texts(self, outbox: OperatorOutbox) -> int:
+        """Send the texts analysts queued for this engine's open conversations (dashboard takeover).
+
+        Each text is released again by this persona's guard (``origin="operator"``); a refused
+        text is audited and not sent. Returns the number sent.
+        """
+        open_ids = {live.record.id: live for live in self._live.values() if live.ended_at is None}
+        sent = 0
+        for item in outbox.take(list(open_ids)):
+            live = open_ids[item.conversation_id]
+            try:
+                guarded = self.guard.release(item.text, origin="operator")
+            except SafetyError as e:
+                self.recorder.record_audit(
+                    "system",
+                    "operator_message_refused",
+                    f"conversation:{live.record.id}",
+                    {"operator": item.operator, "reasons": list(getattr(e, "reasons", ()))},
+                )
+                continue
+            async with live.lock:
+                await self._send(live, guarded, delay_s=0.0, origin=f"human:{item.operator}")
+            self.recorder.record_audit(
+                item.operator,
+                "operator_message_sent",
+                f"conversation:{live.record.id}",
+                {"queued_id": item.id},
+            )
+            sent += 1
+        return sent
+
     # -- running and resuming ------------------------------------------------------------------
     async def run(
         self,
         *,
         stop: asyncio.Event | None = None,
         on_handled: Callable[[Handled], None] | None = None,
+        outbox: OperatorOutbox | None = None,
+        poll_s: float = 1.0,
     ) -> None:
         """Handle inbound messages until the connector's stream ends or ``stop`` is set.
 
         Each conversation is processed in its own task so a typing delay in one does not hold up
-        the others; messages of one conversation stay in order (a per-conversation lock).
+        the others; messages of one conversation stay in order (a per-conversation lock). With an
+        ``outbox``, operator takeover texts are sent every ``poll_s`` seconds.
         """
         tasks: set[asyncio.Task[None]] = set()
+
+        async def poll_outbox() -> None:
+            while True:
+                try:
+                    await self.send_operator_texts(outbox)
+                except Exception:
+                    log.exception("takeover.failed")
+                await asyncio.sleep(poll_s)
+
+        poller = asyncio.create_task(poll_outbox()) if outbox is not None else None
 
         async def one(msg: InboundMessage) -> None:
             try:
@@ -407,6 +453,8 @@ class PersonaEngine:
             task.add_done_callback(tasks.discard)
             if stop is not None and stop.is_set():
                 break
+        if poller is not None:
+            poller.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 

@@ -45,6 +45,7 @@ from tutela.detect.persistence import load_model
 from tutela.errors import ConfigError
 from tutela.evidence.signing import Signer
 from tutela.live.engine import PersonaEngine
+from tutela.live.takeover import OperatorOutbox
 from tutela.persona import load_persona
 from tutela.policy import Policy, VariantAssigner, load_policy
 from tutela.store import Recorder, open_store
@@ -187,7 +188,8 @@ async def run_personas(
                 resumed=len(resumed),
             )
         print("tutela run: personas online", flush=True)
-        tasks = [asyncio.create_task(e.run()) for e in engines]
+        outbox = OperatorOutbox(store)
+        tasks = [asyncio.create_task(e.run(outbox=outbox)) for e in engines]
         await stop.wait()
     finally:
         for engine in engines:

@@ -41,6 +41,7 @@ __all__ = [
     "LedgerHeadRow",
     "MessageRow",
     "OperationRow",
+    "OperatorMessageRow",
     "ReferralRow",
     "RoomCounterRow",
     "UserRow",
@@ -295,3 +296,17 @@ class CaseEventRow(Base):
     action: Mapped[str] = mapped_column(String(30))
     note: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]]
+
+
+class OperatorMessageRow(Base):
+    """An operator-takeover text released by the outgoing guard, waiting for the engine."""
+
+    __tablename__ = "operator_messages"
+    __table_args__ = (CheckConstraint("status IN ('queued', 'taken')", name="status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    operator: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    queued_at: Mapped[datetime]
+    taken_at: Mapped[datetime | None]

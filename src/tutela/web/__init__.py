@@ -7,8 +7,8 @@ Sessions are server-side and in memory (lost on restart); role and four-eyes rul
 
 from __future__ import annotations
 
+from tutela.live.takeover import OperatorOutbox, QueuedText
 from tutela.web.app import create_app
-from tutela.web.live import OperatorOutbox, QueuedText
 from tutela.web.settings import WebSettings
 
 __all__ = ["OperatorOutbox", "QueuedText", "WebSettings", "create_app"]

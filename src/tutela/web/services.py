@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from tutela.live.takeover import OperatorOutbox
 from tutela.store import Recorder, Store, open_store
-from tutela.web.live import OperatorOutbox
 from tutela.web.sessions import SessionStore
 from tutela.web.settings import WebSettings
 from tutela.web.throttle import LoginThrottle
@@ -49,7 +49,7 @@ class Services:
                 base_s=settings.throttle_base_lockout_s,
                 max_s=settings.throttle_max_lockout_s,
             ),
-            outbox=OperatorOutbox(),
+            outbox=OperatorOutbox(store),
         )
 
     @cached_property

@@ -2,13 +2,13 @@
 
 A takeover text goes through ``OutgoingGuard(profile).release(text, origin="operator")``: refused
 texts are shown with the guard's reasons and go nowhere; released ones are queued in the
-app's :class:`~tutela.web.live.OperatorOutbox` and audited (``operator_message_queued``, with the
-text's SHA-256 only, like every personal content in the audit trail).
+store-backed :class:`~tutela.live.takeover.OperatorOutbox` and audited
+(``operator_message_queued``, with the text's SHA-256 only, like every personal content in the
+audit trail). ``tutela run`` takes the queued texts and sends them through its own guard.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -17,7 +17,6 @@ from fastapi.responses import HTMLResponse, Response
 from tutela.evidence import sha256_hex
 from tutela.persona import GuardRefusal, OutgoingGuard, load_persona
 from tutela.web.deps import CurrentUser, RequireRole, ServicesDep
-from tutela.web.live import QueuedText
 from tutela.web.queries import live_conversations
 from tutela.web.render import render
 
@@ -69,6 +68,6 @@ def takeover(
         f"conversation:{conversation_id}",
         {"text_sha256": sha256_hex(released.text.encode("utf-8")), "origin": "operator"},
     )
-    services.outbox.put(QueuedText(conversation_id, released, user.name, datetime.now(UTC)))
+    services.outbox.put(conversation_id, released, user.name)
     ctx = {"conv_id": conversation_id, "queued": released.text}
     return render(request, "_takeover_result.html", ctx)
