@@ -129,9 +129,15 @@ def test_operator_takeover_goes_through_the_guard_twice(tmp_path, tables) -> Non
         def forged(s):  # a row written around the dashboard: the engine's guard still refuses it
             from datetime import UTC, datetime
 
-            s.add(OperatorMessageRow(conversation_id=conv_id, text="ok lets meet at the park",
-                                     operator="mallory", status="queued",
-                                     queued_at=datetime.now(UTC)))
+            s.add(
+                OperatorMessageRow(
+                    conversation_id=conv_id,
+                    text="ok lets meet at the park",
+                    operator="mallory",
+                    status="queued",
+                    queued_at=datetime.now(UTC),
+                )
+            )
 
         store.write(forged)
         sent = await engine.send_operator_texts(outbox)
@@ -144,4 +150,41 @@ def test_operator_takeover_goes_through_the_guard_twice(tmp_path, tables) -> Non
     outs = [m for m in recorder.conversation_messages(conv_id) if m.direction == "out"]
     assert outs[-1].origin == "human:ana" and outs[-1].text == "haha yeah i like drawing"
     assert outbox.pending(conv_id) == []
+    store.close()
+
+
+def test_repeat_contact_across_platforms_via_disclosed_email(tmp_path, tables) -> None:
+    import dataclasses
+
+    store, recorder, hub, conn, engine = _engine(tmp_path, tables)
+    lines = ["hi", "how old are you", "my email is tom.r@example.com", "turn on your webcam"]
+
+    async def talk(platform: str, contact_id: str) -> list:
+        contact = hub.client(contact_id)
+        out = []
+        for text in lines:
+            await contact.say("gb-ellie", text)
+            msg = await conn.next_message(timeout=5)
+            msg = dataclasses.replace(
+                msg, platform=platform, sender=dataclasses.replace(msg.sender, platform=platform)
+            )
+            out.append(await engine.handle(msg))
+            while contact.pending():
+                await contact.next_reply(timeout=1)
+        return out
+
+    async def go():
+        await conn.start()
+        first = await talk("xmpp", "tom@chat.example")
+        second = await talk("irc", "tommy99")
+        await conn.stop()
+        return first, second
+
+    first, second = asyncio.run(go())
+    assert first[-1].decision.action.value == "deter"
+    # a different platform and handle, linked by the disclosed e-mail: a returning contact
+    assert second[-1].decision.action.value == "escalate"
+    assert second[-1].contact_id == first[-1].contact_id
+    summary = recorder.contact_summary(first[-1].contact_id)
+    assert summary.platforms == ("irc", "xmpp") and summary.warnings == 2
     store.close()

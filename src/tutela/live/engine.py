@@ -53,6 +53,9 @@ __all__ = ["Handled", "PersonaEngine"]
 
 log = structlog.get_logger("tutela.live")
 
+#: platform name under which identifiers a contact disclosed in text are linked
+DISCLOSED = "disclosed"
+
 _IDENTITY_KINDS = {
     "email": "email",
     "phone": "phone",
@@ -321,8 +324,10 @@ class PersonaEngine:
             kind = _IDENTITY_KINDS.get(ident.kind)
             if kind is None:
                 continue
+            # a disclosed e-mail, phone, handle or payment reference is the same identifier on
+            # every platform: linked under DISCLOSED, so it joins contacts across platforms
             result = self.recorder.link_identity(
-                live.contact_id, live.record.platform, kind, ident.value, inbound.id
+                live.contact_id, DISCLOSED, kind, ident.value, inbound.id
             )
             if result.contact_id != live.contact_id:
                 live.contact_id = result.contact_id
