@@ -9,6 +9,7 @@ Personas only run inside an active operation: ``starts_at <= now`` and (``ends_a
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -51,8 +52,14 @@ def _record(row: OperationRow) -> OperationRecord:
     )
 
 
-def is_active(operation: OperationRecord, now: datetime) -> bool:
-    """``starts_at <= now < ends_at`` (no end: open-ended)."""
+class _Dated(Protocol):
+    starts_at: datetime
+    ends_at: datetime | None
+
+
+def is_active(operation: _Dated, now: datetime) -> bool:
+    """``starts_at <= now < ends_at`` (no end: open-ended), for a stored operation or a run
+    configuration's operation section."""
     _check_aware("now", now)
     if now < operation.starts_at:
         return False

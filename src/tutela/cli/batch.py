@@ -148,6 +148,12 @@ def train(
     as_json: bool = JsonOpt,
 ) -> None:
     """Train the classifier, cross-validate it, and save it with its provenance."""
+    if c <= 0:
+        raise InputError(f"--C must be positive, got {c}")
+    if folds == 1:
+        raise InputError("--folds must be 0 (no cross-validation) or at least 2")
+    if out.is_dir():
+        raise InputError("--out must be a file path, not a folder", path=str(out))
     started = time.time()
     with progress_bar("reading and preparing", enabled=not as_json) as advance:
         ts = load_training_set(paths, progress=advance)
@@ -156,6 +162,14 @@ def train(
         return GroomingClassifier(C=c)
 
     cv = None
+    smallest = int(min(ts.labels.sum(), len(ts.labels) - ts.labels.sum()))
+    if folds > smallest:
+        raise InputError(
+            f"--folds {folds} needs at least {folds} documents of each class; the smaller class "
+            f"has {smallest} (use --folds {max(2, smallest)} or --folds 0)"
+            if smallest >= 2
+            else f"too few documents of one class ({smallest}) to cross-validate; use --folds 0"
+        )
     if folds >= 2:
         err_console.print(f"cross-validating ({folds} grouped folds)…")
         cv = cross_validate(ts, make, folds=folds)

@@ -79,7 +79,8 @@ def load_scenario(path: str | Path | None) -> Scenario:
     try:
         raw = p.read_bytes()
     except OSError as e:
-        raise InputError(f"cannot read scenario: {e.strerror or e}", path=str(p)) from e
+        hint = "" if p.suffix else f"; shipped scenarios: {', '.join(sorted(shipped))}"
+        raise InputError(f"cannot read scenario: {e.strerror or e}{hint}", path=str(p)) from e
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:

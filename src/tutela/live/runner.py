@@ -35,9 +35,9 @@ from typing import Any
 
 import structlog
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tutela.cases.operations import require_active
+from tutela.cases.operations import OperationInactive, is_active, require_active
 from tutela.connectors import create_connector
 from tutela.detect.config import load_detection_config
 from tutela.detect.incremental import ScoringTables
@@ -65,8 +65,14 @@ class OperationConfig(BaseModel):
     legal_basis: str = Field(min_length=1)
     authorisation_ref: str = Field(min_length=1)
     officer: str = Field(min_length=1)
-    starts_at: datetime
-    ends_at: datetime | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> OperationConfig:
+        if self.ends_at is not None and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
 
 
 class ConnectorConfig(BaseModel):
@@ -108,6 +114,9 @@ def load_run_config(path: str | Path) -> RunConfig:
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text("utf-8"))
+    except yaml.MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark else "?"
+        raise ConfigError(f"{p}:{line}: not valid YAML: {e.problem}") from e
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise ConfigError(f"{p}: cannot read run config: {e}") from e
     if not isinstance(data, dict):
@@ -132,6 +141,16 @@ async def run_personas(
 ) -> None:
     """Start every configured persona/connector pair and serve until ``stop`` (or a signal)."""
     now = datetime.now(UTC)
+    # everything that can be checked is checked before the store is touched: a refused start
+    # leaves no record behind
+    if not is_active(cfg.operation, now):
+        end = cfg.operation.ends_at.isoformat() if cfg.operation.ends_at else "open-ended"
+        raise OperationInactive(
+            f"operation {cfg.operation.authorisation_ref!r} is not active at {now.isoformat()}: "
+            f"it runs from {cfg.operation.starts_at.isoformat()} to {end}; personas only run "
+            "inside an active operation"
+        )
+    personas = {pr.persona: load_persona(pr.persona) for pr in cfg.personas}
     det = load_detection_config(cfg.detection)
     tables = ScoringTables(load_model(det.model))
     params = load_policy(cfg.policy)
@@ -144,7 +163,7 @@ async def run_personas(
         legal_basis=op.legal_basis,
         authorisation_ref=op.authorisation_ref,
         officer=op.officer,
-        starts_at=op.starts_at if op.starts_at.tzinfo else op.starts_at.replace(tzinfo=UTC),
+        starts_at=op.starts_at,
         ends_at=op.ends_at,
         evidential=True,
     )
@@ -158,7 +177,7 @@ async def run_personas(
     policy = Policy(params)
     assigner = VariantAssigner(params, issued=recorder.warnings_issued())
     for pr in cfg.personas:
-        persona = load_persona(pr.persona)
+        persona = personas[pr.persona]
         for cc in pr.connectors:
             options = dict(cc.model_extra or {})
             connector = create_connector(cc.kind, **options)
