@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tutela.cli._app import configure_logging
 from tutela.connectors import InMemoryConnector, MemoryHub
 from tutela.detect.config import load_detection_config
 from tutela.detect.incremental import ScoringTables
@@ -101,6 +102,7 @@ def report(name: str, lat: list[float]) -> tuple[float, float]:
 
 
 def main() -> int:
+    configure_logging(verbose=False)  # engine logs at info level would measure the console
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
