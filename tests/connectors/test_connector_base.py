@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from connector_clients import run
 
 import tutela.connectors as connectors
+from connector_clients import run
 from tutela.connectors import (
     CONNECTORS,
     Address,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from connector_clients import IrcContact, eventually, payload, run
 
+from connector_clients import IrcContact, eventually, payload, run
 from servers import free_port
 from tutela.connectors import Address, Backoff
 from tutela.connectors.irc import IrcConnector

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from connector_clients import eventually, run
 
+from connector_clients import eventually, run
 from tutela.connectors import Address, Backoff, InMemoryConnector, MemoryHub
 
 

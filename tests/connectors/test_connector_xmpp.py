@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 import slixmpp
-from connector_clients import XmppContact, eventually, run
 from slixmpp.xmlstream import ET
 
+from connector_clients import XmppContact, eventually, run
 from tutela.connectors import Address, AuthenticationError, Backoff
 from tutela.connectors.xmpp import XmppConnector
 
