@@ -53,6 +53,7 @@ from tutela.domain import Attachment, Category
 from tutela.errors import InputError, TutelaError
 from tutela.evidence import EntryKind, sha256_hex
 from tutela.store import CaseRecord, DecisionRecord, NotFoundError, Recorder
+from tutela.store._base import _case_record, _decision_record
 from tutela.store.models import (
     AuditLogRow,
     CaseEventRow,
@@ -296,34 +297,6 @@ def _event(row: CaseEventRow) -> CaseEvent:
         action=row.action,
         note=row.note,
         details=dict(row.details),
-    )
-
-
-def _case_record(row: CaseRow) -> CaseRecord:
-    return CaseRecord(
-        id=row.id,
-        contact_id=row.contact_id,
-        status=row.status,
-        risk=row.risk,
-        opened_at=row.opened_at,
-        updated_at=row.updated_at,
-    )
-
-
-def _decision(r: DecisionRow) -> DecisionRecord:
-    return DecisionRecord(
-        id=r.id,
-        conversation_id=r.conversation_id,
-        message_id=r.message_id,
-        after_line=r.after_line,
-        action=r.action,
-        risk=r.risk,
-        indicators=tuple(r.indicators),
-        rule=r.rule,
-        reason=r.reason,
-        variant=r.variant,
-        created_at=r.created_at,
-        ledger_seq=r.ledger_seq,
     )
 
 
@@ -967,7 +940,7 @@ class CaseWorkflow:
             ended_at=c.ended_at,
             risk=max((d.risk for d in decs), default=0.0),
             messages=tuple(views),
-            decisions=tuple(_decision(d) for d in decs),
+            decisions=tuple(_decision_record(d) for d in decs),
         )
 
     @staticmethod

@@ -29,12 +29,14 @@ from tutela.store.models import (
     CaseRow,
     ContactRow,
     ConversationRow,
+    DecisionRow,
     MessageRow,
     OperationRow,
 )
 from tutela.store.records import (
     CaseRecord,
     ConversationRecord,
+    DecisionRecord,
     MessageRecord,
     OperationRecord,
 )
@@ -114,6 +116,23 @@ def _operation_record(row: OperationRow) -> OperationRecord:
         ends_at=row.ends_at,
         evidential=row.evidential,
         created_at=row.created_at,
+    )
+
+
+def _decision_record(r: DecisionRow) -> DecisionRecord:
+    return DecisionRecord(
+        id=r.id,
+        conversation_id=r.conversation_id,
+        message_id=r.message_id,
+        after_line=r.after_line,
+        action=r.action,
+        risk=r.risk,
+        indicators=tuple(r.indicators),
+        rule=r.rule,
+        reason=r.reason,
+        variant=r.variant,
+        created_at=r.created_at,
+        ledger_seq=r.ledger_seq,
     )
 
 

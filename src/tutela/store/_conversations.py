@@ -18,6 +18,7 @@ from tutela.store._base import (
     RecorderBase,
     _check_aware,
     _conversation_record,
+    _decision_record,
     _message_record,
     _operation_record,
 )
@@ -288,23 +289,7 @@ class ConversationsMixin(RecorderBase):
                 .where(DecisionRow.conversation_id == conversation_id)
                 .order_by(DecisionRow.id)
             ).scalars()
-            return [
-                DecisionRecord(
-                    id=r.id,
-                    conversation_id=r.conversation_id,
-                    message_id=r.message_id,
-                    after_line=r.after_line,
-                    action=r.action,
-                    risk=r.risk,
-                    indicators=tuple(r.indicators),
-                    rule=r.rule,
-                    reason=r.reason,
-                    variant=r.variant,
-                    created_at=r.created_at,
-                    ledger_seq=r.ledger_seq,
-                )
-                for r in rows
-            ]
+            return [_decision_record(r) for r in rows]
 
     def open_conversations(self) -> list[ConversationRecord]:
         """Conversations not yet ended, oldest first."""

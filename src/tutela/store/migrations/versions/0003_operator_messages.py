@@ -28,9 +28,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("queued_at", UTCDateTime(), nullable=False),
         sa.Column("taken_at", UTCDateTime(), nullable=True),
-        sa.CheckConstraint(
-            "status IN ('queued', 'taken')", name="ck_operator_messages_status"
-        ),
+        sa.CheckConstraint("status IN ('queued', 'taken')", name="ck_operator_messages_status"),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],
