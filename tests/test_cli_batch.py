@@ -106,3 +106,10 @@ def test_train_writes_model_and_provenance_then_evaluate_uses_it(tmp_path: Path)
 def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
     r = tutela("analyze", str(EXAMPLE), "--model", str(tmp_path / "none.skops"))
     assert r.returncode == 2 and "model file not found" in r.stderr
+
+
+def test_cli_task_list_matches_the_evaluator() -> None:
+    from tutela.cli.batch import TASKS as cli_tasks
+    from tutela.detect.evaluate import TASKS
+
+    assert cli_tasks == TASKS

@@ -6,21 +6,23 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from tutela import __version__
 from tutela.cli._app import app, atomic_write, err_console, out_console, progress_bar
-from tutela.detect.analyze import analyze as run_analysis
-from tutela.detect.config import DetectionConfig, load_detection_config
-from tutela.detect.evaluate import TASKS
-from tutela.detect.evaluate import evaluate as run_evaluation
-from tutela.detect.model import GroomingClassifier
-from tutela.detect.persistence import load_model, save_model
-from tutela.detect.training import cross_validate, git_commit, load_training_set
 from tutela.errors import InputError
 from tutela.ingest import find_pan12_truth, read_corpus, read_pan12_predators
+
+if TYPE_CHECKING:
+    from tutela.detect.config import DetectionConfig
+    from tutela.detect.model import GroomingClassifier
+
+# scikit-learn and the model load only inside the commands that need them, so that `tutela --help`,
+# `tutela verify` and the other commands start quickly
+TASKS = ("segments", "authors", "early")
 
 ModelOpt = typer.Option(None, "--model", help="Model file (default: the shipped model).")
 ConfigOpt = typer.Option(None, "--config", help="Detection config YAML (see detection.yaml).")
@@ -30,6 +32,9 @@ JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 def _setup(
     model_path: Path | None, config: Path | None
 ) -> tuple[DetectionConfig, GroomingClassifier]:
+    from tutela.detect.config import load_detection_config
+    from tutela.detect.persistence import load_model
+
     cfg = load_detection_config(config)
     return cfg, load_model(model_path or cfg.model)
 
@@ -55,6 +60,8 @@ def analyze(
     config: Path | None = ConfigOpt,
 ) -> None:
     """Score every author and conversation of a corpus, ranked by risk, with explanations."""
+    from tutela.detect.analyze import analyze as run_analysis
+
     cfg, clf = _setup(model, config)
     with progress_bar(f"analysing {path.name}", enabled=not as_json) as advance:
         result = run_analysis(
@@ -105,6 +112,8 @@ def evaluate(
     config: Path | None = ConfigOpt,
 ) -> None:
     """Report precision, recall, F1, F0.5 and ROC-AUC (and eSPD latency for --task early)."""
+    from tutela.detect.evaluate import evaluate as run_evaluation
+
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     cfg, clf = _setup(model, config)
@@ -148,6 +157,10 @@ def train(
     as_json: bool = JsonOpt,
 ) -> None:
     """Train the classifier, cross-validate it, and save it with its provenance."""
+    from tutela.detect.model import GroomingClassifier
+    from tutela.detect.persistence import save_model
+    from tutela.detect.training import cross_validate, git_commit, load_training_set
+
     if c <= 0:
         raise InputError(f"--C must be positive, got {c}")
     if folds == 1:
