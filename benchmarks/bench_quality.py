@@ -105,12 +105,18 @@ def main() -> int:
     )
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--prefix-lengths",
+        default="",
+        help="comma-separated prefix lengths for early-detection training, e.g. 5,10,20",
+    )
     args = ap.parse_args()
     seg = args.data / "segments"
     if not seg.is_dir():
         print(f"no data at {seg}", file=sys.stderr)
         return 1
     rule = load_detection_config().warning_rule
+    prefix_lengths = tuple(int(x) for x in args.prefix_lengths.split(",") if x.strip())
     t0 = time.time()
     convs = []
     for lang in ("en", "nl", "de"):
@@ -131,7 +137,9 @@ def main() -> int:
 
     for fold, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y, groups), start=1):
         t_fold = time.time()
-        model = GroomingClassifier().fit([prepared[i] for i in tr], y[tr])
+        model = GroomingClassifier(prefix_lengths=prefix_lengths).fit(
+            [prepared[i] for i in tr], y[tr], groups=groups[tr]
+        )
         base = Baseline().fit([docs[i] for i in tr], y[tr])
         rng = random.Random(args.seed + fold)
         obf = {i: obfuscate_doc(docs[i], rng) for i in te}
@@ -204,7 +212,10 @@ def main() -> int:
             f"{lang}: F1 tutela {t:.3f} vs baseline {b:.3f} (ratio {t / b:.3f}); "
             f"obfuscation drop tutela {t - to:+.3f}, baseline {b - bo:+.3f}"
         )
-    print(f"\nwarning rule: {rule.model_dump()}; total {time.time() - t0:.0f}s")
+    print(
+        f"\nwarning rule: {rule.model_dump()}; prefix lengths {prefix_lengths}; "
+        f"total {time.time() - t0:.0f}s"
+    )
     print("rerun: .venv/bin/python benchmarks/bench_quality.py --folds", args.folds)
     return 0
 

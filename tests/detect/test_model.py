@@ -175,3 +175,26 @@ def test_threshold_fixed_or_tuned_on_training_folds() -> None:
     assert 0.05 <= tuned.threshold_ <= 0.95
     with pytest.raises(InputError, match="threshold"):
         GroomingClassifier(threshold=1.5).fit(docs, labels)
+
+
+def test_prefix_of_a_prepared_document_equals_preparing_the_prefix() -> None:
+    from tutela.detect.model import prepare
+
+    docs, _ = toy_corpus(3, seed=5)
+    for doc in docs:
+        whole = prepare(doc)
+        for k in (1, 3, len(doc.lines)):
+            cut = whole.prefix(k)
+            fresh = prepare(Document(doc.lines[:k], doc.lang))
+            assert cut.normalised == fresh.normalised and cut.hits == fresh.hits
+            np.testing.assert_allclose(cut.dense.vector(), fresh.dense.vector())
+
+
+def test_prefix_training_adds_documents_but_tunes_on_whole_ones() -> None:
+    docs, labels = toy_corpus(40)
+    plain = GroomingClassifier(word_min_df=1, char_min_df=1).fit(docs, labels)
+    early = GroomingClassifier(word_min_df=1, char_min_df=1, prefix_lengths=(2, 4)).fit(
+        docs, labels
+    )
+    assert 0.05 <= early.threshold_ <= 0.95
+    assert not np.allclose(plain.coef_word_[:10], early.coef_word_[:10])

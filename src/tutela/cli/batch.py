@@ -154,6 +154,11 @@ def train(
         5, "--folds", min=0, help="Grouped CV folds before the final fit; 0 = none."
     ),
     c: float = typer.Option(30.0, "--C", help="Inverse regularisation strength."),
+    prefix_lengths: str = typer.Option(
+        "",
+        "--prefix-lengths",
+        help="Also train on the first k lines of each document, e.g. 5,10,20 (early detection).",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Train the classifier, cross-validate it, and save it with its provenance."""
@@ -165,6 +170,12 @@ def train(
         raise InputError(f"--C must be positive, got {c}")
     if folds == 1:
         raise InputError("--folds must be 0 (no cross-validation) or at least 2")
+    try:
+        prefixes = tuple(int(x) for x in prefix_lengths.split(",") if x.strip())
+    except ValueError as e:
+        raise InputError(f"--prefix-lengths must be comma-separated integers: {e}") from e
+    if any(k < 1 for k in prefixes):
+        raise InputError("--prefix-lengths must be positive")
     if out.is_dir():
         raise InputError("--out must be a file path, not a folder", path=str(out))
     started = time.time()
@@ -172,7 +183,7 @@ def train(
         ts = load_training_set(paths, progress=advance)
 
     def make() -> GroomingClassifier:
-        return GroomingClassifier(C=c)
+        return GroomingClassifier(C=c, prefix_lengths=prefixes)
 
     cv = None
     smallest = int(min(ts.labels.sum(), len(ts.labels) - ts.labels.sum()))
@@ -195,6 +206,7 @@ def train(
         "command": "tutela train "
         + " ".join(
             [*(str(p) for p in paths), "--out", str(out), "--folds", str(folds), "--C", str(c)]
+            + (["--prefix-lengths", prefix_lengths] if prefixes else [])
         ),
         "commit": git_commit(Path(__file__).parent),
         "data_files": [str(p) for p in paths],

@@ -67,6 +67,16 @@ class PreparedDocument:
     normalised: list[str]
     hits: list[list[IndicatorHit]]
     dense: DenseState
+    lines: tuple[Line, ...] = ()
+
+    def prefix(self, k: int) -> PreparedDocument:
+        """The first ``k`` lines as a prepared document (dense sums recomputed, O(k))."""
+        dense = DenseState()
+        for line, norm, hits in zip(
+            self.lines[:k], self.normalised[:k], self.hits[:k], strict=True
+        ):
+            dense.update(line, norm, hits)
+        return PreparedDocument(self.normalised[:k], self.hits[:k], dense, self.lines[:k])
 
 
 def prepare(doc: Document) -> PreparedDocument:
@@ -81,7 +91,7 @@ def prepare(doc: Document) -> PreparedDocument:
         dense.update(line, norm, h)
         normalised.append(norm)
         hits.append(h)
-    return PreparedDocument(normalised, hits, dense)
+    return PreparedDocument(normalised, hits, dense, doc.lines)
 
 
 class GroomingClassifier(ClassifierMixin, BaseEstimator):
@@ -107,6 +117,12 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
         data it is evaluated on (as scikit-learn's ``TunedThresholdClassifierCV``).
     inner_folds:
         Folds of that inner cross-validation.
+    prefix_lengths:
+        Early-detection training (eSPD): each training document longer than ``k`` lines also
+        enters the training set as its first ``k`` lines, for every ``k`` here, with the
+        document's label and group, so the model learns what the start of a grooming
+        conversation looks like (the prefix idea of Vogt et al. 2021's early-warning setting).
+        The threshold is still tuned on whole documents only.
 
     Attributes (after ``fit``)
     --------------------------
@@ -128,6 +144,7 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
         class_weight: str | None = "balanced",
         threshold: float | str = "auto",
         inner_folds: int = 3,
+        prefix_lengths: tuple[int, ...] = (),
     ) -> None:
         self.C = C
         self.word_min_df = word_min_df
@@ -137,6 +154,7 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.threshold = threshold
         self.inner_folds = inner_folds
+        self.prefix_lengths = prefix_lengths
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(
@@ -153,6 +171,17 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
         if set(np.unique(y_arr)) != {0, 1}:
             raise InputError("training needs both classes (labels 0 and 1)")
         prepared = [d if isinstance(d, PreparedDocument) else prepare(d) for d in X]
+        n_real = len(prepared)
+        group_list = list(groups) if groups is not None else None
+        extra_y: list[int] = []
+        for k in self.prefix_lengths:
+            for i in range(n_real):
+                if len(prepared[i].lines) > k:
+                    prepared.append(prepared[i].prefix(k))
+                    extra_y.append(int(y_arr[i]))
+                    if group_list is not None:
+                        group_list.append(group_list[i])
+        y_all = np.concatenate([y_arr, np.asarray(extra_y, dtype=int)])
         texts = [p.normalised for p in prepared]
         self.word_vectorizer_ = TfidfVectorizer(
             analyzer=line_analyzer_word, sublinear_tf=True, min_df=self.word_min_df
@@ -169,8 +198,8 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
         self.scaler_ = StandardScaler().fit(dense)
         xd = sp.csr_matrix(self.scaler_.transform(dense) * self.dense_weight)
         x_all = sp.hstack([xw, xc, xd], format="csr")
-        lr = self._linear().fit(x_all, y_arr)
-        self.threshold_ = self._tune_threshold(x_all, y_arr, groups)
+        lr = self._linear().fit(x_all, y_all)
+        self.threshold_ = self._tune_threshold(x_all, y_all, group_list, n_real)
         coef = lr.coef_.ravel()
         nw, nc = xw.shape[1], xc.shape[1]
         self.coef_word_ = coef[:nw].copy()
@@ -187,8 +216,10 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _tune_threshold(
-        self, x: sp.csr_matrix, y: np.ndarray, groups: Sequence[str] | None
+        self, x: sp.csr_matrix, y: np.ndarray, groups: Sequence[str] | None, n_real: int
     ) -> float:
+        """F1-optimal threshold on out-of-fold scores of the first ``n_real`` (whole) documents;
+        prefix copies train the inner models but are never scored."""
         if self.threshold != "auto":
             t = float(self.threshold)
             if not 0.0 <= t <= 1.0:
@@ -205,6 +236,7 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
         oof = np.zeros(len(y))
         for tr, te in splits:
             oof[te] = self._linear().fit(x[tr], y[tr]).predict_proba(x[te])[:, 1]
+        oof, y = oof[:n_real], y[:n_real]
         best_t, best_f1 = 0.5, -1.0
         for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
             pred = oof >= t
@@ -304,6 +336,8 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
             vec.vocabulary_ = {str(t): i for i, t in enumerate(terms)}
             vec.idf_ = idf
             state[name] = vec
+        state.setdefault("inner_folds", 3)  # files from before these parameters
+        state.setdefault("prefix_lengths", ())
         if "threshold_" not in state and "coef_word_" in state:  # files from before threshold_
             t = state.get("threshold", 0.5)
             state["threshold_"] = float(t) if not isinstance(t, str) else 0.5
