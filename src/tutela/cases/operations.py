@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from tutela.errors import InputError, TutelaError
 from tutela.store import OperationRecord, Recorder
+from tutela.store._base import _check_aware, _operation_record
 from tutela.store.models import OperationRow
 from tutela.store.recorder import DEMO_AUTHORISATION_REF
 
@@ -30,26 +31,6 @@ __all__ = [
 
 class OperationInactive(TutelaError):
     """No operation authorises work now (none, not started yet, or ended)."""
-
-
-def _check_aware(name: str, at: datetime) -> None:
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise InputError(f"{name} must be an aware datetime, got {at!r}")
-
-
-def _record(row: OperationRow) -> OperationRecord:
-    return OperationRecord(
-        id=row.id,
-        organisation=row.organisation,
-        jurisdiction=row.jurisdiction,
-        legal_basis=row.legal_basis,
-        authorisation_ref=row.authorisation_ref,
-        officer=row.officer,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        evidential=row.evidential,
-        created_at=row.created_at,
-    )
 
 
 class _Dated(Protocol):
@@ -86,7 +67,7 @@ def list_operations(recorder: Recorder) -> list[OperationRecord]:
     """Every operation, oldest first."""
     with recorder.store.session() as s:
         rows = s.execute(select(OperationRow).order_by(OperationRow.id)).scalars()
-        return [_record(r) for r in rows]
+        return [_operation_record(r) for r in rows]
 
 
 def active_operation(
