@@ -31,7 +31,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from tutela.detect.config import load_detection_config
 from tutela.detect.features import Line
-from tutela.detect.incremental import IncrementalScorer, ScoringTables
+from tutela.detect.incremental import IncrementalScorer, ScoringTables, WarningRule
 from tutela.detect.model import Document, GroomingClassifier, document_from_conversation, prepare
 from tutela.detect.training import group_key
 from tutela.ingest import read_corpus
@@ -105,6 +105,8 @@ def main() -> int:
     )
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--k", type=int, default=None, help="warning rule k (default: config)")
+    ap.add_argument("--n", type=int, default=None, help="warning rule n (default: config)")
     ap.add_argument(
         "--prefix-lengths",
         default="",
@@ -116,6 +118,8 @@ def main() -> int:
         print(f"no data at {seg}", file=sys.stderr)
         return 1
     rule = load_detection_config().warning_rule
+    if args.k is not None or args.n is not None:
+        rule = WarningRule(threshold=rule.threshold, k=args.k or rule.k, n=args.n or rule.n)
     prefix_lengths = tuple(int(x) for x in args.prefix_lengths.split(",") if x.strip())
     t0 = time.time()
     convs = []

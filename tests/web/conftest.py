@@ -18,13 +18,14 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from web_support import PASSWORD, csrf_of
+
 from tutela.cases.users import UserStore
 from tutela.store import open_store
 from tutela.web.app import create_app
 from tutela.web.services import Services
 from tutela.web.settings import WebSettings
 
-PASSWORD = "correct horse battery"
 USERS = {
     "ana": "analyst",
     "ben": "analyst",
@@ -131,15 +132,3 @@ def make_web(demo_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Web]]:
 @pytest.fixture
 def web(make_web: Callable[..., Web]) -> Web:
     return make_web()
-
-
-def csrf_of(client: TestClient, path: str = "/login") -> str:
-    """The CSRF token of the client's session, read from a page's hidden field."""
-    import re
-
-    page = client.get(path)
-    m = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    if m is None:
-        m = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
-    assert m is not None, page.text[:500]
-    return m.group(1)

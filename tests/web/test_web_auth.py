@@ -8,8 +8,8 @@ import stat
 
 import pyotp
 import pytest
+from web_support import PASSWORD, csrf_of
 
-from conftest import PASSWORD, csrf_of
 from tutela.errors import ConfigError
 from tutela.web.sessions import COOKIE_NAME, SessionStore
 from tutela.web.settings import load_or_create_secret

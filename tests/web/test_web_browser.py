@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from web_support import PASSWORD
 
-from conftest import PASSWORD
 from servers import free_port, missing_server
 from tutela.evidence import verify_package
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from conftest import csrf_of
+from web_support import csrf_of
+
 from tutela.evidence import verify_package
 
 EXPLICIT = "en.sexual_content.synthetic_test"

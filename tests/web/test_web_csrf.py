@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import PASSWORD, csrf_of
+from web_support import PASSWORD, csrf_of
 
 
 def test_login_post_without_token_is_refused(web):

@@ -7,8 +7,7 @@ import re
 
 import pytest
 from fastapi.routing import APIRoute
-
-from conftest import csrf_of
+from web_support import csrf_of
 
 try:  # FastAPI >= 0.130 keeps included routers lazy; this flattens them
     from fastapi.routing import iter_route_contexts
