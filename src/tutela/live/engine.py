@@ -30,7 +30,7 @@ from tutela.cases.identity import extract_identifiers
 from tutela.cases.workflow import CaseWorkflow, InvalidTransition
 from tutela.connectors.base import Address, ChatConnector, InboundMessage
 from tutela.detect.incremental import IncrementalScorer, ScoringTables, WarningRule
-from tutela.domain import Action, Category, Decision, Message
+from tutela.domain import Action, Assessment, Category, Decision, Message
 from tutela.errors import SafetyError
 from tutela.live.clock import Clock, WallClock
 from tutela.live.takeover import OperatorOutbox
@@ -231,16 +231,7 @@ class PersonaEngine:
         text = inbound.text
         line = inbound.contact_line or live.contact_lines
         self._link_identities(live, inbound)
-        assessment = live.scorer.update(
-            Message(
-                conversation=str(live.record.id),
-                author=inbound.author,
-                text=text,
-                line=line,
-                at=inbound.at,
-            )
-        )
-        live.categories.update(h.category for h in assessment.indicators)
+        assessment = self._score(live, inbound, line)
         intent = recognize(text, live.dialogue.lang)
         ctx = PolicyContext(
             assessment=assessment,
@@ -311,6 +302,20 @@ class PersonaEngine:
             replies=tuple(replies),
             case_id=case_id,
         )
+
+    def _score(self, live: _Live, message: MessageRecord, line: int) -> Assessment:
+        """Feed one contact line to the conversation's scorer (live and on resume alike)."""
+        assessment = live.scorer.update(
+            Message(
+                conversation=str(live.record.id),
+                author=message.author,
+                text=message.text or "",
+                line=line,
+                at=message.at,
+            )
+        )
+        live.categories.update(h.category for h in assessment.indicators)
+        return assessment
 
     def _propose_referral(self, case_id: int, decision_id: int) -> None:
         """A ``refer`` decision becomes a referral *proposal* for a supervisor (hard rule 3)."""
@@ -495,15 +500,7 @@ class PersonaEngine:
                     if m.id not in decided:
                         pending.append(m)
                         continue
-                    a = live.scorer.update(
-                        Message(
-                            conversation=str(record.id),
-                            author=m.author,
-                            text=m.text,
-                            line=m.contact_line or 0,
-                        )
-                    )
-                    live.categories.update(h.category for h in a.indicators)
+                    self._score(live, m, m.contact_line or 0)
                     live.dialogue = self.dialogue.apply(live.dialogue, ContactMessage(m.text))
                 else:
                     origin = m.origin or ""
