@@ -21,15 +21,18 @@ from tutela.detect.normalize import (
 
 def test_public_names() -> None:
     assert set(nm.__all__) == {
+        "DROPPED_CATEGORIES",
         "HOMOGLYPHS",
         "INVISIBLE",
         "LEET",
         "UNIT_SUFFIX",
         "collapse_repeats",
         "collapse_whitespace",
+        "confusable_table",
         "fold_unicode",
         "join_spaced_letters",
         "normalize",
+        "skeleton",
         "strip_invisible",
         "tokens",
         "unleet",
@@ -190,3 +193,33 @@ def test_normalize_accepts_any_unicode(text: str) -> None:
     assert isinstance(out, str)
     assert not any(ord(c) in nm.INVISIBLE for c in out)
     assert out == out.strip()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "w\u0332e\u0332b\u0332c\u0332a\u0332m\u0332",  # combining low line on each letter
+        "w\u20dde\u20ddbcam",  # enclosing circle (Me)
+        "\uff57\uff45\uff42\uff43\uff41\uff4d",  # fullwidth
+        "\U0001d430\U0001d41e\U0001d41b\U0001d41c\U0001d41a\U0001d426",  # mathematical bold
+        "we\u200dbc\u2060am",  # ZWJ and word joiner
+        "web\u00adcam",  # soft hyphen
+        "w\u0435b\u0441\u0430m",  # Cyrillic ie, es, a
+        "\u13b3ebcam",  # Cherokee letter that UTS #39 lists as a W look-alike
+    ],
+)
+def test_skeleton_undoes_unicode_tricks(raw: str) -> None:
+    assert nm.skeleton(raw) == "webcam"
+    assert normalize(raw) == "webcam"
+
+
+def test_skeleton_keeps_letters_of_the_chat_languages() -> None:
+    assert normalize("Für dich, schöne Grüße") == "für dich, schöne grüsse"
+    assert normalize("één keer") == "één keer"
+
+
+def test_confusable_table_comes_from_the_unicode_data() -> None:
+    table = nm.confusable_table()
+    assert len(table) > 1000  # the package's UTS #39 data, not only the supplement
+    assert table[ord("\u0430")] == "a"
+    assert all(len(v) == 1 and v.isascii() for v in table.values())

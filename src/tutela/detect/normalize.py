@@ -3,8 +3,10 @@
 ``normalize(text)`` runs these public steps, in this order (each is tested on its own):
 
 1. :func:`strip_invisible`: delete zero-width and other invisible characters (:data:`INVISIBLE`).
-2. :func:`fold_unicode`: Unicode NFKC (fullwidth and mathematical letters become ASCII), homoglyphs
-   to Latin (:data:`HOMOGLYPHS`), casefold; repeated until stable so the result is idempotent.
+2. :func:`fold_unicode` (the *skeleton*): Unicode NFKC (fullwidth and mathematical letters become
+   ASCII), combining marks (Mn, Me) and format characters (Cf) deleted, confusables to Latin with
+   Unicode's table (UTS #39, via the ``confusable-homoglyphs`` package, :func:`confusable_table`),
+   casefold; repeated until stable so the result is idempotent.
    ASCII text takes a fast path (``str.lower``, which equals ``casefold`` on ASCII).
 3. :func:`join_spaced_letters`: ``"s e x"``, ``"s.e.x"``, ``"s-e-x"``, ``"s_e_x"`` -> ``"sex"``.
 4. :func:`collapse_whitespace`: runs of whitespace -> one space, no leading/trailing space.
@@ -46,17 +48,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 __all__ = [
+    "DROPPED_CATEGORIES",
     "HOMOGLYPHS",
     "INVISIBLE",
     "LEET",
     "UNIT_SUFFIX",
     "collapse_repeats",
     "collapse_whitespace",
+    "confusable_table",
     "fold_unicode",
     "join_spaced_letters",
     "normalize",
+    "skeleton",
     "strip_invisible",
     "tokens",
     "unleet",
@@ -94,40 +100,64 @@ def strip_invisible(text: str) -> str:
 
 # --- 2. Unicode folding ------------------------------------------------------------------------
 
-#: Letters that look Latin, mapped to the Latin letter they imitate. A hand-picked subset of the
-#: Unicode confusables list (UTS #39, ``confusables.txt``): Cyrillic, Greek, Armenian and small
-#: capitals, plus apostrophe look-alikes. Fullwidth and mathematical letters need no entry: NFKC
-#: already maps them. Upper and lower case are mapped separately because casefolding first would
-#: lose the shape (Greek ``Η`` looks like ``H``, its lower case ``η`` like ``n``).
+#: Look-alike letters that Unicode's confusables table (UTS #39, ``confusables.txt``) does not map
+#: to a single Latin letter but chat obfuscation uses: Cyrillic ``в к м н т``, Greek ``η κ τ χ ω``,
+#: Latin small capitals, plus apostrophe look-alikes (so ``"don’t"`` matches ``"don't"``). A
+#: supplement only: the table itself comes from the maintained ``confusable-homoglyphs`` package
+#: (:func:`confusable_table`). Upper and lower case are mapped separately because casefolding
+#: first would lose the shape (Greek ``Η`` looks like ``H``, its lower case ``η`` like ``n``).
 HOMOGLYPHS: dict[str, str] = {
-    # Cyrillic upper case
-    "А": "a", "В": "b", "Е": "e", "Ѐ": "e", "Ё": "e", "К": "k", "М": "m", "Н": "h", "О": "o",
-    "Р": "p", "С": "c", "Т": "t", "У": "y", "Х": "x", "Ѕ": "s", "І": "i", "Ї": "i", "Ј": "j",
-    "Һ": "h", "Ԛ": "q", "Ԝ": "w", "Ү": "y", "Ԁ": "d", "Ӏ": "l",
-    # Cyrillic lower case
-    "а": "a", "в": "b", "е": "e", "ѐ": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-    "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j",
-    "һ": "h", "ԛ": "q", "ԝ": "w", "ү": "y", "ԁ": "d", "ӏ": "l", "ɡ": "g",
-    # Greek upper case
-    "Α": "a", "Β": "b", "Ε": "e", "Ζ": "z", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m", "Ν": "n",
-    "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x", "Ϲ": "c", "Ϳ": "j",
-    # Greek lower case
-    "α": "a", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
-    "υ": "u", "χ": "x", "γ": "y", "ω": "w", "ϲ": "c", "ϳ": "j", "ς": "c",
-    # Armenian
-    "օ": "o", "ս": "u", "ց": "g", "հ": "h", "ո": "n", "Տ": "s", "Օ": "o",
-    # Latin small capitals and look-alikes
+    "Ѐ": "e", "Ё": "e", "Ї": "i", "Һ": "h", "Ԛ": "q", "Ԁ": "d", "І": "i", "Ι": "i",
+    "в": "b", "ѐ": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "т": "t", "ї": "i", "ӏ": "l",
+    "ε": "e", "η": "n", "κ": "k", "τ": "t", "χ": "x", "ω": "w", "ς": "c",
     "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j",
     "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s", "ᴛ": "t",
-    "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z", "ı": "i", "ȷ": "j", "ɑ": "a", "ɩ": "i",
-    # apostrophe look-alikes (so "don’t" matches lexicon phrases written "don't")
+    "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z", "ȷ": "j",
     "‘": "'", "’": "'", "ʼ": "'", "ʻ": "'", "′": "'",
 }  # fmt: skip
-_HOMOGLYPH_TABLE = str.maketrans(HOMOGLYPHS)
+
+#: General categories deleted from the skeleton after NFKC: nonspacing and enclosing combining
+#: marks (``"w̲e̲b̲"`` -> ``"web"``; a mark NFKC can compose, as in ``ü``, is already gone) and
+#: format characters (ZWJ, word joiner, soft hyphen, bidi controls, tags).
+DROPPED_CATEGORIES = frozenset({"Mn", "Me", "Cf"})
+
+
+@cache
+def confusable_table() -> dict[int, str]:
+    """``str.translate`` table: every non-ASCII character that Unicode's confusables data
+    (UTS #39, as shipped by the ``confusable-homoglyphs`` package) lists as a look-alike of one
+    ASCII letter or digit, mapped to it (a letter is preferred over a digit), then the
+    :data:`HOMOGLYPHS` supplement. Built once (about 1,300 entries, ~0.1 s)."""
+    from confusable_homoglyphs.confusables import confusables_data
+
+    table: dict[int, str] = {}
+    for char, entries in confusables_data.items():
+        if len(char) != 1 or char.isascii():
+            continue
+        ascii_ = [
+            e["c"] for e in entries if len(e["c"]) == 1 and e["c"].isascii() and e["c"].isalnum()
+        ]
+        letters = [c for c in ascii_ if c.isalpha()]
+        if ascii_:
+            table[ord(char)] = (letters or ascii_)[0]
+    table.update({ord(k): v for k, v in HOMOGLYPHS.items()})
+    return table
+
+
+def _drop_marks(text: str) -> str:
+    cat = unicodedata.category
+    invisible = _INVISIBLE_TABLE
+    return "".join(
+        ch
+        for ch in text
+        if ch.isascii() or (cat(ch) not in DROPPED_CATEGORIES and ord(ch) not in invisible)
+    )
 
 
 def fold_unicode(text: str) -> str:
-    """NFKC, homoglyphs to Latin, casefold; repeated (at most 4 rounds) until stable.
+    """The matching skeleton of one line: NFKC, combining marks and format characters deleted
+    (:data:`DROPPED_CATEGORIES`), confusables to Latin (:func:`confusable_table`), casefold;
+    repeated (at most 4 rounds) until stable.
 
     ASCII text returns ``text.lower()`` at once. The loop exists because each step can create
     input for another (NFKC composes a mapped base letter with a combining mark, casefold turns
@@ -135,15 +165,20 @@ def fold_unicode(text: str) -> str:
     """
     if text.isascii():
         return text.lower()
+    table = confusable_table()
     for _ in range(4):
-        folded = unicodedata.normalize("NFKC", text)
-        folded = folded.translate(_HOMOGLYPH_TABLE).casefold().translate(_HOMOGLYPH_TABLE)
-        folded = unicodedata.normalize("NFKC", folded)
-        folded = strip_invisible(folded)
+        folded = _drop_marks(unicodedata.normalize("NFKC", text))
+        folded = folded.translate(table).casefold().translate(table)
+        folded = _drop_marks(unicodedata.normalize("NFKC", folded))
         if folded == text:
             break
         text = folded
     return text
+
+
+def skeleton(text: str) -> str:
+    """Alias of :func:`fold_unicode` for callers that want the UTS #39 term."""
+    return fold_unicode(strip_invisible(text))
 
 
 # --- 3./5. spaced-out letters ------------------------------------------------------------------
