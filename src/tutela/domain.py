@@ -20,6 +20,7 @@ __all__ = [
     "Decision",
     "GroomingStage",
     "IndicatorHit",
+    "LineEvidence",
     "Message",
 ]
 
@@ -171,6 +172,31 @@ class Assessment:
     lines: tuple[int, ...] = ()
     n_messages: int = 0
     warning: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LineEvidence:
+    """The line detector's reading of one contact line, as the policy sees it.
+
+    Attributes
+    ----------
+    line: 1-based contact line number.
+    probability: calibrated P(the line is soliciting) in [0, 1] (``tutela.detect.lines``).
+    categories: indicator categories the detector reads in the line (its label first), empty when
+        ``probability < 0.5``.
+    context: the benign context of the nearest reviewed exemplar when that exemplar is benign
+        (``"benign_school"``...), else ``None``; ``context_similarity`` its cosine similarity.
+    nearest: ids of the nearest reviewed exemplars (the explanation), most similar first.
+    contexts: every benign context among the nearest exemplars, with its best similarity.
+    """
+
+    line: int
+    probability: float
+    categories: tuple[Category, ...] = ()
+    context: str | None = None
+    context_similarity: float = 0.0
+    nearest: tuple[str, ...] = ()
+    contexts: tuple[tuple[str, float], ...] = ()
 
 
 class Action(StrEnum):

@@ -92,21 +92,22 @@ def test_low_risk_category_hit_is_not_solicitation(policy: Policy) -> None:
     assert policy.decide(ctx(weak, 2)).action is Action.CONTINUE
 
 
-def test_explicit_request_is_solicitation_at_any_risk(policy: Policy) -> None:
+def test_explicit_request_is_solicitation_at_any_risk_when_switched_on() -> None:
+    # the first version's single-hit trigger, now off by default (explicit_weight 1.5)
+    policy = Policy(PolicyParams.model_validate({"solicitation": {"explicit_weight": 0.7}}))
     explicit = assessment(0.05, hit(C.MEDIA_REQUEST, 3, weight=0.7))
     d = policy.decide(ctx(explicit, 3))
     assert (d.action, d.rule) == (Action.DETER, "ladder.first_solicitation")
-    off = PolicyParams.model_validate({"solicitation": {"explicit_weight": 1.5}})
-    assert Policy(off).decide(ctx(explicit, 3)).action is Action.CONTINUE
+    assert Policy(PolicyParams()).decide(ctx(explicit, 3)).action is Action.CONTINUE
     before_age = policy.decide(ctx(explicit, 3, age_disclosed=False))
     assert (before_age.action, before_age.rule) == (Action.CONTINUE, "ladder.await_age")
 
 
-def test_warning_rule_counts_as_solicitation(policy: Policy) -> None:
+def test_warning_rule_counts_as_solicitation_when_switched_on(policy: Policy) -> None:
+    on = Policy(PolicyParams.model_validate({"solicitation": {"use_warning_rule": True}}))
     a = assessment(0.4, hit(C.SECRECY, 5, 0.6), warning=True)
-    assert policy.decide(ctx(a, 5)).rule == "ladder.first_solicitation"
-    off = PolicyParams.model_validate({"solicitation": {"use_warning_rule": False}})
-    assert Policy(off).decide(ctx(a, 5)).action is Action.CONTINUE
+    assert on.decide(ctx(a, 5)).rule == "ladder.first_solicitation"
+    assert policy.decide(ctx(a, 5)).action is Action.CONTINUE  # off by default
 
 
 def test_returning_contact_is_escalated_with_a_second_warning(policy: Policy) -> None:
@@ -163,7 +164,7 @@ def test_already_warned_continues(policy: Policy) -> None:
 
 
 def test_high_risk_without_solicitation_is_reviewed_once(policy: Policy) -> None:
-    a = assessment(0.95, hit(C.SECRECY, 3))
+    a = assessment(0.95, hit(C.RISK_CHECK, 3))
     d = policy.decide(ctx(a, 3))
     assert (d.action, d.rule, d.variant) == (Action.ESCALATE, "ladder.high_risk_review", None)
     later = policy.decide(ctx(a, 3, strongest_action=Action.ESCALATE))

@@ -28,7 +28,11 @@ def test_packaged_default_matches_model_defaults() -> None:
         Category.MEDIA_REQUEST,
         Category.MEETING,
         Category.GIFT_OR_MONEY,
+        Category.SECRECY,
+        Category.PLATFORM_SWITCH,
     }
+    assert params.solicitation.paired_categories == {Category.SECRECY, Category.PLATFORM_SWITCH}
+    assert params.line_evidence.enabled and params.line_evidence.threshold == 0.7
     assert (params.ladder.warnings_before_escalate, params.ladder.warnings_before_referral) == (
         1,
         2,

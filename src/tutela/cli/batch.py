@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 # scikit-learn and the model load only inside the commands that need them, so that `tutela --help`,
 # `tutela verify` and the other commands start quickly
 TASKS = ("segments", "authors", "early")
+# the live path over labelled scenario files (tutela.live.scoring); detect cannot import live, so
+# this task is the CLI's own and not in tutela.detect.evaluate.TASKS
+LIVE_TASK = "live"
+ALL_TASKS = (*TASKS, LIVE_TASK)
 
 ModelOpt = typer.Option(None, "--model", help="Model file (default: the shipped model).")
 ConfigOpt = typer.Option(None, "--config", help="Detection config YAML (see detection.yaml).")
@@ -69,6 +73,7 @@ def analyze(
             clf,
             line_indicator_weight=cfg.line_indicator_weight,
             progress=advance,
+            lines=cfg.lines,
         )
     payload = result.to_dict()
 
@@ -77,10 +82,17 @@ def analyze(
             title=f"Authors by risk — {path.name} (top {min(top, len(p['authors']))} "
             f"of {len(p['authors'])})"
         )
-        for col in ("#", "author", "risk", "flag", "stage", "convs", "top indicators"):
+        cols = ("#", "author", "risk", "flag", "stage", "convs", "top indicators", "why")
+        for col in cols:
             table.add_column(col, justify="right" if col in ("#", "risk", "convs") else "left")
         for i, a in enumerate(p["authors"][:top], start=1):
             inds = ", ".join(dict.fromkeys(f"{h['category']}@{h['line']}" for h in a["indicators"]))
+            why = "; ".join(
+                f"line {e['line']} {'/'.join(e['labels']) or 'soliciting'} "
+                f"{e['probability']:.2f}"
+                + (f" ~ {e['nearest'][0]['id']}" if e["nearest"] else "")
+                for e in a.get("evidence", [])[:2]
+            )
             table.add_row(
                 str(i),
                 a["id"],
@@ -89,12 +101,14 @@ def analyze(
                 a["stage"],
                 str(a["conversations"]),
                 inds,
+                why,
             )
         out_console.print(table)
         flagged = sum(c["label"] for c in p["conversations"])
         out_console.print(
             f"{len(p['conversations'])} conversations, {flagged} flagged; "
-            f"{sum(a['label'] for a in p['authors'])} authors flagged. Use --json for lines."
+            f"{sum(a['label'] for a in p['authors'])} authors flagged. Use --json for the evidence "
+            "lines and their nearest reviewed exemplars."
         )
 
     _emit(payload, as_json=as_json, out=out, render=render)
@@ -102,20 +116,41 @@ def analyze(
 
 @app.command()
 def evaluate(
-    path: Path = typer.Argument(..., help="Labelled corpus: JSONL with labels or PAN12 XML."),
+    path: Path = typer.Argument(
+        ...,
+        help="Labelled corpus: JSONL with labels or PAN12 XML; for --task live a labelled "
+        "scenario file or a folder of them.",
+    ),
     truth: Path | None = typer.Option(
         None, "--truth", help="PAN12 problem-1 / predators file (found beside the XML if omitted)."
     ),
-    task: str = typer.Option("segments", "--task", help=f"One of: {', '.join(TASKS)}."),
+    task: str = typer.Option(
+        "segments",
+        "--task",
+        help=f"One of: {', '.join(ALL_TASKS)} (live: run labelled scenarios through the whole "
+        "live path and score the first warning per language).",
+    ),
     as_json: bool = JsonOpt,
     model: Path | None = ModelOpt,
     config: Path | None = ConfigOpt,
 ) -> None:
-    """Report precision, recall, F1, F0.5 and ROC-AUC (and eSPD latency for --task early)."""
+    """Report precision, recall, F1, F0.5 and ROC-AUC (and eSPD latency for --task early).
+
+    --task live: labelled scenarios through the live path; warned in time, benign warned, per lang.
+    """
+    if task not in ALL_TASKS:
+        raise InputError(f"unknown task {task!r}; choose one of {', '.join(ALL_TASKS)}")
+    if task == LIVE_TASK:
+        given = [o for o, v in (("--truth", truth), ("--model", model), ("--config", config)) if v]
+        if given:
+            raise InputError(
+                f"{', '.join(given)} does not apply to --task live (the live path runs with the "
+                "shipped model and detection config, as `tutela demo` does)"
+            )
+        _evaluate_live(path, as_json=as_json)
+        return
     from tutela.detect.evaluate import evaluate as run_evaluation
 
-    if task not in TASKS:
-        raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     cfg, clf = _setup(model, config)
     predators = None
     if truth is None and path.suffix.lower() == ".xml":
@@ -129,6 +164,7 @@ def evaluate(
             task=task,
             predators=predators,
             rule=cfg.warning_rule,
+            lines=cfg.lines,
             source=str(path),
             progress=advance,
         )
@@ -142,6 +178,80 @@ def evaluate(
         out_console.print(table)
 
     _emit(metrics, as_json=as_json, out=None, render=render)
+
+
+def _fmt_ratio(num: int, den: int) -> str:
+    return f"{num} / {den}" if den else "-"
+
+
+def _why(s: dict) -> str:
+    """Why a live scenario failed, in a word or two."""
+    for flag in ("false_warning", "premature", "late", "missed"):
+        if s[flag]:
+            return flag.replace("_", " ")
+    return "not referred" if s["referral_due"] and not s["referred"] else ""
+
+
+def _evaluate_live(path: Path, *, as_json: bool) -> None:
+    """``tutela evaluate PATH --task live``: the live path over labelled scenarios."""
+    from tutela.live.scoring import evaluate_live
+
+    if not as_json:
+        err_console.print(f"running the live scenarios in {path} …")
+    report = evaluate_live(path)
+
+    def render(p: dict) -> None:
+        table = Table(title=f"live path — {path.name} ({p['n']} scenarios)")
+        columns = (
+            "lang",
+            "warned in time",
+            "premature",
+            "late",
+            "missed",
+            "benign warned",
+            "referred / due",
+            "median lines to warning",
+        )
+        for col in columns:
+            table.add_column(
+                col, justify="left" if col == "lang" else "right", no_wrap=" " not in col
+            )
+        rows = [*p["languages"].items(), ("all", p["overall"])]
+        for lang, m in rows:
+            median = m["median_lines_to_warning"]
+            table.add_row(
+                lang,
+                _fmt_ratio(m["warned_in_time"], m["soliciting"]),
+                str(m["premature"]),
+                str(m["late"]),
+                str(m["missed"]),
+                _fmt_ratio(m["false_warnings"], m["benign"]),
+                _fmt_ratio(m["referred"], m["refer_due"]),
+                "-" if median is None else f"{median:g}",
+            )
+        out_console.print(table)
+        failing = [s for s in p["scenarios"] if s["failed"]]
+        if not failing:
+            out_console.print("every scenario as labelled")
+            return
+        fails = Table(title=f"failing scenarios ({len(failing)})")
+        for col in ("name", "kind", "expect", "first warning line", "by", "why", "rule"):
+            fails.add_column(
+                col, justify="right" if col in ("first warning line", "by") else "left"
+            )
+        for s in failing:
+            fails.add_row(
+                s["name"],
+                s["kind"] or "",
+                s["expect"],
+                "-" if s["first_warning_line"] is None else str(s["first_warning_line"]),
+                "-" if s["by"] is None else str(s["by"]),
+                _why(s),
+                s["rule"] or "",
+            )
+        out_console.print(fails)
+
+    _emit(report, as_json=as_json, out=None, render=render)
 
 
 @app.command()

@@ -6,6 +6,16 @@ lines that carry it (PAN12 problem 2) are the author's lines whose standalone ri
 threshold or that match an indicator of weight ``>= line_indicator_weight``; the estimated grooming
 stage and the top indicators with their line references come from the lexicons.
 
+With the line detector (default, detection config ``lines``), every line is also scored by
+:mod:`tutela.detect.lines` and the *evidence lines* are those that carry by the corroboration rule
+of :mod:`tutela.detect.corroboration` (the live policy's rule): then a conversation or author is
+flagged only when it has an evidence line (``require_evidence``; no flag on n-gram surface alone),
+its risk is the larger of the classifier's risk and its strongest evidence line's calibrated
+probability, and the PAN12 problem-2 lines are its evidence lines. Each evidence line comes with
+its probability, soliciting labels and nearest reviewed exemplars (the explanation). A flattened
+segment (message boundaries lost, e.g. VTPAN English) has no lines to read: its flag stays the
+classifier's.
+
 Conversations are processed in chunks so memory stays bounded by the chunk, not the corpus.
 """
 
@@ -15,7 +25,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
+from tutela.detect.config import LineEvidenceConfig
+from tutela.detect.corroboration import carries
+from tutela.detect.exemplars import SOLICITING
 from tutela.detect.language import detect_language
+from tutela.detect.lines import LineDetector, LineScore, default_line_detector
 from tutela.detect.model import (
     Document,
     GroomingClassifier,
@@ -26,9 +40,70 @@ from tutela.detect.model import (
 from tutela.detect.stage import estimate_stage
 from tutela.domain import Conversation, GroomingStage, IndicatorHit
 
-__all__ = ["AnalysisResult", "AuthorResult", "ConversationResult", "analyze", "ensure_language"]
+__all__ = [
+    "AnalysisResult",
+    "AuthorResult",
+    "ConversationResult",
+    "EvidenceLine",
+    "analyze",
+    "ensure_language",
+    "evidence_lines",
+]
 
 _MAX_INDICATORS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceLine:
+    """One line that carries evidence, with its explanation."""
+
+    conversation: str
+    line: int
+    author: str
+    text: str
+    score: LineScore
+    indicators: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        s = self.score
+        return {
+            "conversation": self.conversation,
+            "line": self.line,
+            "author": self.author,
+            "text": self.text,
+            "probability": round(s.probability, 4),
+            "labels": list(s.labels),
+            "indicators": list(self.indicators),
+            "nearest": [
+                {"id": n.id, "label": n.label, "text": n.text, "similarity": round(n.similarity, 3)}
+                for n in s.nearest[:3]
+            ],
+        }
+
+
+def evidence_lines(
+    conv: Conversation, scores: list[LineScore], hits: list[list[IndicatorHit]], cfg
+) -> list[EvidenceLine]:
+    """The lines of ``conv`` that carry evidence, per author (``sustained`` counts an author's own
+    earlier lines only). ``scores`` and ``hits`` are per message, in order."""
+    qualifying = {c for c in SOLICITING.values() if c is not None}
+    over: set[str] = set()
+    out: list[EvidenceLine] = []
+    for m, score, line_hits in zip(conv.messages, scores, hits, strict=True):
+        lex = [h for h in line_hits if h.category in qualifying and h.weight >= cfg.min_weight]
+        if carries(
+            score.probability,
+            lexicon=bool(lex),
+            earlier_over=m.author in over,
+            threshold=cfg.threshold,
+            confident=cfg.confident,
+            sustained=cfg.sustained,
+        ):
+            ids = tuple(dict.fromkeys(h.indicator for h in lex))
+            out.append(EvidenceLine(conv.id, m.line, m.author, m.text, score, ids))
+        if score.probability >= cfg.threshold and score.labels:
+            over.add(m.author)
+    return out
 
 
 @dataclass(slots=True)
@@ -42,9 +117,13 @@ class AuthorResult:
     conversations: int = 0
     indicators: list[tuple[str, IndicatorHit]] = field(default_factory=list)  # (conv, hit)
     lines: list[tuple[str, int]] = field(default_factory=list)  # (conversation, line)
+    evidence: list[EvidenceLine] = field(default_factory=list)
+    model_risk: float = 0.0
 
     def to_dict(self) -> dict:
         return {
+            "model_risk": round(self.model_risk, 6),
+            "evidence": [e.to_dict() for e in self.evidence],
             "id": self.id,
             "risk": round(self.risk, 6),
             "label": int(self.label),
@@ -75,9 +154,13 @@ class ConversationResult:
     stage: GroomingStage
     n_messages: int
     truth: int | None = None
+    evidence: list[EvidenceLine] = field(default_factory=list)
+    model_risk: float = 0.0
 
     def to_dict(self) -> dict:
         return {
+            "model_risk": round(self.model_risk, 6),
+            "evidence": [e.to_dict() for e in self.evidence],
             "id": self.id,
             "risk": round(self.risk, 6),
             "label": int(self.label),
@@ -137,6 +220,8 @@ def analyze(
     chunk_size: int = 256,
     line_indicator_weight: float = 0.6,
     progress: Callable[[int], None] | None = None,
+    lines: LineEvidenceConfig | None = None,
+    detector: LineDetector | None = None,
 ) -> AnalysisResult:
     """Score a corpus.
 
@@ -147,7 +232,15 @@ def analyze(
     chunk_size: conversations scored per batch.
     line_indicator_weight: an indicator at least this heavy marks its line as carrying risk.
     progress: called with the number of messages processed in each chunk.
+    lines: evidence-line settings (default: the detection config's defaults); ``enabled=False``
+        gives the first version's classifier-only analysis.
+    detector: the line detector (default: the shipped cascade with ``lines.gate``).
     """
+    lines = lines or LineEvidenceConfig()
+    if lines.enabled and detector is None:
+        detector = default_line_detector(gate=lines.gate)
+    if not lines.enabled:
+        detector = None
     authors: dict[str, AuthorResult] = {}
     conv_results: list[ConversationResult] = []
     for chunk in _chunks(conversations, chunk_size):
@@ -161,17 +254,28 @@ def analyze(
                 author_keys.append((conv, a))
                 author_docs.append(document_from_conversation(conv, author=a))
         conv_risk = model.predict_proba(conv_docs)[:, 1] if conv_docs else []
+        conv_evidence: dict[str, list[EvidenceLine]] = {}
         for conv, prep, risk in zip(chunk, conv_docs, conv_risk, strict=True):
             hits = [h for line_hits in prep.hits for h in line_hits]
+            evidence: list[EvidenceLine] = []
+            if detector is not None and not conv.flattened and conv.messages:
+                scores = detector.score([m.text for m in conv.messages])
+                evidence = evidence_lines(conv, scores, list(prep.hits), lines)
+            conv_evidence[conv.id] = evidence
+            flagged, shown = _flag(
+                float(risk), evidence, model.threshold_, lines, None if conv.flattened else detector
+            )
             conv_results.append(
                 ConversationResult(
                     id=conv.id,
-                    risk=float(risk),
-                    label=bool(risk >= model.threshold_),
+                    risk=shown,
+                    label=flagged,
                     lang=conv.lang,
                     stage=estimate_stage(hits),
                     n_messages=len(conv.messages),
                     truth=conv.label,
+                    evidence=evidence,
+                    model_risk=float(risk),
                 )
             )
         author_preps = [prepare(d) for d in author_docs]
@@ -191,20 +295,45 @@ def analyze(
             res.indicators = sorted(
                 res.indicators + mapped, key=lambda ch: (-ch[1].weight, ch[0], ch[1].line)
             )[:_MAX_INDICATORS]
-            if risk > res.risk:
-                res.risk = float(risk)
-            if risk >= model.threshold_:
+            mine = [e for e in conv_evidence.get(conv.id, []) if e.author == a]
+            det = None if conv.flattened else detector
+            flagged, shown = _flag(float(risk), mine, model.threshold_, lines, det)
+            res.model_risk = max(res.model_risk, float(risk))
+            if shown > res.risk:
+                res.risk = shown
+            if flagged:
                 res.label = True
-                res.lines.extend(
-                    (conv.id, n)
-                    for n in _lines_carrying_risk(
-                        model, prep, doc, line_numbers, line_indicator_weight
+                if det is not None:
+                    res.lines.extend((conv.id, e.line) for e in mine)
+                    res.evidence.extend(mine)
+                else:
+                    res.lines.extend(
+                        (conv.id, n)
+                        for n in _lines_carrying_risk(
+                            model, prep, doc, line_numbers, line_indicator_weight
+                        )
                     )
-                )
         if progress is not None:
             progress(sum(len(c.messages) for c in chunk))
     ranked = sorted(authors.values(), key=lambda r: (-r.risk, r.id))
     return AnalysisResult(ranked, conv_results)
+
+
+def _flag(
+    model_risk: float,
+    evidence: list[EvidenceLine],
+    threshold: float,
+    lines: LineEvidenceConfig,
+    detector: LineDetector | None,
+) -> tuple[bool, float]:
+    """``(flagged, risk shown)`` for one conversation or author (module docstring)."""
+    if detector is None:
+        return model_risk >= threshold, model_risk
+    line_risk = max((e.score.probability for e in evidence), default=0.0)
+    risk = max(model_risk, line_risk) if evidence else model_risk
+    if evidence:
+        return True, risk
+    return (not lines.require_evidence and model_risk >= threshold), risk
 
 
 def _relined(hit: IndicatorHit, line: int) -> IndicatorHit:

@@ -15,7 +15,33 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tutela.detect.incremental import WarningRule
 from tutela.errors import ConfigError
 
-__all__ = ["DetectionConfig", "load_detection_config"]
+__all__ = ["DetectionConfig", "LineEvidenceConfig", "load_detection_config"]
+
+
+class LineEvidenceConfig(BaseModel):
+    """Batch evidence lines (``tutela.detect.corroboration``; same rule as the live policy).
+
+    Attributes
+    ----------
+    enabled: run the line detector in ``analyze`` (default True).
+    threshold, confident, sustained: the corroboration rule (defaults 0.7, 0.95, True: the live
+        policy's ``line_evidence`` defaults).
+    min_weight: smallest lexicon weight of a qualifying hit (default 0.5).
+    require_evidence: a conversation or author is flagged only with at least one evidence line
+        (default True: never by n-gram surface alone); False also flags on the conversation
+        model's risk alone, as the first version did.
+    gate: the cascade embeds a line when its linear-tier probability is at least this (0.1).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    confident: float = Field(default=0.95, ge=0.0, le=1.0)
+    sustained: bool = True
+    min_weight: float = Field(default=0.5, ge=0.0)
+    require_evidence: bool = True
+    gate: float = Field(default=0.1, ge=0.0, le=1.0)
 
 
 class DetectionConfig(BaseModel):
@@ -26,6 +52,7 @@ class DetectionConfig(BaseModel):
     model: path of a model file; ``None`` uses the model shipped in the package.
     warning_rule: the early-warning rule (Vogt et al. 2021 k-of-n vote) for the incremental scorer.
     line_indicator_weight: an indicator at least this heavy marks its line as carrying risk.
+    lines: evidence lines from the line detector (:class:`LineEvidenceConfig`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -33,6 +60,7 @@ class DetectionConfig(BaseModel):
     model: Path | None = None
     warning_rule: WarningRule = Field(default_factory=WarningRule)
     line_indicator_weight: float = Field(default=0.6, ge=0.0, le=1.0)
+    lines: LineEvidenceConfig = Field(default_factory=LineEvidenceConfig)
 
 
 def load_detection_config(path: str | Path | None = None) -> DetectionConfig:

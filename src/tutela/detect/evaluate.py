@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from tutela.detect.analyze import analyze, ensure_language
+from tutela.detect.config import LineEvidenceConfig
 from tutela.detect.incremental import IncrementalScorer, ScoringTables, WarningRule
 from tutela.detect.model import GroomingClassifier, document_from_conversation, prepare
 from tutela.domain import Conversation
@@ -49,6 +50,7 @@ def evaluate(
     rule: WarningRule | None = None,
     source: str = "<input>",
     progress: Callable[[int], None] | None = None,
+    lines: LineEvidenceConfig | None = None,
 ) -> dict:
     """Run one evaluation task and return its metrics as a JSON-ready dict.
 
@@ -59,6 +61,8 @@ def evaluate(
     predators: author ids that are positive (PAN12 problem 1 truth); when given, a conversation's
         label is 1 iff one of its authors is a predator, and author labels come from this set.
     rule: warning rule for ``early`` (default: :class:`WarningRule` defaults).
+    lines: evidence-line settings for ``segments`` and ``authors`` (as :func:`analyze`; default the
+        detection config's defaults; ``enabled=False`` scores the classifier alone).
 
     Raises
     ------
@@ -76,9 +80,11 @@ def evaluate(
 
     convs = labelled_from_truth(conversations)
     if task == "authors":
-        return _authors(convs, model, source=source, progress=progress)
+        return _authors(convs, model, source=source, progress=progress, lines=lines)
     convs = _labelled(convs, source)
     if task == "segments":
+        if lines is None or lines.enabled:
+            return _segments_analyzed(convs, model, progress=progress, lines=lines)
         return _segments(convs, model, progress=progress)
     return _early(convs, model, rule or WarningRule(), source=source, progress=progress)
 
@@ -106,7 +112,15 @@ def _segments(convs, model, *, progress) -> dict:
     return {"task": "segments", **binary_metrics(y_true, y_pred, scores)}
 
 
-def _authors(convs, model, *, source: str, progress) -> dict:
+def _segments_analyzed(convs, model, *, progress, lines) -> dict:
+    result = analyze(convs, model, progress=progress, lines=lines)
+    y_true = [int(c.truth or 0) for c in result.conversations]
+    y_pred = [int(c.label) for c in result.conversations]
+    scores = [c.risk for c in result.conversations]
+    return {"task": "segments", **binary_metrics(y_true, y_pred, scores)}
+
+
+def _authors(convs, model, *, source: str, progress, lines=None) -> dict:
     author_truth: dict[str, int] = {}
 
     def collect(cs: Iterable[Conversation]) -> Iterable[Conversation]:
@@ -115,7 +129,7 @@ def _authors(convs, model, *, source: str, progress) -> dict:
                 author_truth[a] = max(author_truth.get(a, 0), int(lab))
             yield c
 
-    result = analyze(collect(convs), model, progress=progress)
+    result = analyze(collect(convs), model, progress=progress, lines=lines)
     if not author_truth:
         raise InputError(
             "no author labels: give a PAN12 problem-1 file with --truth, or per-author labels",

@@ -20,6 +20,7 @@ recorded replies, and an inbound message that was recorded but not yet decided i
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +31,9 @@ from tutela.cases.identity import extract_identifiers
 from tutela.cases.workflow import CaseWorkflow, InvalidTransition
 from tutela.connectors.base import Address, ChatConnector, InboundMessage
 from tutela.detect.incremental import IncrementalScorer, ScoringTables, WarningRule
-from tutela.domain import Action, Assessment, Category, Decision, Message
+from tutela.detect.lines import LineDetector, default_line_detector
+from tutela.detect.understand import LineReader
+from tutela.domain import Action, Assessment, Category, Decision, LineEvidence, Message
 from tutela.errors import SafetyError
 from tutela.live.clock import Clock, WallClock
 from tutela.live.takeover import OperatorOutbox
@@ -49,7 +52,7 @@ from tutela.persona import (
 from tutela.policy import Policy, PolicyContext, VariantAssigner
 from tutela.store import ConversationRecord, MessageRecord, Recorder
 
-__all__ = ["Handled", "PersonaEngine"]
+__all__ = ["Handled", "PersonaEngine", "conversation_seed"]
 
 log = structlog.get_logger("tutela.live")
 
@@ -62,6 +65,16 @@ _IDENTITY_KINDS = {
     "handle": "handle",
     "payment_ref": "payment_ref",
 }
+
+
+def conversation_seed(msg: InboundMessage, persona_id: str = "") -> int:
+    """The dialogue's random seed for a conversation opened by ``msg``: the first 32 bits of
+    SHA-256 over platform, account, persona, sender and the first message's text. The same
+    scenario gives the same replies on every run (the first version used Python's per-process
+    string ``hash`` and the arrival time); the seed is recorded in the conversation's state, and a
+    resumed conversation reads it from there."""
+    key = "\x00".join((msg.platform, msg.account, persona_id, msg.sender.id, msg.text or ""))
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:4], "big")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +97,9 @@ class _Live:
     scorer: IncrementalScorer
     dialogue: ConversationState
     prior_warnings: int
+    reader: LineReader
     contact_lines: int = 0
+    evidence: list[LineEvidence] = field(default_factory=list)
     categories: set[Category] = field(default_factory=set)
     warned: bool = False
     strongest: Action = Action.CONTINUE
@@ -111,6 +126,9 @@ class PersonaEngine:
     lang: conversation language (default: the persona's main language).
     organisation: the operating organisation named in deterrence messages.
     delay_scale: multiplier on the persona's typing delays (1 = human-like; 0 in tests).
+    detector: the line detector of the understanding step (default: the shipped cascade with
+        every line embedded, so nearest exemplars and benign contexts are known for each line);
+        not used when the policy's ``line_evidence`` is disabled.
     """
 
     def __init__(
@@ -129,6 +147,7 @@ class PersonaEngine:
         lang: str | None = None,
         organisation: str | None = None,
         delay_scale: float = 1.0,
+        detector: LineDetector | None = None,
     ) -> None:
         self.recorder = recorder
         self.connector = connector
@@ -147,6 +166,9 @@ class PersonaEngine:
         self.delay_scale = max(0.0, delay_scale)
         self.end_after_deterrence = policy.params.deterrence.end_after_deterrence
         self._live: dict[tuple[str, str, str, str | None], _Live] = {}
+        if detector is None and policy.params.line_evidence.enabled:
+            detector = default_line_detector(gate=0.0)
+        self.detector = detector if policy.params.line_evidence.enabled else None
 
     # -- conversations -------------------------------------------------------------------------
     def _key(self, msg: InboundMessage) -> tuple[str, str, str, str | None]:
@@ -161,7 +183,8 @@ class PersonaEngine:
         now = msg.received_at
         contact_id = self.recorder.get_or_create_contact(msg.platform, msg.sender.id, seen_at=now)
         prior = self._prior_warnings(contact_id, None)
-        state = self.dialogue.start(lang=self.lang, rng_seed=hash((msg.sender.id, now)) & 0xFFFF)
+        seed = conversation_seed(msg, self.persona.id)
+        state = self.dialogue.start(lang=self.lang, rng_seed=seed)
         record = self.recorder.open_conversation(
             operation_id=self.operation_id,
             persona_id=self.persona.id,
@@ -182,6 +205,7 @@ class PersonaEngine:
             scorer=self._scorer(record),
             dialogue=state,
             prior_warnings=prior,
+            reader=LineReader(self.detector, lang=record.lang),
         )
         log.info("conversation.opened", conversation=record.id, contact=contact_id, prior=prior)
         return live
@@ -242,6 +266,7 @@ class PersonaEngine:
             threat=intent is Intent.THREAT,
             categories_seen=frozenset(live.categories),
             strongest_action=live.strongest,
+            evidence=tuple(live.evidence),
         )
         decision = self.policy.decide(ctx, variant=self.assigner.peek())
         decision_record = self.recorder.record_decision(
@@ -315,6 +340,10 @@ class PersonaEngine:
             )
         )
         live.categories.update(h.category for h in assessment.indicators)
+        reading = live.reader.read(message.text or "", line=line, author=message.author)
+        evidence = reading.evidence()
+        if evidence is not None:
+            live.evidence.append(evidence)
         return assessment
 
     def _propose_referral(self, case_id: int, decision_id: int) -> None:
@@ -492,6 +521,7 @@ class PersonaEngine:
                 scorer=self._scorer(record),
                 dialogue=state,
                 prior_warnings=self._prior_warnings(record.contact_id, record.id),
+                reader=LineReader(self.detector, lang=record.lang),
             )
             pending: list[MessageRecord] = []
             for m in messages:

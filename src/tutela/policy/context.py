@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tutela.domain import Action, Assessment, Category
+from tutela.domain import Action, Assessment, Category, LineEvidence
 from tutela.errors import InputError
 
 __all__ = ["PolicyContext"]
@@ -30,6 +30,8 @@ class PolicyContext:
     strongest_action: the strongest action already decided in this conversation (default
         ``CONTINUE``); keeps a referral proposal or a high-risk review from being repeated on every
         later line. Optional for callers; the default is always safe.
+    evidence: the line detector's reading of every contact line so far, this line last (empty
+        when no line detector runs; the policy then uses lexicon hits and the scorer only).
 
     Raises
     ------
@@ -45,6 +47,7 @@ class PolicyContext:
     threat: bool = False
     categories_seen: frozenset[Category] = frozenset()
     strongest_action: Action = Action.CONTINUE
+    evidence: tuple[LineEvidence, ...] = ()
 
     def __post_init__(self) -> None:
         if self.line < 1:

@@ -21,8 +21,9 @@ rule id                             action      fires when
 ``ladder.repeat_contact``           ESCALATE    soliciting and ``prior_warnings >=
                                                 warnings_before_escalate`` (second warning sent)
 ``ladder.first_solicitation``       DETER       soliciting, age known (first warning)
-``ladder.high_risk_review``         ESCALATE    ``risk >= escalate_risk_threshold`` and no rule
-                                                above fired (no warning sent)
+``ladder.high_risk_review``         ESCALATE    the conversation model's risk (incremental
+                                                scorer) ``>= escalate_risk_threshold`` and no
+                                                rule above fired (no warning sent)
 ``none``                            CONTINUE    nothing fired
 ==================================  ==========  ==================================================
 
@@ -33,10 +34,12 @@ them in this conversation. "Soliciting" is defined in
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutela.domain import Action, Category, Decision, IndicatorHit
+from tutela.detect.corroboration import carries
+from tutela.domain import Action, Category, Decision, IndicatorHit, LineEvidence
 from tutela.errors import ConfigError
 from tutela.policy.context import PolicyContext
 from tutela.policy.params import PolicyParams, load_policy
@@ -72,6 +75,9 @@ class Signals:
     age_ok: a warning may be sent (age disclosed, or not required).
     evidence: the hits that make the case, strongest first (solicitation/commercial/threat hits,
         else every hit so far).
+    risk: the decision's risk: with line evidence the highest context-adjusted line probability so
+        far (calibrated, comparable across languages and lengths), else the scorer's risk.
+    carried: the categories this line carries (``line_evidence``; empty without a detector).
     """
 
     soliciting: bool
@@ -79,6 +85,8 @@ class Signals:
     threat: bool
     age_ok: bool
     evidence: tuple[IndicatorHit, ...]
+    risk: float = 0.0
+    carried: frozenset[Category] = frozenset()
 
 
 def _qualifying(
@@ -87,6 +95,56 @@ def _qualifying(
     return [
         h for h in hits if h.category in categories and h.weight >= min_weight and h.line <= upto
     ]
+
+
+def established_contexts(ctx: PolicyContext, params: PolicyParams) -> frozenset[str]:
+    """Benign contexts established by the contact's lines so far (``line_evidence``)."""
+    lp = params.line_evidence
+    return frozenset(
+        label
+        for e in ctx.evidence
+        if e.line <= ctx.line and e.probability <= lp.context_max_probability
+        for label, similarity in (e.contexts or ((e.context, e.context_similarity),))
+        if label and similarity >= lp.context_similarity
+    )
+
+
+def adjusted_probability(
+    evidence: LineEvidence, contexts: frozenset[str], params: PolicyParams
+) -> float:
+    """The detector's probability for one line after the context weights (log-odds)."""
+    weights = params.line_evidence.context_weights
+    main = evidence.categories[0] if evidence.categories else None
+    w = max((weights.get(c, {}).get(main, 0.0) for c in contexts), default=0.0) if main else 0.0
+    p = min(max(evidence.probability, 1e-6), 1 - 1e-6)
+    return 1.0 / (1.0 + math.exp(-(math.log(p / (1 - p)) - w)))
+
+
+def carried_categories(
+    evidence: LineEvidence,
+    lexicon: frozenset[Category],
+    contexts: frozenset[str],
+    params: PolicyParams,
+    *,
+    earlier_line_over_threshold: bool = False,
+) -> frozenset[Category]:
+    """Categories one contact line carries: one very confident detector signal, or the detector
+    with a second, independent signal: a qualifying lexicon hit on the line, or an earlier contact
+    line of the conversation that the detector also read as soliciting (see
+    :class:`~tutela.policy.params.LineEvidenceParams`).
+    """
+    lp = params.line_evidence
+    p = adjusted_probability(evidence, contexts, params)
+    if carries(
+        p,
+        lexicon=bool(lexicon),
+        earlier_over=earlier_line_over_threshold,
+        threshold=lp.threshold,
+        confident=lp.confident,
+        sustained=lp.sustained,
+    ):
+        return frozenset(evidence.categories) | lexicon
+    return frozenset()
 
 
 def signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
@@ -103,13 +161,58 @@ def signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
         sol_here if sp.require_line_evidence else sol_hits
     )
     by_explicit = any(h.weight >= sp.explicit_weight for h in sol_here)
-    soliciting = by_warning or by_risk or by_explicit
 
     cp = params.commercial
-    seen = ctx.categories_seen | {h.category for h in hits}
-    com_hits = _qualifying(hits, cp.categories | sp.categories, sp.min_weight, ctx.line)
-    com_here = any(h.line == ctx.line for h in com_hits)
+    risk = a.risk
+    carried_here: frozenset[Category] = frozenset()
+    carried_all: set[Category] = set()
+    lp = params.line_evidence
+    use_lines = lp.enabled and bool(ctx.evidence)
+    if use_lines:
+        contexts = established_contexts(ctx, params)
+        qualifying = cp.categories | sp.categories
+        risk = 0.0
+        over = False  # an earlier contact line read as soliciting (adjusted P >= threshold)
+        over_categories: set[Category] = set()
+        for e in ctx.evidence:
+            if e.line > ctx.line:
+                continue
+            lex = frozenset(
+                h.category
+                for h in hits
+                if h.line == e.line and h.category in qualifying and h.weight >= sp.min_weight
+            )
+            carried = carried_categories(
+                e, lex, contexts, params, earlier_line_over_threshold=over
+            )
+            p_adj = adjusted_probability(e, contexts, params)
+            if carried and over:
+                carried |= over_categories  # the earlier line is corroborated by this one
+            if p_adj >= lp.threshold and e.categories:
+                over = True
+                over_categories.update(e.categories)
+            carried_all |= carried
+            if e.line == ctx.line:
+                carried_here = carried
+            risk = max(risk, p_adj)
+        # a paired category (secrecy, a move to a private channel) solicits only in company
+        distinct = carried_all & (sp.categories | cp.categories)
+        here = carried_here & sp.categories
+        by_lines = bool(here - sp.paired_categories) or (bool(here) and len(distinct) >= 2)
+        soliciting = by_lines or by_warning or by_explicit
+        seen = frozenset(carried_all)
+        com_here = bool(carried_here & (cp.categories | sp.categories))
+    else:
+        seen = ctx.categories_seen | {h.category for h in hits}
+        here = {h.category for h in sol_here}
+        paired_only = bool(here) and here <= sp.paired_categories
+        if paired_only and len(seen & (sp.categories | cp.categories)) < 2:
+            by_risk = by_explicit = False  # a lone secret or app switch is not a solicitation
+        soliciting = by_warning or by_risk or by_explicit
+        com_hits = _qualifying(hits, cp.categories | sp.categories, sp.min_weight, ctx.line)
+        com_here = any(h.line == ctx.line for h in com_hits)
     commercial = cp.enabled and cp.categories <= seen and (com_here or not sp.require_line_evidence)
+    com_hits = _qualifying(hits, cp.categories | sp.categories, sp.min_weight, ctx.line)
 
     tp = params.threats
     threat_hits = [h for h in hits if h.line == ctx.line and h.category in tp.categories]
@@ -118,7 +221,7 @@ def signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
     age_ok = ctx.age_disclosed or not params.ladder.require_age_disclosed
     focus = threat_hits + [h for h in com_hits if h.category in cp.categories] + sol_hits
     evidence = tuple(dict.fromkeys(focus)) if focus else hits
-    return Signals(soliciting, commercial, threat, age_ok, evidence)
+    return Signals(soliciting, commercial, threat, age_ok, evidence, risk, carried_here)
 
 
 def _facts(ctx: PolicyContext, sig: Signals) -> str:
@@ -127,7 +230,13 @@ def _facts(ctx: PolicyContext, sig: Signals) -> str:
     if len(ids) > _MAX_IDS_IN_REASON:
         shown += f" and {len(ids) - _MAX_IDS_IN_REASON} more"
     flag = ", early warning up" if ctx.assessment.warning else ""
-    return f"risk {ctx.assessment.risk:.2f}{flag}, indicators {shown}"
+    line = next((e for e in reversed(ctx.evidence) if e.line == ctx.line), None)
+    detector = ""
+    if line is not None:
+        near = ", ".join(line.nearest[:2]) or "none"
+        cats = "/".join(line.categories) or "none"
+        detector = f", line detector {line.probability:.2f} ({cats}; nearest {near})"
+    return f"risk {sig.risk:.2f}{flag}, indicators {shown}{detector}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,11 +371,11 @@ class HighRiskReview(_LadderRule):
 
     def evaluate(self, ctx: PolicyContext) -> RuleResult | None:
         lp = self.params.ladder
+        sig = signals(ctx, self.params)
         if not lp.escalate_high_risk or ctx.assessment.risk < lp.escalate_risk_threshold:
             return None
         if ctx.strongest_action.rank >= Action.ESCALATE.rank:
             return None
-        sig = signals(ctx, self.params)
         return RuleResult(
             Action.ESCALATE,
             "ladder.high_risk_review",
@@ -323,8 +432,8 @@ class Policy:
         Returns
         -------
         Decision
-            ``after_line=ctx.line``, ``risk=ctx.assessment.risk``, ``indicators`` = distinct ids of
-            the assessment's hits up to this line (strongest first), ``rule`` = the firing rule id
+            ``after_line=ctx.line``, ``risk`` = :attr:`Signals.risk`, ``indicators`` = ids of
+            the assessment's distinct hits up to this line (strongest first), ``rule`` = the rule id
             (``"none"`` when none fired), a one-sentence ``reason``, and ``variant`` set exactly
             when a warning is sent.
 
@@ -334,8 +443,8 @@ class Policy:
             ``variant`` is not one of ``deterrence.variants``.
         """
         result = self.rules.evaluate(ctx)
+        sig = signals(ctx, self.params)
         if result is None:
-            sig = signals(ctx, self.params)
             result = RuleResult(
                 Action.CONTINUE,
                 "none",
@@ -355,7 +464,7 @@ class Policy:
         return Decision(
             action=result.action,
             after_line=ctx.line,
-            risk=ctx.assessment.risk,
+            risk=sig.risk,
             indicators=ids,
             rule=result.rule_id,
             reason=result.reason,

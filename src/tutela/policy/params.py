@@ -41,6 +41,7 @@ __all__ = [
     "CommercialParams",
     "DeterrenceParams",
     "LadderParams",
+    "LineEvidenceParams",
     "PolicyParams",
     "SolicitationParams",
     "ThreatParams",
@@ -72,11 +73,19 @@ class SolicitationParams(_Params):
     Attributes
     ----------
     risk_threshold: default 0.5, the scorer's own decision threshold.
-    categories: default sexual_content, media_request, meeting, gift_or_money (Sweetie 2.0).
+    categories: default sexual_content, media_request, meeting, gift_or_money (Sweetie 2.0),
+        secrecy and platform_switch (asking a child to keep the contact secret or move to a private
+        channel: O'Connell 2003 "exclusivity"; Lorenzo-Dus et al. 2016 "isolation").
+    paired_categories: default secrecy, platform_switch: with ``line_evidence``, a line carrying
+        only these solicits when the conversation has carried at least two distinct categories
+        (a surprise-party secret alone, or "add me on discord" alone, is not a solicitation; the
+        same with a webcam request or a second grooming move is).
     min_weight: default 0.5, smallest lexicon weight of a qualifying hit (>= 0).
-    use_warning_rule: default True.
+    use_warning_rule: default False: the k-of-n flag of the n-gram scorer is surface evidence
+        only; with the line detector (``line_evidence``) a warning needs a carried line.
     require_line_evidence: default True (no warning for what was said before the age was stated).
-    explicit_weight: default 0.7 (the lexicons' weight for explicit requests; see their files).
+    explicit_weight: default 1.5, i.e. off: a lexicon hit alone is one signal and
+        ``line_evidence`` asks for two; 0.7 restores the first version's single-hit trigger.
     """
 
     risk_threshold: Probability = 0.5
@@ -86,12 +95,82 @@ class SolicitationParams(_Params):
             Category.MEDIA_REQUEST,
             Category.MEETING,
             Category.GIFT_OR_MONEY,
+            Category.SECRECY,
+            Category.PLATFORM_SWITCH,
         }
     )
+    paired_categories: frozenset[Category] = frozenset(
+        {Category.SECRECY, Category.PLATFORM_SWITCH}
+    )
     min_weight: Annotated[float, Field(strict=True, ge=0.0)] = 0.5
-    use_warning_rule: StrictBool = True
+    use_warning_rule: StrictBool = False
     require_line_evidence: StrictBool = True
-    explicit_weight: Annotated[float, Field(strict=True, ge=0.0)] = 0.7
+    explicit_weight: Annotated[float, Field(strict=True, ge=0.0)] = 1.5
+
+
+class LineEvidenceParams(_Params):
+    """Corroboration by the line detector (``tutela.detect.lines``) and conversation context.
+
+    A contact line *carries* category ``c`` when
+
+    * the detector's probability after context (below) is ``>= confident`` and ``c`` is one of the
+      detector's categories for the line or a qualifying lexicon hit on it (one very confident
+      signal), or
+    * it is ``>= threshold`` and a second, independent signal holds: a qualifying lexicon hit on
+      the line (``c`` = the hit's category, or one of the detector's), or, with ``sustained``, an
+      earlier contact line of the conversation that the detector also read as soliciting (two
+      separate utterances).
+
+    With ``enabled`` the ladder's solicitation and commercial signals use these carried categories
+    (and the scorer's n-gram risk only through ``solicitation.risk_threshold``, which also needs a
+    lexicon hit), so a line with no evidence is never acted on by n-gram surface alone.
+
+    Context: a contact line whose nearest reviewed exemplar is a benign context (a school, a sex
+    education lesson, family, paying back money, a surprise, peers) with cosine similarity
+    ``>= context_similarity`` establishes that context for the conversation. Then every later line's
+    detector log-odds is lowered by ``context_weights[context][category]`` for the line's main
+    category (the largest weight among established contexts): a feature with a weight, not an
+    exemption, so an explicit request still gets through a teacher's or a classmate's framing.
+    Weights are log-odds (natural log); the defaults were set by hand from the category
+    definitions and checked by cross-validation on synthetic exemplars, not tuned to scenario files.
+
+    Attributes
+    ----------
+    enabled: default True.
+    threshold: default 0.7. confident: default 0.95 (>= threshold).
+    sustained: default True.
+    context_similarity: default 0.45.
+    context_max_probability: default 0.2; only a line the detector reads as clearly not soliciting
+        establishes a context (a flattering or sexualised remark near a sex-education exemplar
+        must not make the rest of the conversation look like a lesson).
+    context_weights: context -> category -> log-odds (>= 0).
+    """
+
+    enabled: StrictBool = True
+    threshold: Probability = 0.7
+    confident: Probability = 0.95
+    sustained: StrictBool = True
+    context_similarity: Probability = 0.45
+    context_max_probability: Probability = 0.2
+    context_weights: dict[str, dict[Category, Annotated[float, Field(ge=0.0)]]] = {
+        "benign_school": {Category.MEDIA_REQUEST: 4.0, Category.SEXUAL_CONTENT: 1.5,
+                          Category.MEETING: 2.0},
+        "benign_sexed": {Category.SEXUAL_CONTENT: 3.0},
+        "benign_family": {Category.MEDIA_REQUEST: 3.0, Category.MEETING: 3.0,
+                          Category.GIFT_OR_MONEY: 2.0, Category.SECRECY: 2.0},
+        "benign_money": {Category.GIFT_OR_MONEY: 3.0},
+        "benign_secret": {Category.SECRECY: 3.0},
+        "benign_peer": {Category.MEDIA_REQUEST: 2.0, Category.MEETING: 2.0,
+                        Category.PLATFORM_SWITCH: 2.0, Category.GIFT_OR_MONEY: 1.5},
+    }  # fmt: skip
+
+    @model_validator(mode="after")
+    def _confident_above_threshold(self) -> LineEvidenceParams:
+        if self.confident < self.threshold:
+            raise ValueError(
+                f"confident ({self.confident}) must be >= threshold ({self.threshold})"
+            )
+        return self
 
 
 class LadderParams(_Params):
@@ -191,6 +270,7 @@ class PolicyParams(_Params):
 
     version: Literal[1] = 1
     solicitation: SolicitationParams = SolicitationParams()
+    line_evidence: LineEvidenceParams = LineEvidenceParams()
     ladder: LadderParams = LadderParams()
     commercial: CommercialParams = CommercialParams()
     threats: ThreatParams = ThreatParams()
