@@ -12,9 +12,9 @@ of :mod:`tutela.detect.corroboration` (the live policy's rule): then a conversat
 flagged only when it has an evidence line (``require_evidence``; no flag on n-gram surface alone),
 its risk is the larger of the classifier's risk and its strongest evidence line's calibrated
 probability, and the PAN12 problem-2 lines are its evidence lines. Each evidence line comes with
-its probability, soliciting labels and nearest reviewed exemplars (the explanation). A flattened
-segment (message boundaries lost, e.g. VTPAN English) has no lines to read: its flag stays the
-classifier's.
+its probability, soliciting labels and nearest reviewed exemplars (the explanation). A segment
+without message boundaries or speaker names (the VTPAN segments) has no speaker's lines to hold
+as evidence: its flag stays the classifier's.
 
 Conversations are processed in chunks so memory stays bounded by the chunk, not the corpus.
 """
@@ -29,6 +29,7 @@ from tutela.detect.config import LineEvidenceConfig
 from tutela.detect.corroboration import carries
 from tutela.detect.exemplars import SOLICITING
 from tutela.detect.language import detect_language
+from tutela.detect.lexicon import mentions_minor_age
 from tutela.detect.lines import LineDetector, LineScore, default_line_detector
 from tutela.detect.model import (
     Document,
@@ -38,7 +39,7 @@ from tutela.detect.model import (
     prepare,
 )
 from tutela.detect.stage import estimate_stage
-from tutela.domain import Conversation, GroomingStage, IndicatorHit
+from tutela.domain import Category, Conversation, GroomingStage, IndicatorHit
 
 __all__ = [
     "AnalysisResult",
@@ -82,24 +83,48 @@ class EvidenceLine:
 
 
 def evidence_lines(
-    conv: Conversation, scores: list[LineScore], hits: list[list[IndicatorHit]], cfg
+    conv: Conversation,
+    scores: list[LineScore],
+    hits: list[list[IndicatorHit]],
+    cfg: LineEvidenceConfig,
+    *,
+    classifier: Callable[[str], bool] = lambda author: False,
 ) -> list[EvidenceLine]:
     """The lines of ``conv`` that carry evidence, per author (``sustained`` counts an author's own
-    earlier lines only). ``scores`` and ``hits`` are per message, in order."""
+    earlier lines only). ``scores`` and ``hits`` are per message, in order; ``classifier(author)``
+    tells whether the conversation classifier's risk for that author reached its threshold.
+
+    As in the live path, where the persona states its age first, a line read by the detector
+    counts only once another participant stated a minor's age (``require_minor_age``; a bare
+    number 8-17 answering an age question counts): an adult-to-adult chat is not a solicitation
+    of a child. A lexicon hit corroborated by the classifier counts without it (the classifier
+    learned predator conversations as a whole): a line with any indicator of weight >=
+    ``min_weight`` (an age probe, a secrecy request...) while the classifier's risk for its author
+    is over the threshold is evidence too, the indicator being what the line shows."""
     qualifying = {c for c in SOLICITING.values() if c is not None}
     over: set[str] = set()
     out: list[EvidenceLine] = []
+    minors: set[str] = set()  # authors who stated a minor's age so far
+    probe_by: str | None = None  # author of the previous line when it asked for the age
     for m, score, line_hits in zip(conv.messages, scores, hits, strict=True):
         lex = [h for h in line_hits if h.category in qualifying and h.weight >= cfg.min_weight]
-        if carries(
+        bare = m.text.strip().rstrip("!.?").strip()
+        if mentions_minor_age(m.text) is not None or (
+            probe_by not in (None, m.author) and bare.isdigit() and 8 <= int(bare) <= 17
+        ):
+            minors.add(m.author)
+        probe_by = m.author if any(h.category is Category.AGE_PROBE for h in line_hits) else None
+        to_minor = not cfg.require_minor_age or bool(minors - {m.author})
+        if (to_minor and carries(
             score.probability,
             lexicon=bool(lex),
             earlier_over=m.author in over,
             threshold=cfg.threshold,
             confident=cfg.confident,
             sustained=cfg.sustained,
-        ):
-            ids = tuple(dict.fromkeys(h.indicator for h in lex))
+            classifier=False,
+        )) or (classifier(m.author) and any(h.weight >= cfg.min_weight for h in line_hits)):
+            ids = tuple(dict.fromkeys(h.indicator for h in (lex or line_hits)))
             out.append(EvidenceLine(conv.id, m.line, m.author, m.text, score, ids))
         if score.probability >= cfg.threshold and score.labels:
             over.add(m.author)
@@ -254,17 +279,31 @@ def analyze(
                 author_keys.append((conv, a))
                 author_docs.append(document_from_conversation(conv, author=a))
         conv_risk = model.predict_proba(conv_docs)[:, 1] if conv_docs else []
-        conv_evidence: dict[str, list[EvidenceLine]] = {}
+        author_preps = [prepare(d) for d in author_docs]
+        a_risk = model.predict_proba(author_preps)[:, 1] if author_preps else []
+        threshold = model.threshold_
+        over = frozenset(
+            (c.id, a) for (c, a), r in zip(author_keys, a_risk, strict=True) if r >= threshold
+        )
+        author_evidence: dict[str, list[EvidenceLine]] = {}
         for conv, prep, risk in zip(chunk, conv_docs, conv_risk, strict=True):
             hits = [h for line_hits in prep.hits for h in line_hits]
             evidence: list[EvidenceLine] = []
-            if detector is not None and not conv.flattened and conv.messages:
+            if _readable(conv, detector):
                 scores = detector.score([m.text for m in conv.messages])
-                evidence = evidence_lines(conv, scores, list(prep.hits), lines)
-            conv_evidence[conv.id] = evidence
-            flagged, shown = _flag(
-                float(risk), evidence, model.threshold_, lines, None if conv.flattened else detector
-            )
+                conv_over = bool(risk >= model.threshold_)
+                evidence = evidence_lines(
+                    conv, scores, list(prep.hits), lines, classifier=lambda a, o=conv_over: o
+                )
+                author_evidence[conv.id] = evidence_lines(
+                    conv,
+                    scores,
+                    list(prep.hits),
+                    lines,
+                    classifier=lambda a, cid=conv.id, o=over: (cid, a) in o,
+                )
+            readable = detector if _readable(conv, detector) else None
+            flagged, shown = _flag(float(risk), evidence, model.threshold_, lines, readable)
             conv_results.append(
                 ConversationResult(
                     id=conv.id,
@@ -278,8 +317,6 @@ def analyze(
                     model_risk=float(risk),
                 )
             )
-        author_preps = [prepare(d) for d in author_docs]
-        a_risk = model.predict_proba(author_preps)[:, 1] if author_preps else []
         for (conv, a), doc, prep, risk in zip(
             author_keys, author_docs, author_preps, a_risk, strict=True
         ):
@@ -295,8 +332,8 @@ def analyze(
             res.indicators = sorted(
                 res.indicators + mapped, key=lambda ch: (-ch[1].weight, ch[0], ch[1].line)
             )[:_MAX_INDICATORS]
-            mine = [e for e in conv_evidence.get(conv.id, []) if e.author == a]
-            det = None if conv.flattened else detector
+            mine = [e for e in author_evidence.get(conv.id, []) if e.author == a]
+            det = detector if _readable(conv, detector) else None
             flagged, shown = _flag(float(risk), mine, model.threshold_, lines, det)
             res.model_risk = max(res.model_risk, float(risk))
             if shown > res.risk:
@@ -317,6 +354,16 @@ def analyze(
             progress(sum(len(c.messages) for c in chunk))
     ranked = sorted(authors.values(), key=lambda r: (-r.risk, r.id))
     return AnalysisResult(ranked, conv_results)
+
+
+def _readable(conv: Conversation, detector: LineDetector | None) -> bool:
+    """Evidence lines need message boundaries and speaker names (a line is someone's line)."""
+    return (
+        detector is not None
+        and not conv.flattened
+        and bool(conv.messages)
+        and any(m.author for m in conv.messages)
+    )
 
 
 def _flag(

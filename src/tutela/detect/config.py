@@ -30,6 +30,8 @@ class LineEvidenceConfig(BaseModel):
     require_evidence: a conversation or author is flagged only with at least one evidence line
         (default True: never by n-gram surface alone); False also flags on the conversation
         model's risk alone, as the first version did.
+    require_minor_age: a detector-read line is evidence only after another participant stated a
+        minor's age (default True; the batch counterpart of the live policy's age rule).
     gate: the cascade embeds a line when its linear-tier probability is at least this (0.1).
     """
 
@@ -41,6 +43,7 @@ class LineEvidenceConfig(BaseModel):
     sustained: bool = True
     min_weight: float = Field(default=0.5, ge=0.0)
     require_evidence: bool = True
+    require_minor_age: bool = True
     gate: float = Field(default=0.1, ge=0.0, le=1.0)
 
 

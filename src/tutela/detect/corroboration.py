@@ -9,7 +9,11 @@ on what a line proves. A line *carries* when its calibrated detector probability
 * is ``>= confident``, or
 * is ``>= threshold`` and either the line also has a qualifying lexicon hit (a category indicator
   of sufficient weight, ``tutela.detect.lexicon``) or, with ``sustained``, an earlier line of the
-  same speaker was also read as soliciting (two separate utterances).
+  same speaker was also read as soliciting (two separate utterances), or
+* has a qualifying lexicon hit while the conversation classifier's risk of the speaker (or the
+  conversation) reaches its decision threshold (``classifier``): the indicator is the line's
+  evidence, the classifier the second signal. The live policy's ``solicitation.risk_threshold``
+  path is the same rule.
 
 Without a line that carries, nothing is flagged or warned on n-gram surface alone.
 """
@@ -27,8 +31,9 @@ def carries(
     threshold: float,
     confident: float,
     sustained: bool = True,
+    classifier: bool = False,
 ) -> bool:
     """Whether one line carries evidence (module docstring). ``p`` in [0, 1]."""
-    if p >= confident:
+    if p >= confident or (lexicon and classifier):
         return True
     return p >= threshold and (lexicon or (sustained and earlier_over))
