@@ -37,7 +37,13 @@ from sklearn.model_selection import StratifiedKFold
 
 from tutela.detect.exemplars import SOLICITING, load_exemplars
 from tutela.detect.features import lexicon_for
-from tutela.detect.lines import ExemplarIndex, LinearLineModel, LineDetector, weak_line_labels
+from tutela.detect.lines import (
+    ExemplarIndex,
+    LinearLineModel,
+    LineDetector,
+    training_label,
+    weak_line_labels,
+)
 from tutela.ingest import read_corpus
 from tutela.metrics import binary_metrics
 
@@ -108,6 +114,27 @@ def live_lines(data: Path) -> list[tuple[str, str, int]]:
             elif i == nb:
                 out.append((text, d["lang"], 1))
     return out
+
+
+#: The same request written in each language (synthetic lines written for this benchmark).
+SAME_REQUEST = {
+    "camera": {"en": "can you turn your camera on for me",
+               "nl": "kun je je camera aanzetten voor mij",
+               "de": "kannst du deine kamera für mich anmachen",
+               "tl": "pwede mo bang buksan camera mo para sakin"},
+    "photo": {"en": "send me a photo of yourself", "nl": "stuur me een foto van jezelf",
+              "de": "schick mir ein foto von dir", "tl": "send mo sakin picture mo"},
+    "meeting": {"en": "lets meet this weekend, just the two of us",
+                "nl": "laten we dit weekend afspreken, alleen wij twee",
+                "de": "lass uns am wochenende treffen, nur wir zwei",
+                "tl": "kita tayo this weekend, tayong dalawa lang"},
+    "money": {"en": "i can send you money if you want", "nl": "ik kan je geld sturen als je wilt",
+              "de": "ich kann dir geld schicken wenn du willst",
+              "tl": "padalhan kita ng pera kung gusto mo"},
+    "secrecy": {"en": "dont tell your parents about us", "nl": "vertel je ouders niks over ons",
+                "de": "erzähl deinen eltern nichts von uns",
+                "tl": "wag mo sabihin sa parents mo tungkol satin"},
+}  # fmt: skip
 
 
 def score_all(
@@ -196,6 +223,16 @@ def main() -> int:
         print("\nspeed, lines/s on one core (live lines, exemplar vectors cached): "
               + ", ".join(f"{k} {v:,.0f}" for k, v in speed.items()))
 
+    # 3. the same request in four languages: risk ratio max/min (target <= 1.5)
+    print("\n3. the same request in en/nl/de/tl (cascade, every line embedded as live): P and "
+          "max/min ratio")
+    live_det = LineDetector(tiers["cascade"].linear, tiers["cascade"].index, gate=0.0)
+    for concept, texts in SAME_REQUEST.items():
+        ps = {lang: live_det.score_line(t).probability for lang, t in texts.items()}
+        ratio = max(ps.values()) / max(min(ps.values()), 1e-9)
+        print(f"  {concept:8} " + "  ".join(f"{k} {v:.3f}" for k, v in ps.items())
+              + f"  ratio {ratio:.2f}")
+
     if args.save:
         from tutela.detect.lines import save_line_model
 
@@ -210,7 +247,8 @@ def main() -> int:
             "data": ["tutela/detect/exemplars/*.yaml", "../shared/data/pj/dev.jsonl (weak labels)",
                      "../shared/data/segments/{nl,de}.dev.jsonl negative segments (weak labels)"],
             "lines": len(texts),
-            "soliciting": sum(training_label != "none" for training_label in labels),
+            "soliciting": sum(training_label(x) != "none" for x in labels),
+            "cv": "see the printed tables of the same run (README of benchmarks/)",
         })
         print(f"\nwrote {os.path.relpath(out, ROOT)}")
     print("\nrerun: .venv/bin/python benchmarks/bench_lines.py "

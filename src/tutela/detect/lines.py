@@ -12,8 +12,9 @@ Three tiers, compared in ``benchmarks/bench_lines.py`` on the same folds:
 * **embedding** (:class:`ExemplarIndex`): multilingual sentence embeddings
   (:mod:`tutela.detect.embedding`) and the ``k`` nearest reviewed exemplars (cosine); the score is
   the similarity-weighted share of soliciting neighbours, calibrated by a logistic regression over
-  ``(share, best soliciting similarity, best benign similarity)`` fitted leave-one-out on the
-  exemplars themselves. The explanation is the nearest exemplars (as Roblox's Sentinel, 2025).
+  ``(share, best soliciting similarity - best non-soliciting similarity)`` fitted leave-one-out
+  on the exemplars themselves. The explanation is the nearest exemplars (as Roblox's Sentinel,
+  2025).
 * **cascade** (:class:`LineDetector`, the default): the linear tier on every line; lines with
   ``P_linear >= gate`` are embedded too and get ``(P_linear + P_embedding) / 2``. Below the gate the
   linear probability stands (no embedding cost for the small talk that makes up most of a chat).
@@ -113,11 +114,10 @@ class LineScore:
 
     probability: calibrated P(the line is soliciting), in [0, 1]. label: the most likely soliciting
     label (``"media_request"``...) or ``None`` when ``probability < 0.5``. context: for a line
-    with ``probability < 0.5``, the benign context of its most similar benign exemplar among the
-    nearest (``"benign_school"``...), with ``context_similarity`` its cosine similarity.
+    with ``probability < 0.5`` whose nearest exemplar is a benign context, that context
+    (``"benign_school"``...), with ``context_similarity`` its cosine similarity.
     labels: every soliciting label read in the line (:data:`LABEL_SHARE`), ``label`` first.
-    contexts: every benign context among the nearest exemplars of such a line, with its best
-    similarity (``context`` is the first).
+    contexts: ``((context, context_similarity),)`` for such a line, else empty.
     linear, embedding: each tier's probability (``None`` when the tier did not run).
     nearest: the nearest exemplars, most similar first (empty when the line was not embedded).
     """
@@ -288,7 +288,7 @@ class ExemplarIndex:
         share = (w * self._soliciting[top]).sum(axis=1) / w.sum(axis=1)
         pos = np.where(self._soliciting, sims, -1.0).max(axis=1)
         neg = np.where(~self._soliciting, sims, -1.0).max(axis=1)
-        return np.column_stack([share, pos, neg])
+        return np.column_stack([share, pos - neg])
 
     def _calibrate(self) -> np.ndarray:
         if self._calibration is None:
@@ -296,7 +296,7 @@ class ExemplarIndex:
             feats = self._features(v @ v.T, exclude_self=True)
             y = self._soliciting.astype(int)
             if len(set(y)) < 2:
-                self._calibration = np.asarray([4.0, 0.0, 0.0, -2.0])
+                self._calibration = np.asarray([4.0, 4.0, -2.0])
             else:
                 lr = LogisticRegression(C=10.0, max_iter=1000).fit(feats, y)
                 self._calibration = np.concatenate([lr.coef_[0], lr.intercept_])
@@ -312,7 +312,7 @@ class ExemplarIndex:
         sims = q @ self.vectors.T
         feats = self._features(sims.copy())
         c = self._calibrate()
-        p = _sigmoid(feats @ c[:3] + c[3])
+        p = _sigmoid(feats @ c[:-1] + c[-1])
         out = []
         for i in range(len(texts)):
             order = np.argsort(-sims[i])[:n_nearest]
@@ -407,10 +407,10 @@ class LineDetector:
                 elif lab_lin:
                     label = lab_lin[i]
                     labels = (label,)
-            benign = [n for n in nearest if n.label in BENIGN] if p < 0.5 else []
-            contexts: dict[str, float] = {}
-            for n in benign:
-                contexts.setdefault(n.label, n.similarity)
+            # a context only from a line whose nearest exemplar is itself a benign context
+            benign_line = p < 0.5 and bool(nearest) and nearest[0].label in BENIGN
+            benign = nearest[:1] if benign_line else []
+            contexts = {n.label: n.similarity for n in benign}
             out.append(
                 LineScore(
                     p, label, benign[0].label if benign else None, lin, emb, tuple(nearest),
@@ -537,7 +537,7 @@ def load_line_model(path: str | Path | None = None) -> LinearLineModel:
         if untrusted:
             raise ModelError(f"{target}: untrusted types in line model: {', '.join(untrusted)}")
         model = sio.load(target, trusted=list(sio.get_untrusted_types(file=target)))
-    except (OSError, zipfile.BadZipFile, ValueError, TypeError) as e:
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as e:
         raise ModelError(f"{target}: cannot load line model: {e}") from e
     if not isinstance(model, LinearLineModel):
         raise ModelError(f"{target}: not a line model")

@@ -17,7 +17,9 @@ Policy rules, in order:
 2. The reply comes from the bank section of the recognised intent, in the conversation's language.
 3. The persona makes its age plain: when asked (``asl``, ``age_question``: every template states the
    age) and otherwise no later than reply :data:`AGE_DISCLOSURE_BY_REPLY` (the brief's limit is 3):
-   until the age is disclosed, from that reply on only templates with ``{age}`` are used.
+   until the age is disclosed, from that reply on only templates with ``{age}`` are used. Once it
+   is disclosed, templates with ``{age}`` are used only when the age is asked again (where the
+   section has others), so the age is not repeated in every other reply.
 4. No verbatim repeat within a conversation where an alternative exists: unused templates first,
    and a text already sent is only reused when nothing else passes.
 5. Typing style with noise from a ``random.Random`` seeded by (conversation seed, turn, replies
@@ -284,6 +286,9 @@ class DialogueManager:
         )
         if must_state_age:
             entries = [e for e in entries if "{age}" in e[1]] or entries
+        elif state.age_disclosed and intent not in (Intent.ASL, Intent.AGE_QUESTION):
+            # stated once: not again in every other reply, unless asked
+            entries = [e for e in entries if "{age}" not in e[1]] or entries
         rng = random.Random(f"{state.rng_seed}:{state.turn}:{len(state.replies)}")
         used = {r.bank_key for r in state.replies}
         sent = {r.text for r in state.replies}
