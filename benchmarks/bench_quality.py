@@ -7,7 +7,8 @@ For each fold (segments and their translations share a group, so they never stra
 * early detection (eSPD, Vogt et al. 2021) on the nl/de message-list segments of the test fold:
   Tutela's incremental scorer with the configured warning rule vs the baseline re-scoring every
   prefix and warning at the first prefix with p >= 0.5;
-* robustness: F1 on the test fold after obfuscating the test text (leetspeak, spaced-out letters,
+* robustness: F1 on the test fold after obfuscating the test text (combining marks, fullwidth and
+  mathematical letters, ZWJ/word joiner, soft hyphens, leetspeak, spaced-out letters,
   repeated letters, homoglyphs, zero-width characters), for both systems.
 
 Figures are printed as mean ± std over folds. Run:
@@ -48,8 +49,21 @@ def obfuscate(text: str, rng: random.Random) -> str:
         if len(w) < 3 or rng.random() > 0.33:
             out.append(w)
             continue
-        kind = rng.randrange(5)
-        if kind == 0:
+        kind = rng.randrange(10)
+        if kind == 5:  # combining low line / acute on each letter (Mn)
+            mark = rng.choice(["\u0332", "\u0301", "\u0336"])
+            w = "".join(ch + mark for ch in w)
+        elif kind == 6:  # fullwidth letters
+            w = "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in w)
+        elif kind == 7:  # mathematical bold letters
+            w = "".join(
+                chr(0x1D41A + ord(ch) - 97) if "a" <= ch <= "z" else ch for ch in w
+            )
+        elif kind == 8:  # ZWJ or word joiner between letters (Cf)
+            w = rng.choice(["\u200d", "\u2060"]).join(w)
+        elif kind == 9:  # soft hyphens
+            w = "\u00ad".join(w)
+        elif kind == 0:
             w = "".join(LEET.get(ch, ch) for ch in w)
         elif kind == 1:
             w = " ".join(w)

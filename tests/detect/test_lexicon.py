@@ -50,6 +50,7 @@ EXAMPLES: dict[str, str] = {
     "en.media_request.picture": "send me a pic",
     "en.sexual_content.explicit": "are you naked",
     "en.sexual_content.intimate": "are you a virgin",
+    "en.sexual_content.ambiguous": "a kiss from grandma",
     "en.gift_or_money.offer": "i can buy you a phone",
     "en.gift_or_money.channel": "do you have paypal",
     "en.meeting.meet": "we should meet",
@@ -424,3 +425,10 @@ def test_hits_accept_any_text(text: str) -> None:
     norm = normalize(text)
     for hit in load_lexicons(("tl", "en")).hits(text, line=1, author="a"):
         assert 0 <= hit.start < hit.end <= len(norm)
+
+
+def test_sex_education_and_everyday_words_are_not_explicit() -> None:
+    en = load_lexicon("en")
+    assert _ids(en, "we have sex ed tomorrow") == []
+    assert _ids(en, "do you want to have sex") == ["en.sexual_content.explicit"]
+    assert [h.weight for h in en.hits("my sports bra is too small", line=1, author="a")] == [0.3]
