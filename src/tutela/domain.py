@@ -187,7 +187,8 @@ class LineEvidence:
     context: the benign context of the nearest reviewed exemplar when that exemplar is benign
         (``"benign_school"``...), else ``None``; ``context_similarity`` its cosine similarity.
     nearest: ids of the nearest reviewed exemplars (the explanation), most similar first.
-    contexts: every benign context among the nearest exemplars, with its best similarity.
+    contexts: ``((context, context_similarity),)`` when the line sets a context, else empty.
+    threat: the detector read a threat (sextortion, coercion) in the line.
     """
 
     line: int
@@ -197,6 +198,7 @@ class LineEvidence:
     context_similarity: float = 0.0
     nearest: tuple[str, ...] = ()
     contexts: tuple[tuple[str, float], ...] = ()
+    threat: bool = False
 
 
 class Action(StrEnum):

@@ -41,3 +41,13 @@ def test_unknown_speaker_is_an_error(reader: LineReader) -> None:
 def test_without_a_detector_only_lexicon_hits() -> None:
     r = LineReader(None, lang="en").read("how old are you", line=1)
     assert r.score is None and Category.AGE_PROBE in r.categories
+
+
+def test_a_failing_detector_leaves_the_line_unscored_not_lost() -> None:
+    class Broken:
+        def score_line(self, text: str):
+            raise RuntimeError("encoder weights missing")
+
+    r = LineReader(Broken(), lang="en").read("turn on your cam", line=2)  # type: ignore[arg-type]
+    assert r.score is None and r.evidence() is None
+    assert Category.MEDIA_REQUEST in r.categories  # the lexicon still reads it

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,12 +68,23 @@ def test_paid_show_is_proposed_for_referral(tmp_path: Path) -> None:
     assert any(d["action"] == "refer" for d in r["decisions"])
 
 
-def test_same_scenario_same_replies_and_decisions(tmp_path: Path) -> None:
-    lines = ("hey", "what r u up to", "what school do u go to", "cool")
-    a = run_demo(Scenario(lines=lines, contact="tx-e"), db_url=_db(tmp_path / "a"))
-    b = run_demo(Scenario(lines=lines, contact="tx-e"), db_url=_db(tmp_path / "b"))
-    assert [t["text"] for t in a["transcript"]] == [t["text"] for t in b["transcript"]]
-    assert a["decisions"] == b["decisions"]
+def test_same_scenario_same_replies_and_decisions_in_every_process(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.json"
+    scenario.write_text(
+        json.dumps({"lang": "en", "contact": "tx-e",
+                    "lines": ["hey", "what r u up to", "what school do u go to", "cool"]}),
+        "utf-8",
+    )  # fmt: skip
+    runs = []
+    for seed in ("1", "2"):  # Python's string hash differs between these processes
+        out = subprocess.run(
+            [sys.executable, "-m", "tutela", "demo", "--scenario", str(scenario), "--json"],
+            capture_output=True, text=True, timeout=300, check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )  # fmt: skip
+        result = json.loads(out.stdout)
+        runs.append(([t["text"] for t in result["transcript"]], result["decisions"]))
+    assert runs[0] == runs[1]
 
 
 def test_conversation_seed_is_stable_and_varies_by_contact() -> None:

@@ -118,3 +118,26 @@ def test_confident_must_not_be_below_threshold(tmp_path) -> None:
     path.write_text("line_evidence: {threshold: 0.9, confident: 0.8}\n", "utf-8")
     with pytest.raises(ConfigError, match="confident"):
         load_policy(path)
+
+
+def test_a_context_never_reaches_back_to_earlier_lines(policy: Policy) -> None:
+    lines = [ev(1, 0.8, C.SEXUAL_CONTENT), ev(2, 0.05, context="benign_school"),
+             ev(3, 0.75, C.GIFT_OR_MONEY)]  # fmt: skip
+    d = policy.decide(ctx(3, lines))
+    assert d.action is Action.DETER  # line 1 still corroborates line 3
+    assert d.risk == pytest.approx(0.8)
+
+
+def test_scorer_risk_with_a_lexicon_hit_still_corroborates(policy: Policy) -> None:
+    a = Assessment("c", "author", 0.7, True, GroomingStage.NONE, (hit(C.MEDIA_REQUEST, 2, 0.9),),
+                   (2,), 2)  # fmt: skip
+    c = PolicyContext(a, 2, age_disclosed=True, evidence=(ev(1, 0.1), ev(2, 0.3)))
+    d = policy.decide(c)
+    assert d.action is Action.DETER and d.risk == pytest.approx(0.7)
+
+
+def test_a_threat_read_by_the_detector_is_referred(policy: Policy) -> None:
+    threat = LineEvidence(2, 0.97, (), None, 0.0, ("en.threat.1",), (), threat=True)
+    d = policy.decide(ctx(2, [ev(1, 0.1), threat], age_disclosed=False))
+    assert (d.action, d.rule) == (Action.REFER, "ladder.threat")
+    assert d.variant is None  # no warning before the age is known

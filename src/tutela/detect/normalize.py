@@ -118,8 +118,9 @@ HOMOGLYPHS: dict[str, str] = {
 
 #: General categories deleted from the skeleton after NFKC: nonspacing and enclosing combining
 #: marks (``"w̲e̲b̲"`` -> ``"web"``; a mark NFKC can compose, as in ``ü``, is already gone) and
-#: format characters (ZWJ, word joiner, soft hyphen, bidi controls, tags).
-DROPPED_CATEGORIES = frozenset({"Mn", "Me", "Cf"})
+#: format characters (ZWJ, word joiner, soft hyphen, bidi controls, tags); lone surrogates (Cs,
+#: valid in JSON escapes, not encodable as UTF-8) too.
+DROPPED_CATEGORIES = frozenset({"Mn", "Me", "Cf", "Cs"})
 
 
 @cache
@@ -177,7 +178,8 @@ def fold_unicode(text: str) -> str:
 
 
 def skeleton(text: str) -> str:
-    """Alias of :func:`fold_unicode` for callers that want the UTS #39 term."""
+    """The Unicode part of :func:`normalize` alone: :func:`strip_invisible`, then
+    :func:`fold_unicode` (the UTS #39 term for such a matching form)."""
     return fold_unicode(strip_invisible(text))
 
 

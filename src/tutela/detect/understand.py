@@ -1,4 +1,4 @@
-"""One understanding step per inbound line, shared by risk scoring, the policy and the dialogue.
+"""One understanding step per inbound line, shared by the live policy and batch analysis.
 
 :meth:`LineReader.read` turns one chat line into a :class:`LineReading`: the verbatim text (kept
 as received; the record never stores anything else), its matching skeleton
@@ -7,12 +7,17 @@ Unicode confusables, leetspeak and spacing undone), who said it (``contact``, ``
 ``operator``), whether it was addressed to the persona, the indicator hits of the conversation's
 language lexicons, and, for contact lines, the line detector's
 :class:`~tutela.detect.lines.LineScore`
-(calibrated probability, soliciting label, nearest benign context, nearest exemplars).
+(calibrated probability, soliciting label, nearest benign context, nearest exemplars). When the
+detector fails on a line (a broken encoder or cache), the failure is logged and the line is read
+without a score: the policy then decides on lexicon hits and the scorer alone, and the message is
+still decided and answered.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import structlog
 
 from tutela.detect.features import lexicon_for
 from tutela.detect.lines import LineDetector, LineScore
@@ -20,6 +25,8 @@ from tutela.detect.normalize import normalize
 from tutela.domain import Category, IndicatorHit, LineEvidence
 
 __all__ = ["SPEAKERS", "LineReader", "LineReading"]
+
+log = structlog.get_logger("tutela.detect")
 
 SPEAKERS = ("contact", "persona", "operator")
 
@@ -58,6 +65,7 @@ class LineReading:
             context_similarity=s.context_similarity,
             nearest=tuple(n.id for n in s.nearest),
             contexts=s.contexts,
+            threat="threat" in s.labels,
         )
 
 
@@ -91,5 +99,8 @@ class LineReader:
         hits = tuple(self._lexicon.hits(skeleton, line=line, author=author, normalised=True))
         score = None
         if speaker == "contact" and self.detector is not None and skeleton:
-            score = self.detector.score_line(text)
+            try:
+                score = self.detector.score_line(text)
+            except Exception:  # a broken encoder or cache must not stop the decision
+                log.exception("line_detector.failed", line=line)
         return LineReading(line, speaker, addressed, text, skeleton, self.lang, hits, score)

@@ -75,8 +75,9 @@ class Signals:
     age_ok: a warning may be sent (age disclosed, or not required).
     evidence: the hits that make the case, strongest first (solicitation/commercial/threat hits,
         else every hit so far).
-    risk: the decision's risk: with line evidence the highest context-adjusted line probability so
-        far (calibrated, comparable across languages and lengths), else the scorer's risk.
+    risk: the decision's risk: the larger of the conversation scorer's risk and, with line
+        evidence, the highest context-adjusted line probability so far (calibrated, comparable
+        across languages and lengths).
     carried: the categories this line carries (``line_evidence``; empty without a detector).
     """
 
@@ -97,13 +98,17 @@ def _qualifying(
     ]
 
 
-def established_contexts(ctx: PolicyContext, params: PolicyParams) -> frozenset[str]:
-    """Benign contexts established by the contact's lines so far (``line_evidence``)."""
+def established_contexts(
+    ctx: PolicyContext, params: PolicyParams, *, before: int | None = None
+) -> frozenset[str]:
+    """Benign contexts established by the contact's lines up to ``ctx.line`` (``line_evidence``),
+    or, with ``before``, by the lines before that line only (a context never reaches back)."""
     lp = params.line_evidence
+    upto = ctx.line if before is None else before - 1
     return frozenset(
         label
         for e in ctx.evidence
-        if e.line <= ctx.line and e.probability <= lp.context_max_probability
+        if e.line <= upto and e.probability <= lp.context_max_probability
         for label, similarity in (e.contexts or ((e.context, e.context_similarity),))
         if label and similarity >= lp.context_similarity
     )
@@ -127,11 +132,14 @@ def carried_categories(
     params: PolicyParams,
     *,
     earlier_line_over_threshold: bool = False,
+    classifier: bool = False,
 ) -> frozenset[Category]:
     """Categories one contact line carries: one very confident detector signal, or the detector
     with a second, independent signal: a qualifying lexicon hit on the line, or an earlier contact
-    line of the conversation that the detector also read as soliciting (see
-    :class:`~tutela.policy.params.LineEvidenceParams`).
+    line of the conversation that the detector also read as soliciting; or a qualifying lexicon
+    hit while the conversation scorer's risk is over ``solicitation.risk_threshold``
+    (``classifier``; see :class:`~tutela.policy.params.LineEvidenceParams` and
+    :func:`tutela.detect.corroboration.carries`).
     """
     lp = params.line_evidence
     p = adjusted_probability(evidence, contexts, params)
@@ -142,13 +150,26 @@ def carried_categories(
         threshold=lp.threshold,
         confident=lp.confident,
         sustained=lp.sustained,
+        classifier=classifier,
     ):
         return frozenset(evidence.categories) | lexicon
     return frozenset()
 
 
+_MEMO: list[tuple[PolicyContext, PolicyParams, Signals]] = []
+
+
 def signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
-    """Derive :class:`Signals` from ``ctx`` under ``params`` (pure)."""
+    """Derive :class:`Signals` from ``ctx`` under ``params`` (pure; the last result is reused
+    while the same context and parameters objects are asked again, as the ladder's rules do)."""
+    if _MEMO and _MEMO[0][0] is ctx and _MEMO[0][1] is params:
+        return _MEMO[0][2]
+    sig = _signals(ctx, params)
+    _MEMO[:] = [(ctx, params, sig)]
+    return sig
+
+
+def _signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
     sp = params.solicitation
     a = ctx.assessment
     hits = tuple(h for h in a.indicators if h.line <= ctx.line)
@@ -166,34 +187,47 @@ def signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
     risk = a.risk
     carried_here: frozenset[Category] = frozenset()
     carried_all: set[Category] = set()
+    threat_line = False
     lp = params.line_evidence
     use_lines = lp.enabled and bool(ctx.evidence)
     if use_lines:
-        contexts = established_contexts(ctx, params)
         qualifying = cp.categories | sp.categories
-        risk = 0.0
+        lexicon_by_line: dict[int, set[Category]] = {}
+        for h in hits:
+            if h.category in qualifying and h.weight >= sp.min_weight:
+                lexicon_by_line.setdefault(h.line, set()).add(h.category)
         over = False  # an earlier contact line read as soliciting (adjusted P >= threshold)
         over_categories: set[Category] = set()
-        for e in ctx.evidence:
+        for e in sorted(ctx.evidence, key=lambda x: x.line):
             if e.line > ctx.line:
                 continue
-            lex = frozenset(
-                h.category
-                for h in hits
-                if h.line == e.line and h.category in qualifying and h.weight >= sp.min_weight
-            )
-            carried = carried_categories(
-                e, lex, contexts, params, earlier_line_over_threshold=over
-            )
+            contexts = established_contexts(ctx, params, before=e.line)
+            lex = frozenset(lexicon_by_line.get(e.line, ()))
             p_adj = adjusted_probability(e, contexts, params)
+            carried = carried_categories(
+                e,
+                lex,
+                contexts,
+                params,
+                earlier_line_over_threshold=over,
+                classifier=e.line == ctx.line and a.risk >= sp.risk_threshold,
+            )
             if carried and over:
                 carried |= over_categories  # the earlier line is corroborated by this one
+            if e.line == ctx.line:
+                carried_here = carried
+                threat_line = e.threat and carries(
+                    p_adj,
+                    lexicon=False,
+                    earlier_over=over,
+                    threshold=lp.threshold,
+                    confident=lp.confident,
+                    sustained=lp.sustained,
+                )
             if p_adj >= lp.threshold and e.categories:
                 over = True
                 over_categories.update(e.categories)
             carried_all |= carried
-            if e.line == ctx.line:
-                carried_here = carried
             risk = max(risk, p_adj)
         # a paired category (secrecy, a move to a private channel) solicits only in company
         distinct = carried_all & (sp.categories | cp.categories)
@@ -216,7 +250,9 @@ def signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
 
     tp = params.threats
     threat_hits = [h for h in hits if h.line == ctx.line and h.category in tp.categories]
-    threat = tp.enabled and ((tp.use_intent_flag and ctx.threat) or bool(threat_hits))
+    threat = tp.enabled and (
+        (tp.use_intent_flag and ctx.threat) or bool(threat_hits) or threat_line
+    )
 
     age_ok = ctx.age_disclosed or not params.ladder.require_age_disclosed
     focus = threat_hits + [h for h in com_hits if h.category in cp.categories] + sol_hits
