@@ -188,7 +188,7 @@ class LineEvidence:
         (``"benign_school"``...), else ``None``; ``context_similarity`` its cosine similarity.
     nearest: ids of the nearest reviewed exemplars (the explanation), most similar first.
     contexts: ``((context, context_similarity),)`` when the line sets a context, else empty.
-    threat: the detector read a threat (sextortion, coercion) in the line.
+    threat: the detector's main reading of the line is a threat (sextortion, coercion).
     """
 
     line: int

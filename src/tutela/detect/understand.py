@@ -65,7 +65,7 @@ class LineReading:
             context_similarity=s.context_similarity,
             nearest=tuple(n.id for n in s.nearest),
             contexts=s.contexts,
-            threat="threat" in s.labels,
+            threat=s.label == "threat",
         )
 
 

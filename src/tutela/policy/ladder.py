@@ -216,14 +216,8 @@ def _signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
                 carried |= over_categories  # the earlier line is corroborated by this one
             if e.line == ctx.line:
                 carried_here = carried
-                threat_line = e.threat and carries(
-                    p_adj,
-                    lexicon=False,
-                    earlier_over=over,
-                    threshold=lp.threshold,
-                    confident=lp.confident,
-                    sustained=lp.sustained,
-                )
+                # a threat is referred whatever the age: only a very confident reading counts
+                threat_line = e.threat and p_adj >= lp.confident
             if p_adj >= lp.threshold and e.categories:
                 over = True
                 over_categories.update(e.categories)
