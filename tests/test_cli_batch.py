@@ -113,3 +113,37 @@ def test_cli_task_list_matches_the_evaluator() -> None:
     from tutela.detect.evaluate import TASKS
 
     assert cli_tasks == TASKS
+
+
+def test_shipped_example_flags_the_groomers_only_and_says_why() -> None:
+    r = tutela("analyze", str(EXAMPLE), "--json")
+    assert r.returncode == 0, r.stderr
+    p = json.loads(r.stdout)
+    flagged = {a["id"] for a in p["authors"] if a["label"]}
+    assert flagged == {"mark_44", "tom_r", "paul_67"}
+    assert sum(c["label"] for c in p["conversations"]) == 3
+    for a in p["authors"]:
+        if a["label"]:
+            assert a["evidence"] and a["evidence"][0]["nearest"], a["id"]
+
+
+def test_out_to_an_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", "utf-8")
+    for target in (tmp_path, blocker / "under-a-file.json"):
+        r = tutela("analyze", str(EXAMPLE), "--out", str(target))
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert "error:" in r.stderr
+
+
+def test_an_age_question_in_another_language_still_counts(tmp_path: Path) -> None:
+    chat = tmp_path / "switch.jsonl"
+    rows = [
+        {"conversation": "s", "author": "man", "text": "hoe oud ben je?", "lang": "en"},
+        {"conversation": "s", "author": "kid", "text": "13"},
+        {"conversation": "s", "author": "man", "text": "can you turn on your webcam for me"},
+    ]
+    chat.write_text("".join(json.dumps(x) + "\n" for x in rows), "utf-8")
+    r = tutela("analyze", str(chat), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["conversations"][0]["label"] == 1

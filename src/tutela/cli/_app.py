@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tutela import __version__
+from tutela.errors import InputError
 
 __all__ = ["app", "atomic_write", "err_console", "out_console", "progress_bar", "state"]
 
@@ -89,9 +90,17 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
+
+    Raises ``InputError`` naming the path when it cannot be written (missing or read-only
+    folder, a directory in the way)."""
+    if path.is_dir():
+        raise InputError("is a directory, not a file to write", path=str(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise InputError(f"cannot write here: {e.strerror or e}", path=str(path)) from e
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)

@@ -87,11 +87,13 @@ def analyze(
             table.add_column(col, justify="right" if col in ("#", "risk", "convs") else "left")
         for i, a in enumerate(p["authors"][:top], start=1):
             inds = ", ".join(dict.fromkeys(f"{h['category']}@{h['line']}" for h in a["indicators"]))
+            strongest = sorted(a.get("evidence", []), key=lambda e: -e["probability"])[:2]
             why = "; ".join(
-                f"line {e['line']} {'/'.join(e['labels']) or 'soliciting'} "
-                f"{e['probability']:.2f}"
+                f"line {e['line']} "
+                f"{'/'.join(e['labels']) or ', '.join(e['indicators'][:1]) or 'indicator'} "
+                f"P={e['probability']:.2f}"
                 + (f" ~ {e['nearest'][0]['id']}" if e["nearest"] else "")
-                for e in a.get("evidence", [])[:2]
+                for e in strongest
             )
             table.add_row(
                 str(i),

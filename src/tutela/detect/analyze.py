@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 
 from tutela.detect.config import LineEvidenceConfig
 from tutela.detect.corroboration import carries
 from tutela.detect.exemplars import SOLICITING
 from tutela.detect.language import detect_language
-from tutela.detect.lexicon import mentions_minor_age
+from tutela.detect.lexicon import SUPPORTED_LANGUAGES, load_lexicons, mentions_minor_age
 from tutela.detect.lines import LineDetector, LineScore, default_line_detector
 from tutela.detect.model import (
     Document,
@@ -115,7 +115,7 @@ def evidence_lines(
             probe_by not in (None, m.author) and bare is not None and 8 <= int(bare.group()) <= 17
         ):
             minors.add(m.author)
-        probe_by = m.author if any(h.category is Category.AGE_PROBE for h in line_hits) else None
+        probe_by = m.author if _asks_age(m.text, line_hits) else None
         to_minor = not cfg.require_minor_age or bool(minors - {m.author})
         if (to_minor and carries(
             score.probability,
@@ -304,6 +304,9 @@ def analyze(
                     lines,
                     classifier=lambda a, cid=conv.id, o=over: (cid, a) in o,
                 )
+                evidence, author_evidence[conv.id] = _explained(
+                    detector, evidence, author_evidence[conv.id]
+                )
             readable = detector if _readable(conv, detector) else None
             flagged, shown = _flag(float(risk), evidence, model.threshold_, lines, readable)
             conv_results.append(
@@ -356,6 +359,31 @@ def analyze(
             progress(sum(len(c.messages) for c in chunk))
     ranked = sorted(authors.values(), key=lambda r: (-r.risk, r.id))
     return AnalysisResult(ranked, conv_results)
+
+
+def _explained(
+    detector: LineDetector, *groups: list[EvidenceLine]
+) -> tuple[list[EvidenceLine], ...]:
+    """Give every evidence line its nearest exemplars (the cascade embeds only lines past its gate;
+    an evidence line is always explained)."""
+    bare = {(e.conversation, e.line): e for g in groups for e in g if not e.score.nearest}
+    if bare and detector.index is not None:
+        keys = list(bare)
+        found = detector.index.score([bare[k].text for k in keys])
+        fixed = {
+            k: replace(bare[k], score=replace(bare[k].score, nearest=tuple(near)))
+            for k, (_, near) in zip(keys, found, strict=True)
+        }
+        groups = tuple([fixed.get((e.conversation, e.line), e) for e in g] for g in groups)
+    return groups
+
+
+def _asks_age(text: str, hits: list[IndicatorHit]) -> bool:
+    """An age question in the conversation's language or any other shipped one (chats switch)."""
+    if any(h.category is Category.AGE_PROBE for h in hits):
+        return True
+    every = load_lexicons(SUPPORTED_LANGUAGES)
+    return any(h.category is Category.AGE_PROBE for h in every.hits(text, line=1, author=""))
 
 
 def _readable(conv: Conversation, detector: LineDetector | None) -> bool:

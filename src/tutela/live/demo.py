@@ -10,7 +10,7 @@ deterrence — under the built-in demonstration operation (marked non-evidential
 Unknown keys are ignored. Output::
 
     {"transcript": [{"from": "contact"|"persona", "text", "at"}],
-     "decisions": [{"after_line", "action", "risk", "indicators"}],
+     "decisions": [{"after_line", "action", "risk", "indicators", "rule", "reason"}],
      "final_action", "case_id", "db"}
 
 The clock is simulated (typing delays appear in ``at``, nothing is slept) unless ``realtime``.
@@ -162,6 +162,7 @@ async def _run(scenario: Scenario, db_url: str, clock: Clock) -> dict:
                         "risk": round(d.risk, 4),
                         "indicators": list(d.indicators),
                         "rule": d.rule,
+                        "reason": d.reason,
                         **({"variant": d.variant} if d.variant else {}),
                     }
                 )
