@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import structlog.testing
 
 from tutela.detect.lines import default_line_detector
 from tutela.detect.understand import LineReader
@@ -48,6 +49,8 @@ def test_a_failing_detector_leaves_the_line_unscored_not_lost() -> None:
         def score_line(self, text: str):
             raise RuntimeError("encoder weights missing")
 
-    r = LineReader(Broken(), lang="en").read("turn on your cam", line=2)  # type: ignore[arg-type]
+    with structlog.testing.capture_logs() as logs:
+        r = LineReader(Broken(), lang="en").read("turn on your cam", line=2)  # type: ignore[arg-type]
+    assert [e["event"] for e in logs] == ["line_detector.failed"]
     assert r.score is None and r.evidence() is None
     assert Category.MEDIA_REQUEST in r.categories  # the lexicon still reads it
