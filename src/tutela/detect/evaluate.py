@@ -6,7 +6,8 @@
   from per-author labels in the JSONL (PJ: offender 1, decoy 0).
 * ``early`` — eSPD (Vogt et al. 2021): messages are fed one at a time to the incremental scorer; a
   conversation is predicted positive when the warning rule fires, at message ``k``; speed and
-  ``F_latency`` follow ../shared/data/README.md.
+  ``F_latency`` follow Vogt et al. (2021): penalty(k) = -1 + 2 / (1 + exp(-p (k - 1))),
+  p = ln 3 / 89; speed = 1 - median penalty; F_latency = F1 * speed.
 """
 
 from __future__ import annotations
