@@ -187,7 +187,6 @@ class LineEvidence:
     context: the benign context of the nearest reviewed exemplar when that exemplar is benign
         (``"benign_school"``...), else ``None``; ``context_similarity`` its cosine similarity.
     nearest: ids of the nearest reviewed exemplars (the explanation), most similar first.
-    contexts: ``((context, context_similarity),)`` when the line sets a context, else empty.
     threat: the detector's main reading of the line is a threat (sextortion, coercion).
     """
 
@@ -197,7 +196,6 @@ class LineEvidence:
     context: str | None = None
     context_similarity: float = 0.0
     nearest: tuple[str, ...] = ()
-    contexts: tuple[tuple[str, float], ...] = ()
     threat: bool = False
 
 

@@ -17,8 +17,7 @@ def hit(category: Category, line: int, weight: float = 0.7) -> IndicatorHit:
 
 
 def ev(line: int, p: float, *cats: Category, context: str | None = None) -> LineEvidence:
-    contexts = ((context, 0.8),) if context else ()
-    return LineEvidence(line, p, tuple(cats), context, 0.8 if context else 0.0, ("x.1",), contexts)
+    return LineEvidence(line, p, tuple(cats), context, 0.8 if context else 0.0, ("x.1",))
 
 
 def ctx(line: int, evidence: list[LineEvidence], *hits: IndicatorHit, **kw) -> PolicyContext:
@@ -137,7 +136,7 @@ def test_scorer_risk_with_a_lexicon_hit_still_corroborates(policy: Policy) -> No
 
 
 def test_a_threat_read_by_the_detector_is_referred(policy: Policy) -> None:
-    threat = LineEvidence(2, 0.97, (), None, 0.0, ("en.threat.1",), (), threat=True)
+    threat = LineEvidence(2, 0.97, (), None, 0.0, ("en.threat.1",), threat=True)
     d = policy.decide(ctx(2, [ev(1, 0.1), threat], age_disclosed=False))
     assert (d.action, d.rule) == (Action.REFER, "ladder.threat")
     assert d.variant is None  # no warning before the age is known

@@ -116,7 +116,6 @@ class LineScore:
     with ``probability < 0.5`` whose nearest exemplar is a benign context, that context
     (``"benign_school"``...), with ``context_similarity`` its cosine similarity.
     labels: every soliciting label read in the line (:data:`LABEL_SHARE`), ``label`` first.
-    contexts: ``((context, context_similarity),)`` for such a line, else empty.
     linear, embedding: each tier's probability (``None`` when the tier did not run).
     nearest: the nearest exemplars, most similar first (empty when the line was not embedded).
     """
@@ -129,7 +128,6 @@ class LineScore:
     nearest: tuple[Neighbour, ...] = ()
     labels: tuple[str, ...] = ()
     context_similarity: float = 0.0
-    contexts: tuple[tuple[str, float], ...] = ()
 
     @property
     def category(self) -> Category | None:
@@ -407,13 +405,11 @@ class LineDetector:
                     label = lab_lin[i]
                     labels = (label,)
             # a context only from a line whose nearest exemplar is itself a benign context
-            benign_line = p < 0.5 and bool(nearest) and nearest[0].label in BENIGN
-            benign = nearest[:1] if benign_line else []
-            contexts = {n.label: n.similarity for n in benign}
+            ctx = nearest[0] if p < 0.5 and nearest and nearest[0].label in BENIGN else None
             out.append(
                 LineScore(
-                    p, label, benign[0].label if benign else None, lin, emb, tuple(nearest),
-                    labels, benign[0].similarity if benign else 0.0, tuple(contexts.items()),
+                    p, label, ctx.label if ctx else None, lin, emb, tuple(nearest), labels,
+                    ctx.similarity if ctx else 0.0,
                 )
             )  # fmt: skip
         return out

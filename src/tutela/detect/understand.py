@@ -64,7 +64,6 @@ class LineReading:
             context=s.context,
             context_similarity=s.context_similarity,
             nearest=tuple(n.id for n in s.nearest),
-            contexts=s.contexts,
             threat=s.label == "threat",
         )
 

@@ -106,11 +106,12 @@ def established_contexts(
     lp = params.line_evidence
     upto = ctx.line if before is None else before - 1
     return frozenset(
-        label
+        e.context
         for e in ctx.evidence
-        if e.line <= upto and e.probability <= lp.context_max_probability
-        for label, similarity in (e.contexts or ((e.context, e.context_similarity),))
-        if label and similarity >= lp.context_similarity
+        if e.line <= upto
+        and e.context
+        and e.probability <= lp.context_max_probability
+        and e.context_similarity >= lp.context_similarity
     )
 
 
@@ -184,6 +185,8 @@ def _signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
     by_explicit = any(h.weight >= sp.explicit_weight for h in sol_here)
 
     cp = params.commercial
+    # qualifying hits of the solicitation and commercial categories, up to this line
+    com_hits = _qualifying(hits, cp.categories | sp.categories, sp.min_weight, ctx.line)
     risk = a.risk
     carried_here: frozenset[Category] = frozenset()
     carried_all: set[Category] = set()
@@ -191,11 +194,9 @@ def _signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
     lp = params.line_evidence
     use_lines = lp.enabled and bool(ctx.evidence)
     if use_lines:
-        qualifying = cp.categories | sp.categories
         lexicon_by_line: dict[int, set[Category]] = {}
-        for h in hits:
-            if h.category in qualifying and h.weight >= sp.min_weight:
-                lexicon_by_line.setdefault(h.line, set()).add(h.category)
+        for h in com_hits:
+            lexicon_by_line.setdefault(h.line, set()).add(h.category)
         over = False  # an earlier contact line read as soliciting (adjusted P >= threshold)
         over_categories: set[Category] = set()
         for e in sorted(ctx.evidence, key=lambda x: x.line):
@@ -237,10 +238,8 @@ def _signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
         if paired_only and len(seen & (sp.categories | cp.categories)) < 2:
             by_risk = by_explicit = False  # a lone secret or app switch is not a solicitation
         soliciting = by_warning or by_risk or by_explicit
-        com_hits = _qualifying(hits, cp.categories | sp.categories, sp.min_weight, ctx.line)
         com_here = any(h.line == ctx.line for h in com_hits)
     commercial = cp.enabled and cp.categories <= seen and (com_here or not sp.require_line_evidence)
-    com_hits = _qualifying(hits, cp.categories | sp.categories, sp.min_weight, ctx.line)
 
     tp = params.threats
     threat_hits = [h for h in hits if h.line == ctx.line and h.category in tp.categories]
