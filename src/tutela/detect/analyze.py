@@ -84,30 +84,26 @@ class EvidenceLine:
         }
 
 
-def evidence_lines(
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One message as the evidence rule sees it (computed once per conversation)."""
+
+    line: EvidenceLine  # the line, as it would be reported
+    detector: bool  # the detector carries it (after a minor's age, when required)
+    indicator: bool  # it has an indicator of weight >= min_weight (for classifier corroboration)
+
+
+def _reads(
     conv: Conversation,
     scores: list[LineScore],
     hits: list[list[IndicatorHit]],
     cfg: LineEvidenceConfig,
-    *,
-    classifier: Callable[[str], bool] = lambda author: False,
-) -> list[EvidenceLine]:
-    """The lines of ``conv`` that carry evidence, per author (``sustained`` counts an author's own
-    earlier lines only). ``scores`` and ``hits`` are per message, in order; ``classifier(author)``
-    tells whether the conversation classifier's risk for that author reached its threshold.
-
-    As in the live path, where the persona states its age first, a line read by the detector
-    counts only once another participant stated a minor's age (``require_minor_age``; a bare
-    number 8-17 answering an age question counts): an adult-to-adult chat is not a solicitation
-    of a child. A lexicon hit corroborated by the classifier counts without it (the classifier
-    learned predator conversations as a whole): a line with any indicator of weight >=
-    ``min_weight`` (an age probe, a secrecy request...) while the classifier's risk for its author
-    is over the threshold is evidence too, the indicator being what the line shows."""
+) -> list[_Read]:
     qualifying = {c for c in SOLICITING.values() if c is not None}
     over: set[str] = set()
-    out: list[EvidenceLine] = []
     minors: set[str] = set()  # authors who stated a minor's age so far
     probe_by: str | None = None  # author of the previous line when it asked for the age
+    out: list[_Read] = []
     for m, score, line_hits in zip(conv.messages, scores, hits, strict=True):
         lex = [h for h in line_hits if h.category in qualifying and h.weight >= cfg.min_weight]
         bare = _BARE_AGE.fullmatch(m.text.strip().rstrip("!.?").strip())
@@ -117,20 +113,53 @@ def evidence_lines(
             minors.add(m.author)
         probe_by = m.author if _asks_age(m.text, line_hits) else None
         to_minor = not cfg.require_minor_age or bool(minors - {m.author})
-        if (to_minor and carries(
+        by_detector = to_minor and carries(
             score.probability,
             lexicon=bool(lex),
             earlier_over=m.author in over,
             threshold=cfg.threshold,
             confident=cfg.confident,
             sustained=cfg.sustained,
-            classifier=False,
-        )) or (classifier(m.author) and any(h.weight >= cfg.min_weight for h in line_hits)):
-            ids = tuple(dict.fromkeys(h.indicator for h in (lex or line_hits)))
-            out.append(EvidenceLine(conv.id, m.line, m.author, m.text, score, ids))
+        )
+        ids = tuple(dict.fromkeys(h.indicator for h in (lex or line_hits)))
+        out.append(
+            _Read(
+                EvidenceLine(conv.id, m.line, m.author, m.text, score, ids),
+                by_detector,
+                any(h.weight >= cfg.min_weight for h in line_hits),
+            )
+        )
         if score.probability >= cfg.threshold and score.labels:
             over.add(m.author)
     return out
+
+
+def evidence_lines(
+    conv: Conversation,
+    scores: list[LineScore],
+    hits: list[list[IndicatorHit]],
+    cfg: LineEvidenceConfig,
+    *,
+    classifier: Callable[[str], bool] = lambda author: False,
+    reads: list[_Read] | None = None,
+) -> list[EvidenceLine]:
+    """The lines of ``conv`` that carry evidence, per author (``sustained`` counts an author's own
+    earlier lines only). ``scores`` and ``hits`` are per message, in order; ``classifier(author)``
+    tells whether the conversation classifier's risk for that author reached its threshold
+    (``reads``: the per-line pass, when the caller already made it for another ``classifier``).
+
+    As in the live path, where the persona states its age first, a line read by the detector
+    counts only once another participant stated a minor's age (``require_minor_age``; a bare
+    number 8-17 answering an age question counts): an adult-to-adult chat is not a solicitation
+    of a child. A lexicon hit corroborated by the classifier counts without it (the classifier
+    learned predator conversations as a whole): a line with any indicator of weight >=
+    ``min_weight`` (an age probe, a secrecy request...) while the classifier's risk for its author
+    is over the threshold is evidence too, the indicator being what the line shows."""
+    if reads is None:
+        reads = _reads(conv, scores, hits, cfg)
+    return [
+        r.line for r in reads if r.detector or (r.indicator and classifier(r.line.author))
+    ]
 
 
 @dataclass(slots=True)
@@ -291,24 +320,25 @@ def analyze(
         for conv, prep, risk in zip(chunk, conv_docs, conv_risk, strict=True):
             hits = [h for line_hits in prep.hits for h in line_hits]
             evidence: list[EvidenceLine] = []
-            if _readable(conv, detector):
-                scores = detector.score([m.text for m in conv.messages])
-                conv_over = bool(risk >= model.threshold_)
+            readable = detector if _readable(conv, detector) else None
+            if readable is not None:
+                line_hits = list(prep.hits)
+                scores = readable.score([m.text for m in conv.messages])
+                reads = _reads(conv, scores, line_hits, lines)
+                conv_over = bool(risk >= threshold)
                 evidence = evidence_lines(
-                    conv, scores, list(prep.hits), lines, classifier=lambda a, o=conv_over: o
+                    conv, scores, line_hits, lines, classifier=lambda a, o=conv_over: o, reads=reads
                 )
-                author_evidence[conv.id] = evidence_lines(
+                mine = evidence_lines(
                     conv,
                     scores,
-                    list(prep.hits),
+                    line_hits,
                     lines,
                     classifier=lambda a, cid=conv.id, o=over: (cid, a) in o,
+                    reads=reads,
                 )
-                evidence, author_evidence[conv.id] = _explained(
-                    detector, evidence, author_evidence[conv.id]
-                )
-            readable = detector if _readable(conv, detector) else None
-            flagged, shown = _flag(float(risk), evidence, model.threshold_, lines, readable)
+                evidence, author_evidence[conv.id] = _explained(readable, evidence, mine)
+            flagged, shown = _flag(float(risk), evidence, threshold, lines, readable)
             conv_results.append(
                 ConversationResult(
                     id=conv.id,
@@ -337,9 +367,9 @@ def analyze(
             res.indicators = sorted(
                 res.indicators + mapped, key=lambda ch: (-ch[1].weight, ch[0], ch[1].line)
             )[:_MAX_INDICATORS]
+            det = detector if conv.id in author_evidence else None
             mine = [e for e in author_evidence.get(conv.id, []) if e.author == a]
-            det = detector if _readable(conv, detector) else None
-            flagged, shown = _flag(float(risk), mine, model.threshold_, lines, det)
+            flagged, shown = _flag(float(risk), mine, threshold, lines, det)
             res.model_risk = max(res.model_risk, float(risk))
             if shown > res.risk:
                 res.risk = shown
@@ -406,11 +436,9 @@ def _flag(
     """``(flagged, risk shown)`` for one conversation or author (module docstring)."""
     if detector is None:
         return model_risk >= threshold, model_risk
-    line_risk = max((e.score.probability for e in evidence), default=0.0)
-    risk = max(model_risk, line_risk) if evidence else model_risk
     if evidence:
-        return True, risk
-    return (not lines.require_evidence and model_risk >= threshold), risk
+        return True, max(model_risk, max(e.score.probability for e in evidence))
+    return (not lines.require_evidence and model_risk >= threshold), model_risk
 
 
 def _relined(hit: IndicatorHit, line: int) -> IndicatorHit:
