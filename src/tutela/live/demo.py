@@ -39,7 +39,14 @@ from tutela.persona import load_persona, persona_for_language
 from tutela.policy import Policy, VariantAssigner, load_policy
 from tutela.store import Recorder, open_store
 
-__all__ = ["Scenario", "load_scenario", "run_demo", "shipped_scenarios"]
+__all__ = [
+    "Scenario",
+    "load_scenario",
+    "read_scenario_json",
+    "run_demo",
+    "scenario_from_data",
+    "shipped_scenarios",
+]
 
 MAX_LINES = 500
 MAX_LINE_CHARS = 4000
@@ -76,10 +83,17 @@ def load_scenario(path: str | Path | None) -> Scenario:
     elif str(path) in shipped:
         path = shipped[str(path)]
     p = Path(path)
+    return scenario_from_data(read_scenario_json(p, shipped=shipped), where=str(p))
+
+
+def read_scenario_json(p: Path, *, shipped: dict[str, Path] | None = None) -> dict:
+    """The JSON object of a scenario file. ``InputError`` (naming the file) for an unreadable
+    file, a file that is not UTF-8, malformed JSON or a top level that is not an object."""
     try:
         raw = p.read_bytes()
     except OSError as e:
-        hint = "" if p.suffix else f"; shipped scenarios: {', '.join(sorted(shipped))}"
+        names = sorted(shipped or shipped_scenarios())
+        hint = "" if p.suffix else f"; shipped scenarios: {', '.join(names)}"
         raise InputError(f"cannot read scenario: {e.strerror or e}{hint}", path=str(p)) from e
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -89,13 +103,19 @@ def load_scenario(path: str | Path | None) -> Scenario:
         raise InputError(f"malformed JSON: {e.msg}", path=str(p), line=e.lineno) from e
     if not isinstance(data, dict):
         raise InputError("a scenario must be a JSON object", path=str(p))
+    return data
+
+
+def scenario_from_data(data: dict, *, where: str) -> Scenario:
+    """A :class:`Scenario` from a scenario's JSON object. ``InputError`` naming ``where`` for
+    missing, wrongly typed or oversized fields; unknown keys are ignored."""
     lines = data.get("lines")
     if not isinstance(lines, list) or not lines or not all(isinstance(x, str) for x in lines):
-        raise InputError("'lines' must be a non-empty list of strings", path=str(p))
+        raise InputError("'lines' must be a non-empty list of strings", path=where)
     if len(lines) > MAX_LINES or any(len(x) > MAX_LINE_CHARS for x in lines):
         raise InputError(
             f"scenario too large (at most {MAX_LINES} lines of {MAX_LINE_CHARS} characters)",
-            path=str(p),
+            path=where,
         )
     fields: dict[str, str] = {}
     for key in ("lang", "persona", "platform", "contact"):
@@ -103,7 +123,7 @@ def load_scenario(path: str | Path | None) -> Scenario:
         if value is None:
             continue
         if not isinstance(value, str) or not value.strip():
-            raise InputError(f"'{key}' must be a non-empty string", path=str(p))
+            raise InputError(f"'{key}' must be a non-empty string", path=where)
         fields[key] = value.strip()
     return Scenario(lines=tuple(lines), **fields)
 

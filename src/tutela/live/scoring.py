@@ -26,7 +26,6 @@ Figures are reported per language and overall (see :func:`summarize`).
 
 from __future__ import annotations
 
-import json
 import statistics
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -35,7 +34,7 @@ from pathlib import Path
 
 from tutela.errors import InputError
 from tutela.evidence.signing import DEMO_FOLDER_PREFIX
-from tutela.live.demo import Scenario, load_scenario, run_demo
+from tutela.live.demo import Scenario, read_scenario_json, run_demo, scenario_from_data
 
 __all__ = [
     "EXPECT",
@@ -156,8 +155,8 @@ def load_live_scenario(path: str | Path) -> LabelledScenario:
     where = str(p)
     if not p.is_file():
         raise InputError("not a scenario file (no such file)", path=where)
-    scenario = load_scenario(p)
-    data = json.loads(p.read_bytes().decode("utf-8"))  # load_scenario has validated it
+    data = read_scenario_json(p)
+    scenario = scenario_from_data(data, where=where)
     expect = data.get("expect")
     if expect is None:
         raise InputError(
