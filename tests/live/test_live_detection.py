@@ -50,10 +50,18 @@ def test_combining_marks_do_not_hide_a_webcam_request(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "lines",
     [
-        ("hey its jess from class", "we have sex ed tomorrow lol",
-         "mr brown is gonna be so awkward", "did u finish the worksheet"),
-        ("hi its mum", "i'll pick you up at 4 from school",
-         "send me a photo of your science project", "well done sweetheart"),
+        (
+            "hey its jess from class",
+            "we have sex ed tomorrow lol",
+            "mr brown is gonna be so awkward",
+            "did u finish the worksheet",
+        ),
+        (
+            "hi its mum",
+            "i'll pick you up at 4 from school",
+            "send me a photo of your science project",
+            "well done sweetheart",
+        ),
     ],
 )
 def test_hard_negatives_are_not_warned(tmp_path: Path, lines: tuple[str, ...]) -> None:

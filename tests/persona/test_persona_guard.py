@@ -236,9 +236,7 @@ def test_bank_text_with_an_extra_word_is_refused(
     extended = " ".join(words)
     # the longer text may itself be another template's text ("bin 14" + "i" = "i bin 14", the
     # styled "ich bin 14"): that one is rightly allowed
-    others = {
-        base_style(r, profile) for _, t in entries for r in renderings(t, profile, bank)
-    }
+    others = {base_style(r, profile) for _, t in entries for r in renderings(t, profile, bank)}
     assume(extended not in others)
     assert not guard.check(extended, origin="bank").allowed
 

@@ -104,9 +104,7 @@ def test_money_then_camera_is_referred_after_a_warning(policy: Policy) -> None:
     lines = [ev(1, 0.99, C.GIFT_OR_MONEY), ev(2, 0.99, C.MEDIA_REQUEST)]
     first = policy.decide(ctx(1, lines[:1]))
     assert first.action is Action.DETER
-    later = policy.decide(
-        ctx(2, lines, warned_in_conversation=True, strongest_action=Action.DETER)
-    )
+    later = policy.decide(ctx(2, lines, warned_in_conversation=True, strongest_action=Action.DETER))
     assert (later.action, later.rule, later.variant) == (
         Action.REFER, "ladder.commercial_exploitation", None,
     )  # fmt: skip

@@ -258,7 +258,14 @@ class StoreContract:
     ) -> None:
         conv = self.conversation(rec)
         self.inbound(rec, conv, 1, "original words")
+        with pytest.raises(StoreError, match="append-only"), store.session() as s:
+            s.execute(text("UPDATE messages SET text = 'other words'"))
+        # An attacker with direct SQL drops the guard first: the chain still catches the edit.
         with store.session() as s:
+            if store.engine.dialect.name == "sqlite":
+                s.execute(text("DROP TRIGGER messages_guard_update"))
+            else:
+                s.execute(text("DROP TRIGGER messages_guard_update ON messages"))
             s.execute(text("UPDATE messages SET text = 'other words'"))
         with pytest.raises(TamperError, match="text_sha256"):
             verify_store(store, signer.public_key)

@@ -157,9 +157,7 @@ def evidence_lines(
     is over the threshold is evidence too, the indicator being what the line shows."""
     if reads is None:
         reads = _reads(conv, scores, hits, cfg)
-    return [
-        r.line for r in reads if r.detector or (r.indicator and classifier(r.line.author))
-    ]
+    return [r.line for r in reads if r.detector or (r.indicator and classifier(r.line.author))]
 
 
 @dataclass(slots=True)

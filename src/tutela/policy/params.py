@@ -99,9 +99,7 @@ class SolicitationParams(_Params):
             Category.PLATFORM_SWITCH,
         }
     )
-    paired_categories: frozenset[Category] = frozenset(
-        {Category.SECRECY, Category.PLATFORM_SWITCH}
-    )
+    paired_categories: frozenset[Category] = frozenset({Category.SECRECY, Category.PLATFORM_SWITCH})
     min_weight: Annotated[float, Field(strict=True, ge=0.0)] = 0.5
     use_warning_rule: StrictBool = False
     require_line_evidence: StrictBool = True

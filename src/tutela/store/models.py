@@ -39,12 +39,14 @@ __all__ = [
     "IdentityRow",
     "LedgerEntryRow",
     "LedgerHeadRow",
+    "LoginThrottleRow",
     "MessageRow",
     "OperationRow",
     "OperatorMessageRow",
     "ReferralRow",
     "RoomCounterRow",
     "UserRow",
+    "WebSessionRow",
 ]
 
 NAMING = {
@@ -254,9 +256,38 @@ class UserRow(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(300))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(400))  # encrypted (see cases.users)
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime]
+    session_epoch: Mapped[int] = mapped_column(Integer, server_default="0")
+    """Bumped by every change that must end open sessions (password, TOTP, role, deactivation)."""
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    """The RFC 6238 time step of the last accepted code (a code is accepted once)."""
+    credentials_changed_at: Mapped[datetime | None]
+
+
+class WebSessionRow(Base):
+    """A dashboard session. The browser holds the token; only its SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    csrf_token: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    user_epoch: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+    last_seen: Mapped[float] = mapped_column(Float, index=True)
+    data: Mapped[dict[str, Any]]
+
+
+class LoginThrottleRow(Base):
+    """Failed-login score of one key (``user:NAME`` or ``ip:ADDR``), decaying over time."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+    locked_until: Mapped[float] = mapped_column(Float)
+    in_flight: Mapped[int] = mapped_column(Integer)
 
 
 class ReferralRow(Base):
