@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tutela.private import private_file
 from tutela.store.errors import StoreError
 
 __all__ = ["Store", "default_url", "open_store"]
@@ -203,10 +204,22 @@ def upgrade(engine: Engine) -> None:
         conn.commit()
 
 
+def _private_sqlite_file(db: Path) -> None:
+    """The SQLite file holds chat texts and password hashes: folder 0700, file 0600 (SQLite gives
+    its ``-wal`` and ``-shm`` files the database file's mode). See :mod:`tutela.private`."""
+    if str(db).startswith("file:"):  # a URI filename: SQLite opens it, we do not guess the path
+        return
+    try:
+        private_file(db)
+    except OSError as e:
+        raise StoreError(f"cannot create database file {str(db)!r}: {e.strerror or e}") from e
+
+
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     """Open (and create/upgrade with Alembic) the store at ``url``.
 
-    ``url``: a SQLAlchemy URL; ``None`` uses ``default_url()``. SQLite parent folders are created.
+    ``url``: a SQLAlchemy URL; ``None`` uses ``default_url()``. A SQLite file and the folders above
+    it are created private (``0600``/``0700``, :mod:`tutela.private`).
     Raises ``StoreError`` when the URL is invalid or the database cannot be opened or migrated.
     """
     url = url or default_url()
@@ -216,7 +229,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         raise StoreError(f"invalid database URL {url!r}") from e
     is_sqlite = parsed.get_backend_name() == "sqlite"
     if is_sqlite and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite_file(Path(parsed.database))
     try:
         if is_sqlite:
             engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})

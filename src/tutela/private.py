@@ -1,0 +1,78 @@
+"""Private files and folders: the database, keys and secrets Tutela writes for one user.
+
+Rule (OWASP ASVS V8.3 "sensitive private data"; POSIX permissions): folders Tutela creates for
+its data are ``0700`` and files holding chat texts, hashes, secrets or keys are ``0600``, so other
+accounts on the machine cannot read them. An existing folder that Tutela did not create (``/tmp``,
+a project folder) is never changed, except Tutela's own data folder (:func:`data_dir`); an
+existing private *file* with group or other bits is tightened to ``0600`` and a warning is
+logged. On platforms without POSIX modes (Windows) the calls only create.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+__all__ = ["FILE_MODE", "FOLDER_MODE", "data_dir", "private_file", "private_folder"]
+
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+
+log = logging.getLogger(__name__)
+
+
+def data_dir() -> Path:
+    """Tutela's own data folder (``platformdirs.user_data_dir("tutela")``), not created here.
+
+    Being Tutela's own, it is the one existing folder :func:`private_folder` tightens to ``0700``.
+    """
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("tutela"))
+
+
+def private_folder(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` (and missing parents) with mode ``0700``; returns it as a ``Path``.
+
+    Only folders created here get the mode; existing ones are left as they are (module docstring).
+    Raises ``OSError`` when the folder cannot be created.
+    """
+    folder = Path(path).expanduser()
+    missing = []
+    probe = folder
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for created in missing:
+        os.chmod(created, FOLDER_MODE)
+    own = data_dir()
+    if os.name == "posix" and folder == own and stat.S_IMODE(folder.stat().st_mode) & 0o077:
+        log.warning("tightening %s to %o (private data)", folder, FOLDER_MODE)
+        os.chmod(folder, FOLDER_MODE)
+    return folder
+
+
+def private_file(path: str | os.PathLike[str], *, create: bool = True) -> Path:
+    """Make ``path`` a ``0600`` file: create it empty (never truncating) when ``create`` and it is
+    missing, else tighten an existing file that others may read (logged). Returns the ``Path``.
+
+    Raises ``OSError`` when the file cannot be created or its mode changed.
+    """
+    file = Path(path).expanduser()
+    if create or file.parent.exists():
+        private_folder(file.parent)
+    if not file.exists():
+        if create:
+            fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            os.close(fd)
+        return file
+    mode = stat.S_IMODE(file.stat().st_mode)
+    if os.name == "posix" and file.is_file() and mode & 0o077:
+        log.warning("tightening %s from %o to %o (private data)", file, mode, FILE_MODE)
+        os.chmod(file, FILE_MODE)
+    return file
