@@ -33,16 +33,15 @@ def test_export_through_the_console_script(
     url = f"sqlite:///{folder / 'tutela.db'}"
     fp = Signer.load_or_create(folder / "signing-key.pem").fingerprint()
     out = tmp_path / "out" / "case.zip"
-    r = subprocess.run(
-        [sys.executable, "-m", "tutela", "export", str(demo_db[1]), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "TUTELA_DB": url},
-    )
+    cmd = [sys.executable, "-m", "tutela", "export", str(demo_db[1]), "--out", str(out)]
+    env = {**os.environ, "TUTELA_DB": url}
+    # the demo case has no approved referral: only a --draft export (issue 10, item 11)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 2 and "no approved referral" in r.stderr and not out.exists()
+    r = subprocess.run([*cmd, "--draft"], capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stderr
     assert fp in r.stdout  # the demo database's own key was used
-    assert "NON-EVIDENTIAL" in r.stderr
+    assert "NON-EVIDENTIAL" in r.stderr and "DRAFT" in r.stderr
     code, out_text, err = run_cli("verify", str(out), "--expect-fingerprint", fp)
     assert code == 0, err
     assert "intact" in out_text and f"{fp} (matches --expect-fingerprint)" in out_text
@@ -57,12 +56,14 @@ def test_export_in_process_with_explicit_key_and_env_db(
     monkeypatch.setenv("TUTELA_DB", f"sqlite:///{folder / 'tutela.db'}")
     key = folder / "signing-key.pem"
     out = tmp_path / "case.zip"
-    code, _stdout, err = run_cli("export", str(demo_db[1]), "--out", str(out), "--key", str(key))
+    code, _stdout, err = run_cli(
+        "export", str(demo_db[1]), "--out", str(out), "--key", str(key), "--draft"
+    )
     assert code == 0, err
     report = verify_package(out, expected_fingerprint=Signer.load_or_create(key).fingerprint())
     assert report.case_id == demo_db[1] and not report.evidential
     # a second export appends another export entry and still verifies
-    code, _, err = run_cli("export", str(demo_db[1]), "--out", str(out))
+    code, _, err = run_cli("export", str(demo_db[1]), "--out", str(out), "--draft")
     assert code == 0, err
     assert verify_package(out).last_seq > report.last_seq
 
@@ -80,7 +81,7 @@ def test_export_with_a_foreign_key_is_refused(
     out = tmp_path / "case.zip"
     other = tmp_path / "other-key.pem"
     code, _, err = run_cli(
-        "export", str(demo_db[1]), "--out", str(out), "--db", url, "--key", str(other)
+        "export", str(demo_db[1]), "--out", str(out), "--db", url, "--key", str(other), "--draft"
     )
     assert code == 2 and "signed by" in err and not out.exists()
     with open_store(url) as store:

@@ -1,6 +1,6 @@
 """Tamper tests over whole evidence packages, through ``tutela verify``: every kind of change gives
 exit status 1 and a message naming the member or ledger entry (bad golden files, after sigstore
-and pymerkle's tests/test_defense.py)."""
+and pymerkle's tests/test_defense.py); a consistent forgery by another key exits 3 (untrusted)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ MEMBERS = (
     "report.pdf",
     "case.jsonld",
 )
+
+
+@pytest.fixture(autouse=True)
+def _no_local_trust(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No default signing key or trusted-keys file of the machine running the tests."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    monkeypatch.delenv("TUTELA_DB", raising=False)
 
 
 def flip(data: bytes, at: int | None = None) -> bytes:
@@ -200,14 +209,13 @@ def resign_with(src: Path, dst: Path, other: Signer) -> Path:
     return write_members(dst, data)
 
 
-def test_swapped_key_needs_expect_fingerprint(
-    demo_package: Exported, tmp_path: Path, run_cli: RunCli
-) -> None:
+def test_swapped_key_is_untrusted(demo_package: Exported, tmp_path: Path, run_cli: RunCli) -> None:
     other = Signer.generate()
     forged = resign_with(demo_package.path, tmp_path / "forged.zip", other)
-    # a consistent forgery by another key verifies on its own terms, and says whose key it is
+    # a consistent forgery by another key is intact on its own terms, but not trusted: exit 3
     code, out, err = run_cli("verify", str(forged))
-    assert code == 0 and other.fingerprint() in out and "--expect-fingerprint" in err
+    assert code == 3 and other.fingerprint() in out
+    assert f"intact, but signed by an untrusted key {other.fingerprint()}" in err
     # ... and fails against the published fingerprint
     fp = demo_package.signer.fingerprint()
     code, _, err = run_cli("verify", str(forged), "--expect-fingerprint", fp)
@@ -250,7 +258,7 @@ def test_removed_member_and_manifest_entry(
     assert code == 1 and "member list" in err
 
 
-@pytest.mark.parametrize("name", ["notes.txt", "../evil.txt", "timestamp.tsr"])
+@pytest.mark.parametrize("name", ["notes.txt", "timestamp.tsr", "[/]notes.txt"])
 def test_added_member(demo_package: Exported, tmp_path: Path, run_cli: RunCli, name: str) -> None:
     data = members(demo_package.path)
     data[name] = b"extra"
@@ -293,10 +301,17 @@ def test_unreadable_files_exit_two(tmp_path: Path, run_cli: RunCli) -> None:
 
 
 def test_json_output(demo_package: Exported, tmp_path: Path, run_cli: RunCli) -> None:
-    code, out, _ = run_cli("verify", str(demo_package.path), "--json")
+    fp = demo_package.signer.fingerprint()
+    code, out, _ = run_cli("verify", str(demo_package.path), "--json", "--expect-fingerprint", fp)
     data = json.loads(out)
     assert code == 0 and data["ok"] is True and data["case_id"] == demo_package.case_id
-    assert data["evidential"] is False and data["fingerprint_checked"] is False
+    assert data["intact"] is True and data["trusted"] is True
+    assert data["evidential"] is False and data["fingerprint_checked"] is True
+    # the same package without a trusted key: intact, but not ok
+    code, out, _ = run_cli("verify", str(demo_package.path), "--json")
+    data = json.loads(out)
+    assert code == 3 and data["ok"] is False and data["intact"] is True
+    assert data["trusted"] is False and data["key_fingerprint"] == fp
     bad = rewrite(
         demo_package.path,
         tmp_path / "bad.zip",
@@ -306,5 +321,39 @@ def test_json_output(demo_package: Exported, tmp_path: Path, run_cli: RunCli) ->
     )
     code, out, _ = run_cli("verify", str(bad), "--json")
     data = json.loads(out)
-    assert code == 1 and data["ok"] is False
+    assert code == 1 and data["ok"] is False and data["intact"] is False
     assert data["problem"]["ledger_seq"] == 5 and data["problem"]["expected"] == 4
+
+
+def test_draft_package_is_not_evidential_and_its_flag_is_bound(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """A draft of an evidential case verifies as NON-EVIDENTIAL; dropping the manifest's draft
+    flag (re-signed) disagrees with the signed export entry."""
+    from _evidence_packages import build_case
+
+    from tutela.evidence import export_package
+    from tutela.store import open_store
+
+    folder = tmp_path / "db"
+    folder.mkdir()
+    url, case_id, signer = build_case(folder, evidential=True)
+    out = tmp_path / "draft.zip"
+    with open_store(url) as store:
+        export_package(store, case_id, out, signer=signer, actor="officer-7", draft=True)
+    report = verify_package(out, expected_fingerprint=signer.fingerprint())
+    assert report.evidential is False
+    code, _, err = run_cli("verify", str(out), "--expect-fingerprint", signer.fingerprint())
+    assert code == 0 and "NON-EVIDENTIAL" in err
+    manifest = json.loads(members(out)["manifest.json"])
+    manifest.pop("draft")
+    manifest.pop("status", None)
+    raw = canonical_json(manifest)
+    bad = rewrite(
+        out,
+        tmp_path / "undrafted.zip",
+        {"manifest.json": raw, "manifest.sig": (signer.sign_manifest(raw) + "\n").encode()},
+        mode="stale",
+    )
+    code, _, err = run_cli("verify", str(bad), "--expect-fingerprint", signer.fingerprint())
+    assert code == 1 and "draft flag disagrees" in err

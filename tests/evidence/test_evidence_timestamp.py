@@ -125,7 +125,10 @@ def test_timestamped_package_verifies(stamped: Exported, tsa: Path, run_cli: Run
     assert "timestamp.tsr" in report.files
     report = verify_package(stamped.path, tsa_certificates=[(tsa / "ca.crt").read_bytes()])
     assert report.timestamp_trusted
-    code, out, err = run_cli("verify", str(stamped.path), "--tsa-cert", str(tsa / "ca.crt"))
+    fp = stamped.signer.fingerprint()  # exit 0 needs a trusted key
+    code, out, err = run_cli(
+        "verify", str(stamped.path), "--tsa-cert", str(tsa / "ca.crt"), "--expect-fingerprint", fp
+    )
     assert code == 0, err
     assert "chain verified" in out
     html = members(stamped.path)["report.html"].decode()
@@ -215,21 +218,24 @@ def http_tsa(tsa: Path) -> Iterator[str]:
 def test_cli_export_with_tsa_url(http_tsa: str, tsa: Path, tmp_path: Path, run_cli: RunCli) -> None:
     folder = tmp_path / "db"
     folder.mkdir()
-    url, case_id, _ = build_case(folder, evidential=True)
+    url, case_id, signer = build_case(folder, evidential=True)
     out = tmp_path / "case.zip"
     key = folder / "signing-key.pem"
     code, stdout, err = run_cli(
         "export", str(case_id), "--out", str(out), "--db", url, "--key", str(key),
-        "--tsa-url", http_tsa,
+        "--tsa-url", http_tsa, "--draft",  # no approved referral (issue 10, item 11)
     )  # fmt: skip
     assert code == 0, err
     assert "RFC 3161 timestamp" in stdout
-    code, stdout, err = run_cli("verify", str(out), "--tsa-cert", str(tsa / "ca.crt"), "--json")
+    code, stdout, err = run_cli(
+        "verify", str(out), "--tsa-cert", str(tsa / "ca.crt"), "--json",
+        "--expect-fingerprint", signer.fingerprint(),
+    )  # fmt: skip
     assert code == 0, err
     assert '"timestamp_trusted": true' in stdout
     code, _, err = run_cli(
         "export", str(case_id), "--out", str(tmp_path / "x.zip"), "--db", url, "--key", str(key),
-        "--tsa-url", "http://127.0.0.1:9/none",
+        "--tsa-url", "http://127.0.0.1:9/none", "--draft",
     )  # fmt: skip
     assert code == 2 and "time-stamping authority" in err
     assert not (tmp_path / "x.zip").exists()

@@ -1,8 +1,21 @@
 """``tutela export`` and ``tutela verify``: evidence packages.
 
-Exit status of ``verify``: 0 when every hash, link and signature checks; 1 when the package was
-tampered with or does not match ``--expect-fingerprint`` (the finding is printed: member or ledger
-entry, expected vs found); 2 when the file is not a readable package (``error: ...``).
+Exit status of ``verify`` (trust, not only integrity: ``tutela.evidence.trust``):
+
+====  =====================================================================================
+0     intact (every hash, link and signature checks) *and* signed by a trusted key: the local
+      store's own keys (default signing key, the ``--db`` database's key), a key in a
+      trusted-keys file (``--trusted-keys``; default ``trusted-keys.txt`` beside the default
+      signing key) or the ``--expect-fingerprint`` key
+1     tampered with, or not signed by the ``--expect-fingerprint`` key (the finding is printed:
+      member or ledger entry, expected vs found; an unsafe or duplicated member name)
+2     not a readable package, over a ``--max-*`` limit, or a usage error (``error: ...``)
+3     intact, but signed by an untrusted key (``intact, but signed by an untrusted key FP``)
+====  =====================================================================================
+
+With ``--json`` one object is printed: ``ok`` (true only for 0), ``intact``, ``trusted``,
+``trusted_by``, the report's fields, or ``problem``/``error``. Paths and member names are printed
+with Rich markup escaped.
 ``SystemExit`` is raised directly: ``tutela.cli.main`` runs Typer with ``standalone_mode=False``,
 where click returns (and the caller drops) the code of a ``typer.Exit``.
 """
@@ -14,14 +27,19 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import NoReturn
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tutela.cli._app import app, err_console, out_console
-from tutela.errors import InputError
+from tutela.errors import InputError, TutelaError
+from tutela.evidence.package import ReadLimits
 
 __all__ = ["export", "verify"]
+
+_LIMITS = ReadLimits()  # documented defaults: 10,000 members, 2 GiB in all, 512 MiB a member
 
 
 def _actor() -> str:
@@ -52,36 +70,82 @@ def export(
     tsa_url: str | None = typer.Option(
         None, "--tsa-url", help="RFC 3161 time-stamping authority URL (timestamps the head)."
     ),
+    draft: bool = typer.Option(
+        False,
+        "--draft",
+        help="Export a case without an approved referral as a DRAFT, marked not evidential "
+        "(manifest and report) and audited.",
+    ),
+    passphrase_file: Path | None = typer.Option(
+        None,
+        "--passphrase-file",
+        help="File holding the signing key's passphrase (default: $TUTELA_KEY_PASSPHRASE).",
+    ),
 ) -> None:
-    """Write the verifiable evidence package of one case (appends a signed export entry)."""
-    from tutela.evidence import Signer, export_package, key_path_for_db
-    from tutela.store import default_url, open_store
+    """Write the verifiable evidence package of one case (appends a signed export entry).
 
+    Only a case whose referral was approved (and the approval audited) is exported, the rule of
+    the dashboard (``CaseWorkflow.referral_ready``); ``--draft`` exports any case as a
+    non-evidential, audited draft. The live ledger and the case's messages are verified first
+    (``export_package``). Exit status: 0 written; 1 the ledger or a message does not verify
+    (nothing written); 2 usage error, unknown case, no approved referral, unusable key.
+    """
+    from tutela.cases.workflow import CaseWorkflow
+    from tutela.cli.ledger import load_signer
+    from tutela.evidence import TamperError, export_package, key_path_for_db
+    from tutela.store import Recorder, default_url, open_store
+
+    if out.is_dir():
+        raise InputError("--out is a directory, not a package file to write", path=str(out))
     url = db or default_url()
-    signer = Signer.load_or_create(key if key is not None else key_path_for_db(url))
+    signer = load_signer(key if key is not None else key_path_for_db(url), passphrase_file)
     timestamper = None
     if tsa_url:
         from tutela.evidence.timestamp import http_transport
 
         timestamper = http_transport(tsa_url)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create the folder: {e.strerror or e}", path=str(out)) from e
     store = open_store(url)
     try:  # export_package writes to a temporary name and renames: no half-written package
-        report = export_package(
-            store, case_id, out, signer=signer, actor=actor or _actor(), timestamper=timestamper
-        )
+        recorder = Recorder(store, checkpoint_every=0)
+        recorder.get_case(case_id)  # NotFoundError (exit 2) for an unknown case
+        if not draft and not CaseWorkflow(recorder).referral_ready(case_id):
+            raise InputError(
+                f"case {case_id} has no approved referral: nothing to export as evidence yet "
+                "(approve the referral in the dashboard, or export a non-evidential --draft)"
+            )
+        try:
+            report = export_package(
+                store,
+                case_id,
+                out,
+                signer=signer,
+                actor=actor or _actor(),
+                timestamper=timestamper,
+                draft=draft,
+            )
+        except TamperError as e:
+            err_console.print(f"[bold red]TAMPERED[/bold red] {escape(str(e))}", soft_wrap=True)
+            err_console.print(f"nothing written to {escape(str(out))}", soft_wrap=True)
+            raise SystemExit(1) from e
     finally:
         store.close()
     out_console.print(
-        f"wrote {out}: case {report.case_id}, conversations "
+        f"wrote {escape(str(out))}: case {report.case_id}, conversations "
         f"{', '.join(map(str, report.conversations))}, ledger entries "
-        f"{report.first_seq}..{report.last_seq}, {report.messages} messages"
+        f"{report.first_seq}..{report.last_seq}, {report.messages} messages",
+        soft_wrap=True,
     )
     out_console.print(
         f"signing key fingerprint (SHA-256): {report.key_fingerprint}", soft_wrap=True
     )
     if report.timestamp:
         out_console.print(f"RFC 3161 timestamp: {report.timestamp}")
+    if draft:
+        err_console.print("[bold red]DRAFT — not evidential (audited)", soft_wrap=True)
     if not report.evidential:
         err_console.print(
             "[bold red]NON-EVIDENTIAL: collected under a demonstration/non-evidential operation",
@@ -95,63 +159,115 @@ def verify(
     expect_fingerprint: str | None = typer.Option(
         None,
         "--expect-fingerprint",
-        help="The signing key's published SHA-256 fingerprint (64 hex digits).",
+        help="The signing key's published SHA-256 fingerprint (64 hex digits); then the only "
+        "trusted key.",
+    ),
+    trusted_keys_file: list[Path] | None = typer.Option(
+        None,
+        "--trusted-keys",
+        help="File of trusted key fingerprints or PEM public keys (see tutela.evidence.trust); "
+        "repeatable; default: trusted-keys.txt beside the default signing key, if present.",
+    ),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        envvar="TUTELA_DB",
+        help="Also trust this database's own signing key (e.g. a `tutela demo` database's).",
     ),
     tsa_cert: list[Path] | None = typer.Option(
         None,
         "--tsa-cert",
         help="TSA certificate chain file (PEM/DER), root included; repeatable.",
     ),
+    max_members: int = typer.Option(
+        _LIMITS.max_members, "--max-members", min=1, help="Refuse zips with more members."
+    ),
+    max_total_size: int = typer.Option(
+        _LIMITS.max_total_size,
+        "--max-total-size",
+        min=1,
+        help="Refuse zips declaring more uncompressed bytes in all (default 2 GiB).",
+    ),
+    max_member_size: int = typer.Option(
+        _LIMITS.max_member_size,
+        "--max-member-size",
+        min=1,
+        help="Refuse zips with a member declaring more uncompressed bytes (default 512 MiB).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Re-derive every hash and signature of an evidence package (exit 0 only if intact)."""
+    """Re-derive every hash and signature of an evidence package and check that its key is
+    trusted (exit 0 only if intact and trusted; 3: intact, untrusted key)."""
     from tutela.evidence import TamperError, verify_package
+    from tutela.evidence.trust import default_trusted_keys_path, trusted_keys
 
-    if expect_fingerprint is not None and (
-        len(expect_fingerprint) != 64
-        or any(ch not in "0123456789abcdef" for ch in expect_fingerprint.lower())
-    ):
-        raise InputError("--expect-fingerprint must be 64 hex digits")
-    certs = []
-    for p in tsa_cert or []:
-        try:
-            certs.append(p.read_bytes())
-        except OSError as e:
-            raise InputError(f"cannot read: {e.strerror or e}", path=str(p)) from e
+    shown = escape(str(package))
+
+    def fail(code: int, payload: dict[str, object], cause: BaseException) -> NoReturn:
+        sys.stdout.write(
+            json.dumps({"ok": False, "package": str(package), **payload}, default=str) + "\n"
+        )
+        raise SystemExit(code) from cause
+
     try:
+        trust = trusted_keys(
+            expect_fingerprint=expect_fingerprint, db_url=db, trusted_key_files=trusted_keys_file
+        )
+        certs = []
+        for p in tsa_cert or []:
+            try:
+                certs.append(p.read_bytes())
+            except OSError as e:
+                raise InputError(f"cannot read: {e.strerror or e}", path=str(p)) from e
         report = verify_package(
-            package, expected_fingerprint=expect_fingerprint, tsa_certificates=certs or None
+            package,
+            expected_fingerprint=None if expect_fingerprint is None else trust.expected,
+            tsa_certificates=certs or None,
+            limits=ReadLimits(max_members, max_total_size, max_member_size),
         )
     except TamperError as e:
-        finding = {
-            "what": e.what,
-            "ledger_seq": e.seq,
-            "expected": e.expected,
-            "found": e.actual,
-        }
+        finding = {"what": e.what, "ledger_seq": e.seq, "expected": e.expected, "found": e.actual}
         if as_json:
-            sys.stdout.write(
-                json.dumps({"ok": False, "package": str(package), "problem": finding}, default=str)
-                + "\n"
-            )
-        else:
-            err_console.print(f"[bold red]TAMPERED[/bold red] {package}: {e}", soft_wrap=True)
+            fail(1, {"intact": False, "trusted": None, "problem": finding}, e)
+        err_console.print(
+            f"[bold red]TAMPERED[/bold red] {shown}: {escape(str(e))}", soft_wrap=True, emoji=False
+        )
         raise SystemExit(1) from e
-    except InputError as e:
+    except (TutelaError, RecursionError) as e:
+        # RecursionError: a last guard; readers bound JSON depth (MAX_JSON_DEPTH) themselves
+        message = str(e) if isinstance(e, TutelaError) else "input nested too deeply"
         if as_json:
-            sys.stdout.write(
-                json.dumps({"ok": False, "package": str(package), "error": str(e)}) + "\n"
-            )
-            raise SystemExit(2) from e
-        raise
+            fail(2, {"error": message}, e)
+        if isinstance(e, TutelaError):
+            raise
+        raise InputError(message, path=str(package)) from e
+    for warning in trust.warnings:
+        err_console.print(f"warning: {escape(warning)}", soft_wrap=True, emoji=False)
+    fp = report.key_fingerprint
+    source = trust.source(fp)
+    untrusted = f"intact, but signed by an untrusted key {fp}"
     if as_json:
         data = asdict(report)
         data.update(
-            ok=True, package=str(package), fingerprint_checked=expect_fingerprint is not None
+            ok=source is not None,
+            intact=True,
+            trusted=source is not None,
+            trusted_by=source,
+            package=str(package),
+            fingerprint_checked=expect_fingerprint is not None,
         )
+        if source is None:
+            data["problem"] = {"what": untrusted, "found": fp}
         sys.stdout.write(json.dumps(data) + "\n")
+        if source is None:
+            raise SystemExit(3)
         return
-    table = Table(title=f"{package}: intact", show_header=False)
+    out_console.print(
+        f"{shown}: {'intact' if source else 'intact, UNTRUSTED signing key'}",
+        soft_wrap=True,
+        emoji=False,
+    )
+    table = Table(show_header=False)
     table.add_column("what", no_wrap=True)
     table.add_column("value", overflow="fold")
     table.add_row("case", str(report.case_id))
@@ -160,18 +276,27 @@ def verify(
     table.add_row("ledger entries", f"{report.first_seq}..{report.last_seq} ({report.entries})")
     table.add_row("messages", f"{report.messages} ({report.purged_messages} purged)")
     if report.timestamp:
-        trust = "chain verified" if report.timestamp_trusted else "imprint only; chain not checked"
-        table.add_row("RFC 3161 timestamp", f"{report.timestamp} ({trust})")
+        ts = "chain verified" if report.timestamp_trusted else "imprint only; chain not checked"
+        table.add_row("RFC 3161 timestamp", escape(f"{report.timestamp} ({ts})"))
     out_console.print(table)
-    checked = "matches --expect-fingerprint" if expect_fingerprint else "NOT checked"
+    if source == "--expect-fingerprint":
+        checked = "matches --expect-fingerprint"
+    else:
+        checked = f"trusted: {source}" if source else "NOT trusted"
     out_console.print(
-        f"signing key fingerprint (SHA-256): {report.key_fingerprint} ({checked})", soft_wrap=True
+        f"signing key fingerprint (SHA-256): {fp} ({escape(checked)})", soft_wrap=True, emoji=False
     )
-    if expect_fingerprint is None:
-        err_console.print(
-            "warning: no --expect-fingerprint given: the package's own key was trusted; compare "
-            f"{report.key_fingerprint} with the fingerprint the exporter published",
-            soft_wrap=True,
-        )
     if not report.evidential:
-        err_console.print("[bold red]NON-EVIDENTIAL package (demonstration operation)")
+        err_console.print(
+            "[bold red]NON-EVIDENTIAL package (demonstration operation or draft export)"
+        )
+    if source is None:
+        err_console.print(
+            f"[bold red]UNTRUSTED[/bold red] {shown}: {untrusted}; compare it with the "
+            "fingerprint the exporter published, then pass --expect-fingerprint "
+            f"{fp} or add it to {escape(str(default_trusted_keys_path()))} (or a --trusted-keys "
+            "file)",
+            soft_wrap=True,
+            emoji=False,
+        )
+        raise SystemExit(3)

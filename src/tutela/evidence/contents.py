@@ -84,9 +84,21 @@ class PackageContents:
         return self.entries[-1]
 
     @property
+    def draft(self) -> bool:
+        """True when the signed export entry marks the package a draft (``tutela export --draft``:
+        a working copy, never evidence)."""
+        payload = self.entries[-1].payload if self.entries else None
+        return payload is not None and payload.get("draft") is True
+
+    @property
     def evidential(self) -> bool:
-        """True only when every operation of the case is marked evidential."""
-        return bool(self.operations) and all(bool(o["evidential"]) for o in self.operations)
+        """True only when the package is not a draft and every operation of the case is marked
+        evidential."""
+        return (
+            not self.draft
+            and bool(self.operations)
+            and all(bool(o["evidential"]) for o in self.operations)
+        )
 
     def reviews(self) -> list[dict[str, Any]]:
         """The case's ``review`` entries in order: ``{seq, at, action, actor, actor_role,

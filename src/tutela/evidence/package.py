@@ -33,16 +33,25 @@ checkpoint over it, so the excerpt ends with signed proof of its own export and 
 The manifest signature binds every member, the derived reports included: a changed byte anywhere
 fails verification even when the manifest hash was fixed up. Whoever holds another key can re-sign
 a forged package consistently; only comparing the key fingerprint with one published out of band
-(``expected_fingerprint``) detects that.
+(``expected_fingerprint``) or with a trusted key (``tutela.evidence.trust``) detects that.
+
+Reading a package treats it as hostile input: member count, names and declared sizes are checked
+against ``ReadLimits`` from the central directory before any member is decompressed; members are
+hashed in chunks; parsed JSON may nest at most ``MAX_JSON_DEPTH`` levels.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
+import lzma
+import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -72,8 +81,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DATA_MEMBERS",
     "DERIVED_MEMBERS",
+    "MAX_JSON_DEPTH",
     "PACKAGE_FORMAT",
     "PackageReport",
+    "ReadLimits",
     "TimestampTransport",
     "export_package",
     "read_package",
@@ -94,7 +105,6 @@ DATA_MEMBERS = (
 )
 DERIVED_MEMBERS = ("report.html", "report.pdf", "case.jsonld")
 _OPTIONAL = (TIMESTAMP,)
-_MAX_MEMBER = 512 * 1024**2  # refuse absurd members (zip bombs)
 _OPERATION_FIELDS = (
     "organisation",
     "jurisdiction",
@@ -105,6 +115,9 @@ _OPERATION_FIELDS = (
     "ends_at",
     "evidential",
 )
+
+DRAFT_STATUS = "DRAFT — not evidential"
+"""Manifest ``status`` (and report tool line) of a package exported with ``draft=True``."""
 
 TimestampTransport = Callable[[bytes], bytes]
 """Sends a DER ``TimeStampReq`` to a TSA and returns its DER ``TimeStampResp``."""
@@ -166,16 +179,26 @@ def export_package(
     signer: Signer,
     actor: str = "system",
     timestamper: TimestampTransport | None = None,
+    draft: bool = False,
 ) -> PackageReport:
     """Write the evidence package of case ``case_id`` to ``out_zip`` and return its summary.
 
+    Before anything is signed, the live ledger is verified from the case's first entry to the
+    head (``tutela.store.ledger.verify_ledger``: chain, ``ledger_head``, checkpoints, the witness
+    file) and every message of the case against its ledger entry; a disagreement raises
+    ``TamperError`` naming the entry and message, and nothing is appended or written.
+
     Appends an ``export`` entry and signs a checkpoint over it (with ``signer``, which must be the
-    key that signed the ledger's earlier checkpoints). ``timestamper``: when given, the head
-    checkpoint is timestamped (RFC 3161) and the reply stored as ``timestamp.tsr``. The zip is
-    written to a temporary name and renamed. Raises ``NotFoundError`` for an unknown case,
-    ``InputError`` for a case without recorded conversations, ``SigningKeyError`` when the
-    ledger's checkpoints were signed by another key (nothing is appended then),
-    ``TimestampError`` when the TSA fails.
+    ledger's key, or a key its ``key_rotated`` entries hand over to). Only checkpoints by
+    ``signer`` go into the package (the head one signs the whole excerpt). ``timestamper``: when
+    given, the head checkpoint is timestamped (RFC 3161) and the reply stored as
+    ``timestamp.tsr``. ``draft``: a working copy, not evidence — the signed export entry and the
+    manifest carry ``"draft": true`` (manifest ``"status": "DRAFT — not evidential"``), the report
+    names it in the tool line, and an ``export_draft`` audit row is recorded with the export
+    entry. The zip is written to a temporary name and renamed. Raises ``NotFoundError`` for an
+    unknown case, ``InputError`` for a case without recorded conversations,
+    ``SigningKeyError`` when the ledger's checkpoints were signed by another key (nothing is
+    appended then), ``TamperError`` (above), ``TimestampError`` when the TSA fails.
     """
     from tutela.evidence import caseuco, report
     from tutela.evidence._collect import case_scope, message_rows, operation_rows
@@ -183,23 +206,34 @@ def export_package(
     from tutela.store.ledger import iter_checkpoints, iter_ledger
 
     scope = case_scope(store, case_id)
-    foreign = sorted({c.key_fingerprint for c in iter_checkpoints(store)} - {signer.fingerprint()})
+    known = {signer.fingerprint(), *ledger.rotation_fingerprints(store)}
+    foreign = sorted({c.key_fingerprint for c in iter_checkpoints(store)} - known)
     if foreign:
         raise SigningKeyError(
             f"the ledger's checkpoints were signed by {', '.join(foreign)}, not by this key "
             f"({signer.fingerprint()}): export with the ledger's signing key"
         )
-    payload = {
+    _verify_before_export(store, scope, signer)
+    payload: dict[str, Any] = {
         "case_id": case_id,
         "conversations": list(scope.conversations),
         "operations": list(scope.operations),
         "actor": actor,
     }
+    if draft:
+        payload["draft"] = True
 
     def _append_and_sign(s: Session) -> tuple[LedgerEntry, Checkpoint]:
         # one transaction: the checkpoint signs exactly the export entry, whatever else is
         # being recorded concurrently
         now = datetime.now(UTC)
+        if draft:
+            from tutela.store import Recorder
+
+            audit = {"case_id": case_id, "draft": True, "out": Path(out_zip).name}
+            Recorder(store, checkpoint_every=0, clock=lambda: now)._audit(
+                s, actor, "export_draft", f"case:{case_id}", audit
+            )
         entry = ledger.append(s, kind=EntryKind.EXPORT, conversation=None, payload=payload, at=now)
         cp = ledger.sign_head(s, signer, now)
         assert cp is not None and cp.seq == entry.seq
@@ -213,7 +247,11 @@ def export_package(
         e if _disclosed(e, case_id, wanted, op_seqs) or e.seq == last else e.redacted()
         for e in iter_ledger(store, start=first, end=last)
     ]
-    cps = [c for c in iter_checkpoints(store) if first <= c.seq <= last]
+    cps = [
+        c
+        for c in iter_checkpoints(store)
+        if first <= c.seq <= last and c.key_fingerprint == signer.fingerprint()
+    ]
     messages = message_rows(store, scope.conversations, max_seq=last)
     operations = operation_rows(store, scope.operation_seqs)
     files: dict[str, bytes] = {
@@ -237,7 +275,7 @@ def export_package(
         operation_ids=scope.operations,
         created_at=created_at,
         exported_by=actor,
-        tool=f"tutela {__version__}",
+        tool=f"tutela {__version__}" + (f" ({DRAFT_STATUS})" if draft else ""),
         entries=tuple(entries),
         checkpoints=tuple(cps),
         messages=tuple(messages),
@@ -265,6 +303,7 @@ def export_package(
             "created_at": created_at,
             "exported_by": actor,
             "tool": contents.tool,
+            **({"draft": True, "status": DRAFT_STATUS} if draft else {}),
             "files": {name: sha256_hex(data) for name, data in files.items()},
         }
     )
@@ -280,6 +319,24 @@ def export_package(
     finally:
         tmp.unlink(missing_ok=True)
     return _summary(contents, tuple(files), timestamp_trusted=False)
+
+
+def _verify_before_export(store: Store, scope: Any, signer: Signer) -> None:
+    """The live ledger from the case's first entry, and the case's messages, verify (see
+    ``export_package``); ``TamperError`` naming the entry (and message) otherwise."""
+    from tutela.store.ledger import verify_ledger
+
+    try:
+        verify_ledger(
+            store, [signer.public_key], start=scope.first_seq, conversations=scope.conversations
+        )
+    except TamperError as e:
+        raise TamperError(
+            f"refusing to export case {scope.case_id}: the live ledger does not verify: {e.what}",
+            seq=e.seq,
+            expected=e.expected,
+            actual=e.actual,
+        ) from e
 
 
 def _summary(
@@ -304,6 +361,76 @@ def _summary(
 
 
 # -- reading ---------------------------------------------------------------------------------
+# A package is attacker-supplied input (OWASP File Upload Cheat Sheet; zip bombs, path traversal,
+# "Zip Slip"): sizes and names are judged from the central directory before any member is
+# decompressed, members are decompressed in chunks, and parsed JSON has a bounded depth.
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays/objects accepted in a parsed member (a Tutela payload needs ~4)."""
+_SMALL_MEMBER = 1024**2  # manifest.json and manifest.sig: a few hundred bytes when genuine
+_CHUNK = 1024**2
+_DIRECTORY_BYTES_PER_MEMBER = 1024
+_S_IFMT, _S_IFLNK = 0o170000, 0o120000
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """Resource limits for reading a package, checked against the zip's central directory
+    before any member is decompressed.
+
+    ``max_members``: entries in the zip (default 10,000; a package has 10 or 11); the central
+    directory itself may take at most ``max_members`` KiB. ``max_total_size``: declared
+    uncompressed bytes of all members together (default 2 GiB). ``max_member_size``: declared
+    uncompressed bytes of one member (default 512 MiB). Exceeding one is an ``InputError`` naming
+    the member and the limit (``tutela verify --max-members/--max-total-size/--max-member-size``).
+    Raises ``InputError`` for a limit that is not a positive integer.
+    """
+
+    max_members: int = 10_000
+    max_total_size: int = 2 * 1024**3
+    max_member_size: int = 512 * 1024**2
+
+    def __post_init__(self) -> None:
+        for name in ("max_members", "max_total_size", "max_member_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _too_deep(obj: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when ``obj`` nests lists/dicts deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children)
+    return False
+
+
+def _loads(data: bytes | str, what: str) -> Any:
+    """``json.loads`` with a depth limit; ``InputError`` naming ``what`` for malformed JSON or
+    nesting deeper than ``MAX_JSON_DEPTH`` (never ``RecursionError``)."""
+    try:
+        obj = json.loads(data)
+    except RecursionError:
+        obj = None
+        deep = True
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{what} is not JSON: {e}") from e
+    else:
+        deep = _too_deep(obj)
+    if deep:
+        raise InputError(f"{what} nests arrays/objects deeper than {MAX_JSON_DEPTH} levels")
+    return obj
+
+
 def _lines(data: bytes, name: str) -> list[dict[str, Any]]:
     out = []
     try:
@@ -312,9 +439,9 @@ def _lines(data: bytes, name: str) -> list[dict[str, Any]]:
         raise TamperError(f"{name} is not UTF-8", expected="UTF-8", actual=str(e)) from e
     for i, line in enumerate(text.splitlines(), start=1):
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise TamperError(f"{name} line {i} is not JSON", expected="JSON", actual=e.msg) from e
+            obj = _loads(line, f"{name} line {i}")
+        except InputError as e:
+            raise TamperError(f"{name} line {i} is not JSON", expected="JSON", actual=str(e)) from e
         if not isinstance(obj, dict):
             raise TamperError(f"{name} line {i}", expected="a JSON object", actual=line[:80])
         out.append(obj)
@@ -325,79 +452,243 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8", "replace"), b.encode("utf-8", "replace"))
 
 
-def read_package(zip_path: str | Path) -> tuple[dict[str, Any], bytes, str, dict[str, bytes]]:
-    """Open a package and check its member list and member hashes against the manifest.
+def _unsafe_name(info: zipfile.ZipInfo) -> str | None:
+    """Why a member name is unsafe to extract (or ``None``): absolute, ``..``, backslash, drive
+    letter, control character, or a symbolic link (Unix mode in ``external_attr``)."""
+    name, raw = info.filename, info.orig_filename
+    if not name:
+        return "empty name"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
+        return "control character in the name"
+    if "\\" in raw:
+        return "backslash in the name"
+    if raw.startswith("/"):
+        return "absolute path"
+    if _DRIVE.match(raw):
+        return "drive letter"
+    if ".." in raw.split("/"):
+        return "'..' component (path traversal)"
+    if (info.external_attr >> 16) & _S_IFMT == _S_IFLNK:
+        return "symbolic link entry"
+    return None
 
-    Returns ``(manifest, manifest bytes, signature hex, {member: bytes})``; does not check the
-    signature or the content. Raises ``InputError`` when the file is not a readable zip or has no
-    parseable ``tutela-evidence-package-v1`` manifest, ``TamperError`` for a missing, unexpected
-    or duplicated member or one whose SHA-256 disagrees with the manifest (all such members are
-    named).
-    """
+
+def _declared_directory(fh: Any) -> tuple[int, int] | None:
+    """(entries, central directory bytes) as the end-of-central-directory record (or its ZIP64
+    form) declares them, read from the file's tail; ``None`` when not found (zipfile decides)."""
+    fh.seek(0, 2)
+    size = fh.tell()
+    tail_len = min(size, 22 + 0xFFFF + 20)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    i = tail.rfind(b"PK\x05\x06")
+    if i < 0 or len(tail) - i < 22:
+        return None
+    entries, cd_size = struct.unpack_from("<HL", tail, i + 10)
+    j = i - 20
+    if (entries == 0xFFFF or cd_size == 0xFFFFFFFF) and j >= 0 and tail[j : j + 4] == b"PK\x06\x07":
+        (offset,) = struct.unpack_from("<Q", tail, j + 8)
+        fh.seek(offset)
+        record = fh.read(56)
+        if len(record) == 56 and record[:4] == b"PK\x06\x06":
+            entries, cd_size = struct.unpack_from("<QQ", record, 32)
+    return int(entries), int(cd_size)
+
+
+def _open_zip(zip_path: str | Path, limits: ReadLimits) -> zipfile.ZipFile:
+    """Open the zip after checking the declared member count and directory size."""
     path = str(zip_path)
     try:
-        z = zipfile.ZipFile(zip_path)
-    except (OSError, zipfile.BadZipFile, ValueError) as e:
+        with open(zip_path, "rb") as fh:
+            declared = _declared_directory(fh)
+    except (OSError, ValueError, struct.error) as e:
         raise InputError(f"not a readable zip file: {e}", path=path) from e
+    if declared is not None:
+        entries, cd_size = declared
+        if entries > limits.max_members:
+            raise InputError(
+                f"the zip declares {entries} members, over the limit of {limits.max_members} "
+                "(max_members, tutela verify --max-members)",
+                path=path,
+            )
+        if cd_size > limits.max_members * _DIRECTORY_BYTES_PER_MEMBER:
+            raise InputError(
+                f"the zip's central directory of {cd_size} bytes exceeds "
+                f"{_DIRECTORY_BYTES_PER_MEMBER} bytes per member allowed by the limit of "
+                f"{limits.max_members} members (max_members, tutela verify --max-members)",
+                path=path,
+            )
+    try:
+        return zipfile.ZipFile(zip_path)
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError) as e:
+        raise InputError(f"not a readable zip file: {e}", path=path) from e
+
+
+def _check_directory(infos: list[zipfile.ZipInfo], limits: ReadLimits, path: str) -> None:
+    """Member count, names, duplicates (one set: O(n)) and declared sizes, before any read."""
+    if len(infos) > limits.max_members:
+        raise InputError(
+            f"{len(infos)} members, over the limit of {limits.max_members} "
+            "(max_members, tutela verify --max-members)",
+            path=path,
+        )
+    seen: set[str] = set()
+    dupes: set[str] = set()
+    total = 0
+    for info in infos:
+        why = _unsafe_name(info)
+        if why is not None:
+            raise TamperError(
+                f"unsafe member name {info.orig_filename!r}: {why}",
+                expected="a plain relative member name",
+                actual=info.orig_filename,
+            )
+        if info.filename in seen:
+            dupes.add(info.filename)
+        seen.add(info.filename)
+    if dupes:
+        raise TamperError("duplicated members", expected="each name once", actual=sorted(dupes))
+    for info in infos:
+        if info.file_size > limits.max_member_size:
+            raise InputError(
+                f"member {info.filename!r} declares {info.file_size} bytes uncompressed, over the "
+                f"per-member limit of {limits.max_member_size} bytes "
+                "(max_member_size, tutela verify --max-member-size)",
+                path=path,
+            )
+        total += info.file_size
+    if total > limits.max_total_size:
+        raise InputError(
+            f"members declare {total} bytes uncompressed in all, over the limit of "
+            f"{limits.max_total_size} bytes (max_total_size, tutela verify --max-total-size)",
+            path=path,
+        )
+
+
+def _read_member(
+    z: zipfile.ZipFile, info: zipfile.ZipInfo, *, keep: bool, limit: int, path: str
+) -> tuple[str, bytes | None]:
+    """SHA-256 hex of a member, decompressed in 1 MiB chunks, and its bytes when ``keep``.
+
+    ``InputError`` when it cannot be decompressed or yields more than ``limit`` bytes."""
+    digest = hashlib.sha256()
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with z.open(info) as fh:
+            while chunk := fh.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    break
+                digest.update(chunk)
+                if keep:
+                    chunks.append(chunk)
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+        zlib.error,
+        lzma.LZMAError,
+        ValueError,
+    ) as e:
+        raise InputError(f"cannot read member {info.filename!r}: {e}", path=path) from e
+    if size > limit:
+        raise InputError(
+            f"member {info.filename!r} is larger than the limit of {limit} bytes", path=path
+        )
+    return digest.hexdigest(), (b"".join(chunks) if keep else None)
+
+
+def read_package(
+    zip_path: str | Path, *, limits: ReadLimits | None = None
+) -> tuple[dict[str, Any], bytes, str, dict[str, bytes]]:
+    """Open a package and check its member list and member hashes against the manifest.
+
+    Returns ``(manifest, manifest bytes, signature hex, {member: bytes})`` with every member
+    (all held in memory: for re-rendering; ``verify_package`` keeps only the data members);
+    does not check the signature or the content. Raises ``InputError`` when the file is not a
+    readable zip, exceeds ``limits`` (default ``ReadLimits()``) or has no parseable
+    ``tutela-evidence-package-v1`` manifest, ``TamperError`` for an unsafe member name, a
+    missing, unexpected or duplicated member or one whose SHA-256 disagrees with the manifest
+    (all such members are named).
+    """
+    return _read(zip_path, limits or ReadLimits(), keep=None)
+
+
+def _read(
+    zip_path: str | Path, limits: ReadLimits, *, keep: frozenset[str] | None
+) -> tuple[dict[str, Any], bytes, str, dict[str, bytes]]:
+    """``read_package``; ``keep``: the members whose bytes are returned (``None``: all); the
+    others are only hashed."""
+    path = str(zip_path)
+    z = _open_zip(zip_path, limits)
     with z:
         infos = z.infolist()
-        names = [i.filename for i in infos]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise TamperError("duplicated members", expected="each name once", actual=dupes)
-        if MANIFEST not in names:
+        _check_directory(infos, limits, path)
+        by_name = {i.filename: i for i in infos}
+        if MANIFEST not in by_name:
             raise InputError(f"not an evidence package: no {MANIFEST}", path=path)
+        small = min(_SMALL_MEMBER, limits.max_member_size)
+        raw_manifest = _read_member(z, by_name[MANIFEST], keep=True, limit=small, path=path)[1]
+        assert raw_manifest is not None
+        try:
+            manifest = _loads(raw_manifest, MANIFEST)
+        except InputError as e:
+            raise InputError(str(e), path=path) from e
+        if not isinstance(manifest, dict) or manifest.get("format") != PACKAGE_FORMAT:
+            raise InputError(f"not a {PACKAGE_FORMAT} package", path=path)
+        declared = manifest.get("files")
+        if not isinstance(declared, dict) or not all(isinstance(v, str) for v in declared.values()):
+            raise TamperError(f"{MANIFEST} files", expected="{name: sha256}", actual=declared)
+        required = set(DATA_MEMBERS) | set(DERIVED_MEMBERS)
+        allowed = required | set(_OPTIONAL)
+        if not required <= set(declared) or not set(declared) <= allowed:
+            raise TamperError(
+                f"{MANIFEST} member list",
+                expected=sorted(required),
+                actual=sorted(declared),
+            )
+        if SIGNATURE not in by_name:
+            raise TamperError(f"member missing: {SIGNATURE}", expected=SIGNATURE, actual=None)
+        present = set(by_name) - {MANIFEST, SIGNATURE}
+        missing = sorted(set(declared) - present)
+        if missing:
+            raise TamperError(
+                f"member(s) missing: {', '.join(missing)}",
+                expected=sorted(declared),
+                actual=sorted(present),
+            )
+        unexpected = sorted(present - set(declared))
+        if unexpected:
+            raise TamperError(
+                f"unexpected member(s) not in the manifest: {', '.join(unexpected)}",
+                expected=sorted(declared),
+                actual=sorted(present),
+            )
+        raw_sig = _read_member(z, by_name[SIGNATURE], keep=True, limit=small, path=path)[1]
+        assert raw_sig is not None
+        signature = raw_sig.decode("ascii", "replace").strip()
         data: dict[str, bytes] = {}
-        for info in infos:
-            if info.file_size > _MAX_MEMBER:
-                raise InputError(
-                    f"{info.filename} is too large ({info.file_size} bytes)", path=path
-                )
-            try:
-                data[info.filename] = z.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError, RuntimeError) as e:
-                raise InputError(f"cannot read member {info.filename}: {e}", path=path) from e
-    raw_manifest = data.pop(MANIFEST)
-    try:
-        manifest = json.loads(raw_manifest)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{MANIFEST} is not JSON", path=path) from e
-    if not isinstance(manifest, dict) or manifest.get("format") != PACKAGE_FORMAT:
-        raise InputError(f"not a {PACKAGE_FORMAT} package", path=path)
-    declared = manifest.get("files")
-    if not isinstance(declared, dict) or not all(isinstance(v, str) for v in declared.values()):
-        raise TamperError(f"{MANIFEST} files", expected="{name: sha256}", actual=declared)
-    required = set(DATA_MEMBERS) | set(DERIVED_MEMBERS)
-    allowed = required | set(_OPTIONAL)
-    if not required <= set(declared) or not set(declared) <= allowed:
-        raise TamperError(
-            f"{MANIFEST} member list",
-            expected=sorted(required),
-            actual=sorted(declared),
-        )
-    if SIGNATURE not in data:
-        raise TamperError(f"member missing: {SIGNATURE}", expected=SIGNATURE, actual=None)
-    signature = data.pop(SIGNATURE).decode("ascii", "replace").strip()
-    missing = sorted(set(declared) - set(data))
-    if missing:
-        raise TamperError(
-            f"member(s) missing: {', '.join(missing)}",
-            expected=sorted(declared),
-            actual=sorted(data),
-        )
-    unexpected = sorted(set(data) - set(declared))
-    if unexpected:
-        raise TamperError(
-            f"unexpected member(s) not in the manifest: {', '.join(unexpected)}",
-            expected=sorted(declared),
-            actual=sorted(data),
-        )
-    bad = [n for n in sorted(declared) if not _same(sha256_hex(data[n]), declared[n])]
+        found: dict[str, str] = {}
+        for name in sorted(declared):
+            digest, content = _read_member(
+                z,
+                by_name[name],
+                keep=keep is None or name in keep,
+                limit=limits.max_member_size,
+                path=path,
+            )
+            found[name] = digest
+            if content is not None:
+                data[name] = content
+    bad = [n for n in sorted(declared) if not _same(found[n], declared[n])]
     if bad:
         raise TamperError(
             f"SHA-256 of {', '.join(bad)} differs from the manifest",
             expected={n: declared[n] for n in bad},
-            actual={n: sha256_hex(data[n]) for n in bad},
+            actual={n: found[n] for n in bad},
         )
     return manifest, raw_manifest, signature, data
 
@@ -407,6 +698,7 @@ def verify_package(
     *,
     expected_fingerprint: str | None = None,
     tsa_certificates: list[bytes] | None = None,
+    limits: ReadLimits | None = None,
 ) -> PackageReport:
     """Verify an evidence package; return what was verified or raise.
 
@@ -421,10 +713,17 @@ def verify_package(
     (``tsa_certificates``: PEM or DER certificates, the TSA's first, then its issuers up to a
     root; without them only the imprint is checked).
 
-    Raises ``TamperError`` (names the member or ledger entry, expected vs found) or
-    ``InputError`` (not a zip, no manifest, not a package).
+    Integrity only: whether the key is *trusted* is the caller's decision
+    (``tutela.evidence.trust``; ``tutela verify`` exits 3 for an intact package signed by an
+    untrusted key). ``limits``: resource limits checked before any member is decompressed
+    (default ``ReadLimits()``); data members are parsed in memory, derived members
+    (``report.*``, ``case.jsonld``) only hashed in chunks.
+
+    Raises ``TamperError`` (names the member or ledger entry, expected vs found; also an unsafe
+    or duplicated member name) or ``InputError`` (not a zip, over a limit, no manifest, not a
+    package, a manifest nested deeper than ``MAX_JSON_DEPTH``).
     """
-    contents, files, trusted = _verify(zip_path, expected_fingerprint, tsa_certificates)
+    contents, files, trusted = _verify(zip_path, expected_fingerprint, tsa_certificates, limits)
     return _summary(contents, files, timestamp_trusted=trusted)
 
 
@@ -433,16 +732,22 @@ def verified_contents(
     *,
     expected_fingerprint: str | None = None,
     tsa_certificates: list[bytes] | None = None,
+    limits: ReadLimits | None = None,
 ) -> PackageContents:
     """Verify like ``verify_package`` and return the package's parsed, verified data members
     (to show or re-render them). Same errors as ``verify_package``."""
-    return _verify(zip_path, expected_fingerprint, tsa_certificates)[0]
+    return _verify(zip_path, expected_fingerprint, tsa_certificates, limits)[0]
 
 
 def _verify(
-    zip_path: str | Path, expected_fingerprint: str | None, tsa_certificates: list[bytes] | None
+    zip_path: str | Path,
+    expected_fingerprint: str | None,
+    tsa_certificates: list[bytes] | None,
+    limits: ReadLimits | None,
 ) -> tuple[PackageContents, tuple[str, ...], bool]:
-    manifest, raw_manifest, signature, data = read_package(zip_path)
+    manifest, raw_manifest, signature, data = _read(
+        zip_path, limits or ReadLimits(), keep=frozenset((*DATA_MEMBERS, *_OPTIONAL))
+    )
     contents = _check_contents(manifest, raw_manifest, signature, data, expected_fingerprint)
     trusted = False
     if TIMESTAMP in data:
@@ -497,7 +802,7 @@ def _check_contents(
         entries = [LedgerEntry.from_dict(d) for d in _lines(data["entries.jsonl"], "entries.jsonl")]
         cps = [Checkpoint(**d) for d in _lines(data["checkpoints.jsonl"], "checkpoints.jsonl")]
         messages = _lines(data["messages.jsonl"], "messages.jsonl")
-        operations = json.loads(data["operations.json"])
+        operations = _loads(data["operations.json"], "operations.json")
         conv_ids = tuple(int(c) for c in manifest["conversations"])
         op_ids = tuple(int(c) for c in manifest["operations"])
         case_id = int(manifest["case_id"])
@@ -522,6 +827,14 @@ def _check_contents(
     )
     by_seq = {e.seq: e for e in entries}
     _check_export(entries[-1], case_id, conv_ids, op_ids)
+    signed_draft = entries[-1].payload is not None and entries[-1].payload.get("draft") is True
+    if signed_draft != (manifest.get("draft") is True):
+        raise TamperError(
+            f"{MANIFEST} draft flag disagrees with the signed export entry",
+            seq=entries[-1].seq,
+            expected=signed_draft,
+            actual=manifest.get("draft"),
+        )
     wanted = set(conv_ids)
     for e in entries:
         if e.conversation in wanted and e.payload is None:

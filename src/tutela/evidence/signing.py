@@ -13,6 +13,17 @@ changed and its manifest hash fixed up without the private key.
 The private key is a PKCS#8 PEM file created with mode 0600 on first use
 (``Signer.load_or_create``).
 On POSIX a key file readable or writable by group or others is refused (``SigningKeyError``).
+The PEM may be encrypted (PKCS#8 ``BestAvailableEncryption``); its passphrase comes from the
+``passphrase`` argument, else the environment variable ``TUTELA_KEY_PASSPHRASE`` (UTF-8); a
+missing or wrong passphrase is a ``SigningKeyError`` saying which. ``TUTELA_KEY_PASSPHRASE`` also
+encrypts a key created by ``load_or_create``.
+
+Key rotation: the old key signs ``KEY_ROTATION_DOMAIN + old raw public key + new raw public key``
+(``KEY_ROTATION_DOMAIN = b"tutela-key-rotation-v1\\x00"``); the handover is recorded in the ledger
+(``tutela.store.Recorder.rotate_key``), and verifiers accept checkpoints by the new key after it.
+
+A demonstration database signs with its own demo key (``demo_key_path``), never the production
+key.
 """
 
 from __future__ import annotations
@@ -40,16 +51,22 @@ __all__ = [
     "Signer",
     "checkpoint_message",
     "default_key_path",
+    "demo_key_path",
     "fingerprint",
+    "handover_message",
     "key_path_for_db",
     "load_public_key",
     "manifest_message",
+    "read_passphrase_file",
     "verify_checkpoint_signature",
+    "verify_handover",
     "verify_manifest_signature",
 ]
 
 CHECKPOINT_DOMAIN = b"tutela-checkpoint-v1\x00"
 MANIFEST_DOMAIN = b"tutela-package-manifest-v1\x00"
+KEY_ROTATION_DOMAIN = b"tutela-key-rotation-v1\x00"
+PASSPHRASE_ENV = "TUTELA_KEY_PASSPHRASE"
 DEMO_FOLDER_PREFIX = "tutela-demo-"
 _HEX128 = re.compile(r"[0-9a-f]{128}")
 
@@ -61,18 +78,82 @@ def default_key_path() -> Path:
     return Path(user_data_dir("tutela")) / "ledger-signing-key.pem"
 
 
+def _sqlite_file(url: str) -> Path | None:
+    if url.startswith("sqlite:///"):
+        db = url.removeprefix("sqlite:///").split("?", 1)[0]
+        if db and db != ":memory:" and not db.startswith("file:"):
+            return Path(db)
+    return None
+
+
 def key_path_for_db(url: str) -> Path | None:
     """The signing key that belongs to a database, or ``None`` for the default key.
 
     A SQLite file inside a folder named ``tutela-demo-*`` (a ``tutela demo`` database) keeps its
-    own key beside it: ``<that folder>/signing-key.pem``. Every other URL uses
-    ``default_key_path()`` (return value ``None``, as ``Signer.load_or_create`` expects).
+    own key beside it: ``<that folder>/signing-key.pem``; a SQLite file that ``tutela demo`` ran
+    against elsewhere has its demo key ``<file>.demo-signing-key.pem`` (``demo_key_path``), used
+    when it exists. Every other URL uses ``default_key_path()`` (return value ``None``, as
+    ``Signer.load_or_create`` expects).
     """
-    if url.startswith("sqlite:///"):
-        db = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    db = _sqlite_file(url)
+    if db is not None:
         if db.parent.name.startswith(DEMO_FOLDER_PREFIX):
             return db.parent / "signing-key.pem"
+        demo = db.with_name(db.name + ".demo-signing-key.pem")
+        if demo.exists():
+            return demo
     return None
+
+
+def demo_key_path(url: str) -> Path:
+    """The key that signs a demonstration run against ``url`` (``tutela demo``), never the
+    production key (``default_key_path()``): ``<tutela-demo-* folder>/signing-key.pem``; for
+    another SQLite file ``<file>.demo-signing-key.pem`` beside it; for other databases
+    ``<default key folder>/demo-signing-key.pem``.
+    """
+    db = _sqlite_file(url)
+    if db is not None:
+        if db.parent.name.startswith(DEMO_FOLDER_PREFIX):
+            return db.parent / "signing-key.pem"
+        return db.with_name(db.name + ".demo-signing-key.pem")
+    return default_key_path().with_name("demo-signing-key.pem")
+
+
+def handover_message(old: Ed25519PublicKey, new: Ed25519PublicKey) -> bytes:
+    """The exact bytes the old key signs when handing over to ``new`` (module docstring)."""
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    return KEY_ROTATION_DOMAIN + old.public_bytes(*raw) + new.public_bytes(*raw)
+
+
+def verify_handover(old: Ed25519PublicKey, new: Ed25519PublicKey, signature: str) -> bool:
+    """True when ``signature`` (128 hex digits) is ``old``'s handover to ``new``."""
+    if not isinstance(signature, str) or not _HEX128.fullmatch(signature):
+        return False
+    try:
+        old.verify(bytes.fromhex(signature), handover_message(old, new))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _passphrase(given: bytes | str | None) -> bytes | None:
+    value = given if given is not None else os.environ.get(PASSPHRASE_ENV)
+    if value is None or value == "":
+        return None
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def read_passphrase_file(path: str | os.PathLike[str]) -> bytes:
+    """A passphrase from a file (first line, without its line break); ``SigningKeyError`` when
+    it cannot be read or is empty."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise SigningKeyError(f"{path}: cannot read passphrase file: {e.strerror or e}") from e
+    line = data.splitlines()[0] if data.strip() else b""
+    if not line:
+        raise SigningKeyError(f"{path}: passphrase file is empty")
+    return line
 
 
 def manifest_message(manifest: bytes) -> bytes:
@@ -186,33 +267,69 @@ class Signer:
         return cls(Ed25519PrivateKey.generate())
 
     @classmethod
-    def load_or_create(cls, path: str | os.PathLike[str] | None = None) -> Signer:
+    def load_or_create(
+        cls, path: str | os.PathLike[str] | None = None, *, passphrase: bytes | str | None = None
+    ) -> Signer:
         """Load the key at ``path`` (default ``default_key_path()``), creating it if absent.
 
-        A new key file is written with mode 0600 (its folder 0700 when created). Raises
+        A new key file is written with mode 0600 (its folder 0700 when created), encrypted when a
+        passphrase is given (``passphrase`` or ``TUTELA_KEY_PASSPHRASE``). Raises
         ``SigningKeyError`` when the file is readable/writable by group or others (POSIX), cannot
-        be read, or is not an unencrypted PKCS#8 Ed25519 private key.
+        be read, is not a PKCS#8 Ed25519 private key, is encrypted and no passphrase was given,
+        or the passphrase is wrong.
         """
         p = Path(path) if path is not None else default_key_path()
         if not p.exists():
+            cls.create(p, passphrase=passphrase, exist_ok=True)
+        return cls.load(p, passphrase=passphrase)
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        passphrase: bytes | str | None = None,
+        exist_ok: bool = False,
+    ) -> Signer:
+        """Write a fresh key to ``path`` (0600, folder 0700 when created; encrypted with
+        ``BestAvailableEncryption`` when a passphrase is given) and return its signer.
+
+        Raises ``SigningKeyError`` when the file exists (unless ``exist_ok``, which then loads
+        it) or cannot be written.
+        """
+        p = Path(path)
+        secret = _passphrase(passphrase)
+        try:
             p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            key = Ed25519PrivateKey.generate()
-            pem = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            try:
-                fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # created concurrently: fall through and load it
-                pass
-            except OSError as e:
-                raise SigningKeyError(f"{p}: cannot create signing key: {e}") from e
-            else:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(pem)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+        except OSError as e:
+            raise SigningKeyError(f"{p}: cannot create signing key folder: {e}") from e
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(secret)
+            if secret
+            else serialization.NoEncryption(),
+        )
+        try:
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError as e:  # created concurrently: load that one
+            if not exist_ok:
+                raise SigningKeyError(f"{p}: a signing key already exists") from e
+            return cls.load(p, passphrase=passphrase)
+        except OSError as e:
+            raise SigningKeyError(f"{p}: cannot create signing key: {e}") from e
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return cls(key)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, passphrase: bytes | str | None = None) -> Signer:
+        """Load an existing key (never creates one); errors as ``load_or_create``, and
+        ``SigningKeyError`` for a missing file."""
+        p = Path(path)
         try:
             st = p.stat()
             if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -223,10 +340,19 @@ class Signer:
             data = p.read_bytes()
         except OSError as e:
             raise SigningKeyError(f"{p}: cannot read signing key: {e}") from e
+        secret = _passphrase(passphrase)
+        encrypted = b"ENCRYPTED" in data.split(b"\n", 1)[0]
+        if encrypted and not secret:
+            raise SigningKeyError(
+                f"{p}: the signing key is passphrase-protected: set {PASSPHRASE_ENV} "
+                "or give --passphrase-file"
+            )
         try:
-            key = serialization.load_pem_private_key(data, password=None)
+            key = serialization.load_pem_private_key(data, password=secret if encrypted else None)
         except (ValueError, TypeError, UnsupportedAlgorithm) as e:
-            raise SigningKeyError(f"{p}: not an unencrypted PEM private key: {e}") from e
+            if encrypted:
+                raise SigningKeyError(f"{p}: wrong passphrase for the signing key") from e
+            raise SigningKeyError(f"{p}: not a PEM private key: {e}") from e
         if not isinstance(key, Ed25519PrivateKey):
             raise SigningKeyError(f"{p}: signing key is not Ed25519")
         return cls(key)
@@ -250,6 +376,10 @@ class Signer:
     def sign_manifest(self, manifest: bytes) -> str:
         """Sign a package manifest's exact bytes; returns the signature as 128 hex digits."""
         return self._key.sign(manifest_message(manifest)).hex()
+
+    def sign_handover(self, new_public_key: Ed25519PublicKey) -> str:
+        """Hand the ledger over to ``new_public_key`` (``handover_message``); 128 hex digits."""
+        return self._key.sign(handover_message(self.public_key, new_public_key)).hex()
 
     def sign_checkpoint(self, seq: int, entry_hash: str, at: datetime) -> Checkpoint:
         """Sign ``(seq, entry_hash)``; ``at`` is an aware instant."""

@@ -32,12 +32,13 @@ from tutela.detect.incremental import ScoringTables
 from tutela.detect.persistence import load_model
 from tutela.domain import Action
 from tutela.errors import InputError
-from tutela.evidence.signing import DEMO_FOLDER_PREFIX, Signer, key_path_for_db
+from tutela.evidence.signing import DEMO_FOLDER_PREFIX, Signer, demo_key_path
 from tutela.live.clock import Clock, SimulatedClock, WallClock
 from tutela.live.engine import PersonaEngine
 from tutela.persona import load_persona, persona_for_language
 from tutela.policy import Policy, VariantAssigner, load_policy
-from tutela.store import Recorder, open_store
+from tutela.safeload import loads_json
+from tutela.store import Recorder, Store, open_store
 
 __all__ = [
     "Scenario",
@@ -96,7 +97,7 @@ def read_scenario_json(p: Path, *, shipped: dict[str, Path] | None = None) -> di
         hint = "" if p.suffix else f"; shipped scenarios: {', '.join(names)}"
         raise InputError(f"cannot read scenario: {e.strerror or e}{hint}", path=str(p)) from e
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = loads_json(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise InputError("scenario is not UTF-8 text", path=str(p)) from e
     except json.JSONDecodeError as e:
@@ -137,9 +138,9 @@ async def _run(scenario: Scenario, db_url: str, clock: Clock) -> dict:
     model = load_model(cfg.model)
     store = open_store(db_url)
     try:
-        recorder = Recorder(
-            store, signer=Signer.load_or_create(key_path_for_db(db_url)), clock=clock.now
-        )
+        signer = Signer.load_or_create(demo_key_path(db_url))
+        _check_demo_ledger(store, signer)
+        recorder = Recorder(store, signer=signer, clock=clock.now)
         operation = recorder.ensure_demo_operation()
         params = load_policy(None)
         hub = MemoryHub(now=clock.now)
@@ -205,6 +206,20 @@ async def _run(scenario: Scenario, db_url: str, clock: Clock) -> dict:
         "persona": persona.id,
         "db": db_url,
     }
+
+
+def _check_demo_ledger(store: Store, signer: Signer) -> None:
+    """A demo signs with its own demo key (``demo_key_path``): refuse a database whose ledger
+    another key signed (a production database), so demo data never enters it."""
+    from tutela.store import iter_checkpoints
+
+    foreign = sorted({c.key_fingerprint for c in iter_checkpoints(store)} - {signer.fingerprint()})
+    if foreign:
+        raise InputError(
+            f"this database's ledger is signed by another key ({foreign[0]}), not the demo key: "
+            "run the demo in a fresh database (omit --db)",
+            path=store.url,
+        )
 
 
 def _iso(at) -> str:

@@ -28,6 +28,7 @@ from tutela.evidence import (
     Checkpoint,
     EntryKind,
     LedgerEntry,
+    Signer,
     canonical_json,
     format_instant,
     format_risk,
@@ -319,6 +320,45 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
             return ledger.sign_head(s, signer, self._now())
 
         return self.store.write(_work)
+
+    def rotate_key(self, new_signer: Signer, *, actor: str, reason: str = "") -> LedgerEntry:
+        """Record a signing-key rotation and continue with ``new_signer``.
+
+        One transaction appends an ``operation`` entry ``{"event": "key_rotated",
+        old_fingerprint, new_fingerprint, old_public_key, new_public_key (raw, hex),
+        handover_signature (the old key's, ``Signer.sign_handover``), actor, reason}`` and
+        signs a checkpoint over it with the old key and one with the new key, so verifiers
+        (``ledger.verify_ledger``) link the two keys either way. Raises ``StoreError`` without a
+        current signer, ``InputError`` when the new key is the current one.
+        """
+        old = self.signer
+        if old is None:
+            raise StoreError("no signer configured: nothing to rotate from")
+        if new_signer.fingerprint() == old.fingerprint():
+            raise InputError("the new signing key is the current key")
+        payload = {
+            "event": ledger.KEY_ROTATED,
+            "old_fingerprint": old.fingerprint(),
+            "new_fingerprint": new_signer.fingerprint(),
+            "old_public_key": old.public_key_bytes().hex(),
+            "new_public_key": new_signer.public_key_bytes().hex(),
+            "handover_signature": old.sign_handover(new_signer.public_key),
+            "actor": actor,
+            "reason": reason,
+        }
+
+        def _work(s: Session) -> LedgerEntry:
+            now = self._now()
+            entry = ledger.append(
+                s, kind=EntryKind.OPERATION, conversation=None, payload=payload, at=now
+            )
+            ledger.sign_head(s, old, now)
+            ledger.sign_head(s, new_signer, now)
+            return entry
+
+        entry = self.store.write(_work)
+        self.signer = new_signer
+        return entry
 
     def purge_messages(
         self, message_ids: Iterable[int], *, actor: str, reason: str

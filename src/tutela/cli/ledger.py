@@ -1,0 +1,231 @@
+"""``tutela ledger verify`` and ``tutela ledger rotate-key``: the live database's ledger.
+
+``verify`` checks the whole chain end to end (``tutela.store.ledger.verify_ledger``): order,
+links and hashes of every entry, that ``ledger_head`` names the last one, every checkpoint's hash,
+signature and key (trusted, or handed over to by a ``key_rotated`` entry), that every checkpoint
+of the witness file (``<sqlite file>.checkpoints.jsonl``, ``$TUTELA_LEDGER_WITNESS``) is still in
+the database — deleting the last entries and their checkpoints is caught — and every message row
+against its entry. Exit status: 0 intact; 1 tampered (the first bad ledger entry is named);
+2 usage error (``error: ...``).
+
+``rotate-key`` replaces the signing key: the old key signs the handover, a ``key_rotated`` entry
+with both fingerprints is appended and checkpointed by both keys, the old key file is kept as
+``<key>.retired-<fingerprint prefix>`` (0600) and the new one takes its place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.markup import escape
+
+from tutela.cli._app import app, err_console, out_console
+from tutela.errors import InputError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from tutela.evidence.signing import Signer
+
+__all__ = ["ledger_app", "load_signer"]
+
+ledger_app = typer.Typer(help="The live database's tamper-evident ledger: verify, rotate the key.")
+app.add_typer(ledger_app, name="ledger")
+
+_FINGERPRINT = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def load_signer(path: Path | None, passphrase_file: Path | None = None) -> Signer:
+    """``Signer.load_or_create`` with the passphrase from ``passphrase_file`` (first line) or
+    ``$TUTELA_KEY_PASSPHRASE``; ``SigningKeyError`` (exit 2) for a missing or wrong one."""
+    from tutela.evidence.signing import Signer, read_passphrase_file
+
+    secret = None if passphrase_file is None else read_passphrase_file(passphrase_file)
+    return Signer.load_or_create(path, passphrase=secret)
+
+
+def _trusted(
+    keys: list[str], url: str, passphrase_file: Path | None
+) -> tuple[list[Ed25519PublicKey], list[str]]:
+    """Public keys and fingerprints from ``--key`` values (PEM file or 64 hex digits); without
+    any, the database's own signing key (never created here)."""
+    from tutela.evidence.signing import (
+        Signer,
+        default_key_path,
+        key_path_for_db,
+        load_public_key,
+        read_passphrase_file,
+    )
+
+    secret = None if passphrase_file is None else read_passphrase_file(passphrase_file)
+    publics: list[Ed25519PublicKey] = []
+    fps: list[str] = []
+    if not keys:
+        path = key_path_for_db(url) or default_key_path()
+        if not path.exists():
+            raise InputError(
+                f"no signing key at {path}: give the ledger's key with --key (PEM or fingerprint)"
+            )
+        return [Signer.load(path, passphrase=secret).public_key], []
+    for value in keys:
+        if _FINGERPRINT.fullmatch(value):
+            fps.append(value.lower())
+            continue
+        p = Path(value)
+        try:
+            data = p.read_bytes()
+        except OSError as e:
+            raise InputError(
+                f"--key is neither 64 hex digits nor a readable PEM file: {e.strerror or e}",
+                path=value,
+            ) from e
+        if b"PRIVATE KEY" in data:
+            publics.append(Signer.load(p, passphrase=secret).public_key)
+        else:
+            try:
+                publics.append(load_public_key(data))
+            except InputError as e:
+                raise InputError(f"--key: {e}", path=value) from e
+    return publics, fps
+
+
+def _existing(url: str) -> None:
+    """A SQLite file must exist: verifying must not create an empty database."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        u = make_url(url)
+    except ArgumentError as e:
+        raise InputError(f"invalid database URL {url!r}") from e
+    db = u.database or ""
+    if u.get_backend_name() == "sqlite" and db not in ("", ":memory:") and not Path(db).exists():
+        raise InputError("no database here", path=db)
+
+
+@ledger_app.command("verify")
+def verify_cmd(
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        envvar="TUTELA_DB",
+        help="Database URL (default: a file in the user data dir).",
+    ),
+    key: list[str] | None = typer.Option(
+        None,
+        "--key",
+        help="Trusted ledger key: a PEM file (public or private) or its 64-hex fingerprint; "
+        "repeatable (default: the database's own signing key).",
+    ),
+    passphrase_file: Path | None = typer.Option(
+        None, "--passphrase-file", help="Passphrase of a protected private key given as --key."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Verify the live ledger end to end (exit 0 intact, 1 tampered, 2 usage error)."""
+    from tutela.evidence import TamperError
+    from tutela.store import default_url, open_store
+    from tutela.store.ledger import verify_ledger
+
+    url = db or default_url()
+    publics, fps = _trusted(list(key or []), url, passphrase_file)
+    _existing(url)
+    store = open_store(url)
+    try:
+        report = verify_ledger(store, publics, trusted_fingerprints=fps)
+    except TamperError as e:
+        if as_json:
+            finding = {
+                "what": e.what,
+                "ledger_seq": e.seq,
+                "expected": e.expected,
+                "found": e.actual,
+            }
+            sys.stdout.write(json.dumps({"ok": False, "problem": finding}, default=str) + "\n")
+        else:
+            err_console.print(f"[bold red]TAMPERED[/bold red] {escape(str(e))}", soft_wrap=True)
+        raise SystemExit(1) from e
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(json.dumps({"ok": True, **asdict(report)}) + "\n")
+        return
+    out_console.print(
+        f"ledger intact: entries {report.first_seq}..{report.head_seq} ({report.entries}), "
+        f"{report.checkpoints} checkpoints by {', '.join(report.keys) or 'no key'}, "
+        f"{report.messages} messages ({report.purged} purged)",
+        soft_wrap=True,
+    )
+    if report.witness is not None:
+        out_console.print(
+            f"witness {escape(report.witness)}: {report.witnessed} checkpoints present, "
+            f"{report.timestamps} RFC 3161 stamps",
+            soft_wrap=True,
+        )
+    for w in report.warnings:
+        err_console.print(f"warning: {escape(w)}", soft_wrap=True)
+
+
+@ledger_app.command("rotate-key")
+def rotate_key_cmd(
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        envvar="TUTELA_DB",
+        help="Database URL (default: a file in the user data dir).",
+    ),
+    key: Path | None = typer.Option(
+        None, "--key", help="The current signing key file (default: the database's key)."
+    ),
+    actor: str | None = typer.Option(None, "--actor", help="Who rotates (recorded)."),
+    reason: str = typer.Option("", "--reason", help="Why (recorded in the ledger)."),
+    passphrase_file: Path | None = typer.Option(
+        None,
+        "--passphrase-file",
+        help="Passphrase of the current key; also protects the new one "
+        "(default: $TUTELA_KEY_PASSPHRASE).",
+    ),
+) -> None:
+    """Replace the signing key; the handover is signed by the old key and recorded."""
+    from tutela.cli.evidence import _actor
+    from tutela.evidence.signing import (
+        Signer,
+        SigningKeyError,
+        default_key_path,
+        key_path_for_db,
+        read_passphrase_file,
+    )
+    from tutela.store import Recorder, default_url, open_store
+
+    url = db or default_url()
+    path = key if key is not None else (key_path_for_db(url) or default_key_path())
+    if not path.exists():
+        raise InputError("no signing key to rotate", path=str(path))
+    secret = None if passphrase_file is None else read_passphrase_file(passphrase_file)
+    old = Signer.load(path, passphrase=secret)
+    _existing(url)
+    staged = path.with_name(path.name + ".new")
+    if staged.exists():
+        raise SigningKeyError(f"{staged} exists (an interrupted rotation?): remove it first")
+    new = Signer.create(staged, passphrase=secret)
+    store = open_store(url)
+    try:
+        entry = Recorder(store, signer=old).rotate_key(new, actor=actor or _actor(), reason=reason)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    finally:
+        store.close()
+    retired = path.with_name(f"{path.name}.retired-{old.fingerprint()[:16]}")
+    os.replace(path, retired)
+    os.replace(staged, path)
+    out_console.print(f"rotated the ledger key at entry {entry.seq}", soft_wrap=True)
+    out_console.print(f"old fingerprint: {old.fingerprint()} (kept as {escape(str(retired))})")
+    out_console.print(f"new fingerprint: {new.fingerprint()} (publish it)", soft_wrap=True)
