@@ -303,3 +303,136 @@ def test_event_action_values_match_schema() -> None:
         "dismiss", "watch", "propose_referral", "approve_referral",
         "reject_referral", "reveal", "purge", "reopen",
     }  # fmt: skip
+
+
+# -- issue 10: who may read case content; per-operation access; ids out of range ---------------
+
+
+def test_admin_may_not_read_case_content(env: Env) -> None:
+    wf = env.workflow
+    case = record_conversation(env, "adread", EXPLICIT)
+    wf.propose_referral(case, env.analyst, "grounds")
+    for call in (
+        lambda: wf.review_queue(reader=env.admin),
+        lambda: wf.case_detail(case, reader=env.admin),
+        lambda: wf.pending_referrals(reader=env.admin),
+        lambda: wf.check_case_access(case, env.admin),
+        lambda: wf.reader_scope(env.admin),
+    ):
+        with pytest.raises(PermissionDenied, match="read case content"):
+            call()
+    assert [c.case_id for c in wf.review_queue(reader=env.analyst)] == [case]
+    assert wf.case_detail(case, reader=env.supervisor).case.id == case
+    assert wf.reader_scope(env.analyst) is None  # no grants: every case
+
+
+def _second_operation(env: Env) -> int:
+    from cases_support import T0
+
+    return env.recorder.find_or_create_operation(
+        organisation="Test NGO",
+        jurisdiction="GB",
+        legal_basis="test basis",
+        authorisation_ref="TEST-OP-B",
+        officer="officer b",
+        starts_at=T0,
+    ).id
+
+
+def _move_to(env: Env, case_id: int, operation_id: int) -> None:
+    """Open a second conversation of the case's contact under ``operation_id``."""
+    rec = env.recorder
+    rec.open_conversation(
+        operation_id=operation_id,
+        persona_id="p-en-13",
+        platform="local",
+        account="p-en-13@local",
+        contact_id=rec.get_case(case_id).contact_id,
+        lang="en",
+        started_at=env.clock(),
+    )
+
+
+def test_operation_grants_restrict_reads_and_actions(env: Env) -> None:
+    from tutela.cases.access import grant_operation, granted_operations, revoke_operation
+
+    wf = env.workflow
+    demo = env.recorder.ensure_demo_operation().id
+    other = _second_operation(env)
+    in_demo = record_conversation(env, "opa", GROOMING)
+    both = record_conversation(env, "opb", HARMLESS)
+    _move_to(env, both, other)  # conversations under both operations
+    assert grant_operation(env.recorder, env.analyst.id, demo, actor="root")
+    assert not grant_operation(env.recorder, env.analyst.id, demo, actor="root")  # idempotent
+    assert granted_operations(env.store, env.analyst.id) == {demo}
+    assert wf.reader_scope(env.analyst) == {demo}
+    assert [c.case_id for c in wf.review_queue(reader=env.analyst)] == [in_demo]
+    with pytest.raises(PermissionDenied, match="outside your operations"):
+        wf.case_detail(both, reader=env.analyst)
+    with pytest.raises(PermissionDenied, match="outside your operations"):
+        wf.keep_watching(both, env.analyst)
+    with pytest.raises(PermissionDenied, match="outside your operations"):
+        wf.propose_referral(both, env.analyst, "grounds")
+    msg = wf.case_detail(both).conversations[0].messages[0]
+    with pytest.raises(PermissionDenied):
+        wf.record_reveal(both, env.analyst, msg.id)
+    assert wf.case_events(both) == []
+    wf.keep_watching(in_demo, env.analyst)  # inside the grant: allowed
+    # a supervisor restricted to the other operation cannot decide a demo-case referral
+    ref = wf.propose_referral(in_demo, env.analyst2, "grounds")
+    grant_operation(env.recorder, env.supervisor.id, other, actor="root")
+    with pytest.raises(PermissionDenied):
+        wf.approve_referral(ref.id, env.supervisor)
+    assert wf.pending_referrals(reader=env.supervisor) == []
+    assert [r.id for r in wf.pending_referrals(reader=env.supervisor2)] == [ref.id]
+    # both operations granted: the spanning case is visible
+    grant_operation(env.recorder, env.analyst.id, other, actor="root")
+    assert {c.case_id for c in wf.review_queue(reader=env.analyst)} == {in_demo, both}
+    assert revoke_operation(env.recorder, env.analyst.id, other, actor="root")
+    assert not revoke_operation(env.recorder, env.analyst.id, other, actor="root")
+    actions = [(r.action, r.actor, r.target) for r in _audit(env) if "access" in r.action]
+    assert actions == [
+        ("operation_access_granted", "root", f"user:{env.analyst.id}"),
+        ("operation_access_granted", "root", f"user:{env.supervisor.id}"),
+        ("operation_access_granted", "root", f"user:{env.analyst.id}"),
+        ("operation_access_revoked", "root", f"user:{env.analyst.id}"),
+    ]
+    assert all(r.ledger_seq is not None for r in _audit(env) if "access" in r.action)
+    with pytest.raises(NotFoundError):
+        grant_operation(env.recorder, env.analyst.id, 9999, actor="root")
+    with pytest.raises(InputError):
+        grant_operation(env.recorder, env.analyst.id, demo, actor=" ")
+
+
+def test_ids_beyond_the_integer_range_are_unknown(env: Env) -> None:
+    wf = env.workflow
+    case = record_conversation(env, "big", GROOMING)
+    for huge in (2**31, 10**23):
+        with pytest.raises(NotFoundError):
+            wf.case_detail(huge)
+        with pytest.raises(NotFoundError):
+            wf.referral(huge)
+        with pytest.raises(NotFoundError):
+            wf.dismiss(huge, env.analyst, "r")
+        with pytest.raises(NotFoundError):
+            wf.approve_referral(huge, env.supervisor)
+        with pytest.raises(NotFoundError):
+            wf.record_reveal(case, env.analyst, huge)
+        with pytest.raises(NotFoundError):
+            wf.check_conversation_access(huge, env.analyst)
+    assert wf.case_events(case) == []
+
+
+def test_identity_read_from_an_explicit_line_is_marked(env: Env) -> None:
+    wf = env.workflow
+    case = record_conversation(env, "idx", HARMLESS + EXPLICIT)
+    inbound = [m for m in wf.case_detail(case).conversations[0].messages if m.direction == "in"]
+    contact = wf.case_detail(case).case.contact_id
+    env.recorder.link_identity(contact, "local", "email", "a@example.org", inbound[0].id)
+    env.recorder.link_identity(contact, "local", "email", "b@example.org", inbound[1].id)
+    marks = {i.value: i.source_explicit for i in wf.case_detail(case).identities}
+    assert marks == {"idx": False, "a@example.org": False, "b@example.org": True}
+    ev = wf.record_reveal(case, env.analyst, inbound[1].id, shown_on="contact")
+    assert ev.details["shown_on"] == "contact" and _audit(env)[-1].details["shown_on"] == "contact"
+    with pytest.raises(InputError):
+        wf.record_reveal(case, env.analyst, inbound[1].id, shown_on="elsewhere")

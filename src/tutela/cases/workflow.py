@@ -26,14 +26,23 @@ action                  roles                  case status: from -> to
 retention purge         system                 dismissed (older than retention) -> purged
 ======================  =====================  ===============================================
 
-Admins manage accounts and take no case decisions. A case with a pending referral proposal cannot
-be dismissed or set to watching: a supervisor decides the proposal first. A policy ``refer``
-decision is itself a referral proposal awaiting a human (DESIGN.md): ``record_policy_proposal``
-stores it with proposer ``system``; any active supervisor may then decide it.
+Reading case content (the queue, case and contact pages, the live texts, exports: every method
+taking a ``reader``) needs the role analyst or supervisor (``CASE_READERS``): admins manage
+accounts, read the audit log (hashes, no texts) and neither take case decisions nor read case
+content (need-to-know; OWASP Authorization Cheat Sheet, least privilege). A reader or actor who has
+been granted operations (``tutela.cases.access``) sees and acts only on cases whose conversations
+all belong to those operations (``PermissionDenied`` otherwise); one without grants sees every
+case. Calls without a ``reader`` (the CLI, run by the store's operator) are not restricted.
 
-Errors: ``PermissionDenied`` (role, four-eyes, inactive or unknown actor), ``InputError`` (missing
-reason/note, bad arguments), ``NotFoundError`` (unknown case, referral or message),
-``InvalidTransition`` (the action does not apply to the case's or referral's current status).
+A case with a pending referral proposal cannot be dismissed or set to watching: a supervisor
+decides the proposal first. A policy ``refer`` decision is itself a referral proposal awaiting a
+human (DESIGN.md): ``record_policy_proposal`` stores it with proposer ``system``; any active
+supervisor may then decide it.
+
+Errors: ``PermissionDenied`` (role, four-eyes, inactive or unknown actor, operation not granted),
+``InputError`` (missing reason/note, bad arguments), ``NotFoundError`` (unknown case, referral or
+message, or an id beyond ``MAX_ID``), ``InvalidTransition`` (the action does not apply to the
+case's or referral's current status).
 """
 
 from __future__ import annotations
@@ -62,12 +71,15 @@ from tutela.store.models import (
     DecisionRow,
     IdentityRow,
     MessageRow,
+    OperationAccessRow,
     ReferralRow,
     UserRow,
 )
 
 __all__ = [
+    "CASE_READERS",
     "DEFAULT_RETENTION_DAYS",
+    "MAX_ID",
     "REVIEW_STATUSES",
     "CaseDetail",
     "CaseEvent",
@@ -91,6 +103,11 @@ operation's legal basis and data-protection assessment allow (``tutela cases ret
 
 REVIEW_STATUSES = ("open", "watching", "referral_proposed")
 CASE_WORKERS = frozenset({Role.ANALYST, Role.SUPERVISOR})
+CASE_READERS = CASE_WORKERS
+"""Roles that may read case content (texts, identities, conversations; module docstring)."""
+MAX_ID = 2**31 - 1
+"""Largest row id (``INTEGER`` columns; PostgreSQL's is 32-bit): larger ids are unknown ids."""
+READ = "read case content"
 SUPERVISORS = frozenset({Role.SUPERVISOR})
 SYSTEM = "system"
 EXPLICIT_CATEGORY = Category.SEXUAL_CONTENT.value
@@ -165,7 +182,10 @@ class CaseSummary:
 @dataclass(frozen=True, slots=True)
 class IdentityView:
     """A linked identity and the message it was read from (``source_*`` ``None`` when it came
-    from the platform itself, e.g. the sender id, or the message was purged)."""
+    from the platform itself, e.g. the sender id, or the message was purged).
+    ``source_explicit``: the decision after that line lists a ``sexual_content`` indicator, so
+    the dashboard masks ``source_text`` like the line on the case page (``MessageView.explicit``)
+    until it is revealed (``CaseWorkflow.record_reveal``)."""
 
     id: int
     platform: str
@@ -176,6 +196,7 @@ class IdentityView:
     source_conversation_id: int | None = None
     source_contact_line: int | None = None
     source_text: str | None = None
+    source_explicit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +304,11 @@ def _optional(what: str, text: str) -> str:
     return text.strip()
 
 
+def _valid_id(value: object) -> bool:
+    """A row id the database can hold (``bool`` excluded): larger ones cannot exist."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
 def _is_explicit(indicator_id: str) -> bool:
     parts = indicator_id.split(".")
     return len(parts) >= 2 and parts[1] == EXPLICIT_CATEGORY
@@ -321,14 +347,18 @@ class CaseWorkflow:
         *,
         statuses: Iterable[str] = REVIEW_STATUSES,
         limit: int = 200,
+        reader: User | None = None,
     ) -> list[CaseSummary]:
         """Cases with one of ``statuses``, highest risk first (then latest activity, then id);
-        at most ``limit`` (>= 1) of them. ``InputError`` for an unknown status."""
+        at most ``limit`` (>= 1) of them. ``InputError`` for an unknown status. ``reader``: only
+        the cases they may read (module docstring); ``PermissionDenied`` for an admin."""
         wanted = self._statuses(statuses)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InputError(f"limit must be a positive integer, got {limit!r}")
         with self.store.session() as s:
+            scope = self._reader_scope(s, reader)
             rows = s.execute(select(CaseRow).where(CaseRow.status.in_(wanted))).scalars().all()
+            rows = self._in_scope(s, rows, scope)
             summaries = self._summaries(s, rows)
         floor = datetime.min.replace(tzinfo=UTC)
         summaries.sort(key=lambda c: (-c.risk, -(c.last_activity or floor).timestamp(), c.case_id))
@@ -339,12 +369,13 @@ class CaseWorkflow:
         with self.store.session() as s:
             return self._summaries(s, [self._case(s, case_id)])[0]
 
-    def case_detail(self, case_id: int) -> CaseDetail:
+    def case_detail(self, case_id: int, *, reader: User | None = None) -> CaseDetail:
         """The case page: the case, its contact's identities (with the message each was read
         from), conversations with messages and decisions, referrals and history.
-        ``NotFoundError`` if absent."""
+        ``NotFoundError`` if absent; ``PermissionDenied`` when ``reader`` may not read it."""
         with self.store.session() as s:
             case = self._case(s, case_id)
+            self._require_scope(s, case, self._reader_scope(s, reader))
             conv_rows = (
                 s.execute(
                     select(ConversationRow)
@@ -373,6 +404,13 @@ class CaseWorkflow:
             conversations = tuple(
                 self._conversation_view(c, msgs[c.id], decs[c.id]) for c in conv_rows
             )
+            id_rows = s.execute(
+                select(IdentityRow, MessageRow)
+                .outerjoin(MessageRow, MessageRow.id == IdentityRow.source_message_id)
+                .where(IdentityRow.contact_id == case.contact_id)
+                .order_by(IdentityRow.id)
+            ).all()
+            explicit_lines = self._explicit_lines(s, [m for _, m in id_rows if m is not None])
             identities = tuple(
                 IdentityView(
                     id=i.id,
@@ -384,13 +422,9 @@ class CaseWorkflow:
                     source_conversation_id=None if m is None else m.conversation_id,
                     source_contact_line=None if m is None else m.contact_line,
                     source_text=None if m is None else m.text,
+                    source_explicit=m is not None and m.id in explicit_lines,
                 )
-                for i, m in s.execute(
-                    select(IdentityRow, MessageRow)
-                    .outerjoin(MessageRow, MessageRow.id == IdentityRow.source_message_id)
-                    .where(IdentityRow.contact_id == case.contact_id)
-                    .order_by(IdentityRow.id)
-                ).all()
+                for i, m in id_rows
             )
             referrals = tuple(self._referrals(s, ReferralRow.case_id == case_id))
             events = tuple(
@@ -412,16 +446,62 @@ class CaseWorkflow:
 
     def referral(self, referral_id: int) -> Referral:
         """One referral; ``NotFoundError`` if absent."""
-        with self.store.session() as s:
-            found = self._referrals(s, ReferralRow.id == referral_id)
+        found = []
+        if _valid_id(referral_id):
+            with self.store.session() as s:
+                found = self._referrals(s, ReferralRow.id == referral_id)
         if not found:
             raise NotFoundError(f"referral {referral_id} does not exist")
         return found[0]
 
-    def pending_referrals(self) -> list[Referral]:
-        """Referral proposals awaiting a decision, oldest first (the supervisor's queue)."""
+    def pending_referrals(self, *, reader: User | None = None) -> list[Referral]:
+        """Referral proposals awaiting a decision, oldest first (the supervisor's queue); with
+        ``reader``, only those of cases they may read."""
         with self.store.session() as s:
-            return self._referrals(s, ReferralRow.status == ReferralStatus.PROPOSED.value)
+            scope = self._reader_scope(s, reader)
+            found = self._referrals(s, ReferralRow.status == ReferralStatus.PROPOSED.value)
+            if scope is None:
+                return found
+            cases = s.execute(
+                select(CaseRow).where(CaseRow.id.in_({r.case_id for r in found}))
+            ).scalars()
+            visible = {c.id for c in self._in_scope(s, cases, scope)}
+            return [r for r in found if r.case_id in visible]
+
+    # -- who may read what -------------------------------------------------------------------
+    def reader_scope(self, reader: User) -> frozenset[int] | None:
+        """The operation ids ``reader`` is restricted to (``None``: no grants, every case).
+        ``PermissionDenied`` unless ``reader`` is an active analyst or supervisor."""
+        with self.store.session() as s:
+            return self._reader_scope(s, reader)
+
+    def check_case_access(self, case_id: int, reader: User) -> None:
+        """``PermissionDenied`` unless ``reader`` may read case ``case_id`` (module docstring);
+        ``NotFoundError`` for an unknown case."""
+        with self.store.session() as s:
+            self._require_scope(s, self._case(s, case_id), self._reader_scope(s, reader))
+
+    def check_contact_access(self, contact_id: int, reader: User) -> None:
+        """``PermissionDenied`` unless ``reader`` may read what is recorded about contact
+        ``contact_id`` (every conversation in a granted operation, when they have grants)."""
+        with self.store.session() as s:
+            scope = self._reader_scope(s, reader)
+            if (
+                scope is not None
+                and not self._contact_operations(s, [contact_id]).get(contact_id, set()) <= scope
+            ):
+                raise PermissionDenied(f"contact {contact_id} is outside your operations")
+
+    def check_conversation_access(self, conversation_id: int, reader: User) -> None:
+        """``PermissionDenied`` unless ``reader`` may read conversation ``conversation_id`` (its
+        operation granted, when they have grants); ``NotFoundError`` if it does not exist."""
+        with self.store.session() as s:
+            scope = self._reader_scope(s, reader)
+            conv = s.get(ConversationRow, conversation_id) if _valid_id(conversation_id) else None
+            if conv is None:
+                raise NotFoundError(f"conversation {conversation_id} does not exist")
+            if scope is not None and conv.operation_id not in scope:
+                raise PermissionDenied(f"conversation {conversation_id} is outside your operations")
 
     def case_events(self, case_id: int) -> list[CaseEvent]:
         """A case's history, oldest first; ``NotFoundError`` for an unknown case."""
@@ -497,13 +577,22 @@ class CaseWorkflow:
             to=CaseStatus.OPEN,
         )
 
-    def record_reveal(self, case_id: int, actor: User, message_id: int) -> CaseEvent:
+    def record_reveal(
+        self, case_id: int, actor: User, message_id: int, *, shown_on: str = "case"
+    ) -> CaseEvent:
         """Record that ``actor`` revealed masked message ``message_id`` of this case (status
-        unchanged). ``NotFoundError`` when the message is not one of the case's."""
+        unchanged). ``shown_on``: the page it was revealed on (``"case"``, or ``"contact"`` for
+        an identity's source line), kept in the event details. ``NotFoundError`` when the
+        message is not one of the case's."""
+        if shown_on not in ("case", "contact"):
+            raise InputError(f"shown_on must be 'case' or 'contact', got {shown_on!r}")
+        if not _valid_id(message_id):
+            raise NotFoundError(f"message {message_id} is not part of case {case_id}")
 
         def _work(s: Session) -> CaseEvent:
             user = self._actor(s, actor, CASE_WORKERS, EventAction.REVEAL)
             case = self._case(s, case_id)
+            self._require_access(s, user, case)
             msg = s.execute(
                 select(MessageRow.id, MessageRow.conversation_id, MessageRow.seq)
                 .join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
@@ -521,6 +610,7 @@ class CaseWorkflow:
                     "message_id": msg.id,
                     "conversation": msg.conversation_id,
                     "message_seq": msg.seq,
+                    "shown_on": shown_on,
                 },
             )
 
@@ -534,6 +624,7 @@ class CaseWorkflow:
         def _work(s: Session) -> int:
             user = self._actor(s, actor, CASE_WORKERS, EventAction.PROPOSE_REFERRAL)
             case = self._case(s, case_id)
+            self._require_access(s, user, case)
             self._check_from(
                 case, EventAction.PROPOSE_REFERRAL, (CaseStatus.OPEN, CaseStatus.WATCHING)
             )
@@ -721,13 +812,16 @@ class CaseWorkflow:
 
     @staticmethod
     def _case(s: Session, case_id: int) -> CaseRow:
-        row = s.get(CaseRow, case_id) if isinstance(case_id, int) else None
+        row = s.get(CaseRow, case_id) if _valid_id(case_id) else None
         if row is None:
             raise NotFoundError(f"case {case_id} does not exist")
         return row
 
     @staticmethod
-    def _actor(s: Session, actor: User, roles: frozenset[Role], action: EventAction) -> UserRow:
+    def _actor(
+        s: Session, actor: User, roles: frozenset[Role], action: EventAction | str
+    ) -> UserRow:
+        what = action.value if isinstance(action, EventAction) else action
         if not isinstance(actor, User):
             raise InputError(f"actor must be a User, got {type(actor).__name__}")
         row = s.get(UserRow, actor.id)
@@ -737,10 +831,77 @@ class CaseWorkflow:
             raise PermissionDenied(f"user {row.name!r} is deactivated")
         if Role(row.role) not in roles:
             allowed = " or ".join(sorted(r.value for r in roles))
-            raise PermissionDenied(
-                f"{action.value} needs the role {allowed}; {row.name!r} is {row.role}"
-            )
+            raise PermissionDenied(f"{what} needs the role {allowed}; {row.name!r} is {row.role}")
         return row
+
+    def _reader_scope(self, s: Session, reader: User | None) -> frozenset[int] | None:
+        """``None`` (no restriction) without a reader or for one without grants; else the
+        granted operation ids. ``PermissionDenied`` for a reader who may not read content."""
+        if reader is None:
+            return None
+        return self._scope(s, self._actor(s, reader, CASE_READERS, READ))
+
+    @staticmethod
+    def _scope(s: Session, user: UserRow) -> frozenset[int] | None:
+        granted = frozenset(
+            s.execute(
+                select(OperationAccessRow.operation_id).where(OperationAccessRow.user_id == user.id)
+            ).scalars()
+        )
+        return granted or None
+
+    @staticmethod
+    def _contact_operations(s: Session, contact_ids: Iterable[int]) -> dict[int, set[int]]:
+        ops: dict[int, set[int]] = defaultdict(set)
+        ids = list(contact_ids)
+        if ids:
+            for contact_id, op_id in s.execute(
+                select(ConversationRow.contact_id, ConversationRow.operation_id)
+                .where(ConversationRow.contact_id.in_(ids))
+                .distinct()
+            ).all():
+                ops[contact_id].add(op_id)
+        return ops
+
+    def _in_scope(
+        self, s: Session, cases: Iterable[CaseRow], scope: frozenset[int] | None
+    ) -> list[CaseRow]:
+        """The cases whose conversations all belong to ``scope`` (every case for ``None``)."""
+        cases = list(cases)
+        if scope is None:
+            return cases
+        ops = self._contact_operations(s, {c.contact_id for c in cases})
+        return [c for c in cases if ops.get(c.contact_id, set()) <= scope]
+
+    def _require_scope(self, s: Session, case: CaseRow, scope: frozenset[int] | None) -> None:
+        if not self._in_scope(s, [case], scope):
+            raise PermissionDenied(f"case {case.id} is outside your operations")
+
+    def _require_access(self, s: Session, user: UserRow, case: CaseRow) -> None:
+        """An actor with operation grants acts only on the cases they may read."""
+        self._require_scope(s, case, self._scope(s, user))
+
+    @staticmethod
+    def _explicit_lines(s: Session, messages: Iterable[MessageRow]) -> set[int]:
+        """Ids of ``messages`` (inbound) whose following decision lists a sexual-content
+        indicator (the rule of ``MessageView.explicit``)."""
+        wanted = {
+            (m.conversation_id, m.contact_line): m.id
+            for m in messages
+            if m.contact_line is not None
+        }
+        if not wanted:
+            return set()
+        out: set[int] = set()
+        for conv_id, after_line, inds in s.execute(
+            select(
+                DecisionRow.conversation_id, DecisionRow.after_line, DecisionRow.indicators
+            ).where(DecisionRow.conversation_id.in_({c for c, _ in wanted}))
+        ).all():
+            mid = wanted.get((conv_id, after_line))
+            if mid is not None and any(_is_explicit(str(i)) for i in inds):
+                out.add(mid)
+        return out
 
     @staticmethod
     def _check_from(case: CaseRow, action: EventAction, allowed: tuple[CaseStatus, ...]) -> None:
@@ -784,6 +945,7 @@ class CaseWorkflow:
         def _work(s: Session) -> CaseEvent:
             user = self._actor(s, actor, CASE_WORKERS, action)
             case = self._case(s, case_id)
+            self._require_access(s, user, case)
             self._check_from(case, action, allowed_from)
             self._check_no_pending(s, case)
             return self._record(s, case, user, action, note, {}, to=to)
@@ -795,7 +957,7 @@ class CaseWorkflow:
 
         def _work(s: Session) -> int:
             user = self._actor(s, actor, SUPERVISORS, action)
-            ref = s.get(ReferralRow, referral_id) if isinstance(referral_id, int) else None
+            ref = s.get(ReferralRow, referral_id) if _valid_id(referral_id) else None
             if ref is None:
                 raise NotFoundError(f"referral {referral_id} does not exist")
             if ref.proposed_by == user.id:
@@ -806,6 +968,7 @@ class CaseWorkflow:
             if ref.status != ReferralStatus.PROPOSED.value:
                 raise InvalidTransition(f"referral {ref.id} is already {ref.status}")
             case = self._case(s, ref.case_id)
+            self._require_access(s, user, case)
             self._check_from(case, action, (CaseStatus.REFERRAL_PROPOSED,))
             ref.status = (ReferralStatus.APPROVED if approve else ReferralStatus.REJECTED).value
             ref.decided_by = user.id

@@ -41,6 +41,7 @@ __all__ = [
     "LedgerHeadRow",
     "LoginThrottleRow",
     "MessageRow",
+    "OperationAccessRow",
     "OperationRow",
     "OperatorMessageRow",
     "ReferralRow",
@@ -341,3 +342,14 @@ class OperatorMessageRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     queued_at: Mapped[datetime]
     taken_at: Mapped[datetime | None]
+
+
+class OperationAccessRow(Base):
+    """An operation a user is granted (``tutela.cases.access``): a user with at least one row
+    reads and acts only on the cases of their granted operations; one without rows on all."""
+
+    __tablename__ = "operation_access"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("operations.id"), primary_key=True)
+    granted_by: Mapped[str] = mapped_column(String(200))
+    granted_at: Mapped[datetime]

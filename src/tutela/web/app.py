@@ -11,11 +11,13 @@ rule; its ``PermissionDenied`` becomes 403 here, ``NotFoundError`` 404.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import BadSignature, Signer
@@ -36,6 +38,15 @@ CSP = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "object-src 'none'"
 )
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+"""Headers of every dynamic response (set by the middleware; the 500 page sets them itself)."""
+_log = logging.getLogger("tutela.web")
 
 
 def _workflow_errors() -> list[tuple[type[Exception], int]]:
@@ -78,6 +89,8 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
     async def session_and_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
         raw = request.cookies.get(COOKIE_NAME)
         session = None
         if raw:
@@ -85,12 +98,13 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
                 token = cookie_signer.unsign(raw).decode("ascii")
             except (BadSignature, UnicodeDecodeError):
                 token = None
-            session = svc.sessions.get(token)
+            # a database read (and the account re-check) per request: off the event loop
+            session = await run_in_threadpool(svc.sessions.get, token)
         request.state.session = session
         request.state.new_session = False
         response = await call_next(request)
         new = request.state.session
-        if new is None and session is not None:  # logged out
+        if new is None and (session is not None or raw):  # logged out, ended or unknown
             response.delete_cookie(COOKIE_NAME, path="/")
         elif new is not None and (request.state.new_session or new is not session):
             response.set_cookie(
@@ -127,6 +141,27 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
         return _error(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        # e.g. an id beyond the database's INTEGER range: 422 naming the parameter, never
+        # echoing the (attacker-chosen) value
+        where = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()})
+        return _error(request, 422, f"invalid request parameter: {', '.join(where) or '?'}")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Starlette answers unhandled errors from its outermost middleware, outside
+        # ``session_and_headers``: this page sets the security headers itself (OWASP Error
+        # Handling Cheat Sheet: a generic message, details only in the server log).
+        _log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        try:
+            response = _error(request, 500, "internal error; it has been logged")
+        except Exception:  # the error page itself failed (e.g. the database is gone)
+            response = HTMLResponse("<p>500: internal error</p>", status_code=500)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, exc: NotFoundError) -> Response:

@@ -1,12 +1,15 @@
 """Read-only look-ups the workflow does not offer (plain SELECTs, no rules): a contact's case and
-identities, open conversations with their latest lines, the audit log."""
+identities, open conversations with their latest lines, the audit log; and the ``DbId`` /
+``DbIdQuery`` parameter types every route uses for a row id (1 .. ``MAX_ID``; anything else is
+answered 422 before the database is asked, instead of an integer overflow and a 500)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path, Query
 from sqlalchemy import select
 
 from tutela.store import MessageRecord, Store
@@ -20,14 +23,27 @@ from tutela.store.models import (
 )
 
 __all__ = [
+    "MAX_ID",
     "AuditRow",
     "ContactConversation",
+    "DbId",
+    "DbIdQuery",
     "LiveConversation",
     "audit_log",
     "case_of_contact",
     "contact_conversations",
     "live_conversations",
 ]
+
+MAX_ID = 2**31 - 1
+"""Largest row id: ids are ``INTEGER`` columns (PostgreSQL ``integer`` is 32-bit signed; SQLite
+would take 64 bits, the smaller range holds for both)."""
+
+DbId = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""A row id in a path (``/cases/{case_id}``): 422 outside 1 .. ``MAX_ID``."""
+
+DbIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+"""An optional row id in the query string (``/audit?before=``): 422 outside 1 .. ``MAX_ID``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,18 +96,27 @@ def case_of_contact(store: Store, contact_id: int) -> int | None:
         return s.execute(select(CaseRow.id).where(CaseRow.contact_id == cid)).scalar()
 
 
-def live_conversations(store: Store, *, last: int = 6, limit: int = 50) -> list[LiveConversation]:
-    """Open conversations, most recently started first, each with its ``last`` latest messages."""
+def live_conversations(
+    store: Store,
+    *,
+    last: int = 6,
+    limit: int = 50,
+    operations: frozenset[int] | None = None,
+) -> list[LiveConversation]:
+    """Open conversations, most recently started first, each with its ``last`` latest messages;
+    ``operations``: only conversations of these operation ids (``None``: all)."""
     from tutela.store._base import _message_record
 
     out: list[LiveConversation] = []
     with store.session() as s:
+        q = select(ConversationRow).where(ConversationRow.ended_at.is_(None))
+        if operations is not None:
+            q = q.where(ConversationRow.operation_id.in_(sorted(operations)))
         convs = (
             s.execute(
-                select(ConversationRow)
-                .where(ConversationRow.ended_at.is_(None))
-                .order_by(ConversationRow.started_at.desc(), ConversationRow.id.desc())
-                .limit(limit)
+                q.order_by(ConversationRow.started_at.desc(), ConversationRow.id.desc()).limit(
+                    limit
+                )
             )
             .scalars()
             .all()
@@ -114,7 +139,7 @@ def live_conversations(store: Store, *, last: int = 6, limit: int = 50) -> list[
                     select(DecisionRow.message_id, DecisionRow.indicators).where(
                         DecisionRow.message_id.in_(ids)
                     )
-                ).tuples()
+                ).all()
                 if any(_category(i) == "sexual_content" for i in inds)
             )
             contact = _resolve(s, c.contact_id)

@@ -3,6 +3,11 @@
 Lines whose decision lists a ``sexual_content`` indicator (``MessageView.explicit``) are masked
 when ``settings.reveal_masking`` is on; the reveal button posts (HTMX) to the reveal route, which
 audits through ``CaseWorkflow.record_reveal`` *before* returning the text.
+
+Reading a case needs a role that may read case content (``CASE_READERS``: not admin) and, for a
+user with operation grants, a case of their operations (the workflow's ``reader`` checks; 403).
+Every export is audited (``case_exported``, with the package's SHA-256) besides its ledger entry.
+Ids in paths are ``DbId`` (422 outside the database's range).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
-from tutela.web.deps import ActingUser, CurrentUser, RequireRole, ServicesDep
+from tutela.evidence import sha256_hex
+from tutela.web.deps import ActingUser, RequireRole, ServicesDep
+from tutela.web.queries import DbId
 from tutela.web.render import env, render
 
 __all__ = ["router"]
@@ -34,8 +41,10 @@ env.filters["category"] = _category
 
 
 @router.get("/{case_id}", name="case", response_class=HTMLResponse)
-def case_page(request: Request, case_id: int, user: CurrentUser, services: ServicesDep) -> Response:
-    detail = services.workflow.case_detail(case_id)
+def case_page(
+    request: Request, case_id: DbId, actor: ActingUser, services: ServicesDep
+) -> Response:
+    detail = services.workflow.case_detail(case_id, reader=actor)
     return render(
         request,
         "case.html",
@@ -49,10 +58,10 @@ def case_page(request: Request, case_id: int, user: CurrentUser, services: Servi
 
 @router.post("/{case_id}/messages/{message_id}/reveal", name="reveal", response_class=HTMLResponse)
 def reveal(
-    request: Request, case_id: int, message_id: int, actor: ActingUser, services: ServicesDep
+    request: Request, case_id: DbId, message_id: DbId, actor: ActingUser, services: ServicesDep
 ) -> Response:
     """Audit the reveal, then return the line unmasked (an HTML fragment for HTMX)."""
-    detail = services.workflow.case_detail(case_id)
+    detail = services.workflow.case_detail(case_id, reader=actor)
     msg = next(
         (m for c in detail.conversations for m in c.messages if m.id == message_id),
         None,
@@ -68,28 +77,28 @@ def _back(case_id: int) -> Response:
 
 
 @router.post("/{case_id}/dismiss", name="dismiss")
-def dismiss(case_id: int, actor: ActingUser, services: ServicesDep, reason: Note) -> Response:
+def dismiss(case_id: DbId, actor: ActingUser, services: ServicesDep, reason: Note) -> Response:
     services.workflow.dismiss(case_id, actor, reason)
     return _back(case_id)
 
 
 @router.post("/{case_id}/watch", name="keep_watching")
 def keep_watching(
-    case_id: int, actor: ActingUser, services: ServicesDep, note: Note = ""
+    case_id: DbId, actor: ActingUser, services: ServicesDep, note: Note = ""
 ) -> Response:
     services.workflow.keep_watching(case_id, actor, note)
     return _back(case_id)
 
 
 @router.post("/{case_id}/reopen", name="reopen")
-def reopen(case_id: int, actor: ActingUser, services: ServicesDep, note: Note) -> Response:
+def reopen(case_id: DbId, actor: ActingUser, services: ServicesDep, note: Note) -> Response:
     services.workflow.reopen(case_id, actor, note)
     return _back(case_id)
 
 
 @router.post("/{case_id}/referrals", name="propose_referral")
 def propose_referral(
-    case_id: int, actor: ActingUser, services: ServicesDep, note: Note
+    case_id: DbId, actor: ActingUser, services: ServicesDep, note: Note
 ) -> Response:
     services.workflow.propose_referral(case_id, actor, note)
     return _back(case_id)
@@ -97,7 +106,7 @@ def propose_referral(
 
 @router.post("/{case_id}/referrals/{referral_id}/approve", name="approve_referral")
 def approve_referral(
-    case_id: int, referral_id: int, actor: ActingUser, services: ServicesDep, note: Note = ""
+    case_id: DbId, referral_id: DbId, actor: ActingUser, services: ServicesDep, note: Note = ""
 ) -> Response:
     _check_referral(services, case_id, referral_id)
     services.workflow.approve_referral(referral_id, actor, note)
@@ -106,7 +115,7 @@ def approve_referral(
 
 @router.post("/{case_id}/referrals/{referral_id}/reject", name="reject_referral")
 def reject_referral(
-    case_id: int, referral_id: int, actor: ActingUser, services: ServicesDep, reason: Note
+    case_id: DbId, referral_id: DbId, actor: ActingUser, services: ServicesDep, reason: Note
 ) -> Response:
     _check_referral(services, case_id, referral_id)
     services.workflow.reject_referral(referral_id, actor, reason)
@@ -123,17 +132,25 @@ def _check_referral(services: ServicesDep, case_id: int, referral_id: int) -> No
     name="export_case",
     dependencies=[RequireRole("analyst", "supervisor")],
 )
-def export_case(case_id: int, user: CurrentUser, services: ServicesDep) -> Response:
+def export_case(case_id: DbId, actor: ActingUser, services: ServicesDep) -> Response:
     """Download the case's evidence package (``tutela.evidence.export_package``); only once the
-    workflow says a referral was approved and audited (``referral_ready``), else 409."""
+    workflow says a referral was approved and audited (``referral_ready``), else 409; 403 when
+    the user may not read the case. Audited as ``case_exported`` (target ``case:<id>``)."""
     from tutela.evidence import export_package
 
+    services.workflow.check_case_access(case_id, actor)
     if not services.workflow.referral_ready(case_id):
         raise HTTPException(status_code=409, detail="no approved referral: nothing to export yet")
     folder = Path(tempfile.mkdtemp(prefix="tutela-export-"))
     out = folder / f"tutela-case-{case_id}.zip"
     try:
-        export_package(services.store, case_id, out, signer=services.signer, actor=user.name)
+        export_package(services.store, case_id, out, signer=services.signer, actor=actor.name)
+        services.recorder.record_audit(
+            actor.name,
+            "case_exported",
+            f"case:{case_id}",
+            {"via": "dashboard", "package_sha256": sha256_hex(out.read_bytes())},
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -1,12 +1,21 @@
-"""Contact profile: identities (with the message each was read from), conversations, the case."""
+"""Contact profile: identities (with the line each was read from), conversations, the case.
+
+Reading it needs a role that may read case content (not admin) and, for a user with operation
+grants, a contact whose conversations are all in their operations (403 otherwise). An identity's
+source line whose decision lists a ``sexual_content`` indicator (``IdentityView.source_explicit``)
+is masked exactly like the line on the case page while ``settings.reveal_masking`` is on; its
+reveal button posts (HTMX) to the reveal route here, which records the reveal through
+``CaseWorkflow.record_reveal`` (a ``reveal`` case event, audit row and ledger entry, with
+``shown_on: "contact"``) *before* returning the text.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tutela.web.deps import CurrentUser, ServicesDep
-from tutela.web.queries import case_of_contact, contact_conversations
+from tutela.web.deps import ActingUser, ServicesDep
+from tutela.web.queries import DbId, case_of_contact, contact_conversations
 from tutela.web.render import render
 
 __all__ = ["router"]
@@ -16,11 +25,13 @@ router = APIRouter(prefix="/contacts")
 
 @router.get("/{contact_id}", name="contact", response_class=HTMLResponse)
 def contact_page(
-    request: Request, contact_id: int, user: CurrentUser, services: ServicesDep
+    request: Request, contact_id: DbId, actor: ActingUser, services: ServicesDep
 ) -> Response:
+    services.workflow.reader_scope(actor)  # admins: 403 before anything is read
     cid, conversations = contact_conversations(services.store, contact_id)
+    services.workflow.check_contact_access(cid, actor)
     case_id = case_of_contact(services.store, cid)
-    detail = services.workflow.case_detail(case_id) if case_id is not None else None
+    detail = services.workflow.case_detail(case_id, reader=actor) if case_id is not None else None
     return render(
         request,
         "contact.html",
@@ -30,5 +41,37 @@ def contact_page(
             "conversations": conversations,
             "case_id": case_id,
             "identities": detail.identities if detail is not None else (),
+            "masking": services.settings.reveal_masking,
         },
+    )
+
+
+@router.post(
+    "/{contact_id}/identities/{identity_id}/reveal",
+    name="reveal_identity_source",
+    response_class=HTMLResponse,
+)
+def reveal_identity_source(
+    request: Request,
+    contact_id: DbId,
+    identity_id: DbId,
+    actor: ActingUser,
+    services: ServicesDep,
+) -> Response:
+    """Record the reveal of an identity's source line, then return it unmasked (HTMX fragment).
+    404 when the identity is not the contact's or was not read from a line."""
+    services.workflow.reader_scope(actor)
+    cid, _ = contact_conversations(services.store, contact_id)
+    case_id = case_of_contact(services.store, cid)
+    if case_id is None:
+        raise HTTPException(status_code=404, detail="this contact has no case file")
+    detail = services.workflow.case_detail(case_id, reader=actor)
+    ident = next((i for i in detail.identities if i.id == identity_id), None)
+    if ident is None or ident.source_message_id is None:
+        raise HTTPException(status_code=404, detail="no such identity source line")
+    services.workflow.record_reveal(case_id, actor, ident.source_message_id, shown_on="contact")
+    return render(
+        request,
+        "_identity_source.html",
+        {"i": ident, "contact_id": cid, "masking": True, "revealed": True},
     )

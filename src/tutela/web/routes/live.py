@@ -5,19 +5,26 @@ texts are shown with the guard's reasons and go nowhere; released ones are queue
 store-backed :class:`~tutela.live.takeover.OperatorOutbox` and audited
 (``operator_message_queued``, with the text's SHA-256 only, like every personal content in the
 audit trail). ``tutela run`` takes the queued texts and sends them through its own guard.
+
+The live texts are case content: admins get 403, and a user with operation grants sees (and takes
+over) only conversations of their operations. Takeover needs the conversation's persona profile
+for the guard; the dashboard knows only the shipped personas
+(:func:`~tutela.live.takeover.takeover_profile`), so a conversation of a custom (YAML) persona
+answers 409 with the reason instead of a 500.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tutela.evidence import sha256_hex
-from tutela.persona import GuardRefusal, OutgoingGuard, load_persona
-from tutela.web.deps import CurrentUser, RequireRole, ServicesDep
-from tutela.web.queries import live_conversations
+from tutela.live.takeover import PersonaUnavailable, takeover_profile
+from tutela.persona import GuardRefusal, OutgoingGuard, load_personas
+from tutela.web.deps import ActingUser, RequireRole, ServicesDep
+from tutela.web.queries import DbId, live_conversations
 from tutela.web.render import render
 
 __all__ = ["router"]
@@ -25,21 +32,28 @@ __all__ = ["router"]
 router = APIRouter(prefix="/live")
 
 
-def _context(services: ServicesDep) -> dict[str, object]:
-    convs = live_conversations(services.store)
+def _context(services: ServicesDep, actor: ActingUser) -> dict[str, object]:
+    scope = services.workflow.reader_scope(actor)  # PermissionDenied (403) for admins
+    convs = live_conversations(services.store, operations=scope)
     queued = {c.id: services.outbox.pending(c.id) for c in convs}
-    return {"convs": convs, "queued": queued, "poll_s": services.settings.live_poll_s}
+    shipped = load_personas()
+    return {
+        "convs": convs,
+        "queued": queued,
+        "poll_s": services.settings.live_poll_s,
+        "can_take_over": {c.id: c.persona_id in shipped for c in convs},
+    }
 
 
 @router.get("", name="live", response_class=HTMLResponse)
-def live_page(request: Request, user: CurrentUser, services: ServicesDep) -> Response:
-    return render(request, "live.html", _context(services))
+def live_page(request: Request, actor: ActingUser, services: ServicesDep) -> Response:
+    return render(request, "live.html", _context(services, actor))
 
 
 @router.get("/feed", name="live_feed", response_class=HTMLResponse)
-def live_feed(request: Request, user: CurrentUser, services: ServicesDep) -> Response:
+def live_feed(request: Request, actor: ActingUser, services: ServicesDep) -> Response:
     """The conversations fragment the live page polls every ``live_poll_s`` seconds."""
-    return render(request, "_live_feed.html", _context(services))
+    return render(request, "_live_feed.html", _context(services, actor))
 
 
 @router.post(
@@ -50,13 +64,18 @@ def live_feed(request: Request, user: CurrentUser, services: ServicesDep) -> Res
 )
 def takeover(
     request: Request,
-    conversation_id: int,
-    user: CurrentUser,
+    conversation_id: DbId,
+    user: ActingUser,
     services: ServicesDep,
     text: Annotated[str, Form(max_length=2000)],
 ) -> Response:
-    conv = services.recorder.conversation(conversation_id)  # NotFoundError -> 404
-    guard = OutgoingGuard(load_persona(conv.persona_id))
+    services.workflow.check_conversation_access(conversation_id, user)  # 404 / 403
+    conv = services.recorder.conversation(conversation_id)
+    try:
+        profile = takeover_profile(conv.persona_id)
+    except PersonaUnavailable as e:
+        raise HTTPException(status_code=409, detail=str(e)) from e
+    guard = OutgoingGuard(profile)
     try:
         released = guard.release(text, origin="operator")
     except GuardRefusal as e:

@@ -1,11 +1,14 @@
-"""The review queue: open cases, highest risk first (order from ``CaseWorkflow.review_queue``)."""
+"""The review queue: open cases, highest risk first (order from ``CaseWorkflow.review_queue``).
+
+Only for roles that may read case content (not admin: 403), and only the cases of the user's
+operations when they have operation grants (``tutela.cases.access``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tutela.web.deps import CurrentUser, ServicesDep
+from tutela.web.deps import ActingUser, CurrentUser, ServicesDep
 from tutela.web.render import render
 
 __all__ = ["router"]
@@ -22,16 +25,17 @@ STATUS_SETS = {
 
 @router.get("/", name="home")
 def home(user: CurrentUser) -> Response:
-    return RedirectResponse("/queue", status_code=303)
+    """To the review queue; admins (who read no case content) to the audit log."""
+    return RedirectResponse("/audit" if user.role == "admin" else "/queue", status_code=303)
 
 
 @router.get("/queue", name="queue", response_class=HTMLResponse)
 def queue(
-    request: Request, user: CurrentUser, services: ServicesDep, show: str = "active"
+    request: Request, actor: ActingUser, services: ServicesDep, show: str = "active"
 ) -> Response:
     statuses = STATUS_SETS.get(show, STATUS_SETS["active"])
-    rows = services.workflow.review_queue(statuses=statuses)
-    pending = services.workflow.pending_referrals()
+    rows = services.workflow.review_queue(statuses=statuses, reader=actor)
+    pending = services.workflow.pending_referrals(reader=actor)
     return render(
         request,
         "queue.html",
