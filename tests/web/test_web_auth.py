@@ -1,19 +1,22 @@
-"""Login, logout, server-side sessions, TOTP and login throttling."""
+"""Login, logout, TOTP (single-use codes, no username enumeration), the login audit trail and
+the session secret. Sessions: test_web_sessions.py; throttling: test_web_throttle.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
 
 import pyotp
 import pytest
+from sqlalchemy import select
 from web_support import PASSWORD, csrf_of
 
 from tutela.errors import ConfigError
-from tutela.web.sessions import COOKIE_NAME, SessionStore
+from tutela.store.models import AuditLogRow, WebSessionRow
+from tutela.web.sessions import COOKIE_NAME
 from tutela.web.settings import load_or_create_secret
-from tutela.web.throttle import LoginThrottle
 
 
 def _token(html: str) -> str:
@@ -25,6 +28,12 @@ def _token(html: str) -> str:
 def _post_login(c, name, password, **extra):
     data = {"name": name, "password": password, "csrf_token": csrf_of(c), **extra}
     return c.post("/login", data=data)
+
+
+def _audit(web, *actions: str) -> list[AuditLogRow]:
+    with web.services.store.session() as s:
+        q = select(AuditLogRow).where(AuditLogRow.action.in_(actions)).order_by(AuditLogRow.id)
+        return list(s.execute(q).scalars())
 
 
 def test_login_sets_strict_httponly_cookie_and_rotates_session(web):
@@ -53,13 +62,15 @@ def test_forged_cookie_is_ignored(web):
     assert c.get("/queue").status_code == 303
 
 
-def test_logout_ends_the_session(web):
+def test_logout_ends_the_session_and_is_audited(web):
     c = web.login("ana")
     token = csrf_of(c, "/queue")
     r = c.post("/logout", data={"csrf_token": token})
     assert r.status_code == 303 and r.headers["location"] == "/login"
     assert c.get("/queue").status_code == 303
-    assert len([s for s in web.services.sessions._sessions.values() if s.authenticated]) == 0
+    assert web.services.sessions.count(authenticated=True) == 0
+    (row,) = _audit(web, "logout")
+    assert row.actor == "ana" and row.details["address"]
 
 
 def test_totp_user_is_asked_for_the_code(web):
@@ -84,58 +95,97 @@ def test_totp_step_without_pending_login_is_refused(web):
     assert r.status_code == 401
 
 
-def test_throttle_locks_a_username_after_five_failures(web):
+def test_pending_totp_step_keeps_no_password(web):
+    """The pending code step used to keep name and plaintext password in the session."""
+    web.services.users.set_totp("sue")
     c = web.client()
-    for _ in range(5):
-        assert _post_login(c, "ana", "wrong password!").status_code == 401
-    locked = _post_login(c, "ana", PASSWORD)  # right password, but locked
-    assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
-    other = web.client()  # same IP (testclient): also locked for the IP
-    assert _post_login(other, "ben", PASSWORD).status_code == 429
+    r = _post_login(c, "sue", PASSWORD)
+    assert r.status_code == 200 and 'name="totp"' in r.text
+    with web.services.store.session() as s:
+        rows = s.execute(select(WebSessionRow)).scalars().all()
+        dump = json.dumps([r.data for r in rows])
+    assert PASSWORD not in dump
+    (pending,) = [r.data["pending_login"] for r in rows if "pending_login" in r.data]
+    assert set(pending) == {"user_id", "epoch", "at"}
+    assert pending["user_id"] == web.services.users.get("sue").id
 
 
-def test_throttle_is_per_ip_and_per_user():
-    now = [0.0]
-    t = LoginThrottle(max_failures=3, base_s=10, max_s=25, clock=lambda: now[0])
-    ip_a, ip_b = "ip:10.0.0.1", "ip:10.0.0.2"
-    for _ in range(3):
-        t.failure("user:ana", ip_a)
-    assert t.retry_after("user:ana", ip_b) == pytest.approx(10)
-    assert t.retry_after("user:ben", ip_a) == pytest.approx(10)
-    assert t.retry_after("user:ben", ip_b) == 0
-    t.failure("user:ana")  # 4th: lockout doubles
-    assert t.retry_after("user:ana") == pytest.approx(20)
-    t.failure("user:ana")  # 5th: 40 s, capped at 25
-    assert t.retry_after("user:ana") == pytest.approx(25)
-    now[0] = 26.0
-    assert t.retry_after("user:ana") == 0
-    t.success("user:ana")
-    t.failure("user:ana")
-    assert t.retry_after("user:ana") == 0  # count was reset
+def test_pending_totp_step_fails_after_a_credential_change(web):
+    secret = web.services.users.set_totp("sue")
+    c = web.client()
+    r = _post_login(c, "sue", PASSWORD)
+    web.services.users.set_password("sue", "another long password")
+    ok = c.post(
+        "/login/totp", data={"totp": pyotp.TOTP(secret).now(), "csrf_token": _token(r.text)}
+    )
+    assert ok.status_code == 401
+    assert _audit(web, "login_failed")[-1].details["reason"] == "credentials_changed"
 
 
-def test_sessions_expire_when_idle_and_absolutely():
-    now = [0.0]
-    store = SessionStore(ttl_s=100, idle_s=10, clock=lambda: now[0])
-    s = store.create(user_id=1, username="ana", role="analyst")
-    now[0] = 9
-    assert store.get(s.token) is s
-    now[0] = 20
-    assert store.get(s.token) is None  # idle
-    s2 = store.create(user_id=1, username="ana", role="analyst")
-    for t in range(25, 120, 5):  # created at 20: lives until 120
-        now[0] = t
-        assert store.get(s2.token) is s2
-    now[0] = 121
-    assert store.get(s2.token) is None  # absolute lifetime
+def test_a_totp_code_is_accepted_once(web):
+    """Issue 10, defect 4: the same code was accepted again in later logins."""
+    secret = web.services.users.set_totp("sue")
+    code = pyotp.TOTP(secret).now()
+    first = web.client()
+    r = _post_login(first, "sue", PASSWORD)
+    assert (
+        first.post("/login/totp", data={"totp": code, "csrf_token": _token(r.text)}).status_code
+        == 303
+    )
+    again = web.client()
+    r = _post_login(again, "sue", PASSWORD)
+    replay = again.post("/login/totp", data={"totp": code, "csrf_token": _token(r.text)})
+    assert replay.status_code == 401 and "Wrong name, password or code" in replay.text
+    assert again.get("/queue").status_code == 303
+    one_form = _post_login(web.client(), "sue", PASSWORD, totp=code)  # code sent with the password
+    assert one_form.status_code == 401
+    assert {row.details["reason"] for row in _audit(web, "login_failed")} == {"totp_replay"}
 
 
-def test_anonymous_sessions_are_capped():
-    store = SessionStore(ttl_s=100, idle_s=100, max_anonymous=3)
-    first = store.create()
-    for _ in range(5):
-        store.create()
-    assert store.get(first.token) is None and len(store) == 3
+def _without_token(html: str) -> str:
+    """The page without its session's CSRF token (hidden field and HTMX header)."""
+    return html.replace(_token(html), "")
+
+
+def test_no_username_enumeration_through_the_totp_step(web):
+    """Issue 10, defect 15: a wrong password for a TOTP user opened the code step, so the
+    answer told which names exist and which of them use TOTP."""
+    web.services.users.set_totp("sue")
+    answers = []
+    for name in ("nobody", "sue", "ana"):  # unknown, TOTP user, plain user; all wrong passwords
+        r = _post_login(web.client(), name, "wrong password!")
+        answers.append((r.status_code, _without_token(r.text), r.headers.get("retry-after")))
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][0] == 401 and 'name="totp"' not in answers[0][1]
+
+
+def test_deactivated_user_with_the_right_password_gets_the_same_refusal(web):
+    plain = _post_login(web.client(), "ana", "wrong password!")
+    web.services.users.deactivate("ben")
+    inactive = _post_login(web.client(), "ben", PASSWORD)
+    assert inactive.status_code == plain.status_code == 401
+    assert _without_token(inactive.text) == _without_token(plain.text)
+
+
+def test_logins_failures_and_lockouts_are_audited_without_passwords(web):
+    web.login("ana")
+    c = web.client()
+    _post_login(c, "nobody", "secret typo one!")
+    for n in range(5):
+        _post_login(c, "ben", f"secret typo {n}!")
+    rows = _audit(web, "login", "login_failed", "login_locked")
+    login = [r for r in rows if r.action == "login"]
+    failed = [r for r in rows if r.action == "login_failed"]
+    locked = [r for r in rows if r.action == "login_locked"]
+    assert [r.actor for r in login] == ["ana"] and login[0].details["method"] == "password"
+    assert [r.details["reason"] for r in failed] == ["unknown_user"] + ["bad_password"] * 5
+    assert failed[0].target == "user:unknown" and "nobody" not in json.dumps(failed[0].details)
+    assert failed[1].details["name"] == "ben" and failed[1].actor == "anonymous"
+    assert len(locked) == 1 and locked[0].details["scope"] == "account"
+    assert locked[0].details["name"] == "ben" and locked[0].details["seconds"] > 0
+    dump = json.dumps([r.details for r in rows])
+    assert "typo" not in dump and PASSWORD not in dump
+    assert _post_login(c, "ben", PASSWORD).status_code == 429
 
 
 def test_session_secret_is_created_with_mode_0600(tmp_path):

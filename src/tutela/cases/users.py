@@ -3,9 +3,28 @@
 Passwords are hashed with argon2id (argon2-cffi's ``PasswordHasher``, RFC 9106 low-memory
 profile: t=3, m=64 MiB, p=4); the plaintext is never stored or logged. A hash made with other
 parameters is re-hashed on the next successful login. ``authenticate`` verifies against a dummy
-hash when the user does not exist, so the time taken does not reveal which names exist. TOTP
-(RFC 6238, 30 s steps, 6 digits, one step of clock drift accepted) is required at login once a
-user has a secret (``set_totp``).
+hash when the user does not exist, so the time taken does not reveal which names exist. At most
+``max_concurrent_hashes`` argon2 computations run at once per ``UserStore`` (a bounded semaphore):
+64 MiB each, so a burst of logins cannot grow the server's memory without bound.
+
+TOTP (RFC 6238, 30 s steps, 6 digits, one step of clock drift accepted) is required at login once a
+user has a secret (``set_totp``). A code is accepted **once**: the accepted time step is kept in
+``users.totp_last_step`` and a code whose step is not later than it is refused (the same code
+again, or the previous step's code after a newer one was used; RFC 6238 section 5.2: "the verifier
+MUST NOT accept the second attempt of the OTP after the successful validation").
+
+TOTP secrets are encrypted at rest with Fernet (``cryptography``: AES-128-CBC + HMAC-SHA256) under
+a key file ``totp-secrets.key`` kept beside the signing key (:func:`default_totp_key_path`: the
+user data dir, or a demo database's own folder; ``TUTELA_TOTP_KEY_FILE`` overrides it), created
+with mode 0600 in a 0700 folder on first use. Stored values carry the prefix ``fernet:v1:``; a
+secret stored in plain text by an older version still works and is encrypted on the next
+successful TOTP login (or replaced by ``set_totp``). Back the key file up with the database:
+losing it means re-enrolling every TOTP user.
+
+Every change that must end open dashboard sessions (password, TOTP secret, role, deactivation,
+``revoke_sessions``) increments ``users.session_epoch``, sets ``credentials_changed_at`` and
+deletes the user's ``web_sessions`` rows in the same transaction; a session is only honoured
+while its epoch equals the user's (``tutela.web.sessions``).
 
 Roles (DESIGN.md, ``web``; the case workflow enforces them in ``tutela.cases.workflow``):
 
@@ -17,33 +36,47 @@ Roles (DESIGN.md, ``web``; the case workflow enforces them in ``tutela.cases.wor
 ==============  ===================================================================================
 
 Errors: ``InputError`` (bad name, role or password; duplicate name), ``NotFoundError`` (unknown user
-for ``set_totp``/``deactivate``/``set_password``), ``StoreError`` (database).
+for ``set_totp``/``deactivate``/``set_password``/``set_role``/``revoke_sessions``), ``ConfigError``
+(the TOTP key file is unreadable, group/other-accessible, or does not decrypt a stored secret),
+``StoreError`` (database).
 """
 
 from __future__ import annotations
 
+import hmac
+import logging
+import os
+import stat
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tutela.errors import InputError
+from tutela.errors import ConfigError, InputError
 from tutela.store import NotFoundError, Recorder, Store, StoreError
-from tutela.store.models import UserRow
+from tutela.store.models import UserRow, WebSessionRow
 
 __all__ = [
+    "FERNET_PREFIX",
     "MAX_NAME_LENGTH",
     "MIN_PASSWORD_LENGTH",
+    "TOTP_KEY_FILE",
+    "LoginCheck",
     "Role",
+    "TotpSecretBox",
     "User",
     "UserStore",
+    "default_totp_key_path",
     "totp_uri",
 ]
 
@@ -55,6 +88,11 @@ passwords, >= 8 with a second factor; 12 is the project's floor for both)."""
 MAX_NAME_LENGTH = 100
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-@")
 TOTP_ISSUER = "Tutela"
+TOTP_KEY_FILE = "totp-secrets.key"
+FERNET_PREFIX = "fernet:v1:"
+"""Prefix of an encrypted ``users.totp_secret`` value (anything else is a legacy plain secret)."""
+
+_log = logging.getLogger(__name__)
 
 
 class Role(StrEnum):
@@ -79,9 +117,129 @@ class User:
     has_totp: bool
 
 
+@dataclass(frozen=True, slots=True)
+class LoginCheck:
+    """The outcome of one login check (:meth:`UserStore.verify_password`/``verify_totp``).
+
+    ``user``: the account the name belongs to (``None``: no such name), also on failure, so the
+    caller can audit it; ``ok``: the checked factor is right and the account active;
+    ``reason``: when not ``ok``, the failure category for the audit trail (``unknown_user``,
+    ``bad_password``, ``inactive``, ``bad_totp``, ``totp_replay``, ``credentials_changed``) --
+    never shown to the person logging in; ``needs_totp``: the password was right and a code is
+    still required; ``epoch``: the account's ``session_epoch`` when it was read.
+    """
+
+    user: User | None
+    ok: bool
+    reason: str | None = None
+    needs_totp: bool = False
+    epoch: int | None = None
+
+
 def totp_uri(name: str, secret: str, *, issuer: str = TOTP_ISSUER) -> str:
     """The ``otpauth://totp/...`` provisioning URI for an authenticator app (shown as QR code)."""
     return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=issuer)
+
+
+def default_totp_key_path(url: str) -> Path:
+    """Where the TOTP key of the database at ``url`` lives: ``$TUTELA_TOTP_KEY_FILE`` if set;
+    for a SQLite file in a ``tutela-demo-*`` folder, that folder (where its signing key is);
+    else the folder of the default signing key (``tutela.evidence.signing.default_key_path()``,
+    the user data dir). It depends on the URL only, so the CLI and every ``tutela serve`` process
+    over one database use the same key, and it never moves (a key that moved would no longer
+    decrypt the stored secrets)."""
+    env = os.environ.get("TUTELA_TOTP_KEY_FILE")
+    if env:
+        return Path(env)
+    from tutela.evidence.signing import DEMO_FOLDER_PREFIX, default_key_path
+
+    if url.startswith("sqlite:///"):
+        db = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+        if db.parent.name.startswith(DEMO_FOLDER_PREFIX):
+            return db.parent / TOTP_KEY_FILE
+    return default_key_path().parent / TOTP_KEY_FILE
+
+
+class TotpSecretBox:
+    """Encrypts and decrypts TOTP secrets with the Fernet key at ``path`` (module docstring).
+
+    The key file is read on first use and created (mode 0600, folder 0700 when it is made here)
+    only when something must be encrypted. ``ConfigError``: the file is accessible by
+    group/others, unreadable, not a Fernet key, or a stored value does not decrypt with it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._fernet: Fernet | None = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def is_encrypted(stored: str) -> bool:
+        return stored.startswith(FERNET_PREFIX)
+
+    def encrypt(self, secret: str) -> str:
+        """``fernet:v1:<token>`` for the base32 ``secret``."""
+        token = self._key(create=True).encrypt(secret.encode("ascii"))
+        return FERNET_PREFIX + token.decode("ascii")
+
+    def decrypt(self, stored: str) -> str:
+        """The plain secret of a stored value (a legacy plain value is returned as it is)."""
+        if not self.is_encrypted(stored):
+            return stored
+        try:
+            return (
+                self._key(create=False)
+                .decrypt(stored.removeprefix(FERNET_PREFIX).encode("ascii"))
+                .decode("ascii")
+            )
+        except (InvalidToken, UnicodeError) as e:
+            raise ConfigError(
+                f"{self.path}: this key does not decrypt a stored TOTP secret "
+                "(wrong or replaced key file?); re-enrol the user with `tutela users totp`"
+            ) from e
+
+    def _key(self, *, create: bool) -> Fernet:
+        with self._lock:
+            if self._fernet is None:
+                self._fernet = Fernet(self._load(create=create))
+            return self._fernet
+
+    def _load(self, *, create: bool) -> bytes:
+        path = self.path
+        if not path.exists():
+            if not create:
+                raise ConfigError(
+                    f"{path}: TOTP key file is missing but the database holds encrypted TOTP "
+                    "secrets; restore the file or re-enrol the users with `tutela users totp`"
+                )
+            try:
+                if not path.parent.exists():
+                    path.parent.mkdir(parents=True, mode=0o700)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process made it first: read theirs
+            except OSError as e:
+                raise ConfigError(f"{path}: cannot create the TOTP key file: {e}") from e
+            else:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(Fernet.generate_key())
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        try:
+            mode = path.stat().st_mode
+            if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise ConfigError(
+                    f"{path}: TOTP key file is accessible by group/others "
+                    f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
+                )
+            key = path.read_bytes().strip()
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read the TOTP key file: {e}") from e
+        try:
+            Fernet(key)
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"{path}: not a Fernet key (44 url-safe base64 characters)") from e
+        return key
 
 
 def _user(row: UserRow) -> User:
@@ -130,6 +288,10 @@ class UserStore:
     recorder: writes the audit rows of account changes (default: ``Recorder(store)``).
     hasher: argon2 ``PasswordHasher`` (default: argon2-cffi's RFC 9106 low-memory profile).
     clock: "now" for ``created_at`` and TOTP checks (aware UTC); default wall clock.
+    totp_key_path: the Fernet key file of TOTP secrets (default:
+        ``default_totp_key_path(store.url)``).
+    max_concurrent_hashes: argon2 computations allowed at once (>= 1, default 2); further
+        callers wait.
     """
 
     def __init__(
@@ -139,12 +301,20 @@ class UserStore:
         recorder: Recorder | None = None,
         hasher: PasswordHasher | None = None,
         clock: Callable[[], datetime] | None = None,
+        totp_key_path: Path | None = None,
+        max_concurrent_hashes: int = 2,
     ) -> None:
+        if not isinstance(max_concurrent_hashes, int) or max_concurrent_hashes < 1:
+            raise InputError(f"max_concurrent_hashes must be >= 1, got {max_concurrent_hashes!r}")
         self.store = store
         self.recorder = recorder or Recorder(store)
         self.hasher = hasher or PasswordHasher()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._dummy_hash: str | None = None
+        self.secrets = TotpSecretBox(
+            totp_key_path if totp_key_path is not None else default_totp_key_path(store.url)
+        )
+        self._hash_slots = threading.BoundedSemaphore(max_concurrent_hashes)
 
     # -- writes ------------------------------------------------------------------------------
     def add(self, name: str, role: Role | str, password: str, *, actor: str = "system") -> User:
@@ -153,7 +323,7 @@ class UserStore:
         taken. Audited (``user_added``)."""
         name = _check_name(name)
         role = _check_role(role)
-        pw_hash = self.hasher.hash(_check_password(password))  # outside the write lock
+        pw_hash = self._hash(_check_password(password))  # outside the write lock
 
         def _work(s: Session) -> User:
             if s.execute(select(UserRow.id).where(UserRow.name == name)).first() is not None:
@@ -165,6 +335,7 @@ class UserStore:
                 totp_secret=None,
                 active=True,
                 created_at=self._clock(),
+                session_epoch=0,
             )
             s.add(row)
             s.flush()
@@ -182,81 +353,188 @@ class UserStore:
 
     def set_totp(self, name: str, *, actor: str = "system") -> str:
         """Give ``name`` a new random TOTP secret (base32, 160 bits) and return it; from now on
-        logins need a code. Replaces an earlier secret. Audited (``user_totp_set``; the secret is
-        not). ``NotFoundError`` for an unknown user."""
+        logins need a code. Replaces an earlier secret; stored encrypted (module docstring).
+        Ends the user's sessions. Audited (``user_totp_set``; the secret is not).
+        ``NotFoundError`` for an unknown user, ``ConfigError`` for an unusable key file."""
         secret = pyotp.random_base32(length=32)
+        stored = self.secrets.encrypt(secret)
 
         def _work(s: Session) -> str:
             row = self._row(s, name)
-            row.totp_secret = secret
+            row.totp_secret = stored
+            row.totp_last_step = None
+            self._credentials_changed(s, row)
             self.recorder._audit(s, actor, "user_totp_set", f"user:{row.id}", {"name": name})
             return secret
 
         return self.store.write(_work)
 
     def set_password(self, name: str, password: str, *, actor: str = "system") -> User:
-        """Replace a user's password (same policy as ``add``). Audited (``user_password_set``)."""
-        pw_hash = self.hasher.hash(_check_password(password))
+        """Replace a user's password (same policy as ``add``); ends the user's sessions.
+        Audited (``user_password_set``)."""
+        pw_hash = self._hash(_check_password(password))
 
         def _work(s: Session) -> User:
             row = self._row(s, name)
             row.password_hash = pw_hash
+            self._credentials_changed(s, row)
             self.recorder._audit(s, actor, "user_password_set", f"user:{row.id}", {"name": name})
             return _user(row)
 
         return self.store.write(_work)
 
+    def set_role(self, name: str, role: Role | str, *, actor: str = "system") -> User:
+        """Give a user another role; ends the user's sessions (the next login carries the new
+        role). Audited (``user_role_set``). ``InputError`` for an unknown role."""
+        new_role = _check_role(role)
+
+        def _work(s: Session) -> User:
+            row = self._row(s, name)
+            old = row.role
+            row.role = new_role.value
+            self._credentials_changed(s, row)
+            self.recorder._audit(
+                s,
+                actor,
+                "user_role_set",
+                f"user:{row.id}",
+                {"name": name, "from": old, "to": new_role.value},
+            )
+            return _user(row)
+
+        return self.store.write(_work)
+
     def deactivate(self, name: str, *, actor: str = "system") -> User:
-        """Disable a user's logins and case actions (the row stays: events and audit rows name
-        it). Audited (``user_deactivated``). ``NotFoundError`` for an unknown user."""
+        """Disable a user's logins and case actions and end their open sessions (the row
+        stays: events and audit rows name it). Audited (``user_deactivated``).
+        ``NotFoundError`` for an unknown user."""
 
         def _work(s: Session) -> User:
             row = self._row(s, name)
             row.active = False
+            self._credentials_changed(s, row)
             self.recorder._audit(s, actor, "user_deactivated", f"user:{row.id}", {"name": name})
             return _user(row)
 
         return self.store.write(_work)
 
-    # -- reads -------------------------------------------------------------------------------
-    def authenticate(
-        self, name: str, password: str, *, totp_code: str | None = None
-    ) -> User | None:
-        """The user when ``password`` (and, if the user has TOTP, ``totp_code``) are right and the
-        account is active; ``None`` otherwise (it never says which part failed).
+    def revoke_sessions(self, name: str, *, actor: str = "system") -> User:
+        """End every open dashboard session of ``name`` (e.g. a lost laptop) without changing the
+        account. Audited (``user_sessions_revoked``). ``NotFoundError`` for an unknown user."""
 
-        An unknown name still costs one argon2 verification (against a dummy hash), so timing
-        does not tell which names exist. A hash made with older argon2 parameters is replaced by
-        a fresh one after a successful check.
+        def _work(s: Session) -> User:
+            row = self._row(s, name)
+            self._credentials_changed(s, row)
+            self.recorder._audit(
+                s, actor, "user_sessions_revoked", f"user:{row.id}", {"name": name}
+            )
+            return _user(row)
+
+        return self.store.write(_work)
+
+    # -- login -------------------------------------------------------------------------------
+    def verify_password(self, name: str, password: str) -> LoginCheck:
+        """Check ``password`` for ``name`` (first factor).
+
+        ``ok`` when the password is right and the account active; ``needs_totp`` then says a
+        code must follow (:meth:`verify_totp`). An unknown name still costs one argon2
+        verification (against a dummy hash) and an inactive account is only reported after the
+        password check, so timing does not tell which names exist. A hash made with older argon2
+        parameters is replaced after a successful check.
         """
         if not isinstance(name, str) or not isinstance(password, str):
-            return None
+            return LoginCheck(user=None, ok=False, reason="unknown_user")
         with self.store.session() as s:
             row = s.execute(select(UserRow).where(UserRow.name == name)).scalar_one_or_none()
             found = (
-                None if row is None else (row.id, row.password_hash, row.totp_secret, _user(row))
+                None
+                if row is None
+                else (row.password_hash, row.totp_secret is not None, row.session_epoch, _user(row))
             )
         if found is None:
             self._verify(self._dummy(), password)
-            return None
-        user_id, pw_hash, secret, user = found
+            return LoginCheck(user=None, ok=False, reason="unknown_user")
+        pw_hash, has_totp, epoch, user = found
         if not self._verify(pw_hash, password):
-            return None
-        if secret is not None and not self._totp_ok(secret, totp_code):
-            return None
+            return LoginCheck(user=user, ok=False, reason="bad_password", epoch=epoch)
         if not user.active:
-            return None
+            return LoginCheck(user=user, ok=False, reason="inactive", epoch=epoch)
         if self.hasher.check_needs_rehash(pw_hash):
-            new_hash = self.hasher.hash(password)
+            new_hash = self._hash(password)
 
             def _rehash(s: Session) -> None:
-                r = s.get(UserRow, user_id)
+                r = s.get(UserRow, user.id)
                 if r is not None and r.password_hash == pw_hash:
                     r.password_hash = new_hash
 
             self.store.write(_rehash)
-        return user
+        return LoginCheck(user=user, ok=True, needs_totp=has_totp, epoch=epoch)
 
+    def verify_totp(self, user_id: int, code: str | None, *, epoch: int | None) -> LoginCheck:
+        """Check a TOTP code for the user whose password was verified at ``epoch`` (second factor).
+
+        ``ok`` when the account still exists, is active, its ``session_epoch`` still equals
+        ``epoch`` (no password/TOTP/role change in between: else ``credentials_changed``), and
+        ``code`` is the code of the current step or one step either side (RFC 6238 section 5.2
+        drift) *later* than the last accepted step (else ``totp_replay``). The accepted step is
+        stored in the same write transaction, so two concurrent uses of one code cannot both
+        succeed. A legacy plain secret is encrypted on success. A user without TOTP: ``ok``.
+        """
+        if not isinstance(code, str):
+            code = ""
+        code = code.strip().replace(" ", "")
+        now = self._clock()
+
+        def _work(s: Session) -> LoginCheck:
+            row = s.get(UserRow, user_id, with_for_update=True)
+            if row is None:
+                return LoginCheck(user=None, ok=False, reason="unknown_user")
+            user = _user(row)
+            if not row.active:
+                return LoginCheck(user=user, ok=False, reason="inactive", epoch=row.session_epoch)
+            if epoch is None or row.session_epoch != epoch:
+                return LoginCheck(
+                    user=user, ok=False, reason="credentials_changed", epoch=row.session_epoch
+                )
+            if row.totp_secret is None:
+                return LoginCheck(user=user, ok=True, epoch=row.session_epoch)
+            secret = self.secrets.decrypt(row.totp_secret)
+            step = _matching_step(secret, code, now)
+            if step is None:
+                return LoginCheck(user=user, ok=False, reason="bad_totp", epoch=row.session_epoch)
+            if row.totp_last_step is not None and step <= row.totp_last_step:
+                return LoginCheck(
+                    user=user, ok=False, reason="totp_replay", epoch=row.session_epoch
+                )
+            row.totp_last_step = step
+            if not self.secrets.is_encrypted(row.totp_secret):
+                try:
+                    row.totp_secret = self.secrets.encrypt(secret)
+                except ConfigError as e:  # keep the login working; say why it stays plain
+                    _log.warning("TOTP secret of user %s left unencrypted: %s", row.id, e)
+            return LoginCheck(user=user, ok=True, epoch=row.session_epoch)
+
+        return self.store.write(_work)
+
+    def authenticate(
+        self, name: str, password: str, *, totp_code: str | None = None
+    ) -> User | None:
+        """The user when ``password`` (and, if the user has TOTP, ``totp_code``) are right and the
+        account is active; ``None`` otherwise (it never says which part failed). A code is
+        accepted once (module docstring). Same timing rules as :meth:`verify_password`.
+        """
+        check = self.verify_password(name, password)
+        if not check.ok or check.user is None:
+            return None
+        if check.needs_totp:
+            if totp_code is None:
+                return None
+            second = self.verify_totp(check.user.id, totp_code, epoch=check.epoch)
+            if not second.ok:
+                return None
+        return check.user
+
+    # -- reads -------------------------------------------------------------------------------
     def get(self, name: str) -> User | None:
         """The user called ``name``, or ``None``."""
         with self.store.session() as s:
@@ -277,26 +555,44 @@ class UserStore:
     # -- internals ---------------------------------------------------------------------------
     @staticmethod
     def _row(s: Session, name: str) -> UserRow:
-        row = s.execute(select(UserRow).where(UserRow.name == name)).scalar_one_or_none()
+        row = s.execute(
+            select(UserRow).where(UserRow.name == name).with_for_update()
+        ).scalar_one_or_none()
         if row is None:
             raise NotFoundError(f"user {name!r} does not exist")
         return row
 
+    def _credentials_changed(self, s: Session, row: UserRow) -> None:
+        """End the user's sessions: bump the epoch, stamp the change, drop the session rows."""
+        row.session_epoch = (row.session_epoch or 0) + 1
+        row.credentials_changed_at = self._clock()
+        s.execute(delete(WebSessionRow).where(WebSessionRow.user_id == row.id))
+
+    def _hash(self, password: str) -> str:
+        with self._hash_slots:
+            return self.hasher.hash(password)
+
     def _dummy(self) -> str:
         if self._dummy_hash is None:
-            self._dummy_hash = self.hasher.hash("tutela-dummy-password-for-timing")
+            self._dummy_hash = self._hash("tutela-dummy-password-for-timing")
         return self._dummy_hash
 
     def _verify(self, pw_hash: str, password: str) -> bool:
-        try:
-            return self.hasher.verify(pw_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        with self._hash_slots:
+            try:
+                return self.hasher.verify(pw_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
 
-    def _totp_ok(self, secret: str, code: str | None) -> bool:
-        if code is None:
-            return False
-        code = code.strip().replace(" ", "")
-        if not (len(code) == 6 and code.isdigit()):
-            return False
-        return pyotp.TOTP(secret).verify(code, for_time=self._clock(), valid_window=1)
+
+def _matching_step(secret: str, code: str, now: datetime) -> int | None:
+    """The RFC 6238 time step (30 s) in ``now - 1 .. now + 1`` whose code is ``code``, latest
+    first, or ``None``. ``code`` must be 6 digits."""
+    if not (len(code) == 6 and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current + 1, current, current - 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None

@@ -1,7 +1,8 @@
 """The analyst dashboard (``tutela serve``): FastAPI + Jinja2 + vendored HTMX.
 
 ``create_app(WebSettings.load(db_url=...))`` builds it; see :mod:`tutela.web.app` for the layers.
-Sessions are server-side and in memory (lost on restart); role and four-eyes rules live in
+Sessions and the login throttle are server-side, in the database (shared by several processes,
+kept over a restart; :mod:`tutela.web.sessions`); role and four-eyes rules live in
 ``tutela.cases.workflow``, never here.
 """
 

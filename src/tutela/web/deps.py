@@ -1,6 +1,8 @@
 """Dependencies shared by the route modules, as ``Annotated`` aliases.
 
-``SessionDep`` the caller's server-side session (anonymous ones included; created on demand);
+``SessionDep`` the caller's server-side session (anonymous ones included; created on demand;
+the session middleware has already re-checked its account, so a deactivated, changed or revoked
+account's request arrives here anonymous: :mod:`tutela.web.sessions`);
 ``CurrentUser`` the logged-in :class:`Principal` (anonymous callers never reach a handler: the
 app-wide :func:`require_login` refuses them first); ``RequireRole("supervisor", "admin")`` a
 dependency that answers 403 to other roles; ``ServicesDep`` the app's :class:`Services`.

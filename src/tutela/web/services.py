@@ -1,6 +1,10 @@
 """What the route handlers use, built once per app: the store, the recorder, the user store, the
 case workflow, the sessions, the login throttle and the operator outbox.
 
+Sessions and the throttle live in the database (``web_sessions``, ``login_throttle``), so several
+``tutela serve`` processes over one database share them; only the argon2 concurrency bound is per
+process (``argon2_max_concurrency`` slots in each).
+
 Nothing here decides anything: the workflow (``tutela.cases.workflow``) holds the rules.
 """
 
@@ -37,17 +41,23 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: WebSettings, *, store: Store | None = None) -> Services:
-        """Open the store (migrating it) and build the in-memory parts."""
+        """Open the store (migrating it) and build the parts over it."""
         store = store or open_store(settings.db_url)
         return cls(
             settings=settings,
             store=store,
             recorder=Recorder(store),
-            sessions=SessionStore(ttl_s=settings.session_ttl_s, idle_s=settings.session_idle_s),
+            sessions=SessionStore(
+                store, ttl_s=settings.session_ttl_s, idle_s=settings.session_idle_s
+            ),
             throttle=LoginThrottle(
+                store,
                 max_failures=settings.throttle_max_failures,
                 base_s=settings.throttle_base_lockout_s,
                 max_s=settings.throttle_max_lockout_s,
+                decay_s=settings.throttle_decay_s,
+                address_max_failures=settings.throttle_address_max_failures,
+                address_slow_s=settings.throttle_address_slow_s,
             ),
             outbox=OperatorOutbox(store),
         )
@@ -56,7 +66,11 @@ class Services:
     def users(self) -> UserStore:
         from tutela.cases.users import UserStore
 
-        return UserStore(self.store, recorder=self.recorder)
+        return UserStore(
+            self.store,
+            recorder=self.recorder,
+            max_concurrent_hashes=self.settings.argon2_max_concurrency,
+        )
 
     @cached_property
     def workflow(self) -> CaseWorkflow:

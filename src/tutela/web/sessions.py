@@ -1,44 +1,66 @@
-"""Server-side sessions held in memory.
+"""Server-side dashboard sessions in the database (table ``web_sessions``).
 
 The browser holds only a random token (``secrets.token_urlsafe(32)``), signed with the settings'
-session secret, in an ``HttpOnly; SameSite=Strict`` cookie; everything else (user, role, CSRF
-token) stays on the server. Sessions expire after ``ttl_s`` (absolute) or ``idle_s`` without use.
+session secret, in an ``HttpOnly; SameSite=Strict`` cookie; the database keeps only the token's
+SHA-256 (a leaked database or backup does not hand out live sessions), the CSRF token, the user
+id, the user's ``session_epoch`` at login and a small JSON ``data`` object. Several
+``tutela serve`` processes over one database share the sessions, and a restart keeps them.
 
-Sessions live in this process's memory only: **a restart logs everybody out**, and several
-server processes do not share sessions (run one ``tutela serve`` process). No schema change was
-wanted for them; a ``web_sessions`` table can replace :class:`SessionStore` later.
+**Every lookup re-checks the account** (OWASP Session Management Cheat Sheet, "Renew the Session
+ID After Any Privilege Level Change" and "Session expiration"): the session is ended (deleted;
+the request continues as anonymous) unless the user still exists, is active, has the role the
+session was opened with, and ``users.session_epoch`` still equals the session's ``user_epoch``
+(``UserStore`` bumps it on deactivation, password, TOTP or role change and ``revoke_sessions``).
+Sessions expire after ``ttl_s`` (absolute) or ``idle_s`` without use; ``last_seen`` is written at
+most every ``touch_s`` seconds, so the idle limit is exact to within ``touch_s``.
 
 Anonymous sessions exist too (a visitor of ``/login`` gets one so the login form carries a CSRF
-token); they are capped at ``max_anonymous`` (oldest dropped first). Logging in replaces the
-session with a new token (no session fixation).
+token, and the pending TOTP step lives in its ``data``); they are capped at ``max_anonymous``
+(least recently used dropped first). Logging in replaces the session with a new token (no session
+fixation). Times are wall-clock epoch seconds (shared between processes).
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["COOKIE_NAME", "SessionStore", "WebSession"]
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from tutela.store import Store
+from tutela.store.models import UserRow, WebSessionRow
+
+__all__ = ["COOKIE_NAME", "SessionStore", "WebSession", "token_digest"]
 
 COOKIE_NAME = "tutela_session"
+_ROLE = "role"  # key in ``data``: the role the session was opened with
+
+
+def token_digest(token: str) -> str:
+    """The stored form of a session token: lower-case hex SHA-256 of its ASCII bytes."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass(slots=True)
 class WebSession:
-    """One browser session. ``user_id``/``username``/``role`` are ``None`` before login."""
+    """One browser session. ``user_id``/``username``/``role``/``user_epoch`` are ``None``
+    before login. ``data``: JSON-able values kept with the session; write changes back with
+    :meth:`SessionStore.save`."""
 
     token: str
     csrf_token: str
-    created_at: float  # monotonic seconds
+    created_at: float  # epoch seconds
     last_seen: float
     user_id: int | None = None
     username: str | None = None
     role: str | None = None
-    data: dict[str, object] = field(default_factory=dict)
+    user_epoch: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def authenticated(self) -> bool:
@@ -46,33 +68,46 @@ class WebSession:
 
 
 class SessionStore:
-    """Thread-safe in-memory session table.
+    """Sessions in the store's ``web_sessions`` table (module docstring).
 
-    ``clock``: monotonic seconds (injectable for tests).
+    ``ttl_s``/``idle_s``: absolute and idle lifetime in seconds; ``max_anonymous``: anonymous
+    sessions kept; ``touch_s``: least interval between ``last_seen`` writes; ``clock``: epoch
+    seconds (injectable for tests).
     """
 
     def __init__(
         self,
+        store: Store,
         *,
         ttl_s: float,
         idle_s: float,
         max_anonymous: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
+        touch_s: float = 10.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.store = store
         self.ttl_s = ttl_s
         self.idle_s = idle_s
         self.max_anonymous = max_anonymous
+        self.touch_s = min(touch_s, idle_s / 10)
         self._clock = clock
-        self._lock = threading.Lock()
-        self._sessions: OrderedDict[str, WebSession] = OrderedDict()
 
-    def _expired(self, s: WebSession, now: float) -> bool:
-        return now - s.created_at > self.ttl_s or now - s.last_seen > self.idle_s
+    def _expired(self, created_at: float, last_seen: float, now: float) -> bool:
+        return now - created_at > self.ttl_s or now - last_seen > self.idle_s
 
     def create(
-        self, *, user_id: int | None = None, username: str | None = None, role: str | None = None
+        self,
+        *,
+        user_id: int | None = None,
+        username: str | None = None,
+        role: str | None = None,
+        user_epoch: int | None = None,
     ) -> WebSession:
-        """A new session with fresh token and CSRF token."""
+        """A new session with fresh token and CSRF token (stored before it is returned).
+
+        For a logged-in session give ``user_id``, ``username``, ``role`` and the
+        ``user_epoch`` read when the credentials were checked.
+        """
         now = self._clock()
         s = WebSession(
             token=secrets.token_urlsafe(32),
@@ -82,44 +117,140 @@ class SessionStore:
             user_id=user_id,
             username=username,
             role=role,
+            user_epoch=user_epoch if user_id is not None else None,
+            data={_ROLE: role} if user_id is not None else {},
         )
-        with self._lock:
-            self._sessions[s.token] = s
-            self._prune(now)
+
+        def _work(db: Session) -> None:
+            self._prune(db, now)
+            db.add(
+                WebSessionRow(
+                    token_sha256=token_digest(s.token),
+                    csrf_token=s.csrf_token,
+                    user_id=s.user_id,
+                    user_epoch=s.user_epoch,
+                    created_at=now,
+                    last_seen=now,
+                    data=dict(s.data),
+                )
+            )
+
+        self.store.write(_work)
         return s
 
-    def _prune(self, now: float) -> None:
-        for token in [t for t, s in self._sessions.items() if self._expired(s, now)]:
-            del self._sessions[token]
-        anonymous = [t for t, s in self._sessions.items() if not s.authenticated]
-        for token in anonymous[: max(0, len(anonymous) - self.max_anonymous)]:
-            del self._sessions[token]
+    def _prune(self, db: Session, now: float) -> None:
+        db.execute(
+            delete(WebSessionRow).where(
+                or_(
+                    WebSessionRow.created_at < now - self.ttl_s,
+                    WebSessionRow.last_seen < now - self.idle_s,
+                )
+            )
+        )
+        anonymous = db.execute(
+            select(func.count()).select_from(WebSessionRow).where(WebSessionRow.user_id.is_(None))
+        ).scalar_one()
+        excess = anonymous + 1 - self.max_anonymous
+        if excess > 0:
+            oldest = (
+                select(WebSessionRow.token_sha256)
+                .where(WebSessionRow.user_id.is_(None))
+                .order_by(WebSessionRow.last_seen)
+                .limit(excess)
+            )
+            db.execute(
+                delete(WebSessionRow).where(
+                    WebSessionRow.token_sha256.in_(oldest.scalar_subquery())
+                )
+            )
 
     def get(self, token: str | None) -> WebSession | None:
-        """The live session for ``token`` (touching it), or ``None`` (unknown or expired)."""
-        if not token:
+        """The live session for ``token``, or ``None``: unknown, expired, or its account
+        re-check failed (module docstring); expired and failed sessions are deleted."""
+        if not token or not isinstance(token, str) or len(token) > 200:
             return None
+        digest = token_digest(token)
         now = self._clock()
-        with self._lock:
-            s = self._sessions.get(token)
-            if s is None:
+        with self.store.session() as db:
+            row = db.get(WebSessionRow, digest)
+            if row is None:
                 return None
-            if self._expired(s, now):
-                del self._sessions[token]
-                return None
-            s.last_seen = now
-            return s
+            user = db.get(UserRow, row.user_id) if row.user_id is not None else None
+            session = WebSession(
+                token=token,
+                csrf_token=row.csrf_token,
+                created_at=row.created_at,
+                last_seen=row.last_seen,
+                user_id=row.user_id,
+                user_epoch=row.user_epoch,
+                data=dict(row.data or {}),
+            )
+            valid = not self._expired(row.created_at, row.last_seen, now)
+            if valid and row.user_id is not None:
+                valid = (
+                    user is not None
+                    and user.active
+                    and user.role == session.data.get(_ROLE)
+                    and user.session_epoch == row.user_epoch
+                )
+                if valid and user is not None:
+                    session.username, session.role = user.name, user.role
+        if not valid:
+            self.store.write(lambda db: self._delete(db, digest))
+            return None
+        if now - session.last_seen >= self.touch_s:
+            session.last_seen = now
+
+            def _touch(db: Session) -> None:
+                db.execute(
+                    update(WebSessionRow)
+                    .where(WebSessionRow.token_sha256 == digest)
+                    .values(last_seen=now)
+                )
+
+            self.store.write(_touch)
+        return session
+
+    def save(self, session: WebSession) -> None:
+        """Write ``session.data`` back (a session deleted meanwhile stays deleted)."""
+        data = dict(session.data)
+        digest = token_digest(session.token)
+
+        def _work(db: Session) -> None:
+            db.execute(
+                update(WebSessionRow).where(WebSessionRow.token_sha256 == digest).values(data=data)
+            )
+
+        self.store.write(_work)
+
+    @staticmethod
+    def _delete(db: Session, digest: str) -> None:
+        db.execute(delete(WebSessionRow).where(WebSessionRow.token_sha256 == digest))
 
     def delete(self, token: str) -> None:
-        with self._lock:
-            self._sessions.pop(token, None)
+        """End one session (logout, or the anonymous session a login replaces)."""
+        digest = token_digest(token)
+        self.store.write(lambda db: self._delete(db, digest))
 
-    def delete_user(self, user_id: int) -> None:
-        """End every session of a user."""
-        with self._lock:
-            for token in [t for t, s in self._sessions.items() if s.user_id == user_id]:
-                del self._sessions[token]
+    def delete_user(self, user_id: int) -> int:
+        """End every session of a user (explicit revocation); returns how many were ended.
+        ``UserStore.revoke_sessions`` does the same and also bumps the user's epoch."""
+
+        def _work(db: Session) -> int:
+            result = db.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user_id))
+            return int(result.rowcount or 0)
+
+        return self.store.write(_work)
+
+    def count(self, *, authenticated: bool | None = None) -> int:
+        """Sessions stored (``authenticated``: only logged-in ones, or only anonymous ones)."""
+        q = select(func.count()).select_from(WebSessionRow)
+        if authenticated is True:
+            q = q.where(WebSessionRow.user_id.is_not(None))
+        elif authenticated is False:
+            q = q.where(WebSessionRow.user_id.is_(None))
+        with self.store.session() as db:
+            return int(db.execute(q).scalar_one())
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._sessions)
+        return self.count()

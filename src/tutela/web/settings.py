@@ -70,10 +70,18 @@ class WebSettings(BaseModel):
         ``http://127.0.0.1`` only).
     session_ttl_s: absolute session lifetime in seconds (default 8 h, one shift).
     session_idle_s: a session unused this long expires (default 30 min).
-    throttle_max_failures: failed logins per username and per client IP before a lockout
-        (default 5, OWASP Authentication Cheat Sheet's "small number").
-    throttle_base_lockout_s: first lockout in seconds; doubles with every further failure.
-    throttle_max_lockout_s: lockout cap in seconds.
+    throttle_max_failures: failed logins per account before it is locked (default 5, OWASP
+        Authentication Cheat Sheet's "small number"); see ``tutela.web.throttle``.
+    throttle_base_lockout_s: first account lockout in seconds; doubles with every further failure.
+    throttle_max_lockout_s: account lockout cap in seconds.
+    throttle_decay_s: half-life in seconds of a failure score (default 15 min): the count
+        decays instead of piling up for ever.
+    throttle_address_max_failures: failures from one client address (any account) before that
+        address is slowed down (default 50: far above typos, so users sharing an address are not
+        locked out by one another).
+    throttle_address_slow_s: the pause in seconds after each failure past that ceiling.
+    argon2_max_concurrency: argon2 password checks running at once (64 MiB each; default 2);
+        further logins wait for a slot.
     reveal_masking: mask lines with sexual-content indicators until an analyst reveals them
         (each reveal audited).
     signing_key_path: Ed25519 key that signs export checkpoints (``None``: the default key).
@@ -90,6 +98,10 @@ class WebSettings(BaseModel):
     throttle_max_failures: int = Field(default=5, ge=1)
     throttle_base_lockout_s: float = Field(default=30.0, gt=0)
     throttle_max_lockout_s: float = Field(default=3600.0, gt=0)
+    throttle_decay_s: float = Field(default=900.0, gt=0)
+    throttle_address_max_failures: int = Field(default=50, ge=1)
+    throttle_address_slow_s: float = Field(default=2.0, gt=0)
+    argon2_max_concurrency: int = Field(default=2, ge=1, le=64)
     reveal_masking: bool = True
     signing_key_path: Path | None = None
     live_poll_s: int = Field(default=5, ge=1)

@@ -1,28 +1,46 @@
 """Login (password, then a TOTP code when the user has one), logout, and ``/healthz``.
 
-Two-step TOTP: when the password check fails for a user who has TOTP and no code was sent, the
-name and password wait in the (server-side, anonymous) session for ``PENDING_S`` seconds and the
-page asks for the code only; the final check is one ``UserStore.authenticate`` call. Every
-failure counts towards the throttle (per username and per client IP); during a lockout nothing is
-checked and 429 is answered with ``Retry-After``.
+Order of a login (OWASP Authentication Cheat Sheet):
+
+1. The throttle reserves the attempt for the account and the client address
+   (:meth:`~tutela.web.throttle.LoginThrottle.reserve`) *before* any argon2 work; a locked key
+   answers 429 with ``Retry-After`` and checks nothing.
+2. The password is checked (``UserStore.verify_password``). Every failure (unknown name, wrong
+   password, inactive account) gets the **same** 401 page, so nothing tells which names exist or
+   which of them use TOTP.
+3. Only after the right password does a TOTP user see the code step: the session's ``data`` then
+   holds ``{"user_id", "epoch", "at"}`` (never the password) for ``PENDING_S`` seconds, and
+   ``/login/totp`` checks the code for that user, again through the throttle. A code is accepted
+   once (``UserStore.verify_totp``), and not at all if the account changed meanwhile.
+4. Success replaces the anonymous session with a new one (no session fixation).
+
+Audited through ``Recorder.record_audit``: ``login`` (actor the user; details: address,
+method), ``login_failed`` (details: address and a reason category -- ``unknown_user``,
+``bad_password``, ``inactive``, ``bad_totp``, ``totp_replay``, ``credentials_changed``; for an
+unknown name only a SHA-256 prefix of what was typed, which may be a mistyped password; never a
+password or code), ``login_locked`` (a failure that locked the account or slowed the address:
+scope and seconds) and ``logout``.
 """
 
 from __future__ import annotations
 
-import math
+import hashlib
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tutela.web.deps import ServicesDep, SessionDep
 from tutela.web.render import render
+from tutela.web.throttle import Attempt
 
-__all__ = ["PENDING_S", "router"]
+__all__ = ["GENERIC_FAILURE", "PENDING_S", "router"]
 
 router = APIRouter()
 PENDING_S = 300.0
+"""Seconds the code step waits after the right password."""
+GENERIC_FAILURE = "Wrong name, password or code."
 _PENDING = "pending_login"
 
 
@@ -36,66 +54,89 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _drop_pending(services: ServicesDep, session: SessionDep) -> None:
+    if session.data.pop(_PENDING, None) is not None:
+        services.sessions.save(session)
+
+
 @router.get("/login", name="login_form", response_class=HTMLResponse)
-def login_form(request: Request, session: SessionDep) -> Response:
+def login_form(request: Request, services: ServicesDep, session: SessionDep) -> Response:
     if session.authenticated:
         return RedirectResponse("/queue", status_code=303)
-    session.data.pop(_PENDING, None)
+    _drop_pending(services, session)
     return render(request, "login.html", {"step": "password"})
 
 
-def _refuse(request: Request, step: str, message: str, status: int, **extra: object) -> Response:
-    resp = render(request, "login.html", {"step": step, "error": message}, status)
-    if "retry_after" in extra:
-        resp.headers["Retry-After"] = str(extra["retry_after"])
+def _refuse(request: Request, message: str, status: int, retry_after: int = 0) -> Response:
+    resp = render(request, "login.html", {"step": "password", "error": message}, status)
+    if retry_after:
+        resp.headers["Retry-After"] = str(retry_after)
     return resp
 
 
-def _finish_login(
-    request: Request, services: ServicesDep, user: object, old_token: str
-) -> Response:
-    services.sessions.delete(old_token)
-    new = services.sessions.create(
-        user_id=user.id,  # type: ignore[attr-defined]
-        username=user.name,  # type: ignore[attr-defined]
-        role=str(user.role),  # type: ignore[attr-defined]
+def _who(name: str, user: Any) -> tuple[str, str, dict[str, Any]]:
+    """Actor, target and identifying details of a failed login (module docstring): the actor
+    is ``anonymous`` (whoever typed it has not proven to be the account's owner)."""
+    if user is not None:
+        return "anonymous", f"user:{user.id}", {"name": user.name}
+    digest = hashlib.sha256(name.encode("utf-8", "replace")).hexdigest()[:16]
+    return "anonymous", "user:unknown", {"name_sha256": digest}
+
+
+def _locked(request: Request, attempt: Attempt) -> Response:
+    wait = attempt.retry_after
+    return _refuse(
+        request, f"Too many failed logins. Try again in {wait} seconds.", 429, retry_after=wait
     )
-    request.state.session = new
-    return RedirectResponse("/queue", status_code=303)
 
 
-def _attempt(
+def _failed(
+    request: Request,
+    services: ServicesDep,
+    attempt: Attempt,
+    name: str,
+    user: Any,
+    reason: str | None,
+) -> Response:
+    locks = services.throttle.failed(attempt)
+    actor, target, details = _who(name, user)
+    address = _client_ip(request)
+    services.recorder.record_audit(
+        actor,
+        "login_failed",
+        target,
+        {**details, "address": address, "reason": reason or "unknown"},
+    )
+    for scope, seconds in sorted(locks.items()):
+        services.recorder.record_audit(
+            actor,
+            "login_locked",
+            f"ip:{address}" if scope == "address" else target,
+            {**details, "address": address, "scope": scope, "seconds": seconds},
+        )
+    return _refuse(request, GENERIC_FAILURE, 401)
+
+
+def _finish_login(
     request: Request,
     services: ServicesDep,
     session: SessionDep,
-    name: str,
-    password: str,
-    code: str | None,
-    step: str,
+    user: Any,
+    epoch: int | None,
+    method: str,
 ) -> Response:
-    keys = services.throttle.keys(name, _client_ip(request))
-    wait = services.throttle.retry_after(*keys)
-    if wait > 0:
-        session.data.pop(_PENDING, None)
-        return _refuse(
-            request,
-            "password",
-            f"Too many failed logins. Try again in {math.ceil(wait)} seconds.",
-            429,
-            retry_after=math.ceil(wait),
-        )
-    user = services.users.authenticate(name, password, totp_code=code or None)
-    if user is not None:
-        services.throttle.success(keys[0])
-        return _finish_login(request, services, user, session.token)
-    if not code:
-        known = services.users.get(name)
-        if known is not None and known.has_totp and known.active:
-            session.data[_PENDING] = (name, password, time.monotonic())
-            return render(request, "login.html", {"step": "totp", "name": name})
-    services.throttle.failure(*keys)
-    session.data.pop(_PENDING, None)
-    return _refuse(request, "password", "Wrong name, password or code.", 401)
+    services.sessions.delete(session.token)
+    new = services.sessions.create(
+        user_id=user.id, username=user.name, role=str(user.role), user_epoch=epoch
+    )
+    request.state.session = new
+    services.recorder.record_audit(
+        user.name,
+        "login",
+        f"user:{user.id}",
+        {"name": user.name, "address": _client_ip(request), "method": method},
+    )
+    return RedirectResponse("/queue", status_code=303)
 
 
 @router.post("/login", name="login")
@@ -107,8 +148,42 @@ def login(
     password: Annotated[str, Form(max_length=1024)],
     totp: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
-    """Check name and password (and code); on success a new session replaces the old one."""
-    return _attempt(request, services, session, name.strip(), password, totp.strip(), "password")
+    """Check name and password (and a code sent along); a TOTP user without a code gets the code
+    step. On success a new session replaces the old one."""
+    name, code = name.strip(), totp.strip()
+    _drop_pending(services, session)
+    attempt = services.throttle.reserve(name, _client_ip(request))
+    if not attempt.allowed:
+        return _locked(request, attempt)
+    check = services.users.verify_password(name, password)
+    user = check.user
+    if not check.ok or user is None:
+        return _failed(request, services, attempt, name, user, check.reason)
+    if not check.needs_totp:
+        services.throttle.succeeded(attempt)
+        return _finish_login(request, services, session, user, check.epoch, "password")
+    if code:  # name, password and code in one form
+        second = services.users.verify_totp(user.id, code, epoch=check.epoch)
+        if not second.ok:
+            return _failed(request, services, attempt, name, user, second.reason)
+        services.throttle.succeeded(attempt)
+        return _finish_login(request, services, session, user, second.epoch, "password+totp")
+    services.throttle.neutral(attempt)  # the code step is throttled on its own
+    session.data[_PENDING] = {"user_id": user.id, "epoch": check.epoch, "at": time.time()}
+    services.sessions.save(session)
+    return render(request, "login.html", {"step": "totp", "name": user.name})
+
+
+def _pending(value: object) -> tuple[int, int] | None:
+    """``(user_id, epoch)`` of a pending code step that has not expired, else ``None``."""
+    if not isinstance(value, dict):
+        return None
+    user_id, epoch, at = value.get("user_id"), value.get("epoch"), value.get("at")
+    if not (isinstance(user_id, int) and isinstance(epoch, int) and isinstance(at, int | float)):
+        return None
+    if not 0 <= time.time() - at <= PENDING_S:
+        return None
+    return user_id, epoch
 
 
 @router.post("/login/totp", name="login_totp")
@@ -118,17 +193,35 @@ def login_totp(
     session: SessionDep,
     totp: Annotated[str, Form(max_length=16)],
 ) -> Response:
-    """Second step: the code for the name and password kept in the session by ``/login``."""
-    pending = session.data.pop(_PENDING, None)
-    if not isinstance(pending, tuple) or time.monotonic() - pending[2] > PENDING_S:
-        return _refuse(request, "password", "Please log in again.", 401)
-    name, password, _ = pending
-    code = totp.strip() or "-"  # an empty code is a wrong code here
-    return _attempt(request, services, session, name, password, code, "totp")
+    """Second step: the code for the user whose password ``/login`` verified (one try; a wrong
+    code sends the user back to the password)."""
+    raw = session.data.pop(_PENDING, None)
+    if raw is not None:
+        services.sessions.save(session)
+    pending = _pending(raw)
+    user = services.users.get_by_id(pending[0]) if pending is not None else None
+    if pending is None or user is None:
+        return _refuse(request, "Please log in again.", 401)
+    attempt = services.throttle.reserve(user.name, _client_ip(request))
+    if not attempt.allowed:
+        return _locked(request, attempt)
+    second = services.users.verify_totp(user.id, totp, epoch=pending[1])
+    if not second.ok:
+        return _failed(request, services, attempt, user.name, user, second.reason)
+    services.throttle.succeeded(attempt)
+    return _finish_login(request, services, session, user, second.epoch, "password+totp")
 
 
 @router.post("/logout", name="logout")
 def logout(request: Request, services: ServicesDep, session: SessionDep) -> Response:
+    """End the session (audited as ``logout``)."""
+    if session.authenticated:
+        services.recorder.record_audit(
+            session.username or "unknown",
+            "logout",
+            f"user:{session.user_id}",
+            {"name": session.username or "", "address": _client_ip(request)},
+        )
     services.sessions.delete(session.token)
     request.state.session = None
     return RedirectResponse("/login", status_code=303)
