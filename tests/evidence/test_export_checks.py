@@ -93,6 +93,7 @@ def test_draft_export_is_marked_not_evidential_and_audited(
         entries = [json.loads(line) for line in z.read("entries.jsonl").splitlines()]
     assert manifest["draft"] is True and manifest["status"] == DRAFT_STATUS
     assert DRAFT_STATUS in manifest["tool"] and DRAFT_STATUS in html
+    assert 'id="draft"' in html and "All conversations were collected" not in html
     assert entries[-1]["kind"] == "export" and entries[-1]["payload"]["draft"] is True
     verify_package(out)  # still a verifiable package, signed as a draft
     con = sqlite3.connect(folder / "tutela.db")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
-from web_support import csrf_of
+from web_support import PASSWORD, csrf_of
 
 from tutela.cases.access import grant_operation, revoke_operation
 from tutela.store.models import AuditLogRow
@@ -115,6 +115,7 @@ def test_contact_page_source_line_unmasked_when_masking_is_off(make_web):
 def test_admin_reads_no_case_content(web):
     contact_id, _, _ = _explicit_identity(web)
     admin = web.login("root")
+    assert admin.get("/login").headers["location"] == "/audit"  # lands on the audit log
     for path in (
         "/queue",
         f"/cases/{web.case_id}",
@@ -243,3 +244,59 @@ def test_every_reveal_writes_an_audit_row(web, page):
     assert [(r.actor, r.details["message_id"], r.details["shown_on"]) for r in rows] == [
         ("ana", msg_id, page)
     ] * 2
+
+
+def test_dashboard_export_signs_with_the_databases_own_key(demo_dir, tmp_path):
+    """Without ``signing_key_path`` the dashboard finds the demo database's key beside it (the rule
+    ``tutela export`` uses), instead of the user's default key, which never signed this ledger."""
+    from conftest import USERS, copy_demo, fast_users
+    from tutela.store import open_store
+    from tutela.web.app import create_app
+    from tutela.web.services import Services
+    from tutela.web.settings import WebSettings
+
+    folder = copy_demo(demo_dir, tmp_path)
+    settings = WebSettings(db_url=f"sqlite:///{folder / 'tutela.db'}", session_secret="s" * 64)
+    assert settings.signing_key_path is None
+    services = Services.from_settings(settings, store=open_store(settings.db_url))
+    try:
+        users = fast_users(services)
+        for name, role in USERS.items():
+            users.add(name, role, PASSWORD)
+        from starlette.testclient import TestClient
+
+        app = create_app(settings, services=services)
+        case_id = int((folder / "case_id").read_text())
+
+        def login(name: str) -> TestClient:
+            c = TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
+            c.get("/login")
+            r = c.post(
+                "/login", data={"name": name, "password": PASSWORD, "csrf_token": csrf_of(c)}
+            )
+            assert r.status_code == 303
+            return c
+
+        ana = login("ana")
+        r = ana.post(
+            f"/cases/{case_id}/referrals",
+            data={"note": "grounds", "csrf_token": csrf_of(ana, "/queue")},
+        )
+        assert r.status_code == 303
+        ref = services.workflow.pending_referrals()[0]
+        sue = login("sue")
+        token = csrf_of(sue, "/queue")
+        assert (
+            sue.post(
+                f"/cases/{case_id}/referrals/{ref.id}/approve", data={"csrf_token": token}
+            ).status_code
+            == 303
+        )
+        r = sue.post(f"/cases/{case_id}/export", data={"csrf_token": token})
+        assert r.status_code == 200, r.text
+        from tutela.evidence import Signer
+
+        own = Signer.load(folder / "signing-key.pem")
+        assert services.signer.fingerprint() == own.fingerprint()
+    finally:
+        services.close()

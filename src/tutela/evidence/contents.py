@@ -91,14 +91,15 @@ class PackageContents:
         return payload is not None and payload.get("draft") is True
 
     @property
+    def operations_evidential(self) -> bool:
+        """True when the case has operations and every one is marked evidential (no demo)."""
+        return bool(self.operations) and all(bool(o["evidential"]) for o in self.operations)
+
+    @property
     def evidential(self) -> bool:
         """True only when the package is not a draft and every operation of the case is marked
         evidential."""
-        return (
-            not self.draft
-            and bool(self.operations)
-            and all(bool(o["evidential"]) for o in self.operations)
-        )
+        return not self.draft and self.operations_evidential
 
     def reviews(self) -> list[dict[str, Any]]:
         """The case's ``review`` entries in order: ``{seq, at, action, actor, actor_role,

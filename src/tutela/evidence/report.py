@@ -138,7 +138,11 @@ def render_pdf(c: PackageContents) -> bytes:
     pagesize = landscape(A4)
     width = pagesize[0] - 30 * mm
     story: list[Any] = [p(f"Tutela evidence report — case {c.case_id}", h1)]
-    if not c.evidential:
+    if c.draft:
+        story.append(
+            p("DRAFT — NOT EVIDENTIAL\nEXPORTED WITH --draft, NO APPROVED REFERRAL", banner)
+        )
+    if not c.operations_evidential:
         story.append(
             p("NOT EVIDENCE — NON-EVIDENTIAL OPERATION\nDEMONSTRATION / TEST DATA", banner)
         )

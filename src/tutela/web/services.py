@@ -80,10 +80,15 @@ class Services:
 
     @cached_property
     def signer(self) -> Signer:
-        """The checkpoint key used for exports (loaded on first export)."""
+        """The checkpoint key used for exports (loaded on first export): ``signing_key_path``,
+        else the database's own key by the rule every command uses
+        (:func:`tutela.evidence.signing.key_path_for_db`: a demo database's key beside it, the
+        default key otherwise)."""
         from tutela.evidence import Signer
+        from tutela.evidence.signing import key_path_for_db
 
-        return Signer.load_or_create(self.settings.signing_key_path)
+        path = self.settings.signing_key_path or key_path_for_db(self.settings.db_url)
+        return Signer.load_or_create(path)
 
     def close(self) -> None:
         self.store.close()

@@ -35,7 +35,7 @@ from tutela.web.deps import ServicesDep, SessionDep
 from tutela.web.render import render
 from tutela.web.throttle import Attempt
 
-__all__ = ["GENERIC_FAILURE", "PENDING_S", "router"]
+__all__ = ["GENERIC_FAILURE", "PENDING_S", "landing", "router"]
 
 router = APIRouter()
 PENDING_S = 300.0
@@ -54,6 +54,12 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def landing(role: str | None) -> str:
+    """Where a logged-in user starts: admins manage accounts and read no case content, so they
+    land on the audit log; everyone else on the review queue."""
+    return "/audit" if role == "admin" else "/queue"
+
+
 def _drop_pending(services: ServicesDep, session: SessionDep) -> None:
     if session.data.pop(_PENDING, None) is not None:
         services.sessions.save(session)
@@ -62,7 +68,7 @@ def _drop_pending(services: ServicesDep, session: SessionDep) -> None:
 @router.get("/login", name="login_form", response_class=HTMLResponse)
 def login_form(request: Request, services: ServicesDep, session: SessionDep) -> Response:
     if session.authenticated:
-        return RedirectResponse("/queue", status_code=303)
+        return RedirectResponse(landing(session.role), status_code=303)
     _drop_pending(services, session)
     return render(request, "login.html", {"step": "password"})
 
@@ -136,7 +142,7 @@ def _finish_login(
         f"user:{user.id}",
         {"name": user.name, "address": _client_ip(request), "method": method},
     )
-    return RedirectResponse("/queue", status_code=303)
+    return RedirectResponse(landing(str(user.role)), status_code=303)
 
 
 @router.post("/login", name="login")
