@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 from _research_store import KEY, OTHER_KEY, Synthetic
+from sqlalchemy import select
 
+from tutela.cases.users import Role, User, UserStore
 from tutela.errors import InputError
 from tutela.research import PermissionDenied, export_research, key_id, pseudonym
 from tutela.store import Store
+from tutela.store.models import AuditLogRow
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TABLES = ("conversations", "messages", "decisions", "contacts")
@@ -156,22 +159,57 @@ def test_pseudonyms_stable_per_key(synthetic: Synthetic, tmp_path: Path, exporte
     assert mine.isdisjoint(mine_c)  # domain separation between tables
 
 
-@pytest.mark.parametrize("role", [None, "analyst", "researcher", "Admin"])
-def test_text_refused_without_permitted_role(
-    synthetic: Synthetic, tmp_path: Path, role: str | None
+PASSWORD = "research-export-pass-1"
+
+
+def _user(store: Store, name: str, role: str) -> User:
+    users = UserStore(store)
+    return users.add(name, role, PASSWORD, actor="test")
+
+
+def _audits(store: Store, action: str) -> list[AuditLogRow]:
+    with store.session() as s:
+        rows = s.execute(select(AuditLogRow).where(AuditLogRow.action == action)).scalars()
+        return list(rows)
+
+
+@pytest.mark.parametrize("actor", [None, "supervisor", "cli:alice"])
+def test_text_refused_without_an_authenticated_user(
+    synthetic: Synthetic, tmp_path: Path, actor: str | None
 ) -> None:
-    with pytest.raises(PermissionDenied) as err:
-        export_research(
-            synthetic.store, tmp_path / "t", key=KEY, include_text=True, actor_role=role
-        )
+    # a role or name given as text is not trusted (issue 10 item 11: --role was taken on faith)
+    with pytest.raises(PermissionDenied, match="authenticated supervisor") as err:
+        export_research(synthetic.store, tmp_path / "t", key=KEY, include_text=True, actor=actor)
     assert isinstance(err.value, InputError)
     assert list(tmp_path.iterdir()) == []  # refused before anything was written
 
 
-@pytest.mark.parametrize("role", ["supervisor", "admin"])
-def test_text_with_permitted_role(synthetic: Synthetic, tmp_path: Path, role: str) -> None:
+@pytest.mark.parametrize("role", ["analyst", "admin"])
+def test_text_refused_for_other_roles(synthetic: Synthetic, tmp_path: Path, role: str) -> None:
+    user = _user(synthetic.store, f"x-{role}", role)
+    with pytest.raises(PermissionDenied, match=f"is {role}"):
+        export_research(synthetic.store, tmp_path / "t", key=KEY, include_text=True, actor=user)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_text_refused_for_a_stale_or_forged_user(synthetic: Synthetic, tmp_path: Path) -> None:
+    user = _user(synthetic.store, "x-stale", "supervisor")
+    forged = User(
+        id=user.id, name="someone-else", role=Role.SUPERVISOR, active=True, has_totp=False
+    )
+    with pytest.raises(PermissionDenied, match="not an active account"):
+        export_research(synthetic.store, tmp_path / "t", key=KEY, include_text=True, actor=forged)
+    UserStore(synthetic.store).deactivate("x-stale", actor="test")
+    with pytest.raises(PermissionDenied, match="not an active account"):
+        export_research(synthetic.store, tmp_path / "t", key=KEY, include_text=True, actor=user)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_text_with_an_active_supervisor_is_audited(synthetic: Synthetic, tmp_path: Path) -> None:
+    user = _user(synthetic.store, "x-supervisor", "supervisor")
+    before = len(_audits(synthetic.store, "research_export"))
     report = export_research(
-        synthetic.store, tmp_path / "t", key=KEY, include_text=True, actor_role=role
+        synthetic.store, tmp_path / "t", key=KEY, include_text=True, actor=user
     )
     assert report.include_text
     texts = [m["text"] for m in _rows(report.out_dir, "messages.csv")]
@@ -179,6 +217,23 @@ def test_text_with_permitted_role(synthetic: Synthetic, tmp_path: Path, role: st
     other = (report.out_dir / "conversations.csv").read_bytes()
     for needle in [*synthetic.secrets[:5]]:
         assert needle.encode() not in other
+    audits = _audits(synthetic.store, "research_export")
+    assert len(audits) == before + 1
+    row = audits[-1]
+    assert row.actor == "x-supervisor" and row.target == f"research:{key_id(KEY)}"
+    details = row.details if isinstance(row.details, dict) else json.loads(row.details)
+    assert details["include_text"] is True
+    assert details["rows"] == dict(report.rows)
+    assert details["operations"] == "all"
+    assert details["out_dir"] == str((tmp_path / "t").absolute())
+
+
+def test_export_without_text_is_audited_too(synthetic: Synthetic, tmp_path: Path) -> None:
+    before = len(_audits(synthetic.store, "research_export"))
+    export_research(synthetic.store, tmp_path / "t", key=KEY, actor="cli:bob")
+    row = _audits(synthetic.store, "research_export")[before]
+    details = row.details if isinstance(row.details, dict) else json.loads(row.details)
+    assert row.actor == "cli:bob" and details["include_text"] is False
 
 
 def test_existing_folder_refused_unless_overwrite(synthetic: Synthetic, tmp_path: Path) -> None:

@@ -22,4 +22,5 @@ def test_public_names() -> None:
     for module in (tutela.research, tutela.research.stats, tutela.research.export):
         for name in module.__all__:
             assert hasattr(module, name), name
-    assert {"supervisor", "admin"} == tutela.research.TEXT_ROLES
+    # an admin manages accounts and reads no case content (issue 10, items 11 and 15)
+    assert {"supervisor"} == tutela.research.TEXT_ROLES

@@ -18,7 +18,15 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from tutela import __version__
 from tutela.errors import InputError
 
-__all__ = ["app", "atomic_write", "err_console", "out_console", "progress_bar", "state"]
+__all__ = [
+    "app",
+    "atomic_write",
+    "check_output_path",
+    "err_console",
+    "out_console",
+    "progress_bar",
+    "state",
+]
 
 app = typer.Typer(
     name="tutela",
@@ -87,6 +95,25 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable
     ) as prog:
         task = prog.add_task(description, total=None)
         yield lambda n: prog.advance(task, n)
+
+
+def check_output_path(path: Path, option: str = "--out", *, folder: bool = False) -> None:
+    """Refuse, before any work is done, an output path that cannot be written.
+
+    ``path`` is a file to write (``folder=False``) or a folder to create (``folder=True``); missing
+    folders above it are fine (they are created when writing). Raises ``InputError`` naming
+    ``option`` and the path when a file target is an existing folder, when the nearest existing
+    ancestor is not a folder (a file in the way), or when that folder is not writable.
+    """
+    if not folder and path.is_dir():
+        raise InputError(f"{option}: is a folder, not a file to write", path=str(path))
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"{option}: {ancestor} is not a folder", path=str(path))
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(f"{option}: folder {ancestor} is not writable", path=str(path))
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:

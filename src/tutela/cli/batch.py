@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,14 @@ import typer
 from rich.table import Table
 
 from tutela import __version__
-from tutela.cli._app import app, atomic_write, err_console, out_console, progress_bar
+from tutela.cli._app import (
+    app,
+    atomic_write,
+    check_output_path,
+    err_console,
+    out_console,
+    progress_bar,
+)
 from tutela.errors import InputError
 from tutela.ingest import find_pan12_truth, read_corpus, read_pan12_predators
 
@@ -66,6 +74,8 @@ def analyze(
     """Score every author and conversation of a corpus, ranked by risk, with explanations."""
     from tutela.detect.analyze import analyze as run_analysis
 
+    if out is not None:
+        check_output_path(out)
     cfg, clf = _setup(model, config)
     with progress_bar(f"analysing {path.name}", enabled=not as_json) as advance:
         result = run_analysis(
@@ -278,8 +288,8 @@ def train(
     from tutela.detect.persistence import save_model
     from tutela.detect.training import cross_validate, git_commit, load_training_set
 
-    if c <= 0:
-        raise InputError(f"--C must be positive, got {c}")
+    if not math.isfinite(c) or c <= 0:
+        raise InputError(f"--C must be a positive finite number, got {c}")
     if folds == 1:
         raise InputError("--folds must be 0 (no cross-validation) or at least 2")
     try:
@@ -288,8 +298,7 @@ def train(
         raise InputError(f"--prefix-lengths must be comma-separated integers: {e}") from e
     if any(k < 1 for k in prefixes):
         raise InputError("--prefix-lengths must be positive")
-    if out.is_dir():
-        raise InputError("--out must be a file path, not a folder", path=str(out))
+    check_output_path(out)
     started = time.time()
     with progress_bar("reading and preparing", enabled=not as_json) as advance:
         ts = load_training_set(paths, progress=advance)
@@ -312,7 +321,10 @@ def train(
         if not as_json:
             err_console.print_json(data=cv["overall"])
     model = make().fit(ts.docs, ts.labels, groups=ts.groups)
-    save_model(model, out)
+    try:
+        save_model(model, out)
+    except OSError as e:
+        raise InputError(f"--out: cannot write the model: {e.strerror or e}", path=str(out)) from e
     provenance = {
         "tutela_version": __version__,
         "command": "tutela train "

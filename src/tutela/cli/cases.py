@@ -6,7 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -27,6 +27,10 @@ app.add_typer(operations_app, name="operations")
 DbOpt = typer.Option(
     None, "--db", envvar="TUTELA_DB", help="Database URL (default: a file in the user data dir)."
 )
+MAX_RETENTION_DAYS = 36_500
+"""Largest ``cases retention --days`` (100 years): a cut-off further back is before year 1."""
+MAX_LIST_LIMIT = 1_000_000
+"""Largest ``--limit`` of a listing (SQL integers are 64-bit; a bigger limit lists nothing more)."""
 
 
 def _cli_actor() -> str:
@@ -51,6 +55,10 @@ def _instant(text: str | None, option: str) -> datetime | None:
         raise InputError(f"{option}: not an ISO 8601 time: {text!r}") from e
     if at.tzinfo is None or at.utcoffset() is None:
         raise InputError(f"{option}: give a UTC offset, e.g. {text}Z or {text}+01:00")
+    try:  # stored in UTC: 9999-12-31T23:59-01:00 is past year 9999 there
+        at.astimezone(UTC)
+    except OverflowError as e:
+        raise InputError(f"{option}: {text!r} is out of range in UTC") from e
     return at
 
 
@@ -72,7 +80,12 @@ def users_add(
     from tutela.cases.users import UserStore
 
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            password = sys.stdin.readline().rstrip("\r\n")
+        except UnicodeDecodeError as e:
+            raise InputError(
+                "the password on stdin is not valid text in the locale's encoding"
+            ) from e
     elif sys.stdin.isatty():
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     else:
@@ -134,7 +147,8 @@ def users_deactivate(
     name: str = typer.Argument(..., help="Login name."),
     db: str | None = DbOpt,
 ) -> None:
-    """Disable a user's logins and case actions (the account stays for the audit trail)."""
+    """Disable a user's logins and case actions and end their open dashboard sessions (the
+    account stays for the audit trail)."""
     from tutela.cases.users import UserStore
 
     rec = _recorder(db)
@@ -145,6 +159,39 @@ def users_deactivate(
     out_console.print(f"deactivated {name}")
 
 
+@users_app.command("role")
+def users_role(
+    name: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Option(..., "--role", help="analyst, supervisor or admin."),
+    db: str | None = DbOpt,
+) -> None:
+    """Give a user another role; their open dashboard sessions end."""
+    from tutela.cases.users import UserStore
+
+    rec = _recorder(db)
+    try:
+        user = UserStore(rec.store, recorder=rec).set_role(name, role, actor=_cli_actor())
+    finally:
+        rec.store.close()
+    out_console.print(f"{user.name} is now {user.role.value}; their sessions were ended")
+
+
+@users_app.command("revoke")
+def users_revoke(
+    name: str = typer.Argument(..., help="Login name."),
+    db: str | None = DbOpt,
+) -> None:
+    """End every open dashboard session of a user (e.g. a lost laptop); the account stays."""
+    from tutela.cases.users import UserStore
+
+    rec = _recorder(db)
+    try:
+        UserStore(rec.store, recorder=rec).revoke_sessions(name, actor=_cli_actor())
+    finally:
+        rec.store.close()
+    out_console.print(f"ended the sessions of {name}")
+
+
 # -- cases ------------------------------------------------------------------------------------
 @cases_app.command("queue")
 def cases_queue(
@@ -152,7 +199,9 @@ def cases_queue(
     status: list[str] | None = typer.Option(
         None, "--status", help="Statuses to list (repeatable; default open, watching, proposed)."
     ),
-    limit: int = typer.Option(200, "--limit", min=1, help="At most this many cases."),
+    limit: int = typer.Option(
+        200, "--limit", min=1, max=MAX_LIST_LIMIT, help="At most this many cases."
+    ),
     db: str | None = DbOpt,
 ) -> None:
     """The review queue, highest risk first."""
@@ -196,7 +245,11 @@ def cases_queue(
 @cases_app.command("retention")
 def cases_retention(
     days: int = typer.Option(
-        90, "--days", min=0, help="Purge texts of cases dismissed more than this many days ago."
+        90,
+        "--days",
+        min=0,
+        max=MAX_RETENTION_DAYS,
+        help="Purge texts of cases dismissed more than this many days ago (at most 100 years).",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list the cases that would go."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -276,8 +329,6 @@ def operations_list(
     db: str | None = DbOpt,
 ) -> None:
     """List operations and whether each is active now."""
-    from datetime import UTC
-
     from tutela.cases.operations import is_active, list_operations
 
     rec = _recorder(db)

@@ -51,7 +51,9 @@ def _actor() -> str:
 
 @app.command()
 def export(
-    case_id: int = typer.Argument(..., help="Case id (see the dashboard or `tutela demo`)."),
+    case_id: int = typer.Argument(
+        ..., min=1, max=2**31 - 1, help="Case id (see the dashboard or `tutela demo`)."
+    ),
     out: Path = typer.Option(..., "--out", help="Package file to write (.zip)."),
     db: str | None = typer.Option(
         None,

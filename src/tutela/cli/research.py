@@ -1,14 +1,25 @@
-"""``tutela research export`` and ``tutela research stats``: de-identified research outputs."""
+"""``tutela research export`` and ``tutela research stats``: de-identified research outputs.
+
+``export --include-text`` logs in: ``--user NAME`` with the password from ``--password-stdin``,
+``TUTELA_PASSWORD`` or a hidden prompt, and ``--totp-code`` (``TUTELA_TOTP_CODE``) for a user with
+TOTP; only an active supervisor may export texts (:mod:`tutela.research.export`). Every export, and
+every failed login for one, is audited.
+"""
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape
 
-from tutela.cli._app import app, out_console
+from tutela.cli._app import app, check_output_path, out_console
+from tutela.errors import InputError
 
 __all__ = ["research_app"]
 
@@ -21,6 +32,10 @@ app.add_typer(research_app, name="research")
 _DB = typer.Option(
     None, "--db", envvar="TUTELA_DB", help="Database URL (default: a file in the user data dir)."
 )
+PASSWORD_ENV = "TUTELA_PASSWORD"
+"""Environment variable ``research export --user`` reads the password from (after stdin)."""
+TOTP_ENV = "TUTELA_TOTP_CODE"
+MAX_NAME_SHOWN = 100  # characters of a refused login name kept in the audit record
 _KEY = typer.Option(
     None,
     "--key-file",
@@ -28,36 +43,132 @@ _KEY = typer.Option(
 )
 
 
+def _cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (containers)
+        return "cli"
+
+
+def _stdin_line(what: str) -> str:
+    """The first line of stdin without its line end; ``InputError`` if it is not UTF-8."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    raw: str | bytes = buffer.readline() if buffer is not None else sys.stdin.readline()
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(f"the {what} on stdin is not UTF-8 text") from e
+    return raw.rstrip("\r\n")
+
+
+def _password(password_stdin: bool) -> str:
+    """``--password-stdin``, else ``TUTELA_PASSWORD``, else a hidden prompt at a terminal."""
+    if password_stdin:
+        return _stdin_line("password")
+    env = os.environ.get(PASSWORD_ENV)
+    if env is not None:
+        return env
+    if sys.stdin.isatty():
+        return typer.prompt("password", hide_input=True)
+    raise InputError(
+        f"--user needs a password: --password-stdin, {PASSWORD_ENV}, or a terminal prompt"
+    )
+
+
+def _login(store: Any, name: str, password_stdin: bool, totp_code: str | None) -> Any:
+    """The :class:`~tutela.cases.users.User` ``name`` after checking its password and (if it
+    has TOTP) a one-time code; ``PermissionDenied`` (audited) when that fails."""
+    from tutela.cases.users import UserStore
+    from tutela.research.errors import PermissionDenied
+    from tutela.store import Recorder
+
+    recorder = Recorder(store)
+    users = UserStore(store, recorder=recorder)
+    password = _password(password_stdin)
+    known = users.get(name)
+    if totp_code is None and known is not None and known.has_totp:
+        if not sys.stdin.isatty():
+            raise InputError(f"user {name!r} has TOTP: give --totp-code (or {TOTP_ENV})")
+        totp_code = typer.prompt("TOTP code")
+    user = users.authenticate(name, password, totp_code=totp_code)
+    if user is None:
+        recorder.record_audit(
+            _cli_actor(),
+            "research_export_refused",
+            "research",
+            {"user": name[:MAX_NAME_SHOWN], "reason": "login failed"},
+        )
+        raise PermissionDenied(f"login failed for user {name!r}")
+    return user
+
+
 @research_app.command("export")
 def export(
     out: Path = typer.Option(..., "--out", help="Export folder to create."),
     db: str | None = _DB,
     include_text: bool = typer.Option(
-        False, "--include-text", help="Include message texts (needs --role supervisor or admin)."
+        False,
+        "--include-text",
+        help="Include message texts (needs --user: an active supervisor; audited).",
     ),
-    role: str | None = typer.Option(None, "--role", help="Your role, for --include-text."),
+    user: str | None = typer.Option(
+        None, "--user", help="Log in as this user (required for --include-text)."
+    ),
+    password_stdin: bool = typer.Option(
+        False,
+        "--password-stdin",
+        help=f"Read --user's password from the first line of stdin (else {PASSWORD_ENV} or a "
+        "prompt).",
+    ),
+    totp_code: str | None = typer.Option(
+        None, "--totp-code", envvar=TOTP_ENV, help="--user's current TOTP code, if it has TOTP."
+    ),
+    role: str | None = typer.Option(None, "--role", hidden=True),
     key_file: Path | None = _KEY,
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing export folder."),
 ) -> None:
-    """Write CSV tables, statistics, PNG plots and a README into a new folder."""
+    """Write CSV tables, statistics, PNG plots and a README into a new folder (audited).
+
+    Message texts only with --include-text --user NAME, NAME being an active supervisor who logs
+    in with a password (and TOTP code); the role is the account's, never typed.
+    """
     from tutela.research import export_research, load_or_create_key
     from tutela.research.errors import PermissionDenied
-    from tutela.research.export import TEXT_ROLES
-    from tutela.store import open_store
+    from tutela.store import Recorder, open_store
 
-    if include_text and role not in TEXT_ROLES:  # refuse before opening anything
-        raise PermissionDenied(
-            f"--include-text needs --role {' or '.join(sorted(TEXT_ROLES))}, not {role!r}"
+    if role is not None:
+        raise InputError(
+            "--role is not accepted any more: log in with --user NAME (the account's role counts)"
         )
+    if include_text and user is None:  # refuse before opening anything
+        raise PermissionDenied("--include-text needs --user NAME (an active supervisor)")
+    check_output_path(out, folder=True)
     key = load_or_create_key(key_file)
     with open_store(db) as store:
-        report = export_research(
-            store, out, key=key, include_text=include_text, actor_role=role, overwrite=overwrite
-        )
+        actor = _login(store, user, password_stdin, totp_code) if user is not None else None
+        try:
+            report = export_research(
+                store,
+                out,
+                key=key,
+                include_text=include_text,
+                actor=actor if actor is not None else _cli_actor(),
+                overwrite=overwrite,
+            )
+        except PermissionDenied as e:  # e.g. an analyst: logged in, but refused
+            Recorder(store).record_audit(
+                actor.name if actor is not None else _cli_actor(),
+                "research_export_refused",
+                "research",
+                {"user": (user or "")[:MAX_NAME_SHOWN], "reason": str(e)[:200]},
+            )
+            raise
     rows = ", ".join(f"{n} {name}" for name, n in report.rows.items())
     out_console.print(
-        f"wrote {len(report.files)} files to {report.out_dir} ({rows}); key id {report.key_id}"
-        + ("; includes message texts" if report.include_text else "")
+        f"wrote {len(report.files)} files to {escape(str(report.out_dir))} ({rows}); key id "
+        f"{report.key_id}" + ("; includes message texts" if report.include_text else ""),
+        soft_wrap=True,
     )
 
 

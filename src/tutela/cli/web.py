@@ -7,11 +7,35 @@ server's memory: restarting it logs everybody out.
 
 from __future__ import annotations
 
+import socket
+
 import typer
+from rich.markup import escape
 
 from tutela.cli._app import app, err_console
+from tutela.errors import InputError
 
-__all__ = ["serve"]
+__all__ = ["check_listen", "serve"]
+
+
+def check_listen(host: str, port: int) -> None:
+    """Refuse, before the app is built, an address uvicorn could not listen on.
+
+    Resolves ``host`` (``getaddrinfo``, passive) and binds a throw-away socket to the first
+    address with ``SO_REUSEADDR`` (as uvicorn does). Raises ``InputError`` naming the host and
+    port for a name that does not resolve, a port in use or one this account may not bind.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError, ValueError) as e:
+        raise InputError(f"--host {host!r}: not an address to listen on ({e})") from e
+    family, kind, proto, _, address = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as e:
+        raise InputError(f"cannot listen on {host} port {port}: {e.strerror or e}") from e
 
 
 @app.command()
@@ -31,9 +55,11 @@ def serve(
     from tutela.web.app import create_app
     from tutela.web.settings import WebSettings
 
+    check_listen(host, port)
     settings = WebSettings.load(db_url=db, cookie_secure=cookie_secure)
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(
-            f"[yellow]warning:[/] listening on {host}: use HTTPS in front and --cookie-secure"
+            f"[yellow]warning:[/] listening on {escape(host)}: use HTTPS in front and "
+            "--cookie-secure"
         )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)

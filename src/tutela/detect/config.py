@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tutela.detect.incremental import WarningRule
 from tutela.errors import ConfigError
+from tutela.safeload import load_yaml
 
 __all__ = ["DetectionConfig", "LineEvidenceConfig", "load_detection_config"]
 
@@ -79,7 +80,7 @@ def load_detection_config(path: str | Path | None = None) -> DetectionConfig:
     if path is not None:
         name = str(path)
         try:
-            user = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+            user = load_yaml(Path(path).read_text("utf-8")) or {}
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
             raise ConfigError(f"{name}: cannot read detection config: {e}") from e
         if not isinstance(user, dict):

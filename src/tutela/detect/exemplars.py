@@ -31,6 +31,7 @@ import yaml
 
 from tutela.domain import Category
 from tutela.errors import ConfigError
+from tutela.safeload import load_yaml
 
 __all__ = [
     "ALSO",
@@ -145,7 +146,7 @@ def load_exemplars(
     """
     if path is not None:
         try:
-            data = yaml.safe_load(Path(path).read_text("utf-8"))
+            data = load_yaml(Path(path).read_text("utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
             raise ConfigError(f"{path}: cannot read exemplars: {e}") from e
         return parse_exemplars(data, origin=str(path))

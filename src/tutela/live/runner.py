@@ -48,6 +48,7 @@ from tutela.live.engine import PersonaEngine
 from tutela.live.takeover import OperatorOutbox
 from tutela.persona import load_persona
 from tutela.policy import Policy, VariantAssigner, load_policy
+from tutela.safeload import load_yaml
 from tutela.store import Recorder, open_store
 
 __all__ = ["OperationConfig", "RunConfig", "load_run_config", "run_personas"]
@@ -82,6 +83,16 @@ class ConnectorConfig(BaseModel):
 
     kind: str
 
+    @model_validator(mode="after")
+    def _port_is_a_tcp_port(self) -> ConnectorConfig:
+        # checked here, not when the connector connects (an OverflowError deep in asyncio)
+        port = (self.model_extra or {}).get("port")
+        if port is not None and (
+            isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
+        ):
+            raise ValueError(f"port must be an integer from 1 to 65535, got {port!r}")
+        return self
+
 
 class PersonaRun(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -113,7 +124,7 @@ def load_run_config(path: str | Path) -> RunConfig:
     """
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text("utf-8"))
+        data = load_yaml(p.read_text("utf-8"))
     except yaml.MarkedYAMLError as e:
         line = e.problem_mark.line + 1 if e.problem_mark else "?"
         raise ConfigError(f"{p}:{line}: not valid YAML: {e.problem}") from e

@@ -38,6 +38,7 @@ from tutela.errors import ConfigError
 from tutela.persona.content import content_violations
 from tutela.persona.intents import Intent
 from tutela.persona.profile import PersonaProfile
+from tutela.safeload import load_yaml
 
 __all__ = [
     "BANK_LANGUAGES",
@@ -166,7 +167,7 @@ def load_bank_file(path: str | Path) -> ResponseBank:
     """A bank from any YAML file (for review and tests); validated like the shipped ones."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = load_yaml(p.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise ConfigError(f"{p}: cannot load response bank: {e}") from e
     return _validate(data, str(p), None)

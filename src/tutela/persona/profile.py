@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tutela.errors import ConfigError
 from tutela.persona._codes import ISO_639_1, ISO_3166_ALPHA2
+from tutela.safeload import load_yaml
 
 __all__ = [
     "PersonaFacts",
@@ -159,7 +160,7 @@ def _check_facts(profile: PersonaProfile, where: str) -> None:
 
 def _parse(text: str, where: str, *, stem: str | None) -> PersonaProfile:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"{where}: not valid YAML: {e}") from e
     if not isinstance(data, dict):

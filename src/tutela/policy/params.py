@@ -36,6 +36,7 @@ from pydantic import (
 
 from tutela.domain import Category
 from tutela.errors import ConfigError
+from tutela.safeload import load_yaml
 
 __all__ = [
     "CommercialParams",
@@ -314,7 +315,7 @@ def load_policy(path: str | Path | None = None) -> PolicyParams:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{source}: cannot read policy file: {e}") from e
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else str(source)

@@ -7,7 +7,7 @@ deterrence outcomes per warning variant.
 * :mod:`tutela.research.pseudonym`: keyed HMAC-SHA256 pseudonyms and the per-deployment key.
 
 No output of this package holds a raw identifier (database id, handle, e-mail...), a time of day
-or (unless a supervisor/admin asks for it) a message text.
+or (unless an authenticated supervisor asks for it, audited) a message text.
 """
 
 from __future__ import annotations

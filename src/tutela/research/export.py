@@ -5,9 +5,18 @@ The folder is written atomically: everything goes into a temporary folder next t
 half-written export and a failure leaves nothing behind. An existing non-empty ``out_dir`` is
 replaced only with ``overwrite=True`` (the old folder is removed after the rename).
 
-Message texts are exported only when ``include_text`` is True **and** ``actor_role`` is in
-:data:`TEXT_ROLES`; asking for texts with another role raises :class:`PermissionDenied` before
-anything is read or written.
+Message texts are exported only when ``include_text`` is True **and** ``actor`` is an
+authenticated :class:`~tutela.cases.users.User` (``UserStore.authenticate``) that the store still
+holds as an *active* account with a role in :data:`TEXT_ROLES` (supervisor) and without
+per-operation restrictions (:mod:`tutela.cases.access`: the export spans every operation). A role
+is never taken from the caller's word. Anything else raises :class:`PermissionDenied` before
+anything is read or written (OWASP ASVS V8.1 / Authorization Cheat Sheet: deny by default, check
+on the server side).
+
+Every export is audited (OWASP Logging Cheat Sheet: data exports): an ``audit_log`` row and its
+``audit`` ledger entry, action ``research_export``, target ``research:<key id>``, details
+``{"include_text", "rows", "operations", "key_id", "out_dir"}``, written after the files and before
+the folder is renamed into place, so no export appears without its audit record.
 """
 
 from __future__ import annotations
@@ -22,18 +31,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutela.errors import InputError
 from tutela.research import stats
 from tutela.research.errors import PermissionDenied
 from tutela.research.pseudonym import key_id, pseudonym
 from tutela.research.tables import research_tables
-from tutela.store import Store
+from tutela.store import Recorder, Store
 
-__all__ = ["TEXT_ROLES", "ExportReport", "export_research"]
+if TYPE_CHECKING:
+    from tutela.cases.users import User
 
-TEXT_ROLES = frozenset({"supervisor", "admin"})
+__all__ = ["AUDIT_ACTION", "TEXT_ROLES", "ExportReport", "export_research"]
+
+TEXT_ROLES = frozenset({"supervisor"})
+"""Roles that may export message texts (an admin manages accounts and reads no case content)."""
+AUDIT_ACTION = "research_export"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,33 +186,71 @@ def _check_target(out: Path, overwrite: bool) -> None:
             )
 
 
+def _text_permission(store: Store, actor: object) -> None:
+    """Refuse a text export unless ``actor`` is, in the store now, an active unrestricted
+    supervisor (module docstring). Raises ``PermissionDenied``."""
+    from tutela.cases.access import granted_operations
+    from tutela.cases.users import User, UserStore
+
+    if not isinstance(actor, User):
+        raise PermissionDenied(
+            "exporting message texts needs an authenticated supervisor (log in with a user "
+            "account); a role given by the caller is not trusted"
+        )
+    current = UserStore(store).get_by_id(actor.id)
+    if current is None or current.name != actor.name or not current.active:
+        raise PermissionDenied(f"user {actor.name!r} is not an active account")
+    if current.role.value not in TEXT_ROLES:
+        raise PermissionDenied(
+            f"exporting message texts needs the role {' or '.join(sorted(TEXT_ROLES))}; "
+            f"{current.name!r} is {current.role.value}"
+        )
+    if granted_operations(store, current.id):
+        raise PermissionDenied(
+            f"user {current.name!r} may only read some operations; a text export covers every "
+            "operation (ask a supervisor without per-operation restrictions)"
+        )
+
+
+def _actor_name(actor: object) -> str:
+    from tutela.cases.users import User
+
+    if isinstance(actor, User):
+        return actor.name
+    if isinstance(actor, str) and actor.strip():
+        return actor.strip()
+    return "unknown"
+
+
 def export_research(
     store: Store,
     out_dir: str | os.PathLike[str],
     *,
     key: bytes,
     include_text: bool = False,
-    actor_role: str | None = None,
+    actor: User | str | None = None,
     overwrite: bool = False,
+    recorder: Recorder | None = None,
 ) -> ExportReport:
-    """Write the de-identified research export of ``store`` into folder ``out_dir``.
+    """Write the de-identified research export of ``store`` into folder ``out_dir``; audited.
 
     ``key``: pseudonym key (:func:`tutela.research.pseudonym.load_or_create_key`, at least 16
-    bytes). ``include_text``: add message texts; needs ``actor_role`` in :data:`TEXT_ROLES`.
-    ``overwrite``: replace an existing non-empty ``out_dir``.
+    bytes). ``include_text``: add message texts; ``actor`` must then be an authenticated
+    :class:`~tutela.cases.users.User` that is an active, unrestricted supervisor (module
+    docstring). ``actor`` otherwise names who exports in the audit record (a ``User`` or a
+    string such as ``"cli:alice"``). ``overwrite``: replace an existing non-empty ``out_dir``.
+    ``recorder``: writes the audit record (default ``Recorder(store)``).
 
     Raises
     ------
-    PermissionDenied: texts asked for without a permitted role (nothing is read or written).
+    PermissionDenied: texts asked for without such an actor (nothing is read or written).
     InputError: a bad key, ``out_dir`` exists (non-empty, or not a folder) without ``overwrite``,
         or the folder cannot be written.
-    StoreError: the database cannot be read.
+    StoreError: the database cannot be read, or the audit record cannot be written (the export
+        is then not put in place).
     """
-    if include_text and actor_role not in TEXT_ROLES:
-        raise PermissionDenied(
-            f"exporting message texts needs one of the roles {sorted(TEXT_ROLES)}, "
-            f"not {actor_role!r}"
-        )
+    if include_text:
+        _text_permission(store, actor)
     pseudonym(key, "check", 0)  # InputError for a bad key, before any work
     from tutela.research import plots  # matplotlib: imported only when exporting
 
@@ -252,6 +304,19 @@ def export_research(
         )
         _write(tmp, "README.txt", readme.encode("utf-8"))
         files = tuple(sorted(p.name for p in tmp.iterdir()))
+        rows = {name: len(table) - 1 for name, table in tables.items()}
+        (recorder or Recorder(store)).record_audit(
+            _actor_name(actor),
+            AUDIT_ACTION,
+            f"research:{kid}",
+            {
+                "include_text": include_text,
+                "rows": rows,
+                "operations": "all",
+                "key_id": kid,
+                "out_dir": str(out.absolute()),
+            },
+        )
         _move_into_place(tmp, out, overwrite)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -262,7 +327,7 @@ def export_research(
     return ExportReport(
         out_dir=out,
         files=files,
-        rows={name: len(rows) - 1 for name, rows in tables.items()},
+        rows=rows,
         include_text=include_text,
         key_id=kid,
         summary=summary,

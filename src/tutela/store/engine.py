@@ -32,7 +32,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from tutela.private import private_file
 from tutela.store.errors import StoreError
 
-__all__ = ["Store", "default_url", "open_store"]
+__all__ = ["SUPPORTED_BACKENDS", "Store", "default_url", "open_store"]
+
+SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql"})
+"""Database backends Tutela's schema, triggers and locking are written and tested for."""
 
 _WRITE = "tutela_write"
 _T = TypeVar("_T")
@@ -220,14 +223,23 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
 
     ``url``: a SQLAlchemy URL; ``None`` uses ``default_url()``. A SQLite file and the folders above
     it are created private (``0600``/``0700``, :mod:`tutela.private`).
-    Raises ``StoreError`` when the URL is invalid or the database cannot be opened or migrated.
+    Raises ``StoreError`` when the URL is invalid, names a backend outside
+    :data:`SUPPORTED_BACKENDS` (e.g. ``mysql://``) or a driver that is not installed, or the
+    database cannot be opened or migrated (passwords are not shown in the message).
     """
     url = url or default_url()
     try:
         parsed = make_url(url)
     except ArgumentError as e:
         raise StoreError(f"invalid database URL {url!r}") from e
-    is_sqlite = parsed.get_backend_name() == "sqlite"
+    backend = parsed.get_backend_name()
+    shown = parsed.render_as_string(hide_password=True)
+    if backend not in SUPPORTED_BACKENDS:
+        raise StoreError(
+            f"unsupported database {backend!r} in {shown!r}: use sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST/NAME"
+        )
+    is_sqlite = backend == "sqlite"
     if is_sqlite and parsed.database and parsed.database != ":memory:":
         _private_sqlite_file(Path(parsed.database))
     try:
@@ -238,6 +250,11 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
             engine = create_engine(parsed, pool_pre_ping=True)
         if migrate:
             upgrade(engine)
+    except ImportError as e:  # a dialect whose driver module is not installed
+        raise StoreError(
+            f"cannot open database {shown!r}: its driver is not installed ({e.name or e})"
+        ) from e
     except SQLAlchemyError as e:
-        raise StoreError(f"cannot open database {parsed!r}: {e}") from e
+        cause = getattr(e, "orig", None) or e
+        raise StoreError(f"cannot open database {shown!r}: {str(cause).strip()}") from e
     return Store(engine)
