@@ -290,3 +290,53 @@ def test_cli_role_and_revoke_end_sessions(tmp_path: Path, capsys, monkeypatch) -
             assert (row.session_epoch, row.role) == (2, "supervisor")
     finally:
         store.close()
+
+
+def test_cli_grant_and_ungrant_operations(tmp_path: Path, capsys) -> None:
+    """``tutela users grant/ungrant`` narrow and widen what a user sees; each change is audited."""
+    import json
+
+    from tutela.cases.access import granted_operations
+    from tutela.cli import main
+    from tutela.store import open_store
+    from tutela.store.models import AuditLogRow
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = open_store(url)
+    try:
+        fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        ana = UserStore(store, hasher=fast).add("ana", "analyst", PASSWORD)
+    finally:
+        store.close()
+
+    def run(*args: str) -> int:
+        with pytest.raises(SystemExit) as info:
+            main(list(args))
+        return int(info.value.code or 0)
+
+    assert run("operations", "add", "--organisation", "Unit", "--jurisdiction", "NL",
+               "--legal-basis", "basis", "--authorisation-ref", "R-1", "--officer", "o",
+               "--start", "2025-01-01T00:00:00Z", "--db", url) == 0  # fmt: skip
+    capsys.readouterr()
+    assert run("operations", "list", "--json", "--db", url) == 0
+    (op,) = json.loads(capsys.readouterr().out)["operations"]
+    assert run("users", "grant", "ana", str(op["id"]), "--db", url) == 0
+    assert "now sees: " + str(op["id"]) in capsys.readouterr().out
+    store = open_store(url)
+    try:
+        assert granted_operations(store, ana.id) == {op["id"]}
+    finally:
+        store.close()
+    assert run("users", "grant", "ghost", str(op["id"]), "--db", url) == 2
+    assert run("users", "grant", "ana", "999", "--db", url) == 2  # unknown operation
+    assert run("users", "grant", "ana", "99999999999999999999", "--db", url) == 2
+    assert run("users", "ungrant", "ana", str(op["id"]), "--db", url) == 0
+    assert "every operation" in capsys.readouterr().out
+    store = open_store(url)
+    try:
+        assert granted_operations(store, ana.id) == frozenset()
+        with store.session() as s:
+            actions = [r.action for r in s.execute(select(AuditLogRow)).scalars()]
+        assert "operation_access_granted" in actions and "operation_access_revoked" in actions
+    finally:
+        store.close()

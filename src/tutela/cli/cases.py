@@ -192,6 +192,54 @@ def users_revoke(
     out_console.print(f"ended the sessions of {name}")
 
 
+def _change_grant(name: str, operation_id: int, db: str | None, *, grant: bool) -> None:
+    from tutela.cases.access import grant_operation, granted_operations, revoke_operation
+    from tutela.cases.users import UserStore
+
+    rec = _recorder(db)
+    try:
+        user = UserStore(rec.store, recorder=rec).get(name)
+        if user is None:
+            raise InputError(f"user {name!r} does not exist")
+        change = grant_operation if grant else revoke_operation
+        changed = change(rec, user.id, operation_id, actor=_cli_actor())
+        now = sorted(granted_operations(rec.store, user.id))
+    finally:
+        rec.store.close()
+    verb = (
+        ("granted" if changed else "already had")
+        if grant
+        else ("withdrew" if changed else "had no grant for")
+    )
+    scope = ", ".join(map(str, now)) if now else "every operation (no grants)"
+    out_console.print(f"{verb} operation {operation_id} for {name}; {name} now sees: {scope}")
+
+
+_OP_ID = typer.Argument(..., min=1, max=2**31 - 1, help="Operation id (tutela operations list).")
+
+
+@users_app.command("grant")
+def users_grant(
+    name: str = typer.Argument(..., help="Login name."),
+    operation_id: int = _OP_ID,
+    db: str | None = DbOpt,
+) -> None:
+    """Let a user see the cases of one operation. A user with grants sees only the cases of
+    granted operations; a user without any sees all (audited)."""
+    _change_grant(name, operation_id, db, grant=True)
+
+
+@users_app.command("ungrant")
+def users_ungrant(
+    name: str = typer.Argument(..., help="Login name."),
+    operation_id: int = _OP_ID,
+    db: str | None = DbOpt,
+) -> None:
+    """Withdraw a user's grant of one operation; withdrawing the last grant makes the user
+    unrestricted again (audited)."""
+    _change_grant(name, operation_id, db, grant=False)
+
+
 # -- cases ------------------------------------------------------------------------------------
 @cases_app.command("queue")
 def cases_queue(
