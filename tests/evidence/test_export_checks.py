@@ -4,6 +4,7 @@ message of the case before signing, and exports only a case with an approved ref
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import zipfile
@@ -104,6 +105,16 @@ def test_draft_export_is_marked_not_evidential_and_audited(
     finally:
         con.close()
     assert rows == [("ana", f"case:{demo_db[1]}", entries[-1]["seq"] - 1)]
+    con = sqlite3.connect(folder / "tutela.db")
+    try:
+        (details,) = con.execute(
+            "SELECT details FROM audit_log WHERE action = 'case_exported'"
+        ).fetchone()
+    finally:
+        con.close()
+    exported = json.loads(details)
+    assert exported["via"] == "cli" and exported["draft"] is True
+    assert exported["package_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
 
 
 def test_export_refuses_an_edited_message_text(

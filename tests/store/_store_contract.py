@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tutela.domain import Attachment
 from tutela.errors import InputError
@@ -252,6 +252,63 @@ class StoreContract:
         ):
             with pytest.raises(StoreError, match="append-only"), store.session() as s:
                 s.execute(text(stmt))
+
+    def test_evidential_rows_are_append_only(self, store: Store, rec: Recorder) -> None:
+        """Security issue item 7: direct SQL may not edit or delete decisions, audit rows, case
+        events, referral proposals or message rows, nor move the ledger head (triggers of
+        migration 0004); a retention purge and one referral decision stay possible."""
+        from tutela.store.models import (
+            CaseEventRow,
+            CaseRow,
+            ContactRow,
+            ConversationRow,
+            ReferralRow,
+        )
+
+        conv = self.conversation(rec)
+        mid = self.inbound(rec, conv, 1)
+        rec.record_decision(
+            conversation_id=conv, message_id=mid, after_line=1, action="continue", risk=0.1,
+            indicators=[], rule="r", reason="why", variant=None,
+        )  # fmt: skip
+        rec.record_audit("ana", "reveal", "case:1", {"k": "v"})
+        with store.session() as s:
+            contact_id = s.get(ConversationRow, conv).contact_id
+            assert s.get(ContactRow, contact_id) is not None
+            case = CaseRow(contact_id=contact_id, status="open", risk=0.5, opened_at=T0,
+                           updated_at=T0)  # fmt: skip
+            s.add(case)
+            s.flush()
+            s.add(CaseEventRow(case_id=case.id, at=T0, actor="ana", action="watch", note="n",
+                               details={}))  # fmt: skip
+            s.add(ReferralRow(case_id=case.id, status="proposed", proposed_by=None,
+                              proposed_at=T0, note="grounds"))  # fmt: skip
+        refused = (
+            "UPDATE decisions SET action = 'none'",
+            "DELETE FROM decisions",
+            "UPDATE audit_log SET actor = 'someone else'",
+            "DELETE FROM audit_log",
+            "UPDATE case_events SET note = 'rewritten'",
+            "DELETE FROM case_events",
+            "UPDATE referrals SET note = 'other grounds'",
+            "DELETE FROM referrals",
+            "UPDATE messages SET author = 'another contact'",
+            "DELETE FROM messages",
+            "UPDATE ledger_head SET seq = seq - 1",
+            "DELETE FROM ledger_head",
+        )
+        for stmt in refused:
+            with (
+                pytest.raises(StoreError, match=r"append-only|fixed|forward"),
+                store.session() as s,
+            ):
+                s.execute(text(stmt))
+        with store.session() as s:  # one decision on the proposal is allowed...
+            ref = s.execute(select(ReferralRow)).scalar_one()
+            ref.status, ref.decided_at, ref.decision_note = "approved", T0, "ok"
+        with pytest.raises(StoreError, match="decided once"), store.session() as s:
+            s.execute(text("UPDATE referrals SET status = 'rejected'"))  # ...but only one
+        assert rec.purge_messages([mid], actor="retention", reason="expired") is not None
 
     def test_edited_message_text_is_detected(
         self, store: Store, rec: Recorder, signer: Signer

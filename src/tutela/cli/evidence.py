@@ -94,7 +94,7 @@ def export(
     """
     from tutela.cases.workflow import CaseWorkflow
     from tutela.cli.ledger import load_signer
-    from tutela.evidence import TamperError, export_package, key_path_for_db
+    from tutela.evidence import TamperError, export_package, key_path_for_db, sha256_hex
     from tutela.store import Recorder, default_url, open_store
 
     if out.is_dir():
@@ -128,6 +128,12 @@ def export(
                 actor=actor or _actor(),
                 timestamper=timestamper,
                 draft=draft,
+            )
+            recorder.record_audit(  # as the dashboard's export: who exported which package
+                actor or _actor(),
+                "case_exported",
+                f"case:{case_id}",
+                {"via": "cli", "draft": draft, "package_sha256": sha256_hex(out.read_bytes())},
             )
         except TamperError as e:
             err_console.print(f"[bold red]TAMPERED[/bold red] {escape(str(e))}", soft_wrap=True)
