@@ -170,3 +170,102 @@ def test_export_out_is_a_directory(
         "export", str(demo_db[1]), "--out", str(tmp_path), "--db", f"sqlite:///{folder}/tutela.db"
     )
     assert code == 2 and err.startswith("error:") and "directory" in err
+
+
+def _sql_as_attacker(db: Path, *statements: str) -> None:
+    """Direct SQL with every guard trigger dropped first (and recreated after)."""
+    con = sqlite3.connect(db)
+    try:
+        triggers = con.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        ).fetchall()
+        for name, _ in triggers:
+            con.execute(f"DROP TRIGGER {name}")
+        for stmt in statements:
+            con.execute(stmt)
+        for _, sql in triggers:
+            con.execute(sql)
+        con.commit()
+    finally:
+        con.close()
+
+
+def _propose(url: str, case_id: int, signer: Signer) -> None:
+    from argon2 import PasswordHasher
+
+    from tutela.cases.users import UserStore
+    from tutela.cases.workflow import CaseWorkflow
+    from tutela.store import Recorder
+
+    with open_store(url) as store:
+        rec = Recorder(store, signer=signer)
+        fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        users = UserStore(store, recorder=rec, hasher=fast)
+        ana = users.add("ana", "analyst", "correct horse battery")
+        users.add("sue", "supervisor", "correct horse battery")
+        CaseWorkflow(rec).propose_referral(case_id, ana, "secrecy after an age probe")
+
+
+def test_self_approval_by_sql_is_refused_and_caught(
+    demo_db: tuple[Path, int], tmp_path: Path, run_cli: RunCli
+) -> None:
+    """Four-eyes cannot be bypassed in the database: the trigger refuses the proposer (or nobody)
+    as decider; with the triggers dropped, the forged approval and its fake audit row are caught
+    by ``tutela ledger verify`` and ``tutela export`` refuses (no approve entry in the chain)."""
+    folder = copy_db(demo_db[0], tmp_path)
+    db = folder / "tutela.db"
+    url = f"sqlite:///{db}"
+    signer = Signer.load_or_create(folder / "signing-key.pem")
+    _propose(url, demo_db[1], signer)
+    approve = (
+        "UPDATE referrals SET status = 'approved', decided_by = proposed_by, "
+        "decided_at = proposed_at WHERE id = 1"
+    )
+    con = sqlite3.connect(db)
+    with pytest.raises(sqlite3.DatabaseError, match="not by its proposer"):
+        con.execute(approve)
+    con.close()
+    fake_audit = (
+        "INSERT INTO audit_log (at, actor, action, target, details, ledger_seq) VALUES "
+        "('2026-12-01 12:00:01.000000', 'sue', 'approve_referral', 'referral:1', '{}', 1)"
+    )
+    _sql_as_attacker(db, approve, fake_audit)
+    code, _, err = run_cli("ledger", "verify", "--db", url)
+    assert code == 1 and "audit row" in err
+    out = tmp_path / "case.zip"
+    code, _, err = run_cli("export", str(demo_db[1]), "--out", str(out), "--db", url)
+    assert code == 1 and "TAMPERED" in err and not out.exists()
+    # without the fake audit row the referral row alone still disagrees with the chain
+    _sql_as_attacker(
+        db, "DELETE FROM audit_log WHERE ledger_seq = 1 AND action = 'approve_referral'"
+    )
+    code, _, err = run_cli("ledger", "verify", "--db", url)
+    assert code == 1 and "referral 1" in err
+
+
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        ("UPDATE audit_log SET actor = 'mallory' WHERE action = 'propose_referral'", "actor"),
+        ("DELETE FROM audit_log WHERE id = (SELECT min(id) FROM audit_log)", "row deleted"),
+        ("DELETE FROM decisions WHERE id = (SELECT max(id) FROM decisions)", "decision row"),
+        ("UPDATE decisions SET action = 'continue' WHERE action = 'deter'", "action"),
+        ("UPDATE referrals SET proposed_by = 2", "proposer"),
+        ("UPDATE case_events SET actor = 'mallory'", "case event"),
+        ("UPDATE case_events SET note = 'edited'", "note_sha256"),
+    ],
+)
+def test_edited_or_deleted_records_are_caught_by_ledger_verify(
+    demo_db: tuple[Path, int], tmp_path: Path, run_cli: RunCli, statement: str, named: str
+) -> None:
+    """Audit rows, decisions, referrals and case events are checked against the ledger entries
+    that record them (issue 10, item 7), so edits behind dropped triggers are named."""
+    folder = copy_db(demo_db[0], tmp_path)
+    db = folder / "tutela.db"
+    url = f"sqlite:///{db}"
+    _propose(url, demo_db[1], Signer.load_or_create(folder / "signing-key.pem"))
+    code, _, err = run_cli("ledger", "verify", "--db", url)
+    assert code == 0, err
+    _sql_as_attacker(db, statement)
+    code, _, err = run_cli("ledger", "verify", "--db", url)
+    assert code == 1 and named in err, err

@@ -263,6 +263,7 @@ class StoreContract:
             ContactRow,
             ConversationRow,
             ReferralRow,
+            UserRow,
         )
 
         conv = self.conversation(rec)
@@ -281,8 +282,15 @@ class StoreContract:
             s.flush()
             s.add(CaseEventRow(case_id=case.id, at=T0, actor="ana", action="watch", note="n",
                                details={}))  # fmt: skip
-            s.add(ReferralRow(case_id=case.id, status="proposed", proposed_by=None,
+            ana = UserRow(name="ana", role="analyst", password_hash="x", active=True,
+                          created_at=T0)  # fmt: skip
+            sue = UserRow(name="sue", role="supervisor", password_hash="x", active=True,
+                          created_at=T0)  # fmt: skip
+            s.add_all([ana, sue])
+            s.flush()
+            s.add(ReferralRow(case_id=case.id, status="proposed", proposed_by=ana.id,
                               proposed_at=T0, note="grounds"))  # fmt: skip
+            ids = {"ana": ana.id, "sue": sue.id}
         refused = (
             "UPDATE decisions SET action = 'none'",
             "DELETE FROM decisions",
@@ -303,9 +311,18 @@ class StoreContract:
                 store.session() as s,
             ):
                 s.execute(text(stmt))
-        with store.session() as s:  # one decision on the proposal is allowed...
+        for decider in ("NULL", str(ids["ana"])):  # no decider, or the proposer (four-eyes)
+            with pytest.raises(StoreError, match="decided once"), store.session() as s:
+                s.execute(
+                    text(
+                        "UPDATE referrals SET status = 'approved', decided_at = proposed_at, "
+                        f"decided_by = {decider}"
+                    )
+                )
+        with store.session() as s:  # one decision by someone else is allowed...
             ref = s.execute(select(ReferralRow)).scalar_one()
             ref.status, ref.decided_at, ref.decision_note = "approved", T0, "ok"
+            ref.decided_by = ids["sue"]
         with pytest.raises(StoreError, match="decided once"), store.session() as s:
             s.execute(text("UPDATE referrals SET status = 'rejected'"))  # ...but only one
         assert rec.purge_messages([mid], actor="retention", reason="expired") is not None

@@ -8,7 +8,8 @@ Evidential tables and what the triggers allow (SQLite and PostgreSQL):
 * ``messages``: insert, and one retention purge per row (``text``/``wire`` to ``NULL``,
   ``attachments`` emptied, ``purged_at`` set); every other column is immutable; no delete.
 * ``referrals``: insert, and one decision per row (``status`` from ``proposed`` to ``approved``
-  or ``rejected`` with ``decided_by``/``decided_at``); who proposed what, when, stays fixed.
+  or ``rejected`` with ``decided_by``/``decided_at``) by someone other than the proposer
+  (four-eyes); who proposed what, when, stays fixed.
 * ``ledger_head``: moves forward by exactly one entry, to an entry that exists.
 
 Direct SQL that drops these triggers is outside their reach; ``tutela ledger verify`` and the
@@ -48,7 +49,9 @@ _REFERRAL_DECISION = (
     "AND NEW.id = OLD.id AND NEW.case_id = OLD.case_id "
     "AND NEW.proposed_by IS NOT DISTINCT FROM OLD.proposed_by "
     "AND NEW.proposed_at = OLD.proposed_at AND NEW.note = OLD.note "
-    "AND OLD.decided_by IS NULL AND OLD.decided_at IS NULL AND NEW.decided_at IS NOT NULL"
+    "AND OLD.decided_by IS NULL AND OLD.decided_at IS NULL AND NEW.decided_at IS NOT NULL "
+    "AND NEW.decided_by IS NOT NULL "
+    "AND (OLD.proposed_by IS NULL OR NEW.decided_by <> OLD.proposed_by)"
 )
 _HEAD_FORWARD = (
     "NEW.id = OLD.id AND NEW.seq = OLD.seq + 1 AND NEW.entry_hash = "
@@ -56,7 +59,10 @@ _HEAD_FORWARD = (
 )
 GUARDED_UPDATES = {
     "messages": (_MESSAGE_PURGE, "messages are append-only (a retention purge only)"),
-    "referrals": (_REFERRAL_DECISION, "a referral proposal is fixed; it may be decided once"),
+    "referrals": (
+        _REFERRAL_DECISION,
+        "a referral proposal is fixed; it may be decided once, not by its proposer",
+    ),
     "ledger_head": (_HEAD_FORWARD, "ledger_head moves forward by one existing entry only"),
 }
 NO_DELETE_TABLES = ("messages", "referrals", "ledger_head")
