@@ -130,3 +130,18 @@ def test_takeover_never_opens_a_stored_persona_id_as_a_file(web, tmp_path, monke
         headers={"HX-Request": "true"},
     )
     assert r.status_code == 409 and len(web.services.outbox) == 0
+
+
+def test_htmx_error_fragment_escapes_the_message(web, monkeypatch):
+    """An error message that carries user text is escaped in the HTMX fragment (defence in depth
+    besides the CSP)."""
+    from tutela.errors import InputError
+
+    def refuse(*args, **kwargs):
+        raise InputError("bad value <script>alert(1)</script>")
+
+    monkeypatch.setattr(web.services.workflow, "review_queue", refuse)
+    c = _login(web.client())
+    r = c.get("/queue", headers={"HX-Request": "true"})
+    assert r.status_code == 400
+    assert "<script>" not in r.text and "&lt;script&gt;" in r.text

@@ -11,6 +11,7 @@ rule; its ``PermissionDenied`` becomes 403 here, ``NotFoundError`` 404.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -135,7 +136,9 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
         if _wants_html(request):
             return render(request, "error.html", {"status": status, "message": message}, status)
         if request.headers.get("hx-request"):
-            return HTMLResponse(f'<p class="error">{status}: {message}</p>', status_code=status)
+            return HTMLResponse(
+                f'<p class="error">{status}: {html.escape(message)}</p>', status_code=status
+            )
         return JSONResponse({"detail": message}, status_code=status)
 
     @app.exception_handler(HTTPException)
