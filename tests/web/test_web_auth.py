@@ -3,10 +3,14 @@ the session secret. Sessions: test_web_sessions.py; throttling: test_web_throttl
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import re
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pyotp
 import pytest
@@ -186,6 +190,62 @@ def test_logins_failures_and_lockouts_are_audited_without_passwords(web):
     dump = json.dumps([r.details for r in rows])
     assert "typo" not in dump and PASSWORD not in dump
     assert _post_login(c, "ben", PASSWORD).status_code == 429
+
+
+def test_an_unknown_name_is_audited_only_as_a_keyed_hmac(web):
+    """Review finding: an unknown name was stored as an unsalted SHA-256 prefix, and what was
+    typed may be a mistyped password (crackable offline from the audit log)."""
+    typed = "Tr0ub4dor&3"  # a password typed into the name field
+    assert _post_login(web.client(), typed, "wrong password!").status_code == 401
+    (row,) = _audit(web, "login_failed")
+    dump = json.dumps(row.details) + row.target + row.actor
+    plain = hashlib.sha256(typed.encode()).hexdigest()
+    assert plain[:16] not in dump and typed not in dump and "name_sha256" not in row.details
+    keyed = hmac.new(
+        b"s" * 64, b"tutela-audit-login-name\x00" + typed.encode(), hashlib.sha256
+    ).hexdigest()[:16]
+    assert row.details["name_hmac"] == keyed
+    assert row.details["reason"] == "unknown_user" and row.target == "user:unknown"
+
+
+def test_two_simultaneous_code_posts_of_one_pending_login_get_one_try(web, monkeypatch):
+    """Review finding: two simultaneous POST /login/totp from one pending session both got a
+    try. The middleware read of both requests is held until both have read the session (the
+    widest window), so both in-memory copies still hold the pending marker."""
+    web.services.users.set_totp("sue")
+    first = web.client()
+    r = _post_login(first, "sue", PASSWORD)
+    assert r.status_code == 200 and 'action="/login/totp"' in r.text
+    token = _token(r.text)
+    second = web.client()
+    second.cookies.set(COOKIE_NAME, first.cookies[COOKIE_NAME])
+    sessions, users = web.services.sessions, web.services.users
+    both_read = threading.Barrier(2, timeout=10)
+    read, checked = sessions.get, []
+    verify = users.verify_totp
+
+    def get_then_wait(tok):
+        found = read(tok)
+        both_read.wait()
+        return found
+
+    def counting_verify(*args, **kw):
+        checked.append(args)
+        return verify(*args, **kw)
+
+    monkeypatch.setattr(sessions, "get", get_then_wait)
+    monkeypatch.setattr(users, "verify_totp", counting_verify)
+
+    def post(c):
+        return c.post("/login/totp", data={"totp": "000000", "csrf_token": token})
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(post, (first, second)))
+    monkeypatch.undo()
+    assert len(checked) == 1  # one code checked
+    assert sorted(a.status_code for a in answers) == [401, 401]
+    assert sum("Please log in again" in a.text for a in answers) == 1
+    assert [r.details["reason"] for r in _audit(web, "login_failed")] == ["bad_totp"]
 
 
 def test_session_secret_is_created_with_mode_0600(tmp_path):

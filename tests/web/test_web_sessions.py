@@ -202,6 +202,56 @@ def test_anonymous_sessions_are_capped(user_store):
     assert sessions.get(first.token) is None
 
 
+def test_the_anonymous_cap_never_evicts_a_logged_in_session(user_store):
+    """Review finding: a flood of cookie-less GET /login (each an anonymous session) evicts the
+    oldest sessions; the cap must only ever drop anonymous ones, however old a login is."""
+    store, users = user_store
+    ana = users.add("ana", "analyst", PASSWORD)
+    now = [0.0]
+
+    def tick() -> float:
+        now[0] += 1
+        return now[0]
+
+    sessions = SessionStore(store, ttl_s=10_000, idle_s=10_000, max_anonymous=3, clock=tick)
+    logged_in = [  # the oldest, least recently used rows of all
+        sessions.create(user_id=ana.id, username="ana", role="analyst", user_epoch=0)
+        for _ in range(4)
+    ]
+    for _ in range(50):
+        sessions.create()
+    assert sessions.count(authenticated=True) == 4
+    assert sessions.count(authenticated=False) == 3
+    assert all(sessions.get(s.token) is not None for s in logged_in)
+
+
+def test_a_flood_of_login_page_visits_keeps_logged_in_users_in(web):
+    ana = web.login("ana")
+    web.services.sessions.max_anonymous = 5  # the default is 10,000
+    for _ in range(30):
+        assert web.client().get("/login").status_code == 200  # cookie-less: a new session each
+    assert web.services.sessions.count(authenticated=False) <= 5
+    page = ana.get("/queue")
+    assert page.status_code == 200 and "ana (analyst)" in page.text
+
+
+def test_take_hands_a_value_out_once(user_store):
+    store, _ = user_store
+    a, b = SessionStore(store, ttl_s=100, idle_s=100), SessionStore(store, ttl_s=100, idle_s=100)
+    s = a.create()
+    s.data["pending_login"] = {"user_id": 1, "epoch": 0, "at": 1.0}
+    s.data["other"] = 1
+    a.save(s)
+    stale = b.get(s.token)  # another process's copy, read before the take
+    assert stale is not None and "pending_login" in stale.data
+    assert a.take(s, "pending_login") == {"user_id": 1, "epoch": 0, "at": 1.0}
+    assert "pending_login" not in s.data
+    assert b.take(stale, "pending_login") is None  # its copy still had it; the store has not
+    assert b.get(s.token).data == {"other": 1}  # type: ignore[union-attr]
+    a.delete(s.token)
+    assert a.take(s, "other") is None
+
+
 def test_session_data_is_saved_and_shared(user_store):
     store, _ = user_store
     a = SessionStore(store, ttl_s=100, idle_s=100)
@@ -279,6 +329,7 @@ def test_sessions_and_single_use_totp_on_postgresql(pg_url: str, tmp_path: Path)
         a.save(s)
         seen = b.get(s.token)
         assert seen is not None and seen.username == "sue" and seen.data["x"] == [1, "two"]
+        assert b.take(seen, "x") == [1, "two"] and a.take(s, "x") is None  # single-use
         UserStore(second, hasher=FAST, totp_key_path=tmp_path / "totp.key").deactivate("sue")
         assert a.get(s.token) is None and b.get(s.token) is None
     finally:

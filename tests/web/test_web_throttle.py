@@ -1,27 +1,34 @@
 """Login throttle in the database: atomic reservation before argon2, bounded argon2
-concurrency, per-account lockout with decay, per-address ceiling that only slows, shared by
-several processes (SQLite file; PostgreSQL with ``TUTELA_TEST_PG_URL``)."""
+concurrency, per-account lockout with decay, per-address ceiling that only slows, device cookies
+(OWASP) that keep known browsers out of others' lockouts, shared by several processes (SQLite
+file; PostgreSQL with ``TUTELA_TEST_PG_URL``)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import re
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, text
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from web_support import PASSWORD, csrf_of
 
 from tutela.cases.users import UserStore
 from tutela.errors import InputError
 from tutela.store import open_store
-from tutela.web.throttle import LoginThrottle
+from tutela.store.models import AuditLogRow
+from tutela.web.throttle import DEVICE_COOKIE_PREFIX, DeviceCookies, LoginThrottle
 
 PG_URL = os.environ.get("TUTELA_TEST_PG_URL")
 
@@ -141,6 +148,165 @@ def test_account_lockout_decays_and_a_success_clears_it(web):
     assert web.services.throttle.score("user:ana") == 0  # success clears the account
 
 
+# -- device cookies (OWASP "Slow brute-force attacks" / "Device Cookies") ----------------------
+TEST_ADDRESS = "testclient"  # the address Starlette's TestClient reports
+
+
+def _device_cookies(c) -> dict[str, object]:
+    """The client's device cookies as ``{name: http.cookiejar.Cookie}``."""
+    return {k.name: k for k in c.cookies.jar if k.name.startswith(DEVICE_COOKIE_PREFIX)}
+
+
+def _browser_that_logged_in(web, name: str):
+    """A client that logged in as ``name`` and out again: it keeps only its device cookie."""
+    c = web.login(name)
+    assert len(_device_cookies(c)) == 1
+    assert c.post("/logout", data={"csrf_token": csrf_of(c, "/queue")}).status_code == 303
+    return c
+
+
+def _audit_details(web, action: str) -> list[dict]:
+    with web.services.store.session() as s:
+        q = select(AuditLogRow).where(AuditLogRow.action == action).order_by(AuditLogRow.id)
+        return [dict(row.details) for row in s.execute(q).scalars()]
+
+
+def _set_cookie_like(c, model, name: str, value: str) -> None:
+    c.cookies.set(name, value, domain=model.domain, path=model.path)
+
+
+def _lock_account_elsewhere(web, name: str, address: str = "203.0.113.7") -> None:
+    t = web.services.throttle
+    for _ in range(web.settings.throttle_max_failures):
+        a = t.reserve(name, address)
+        assert a.allowed
+        t.failed(a)
+    assert t.retry_after(f"user:{name}") > 0
+
+
+def _spray_address(web, c) -> None:
+    """Wrong passwords for unknown names through the dashboard until the address is slowed."""
+    for n in range(web.settings.throttle_address_max_failures):
+        assert _post(c, f"nobody{n}", "wrong password!").status_code == 401
+    assert web.services.throttle.retry_after(f"ip:{TEST_ADDRESS}") > 0
+
+
+@pytest.fixture
+def attacked(make_web):
+    """ana and ben each logged in once from their own browser; then the shared address was
+    sprayed past its ceiling and ana's account locked by wrong guesses from elsewhere."""
+    web = make_web(throttle_address_max_failures=5, throttle_address_slow_s=600)
+    ana = _browser_that_logged_in(web, "ana")
+    ben = _browser_that_logged_in(web, "ben")
+    _spray_address(web, web.client())
+    _lock_account_elsewhere(web, "ana")
+    return web, ana, ben
+
+
+def test_a_known_browser_logs_in_despite_account_lockout_and_address_ceiling(attacked):
+    """Review finding (HIGH): behind the shared proxy address one attacker kept every user out
+    (429 on 10 of 10 correct logins), and any account could be kept locked from anywhere."""
+    web, ana, _ = attacked
+    for _ in range(3):  # at once, and again: the attacker cannot hold it locked
+        r = _post(ana, "ana", PASSWORD)
+        assert r.status_code == 303 and r.headers["location"] == "/queue"
+        assert "ana (analyst)" in ana.get("/queue").text
+        assert ana.post("/logout", data={"csrf_token": csrf_of(ana, "/queue")}).status_code == 303
+    assert web.services.throttle.retry_after("user:ana", f"ip:{TEST_ADDRESS}") > 0  # still held
+    assert [d["device"] for d in _audit_details(web, "login")] == [False, False, True, True, True]
+
+
+def test_without_its_device_cookie_a_locked_account_still_waits(attacked):
+    """The documented trade-off: a new browser (or one that cleared its cookies) waits."""
+    web, ana, _ = attacked
+    r = _post(web.client(), "ana", PASSWORD)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    ana.cookies.clear()
+    assert _post(ana, "ana", PASSWORD).status_code == 429
+
+
+def test_a_device_cookie_helps_only_the_account_it_names(attacked):
+    web, ana, _ = attacked
+    r = _post(ana, "ben", PASSWORD)  # ana's browser, ben's (unlocked) account, slowed address
+    assert r.status_code == 429
+    (model,) = _device_cookies(ana).values()
+    ben_cookie = DeviceCookies("s" * 64, max_age_s=3600).cookie_name("ben")
+    stranger = web.client()  # ana's device cookie presented under ben's cookie name
+    _set_cookie_like(stranger, model, ben_cookie, model.value)
+    assert _post(stranger, "ben", PASSWORD).status_code == 429
+
+
+def test_forged_unsigned_tampered_or_expired_device_cookies_are_ignored(attacked, monkeypatch):
+    web, ana, _ = attacked
+    (model,) = _device_cookies(ana).values()
+    name, real = model.name, model.value
+    payload = {"u": "ana", "n": "A" * 22}
+    unsigned = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    other_key = URLSafeTimedSerializer("t" * 64, salt="tutela-device-cookie").dumps(payload)
+    tampered = real[:-2] + ("AA" if not real.endswith("AA") else "BB")
+    ours = URLSafeTimedSerializer("s" * 64, salt="tutela-device-cookie")
+    with monkeypatch.context() as m:  # signed by us, but 181 days ago
+        m.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 181 * 86400)
+        expired = ours.dumps(payload)
+    assert DeviceCookies("s" * 64, max_age_s=3600).nonce({name: ours.dumps(payload)}, "ana")
+    for value in ("garbage", unsigned, other_key, tampered, expired, "x" * 5000):
+        c = web.client()
+        _set_cookie_like(c, model, name, value)
+        assert _post(c, "ana", PASSWORD).status_code == 429, value[:40]
+
+
+def test_wrong_passwords_from_a_known_browser_lock_only_that_browser(web):
+    first = _browser_that_logged_in(web, "ana")
+    second = _browser_that_logged_in(web, "ana")
+    t = web.services.throttle
+    (device,) = _device_cookies(first).values()
+    nonce = DeviceCookies("s" * 64, max_age_s=3600).nonce({device.name: device.value}, "ana")
+    assert nonce is not None
+    for _ in range(web.settings.throttle_max_failures):
+        assert _post(first, "ana", "wrong password!").status_code == 401
+    assert _post(first, "ana", PASSWORD).status_code == 429  # this device is locked
+    assert t.retry_after(f"device:{nonce}") > 0
+    assert t.score(f"device:{nonce}") == pytest.approx(web.settings.throttle_max_failures, 0.01)
+    assert t.score("user:ana") == 0 and t.score(f"ip:{TEST_ADDRESS}") == 0
+    assert t.retry_after("user:ana", f"ip:{TEST_ADDRESS}") == 0
+    assert _post(second, "ana", PASSWORD).status_code == 303  # ana's other browser
+    assert _post(web.client(), "ana", PASSWORD).status_code == 303  # and a new one
+    assert [d["scope"] for d in _audit_details(web, "login_locked")] == ["device"]
+
+
+def test_device_cookie_attributes_and_content(make_web):
+    web = make_web(cookie_secure=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    c = TestClient(web.app, base_url="https://127.0.0.1", follow_redirects=False)
+    r = _post(c, "ana", PASSWORD)
+    assert r.status_code == 303
+    (header,) = [h for h in r.headers.get_list("set-cookie") if h.startswith(DEVICE_COOKIE_PREFIX)]
+    attrs = {a.strip().split("=")[0].lower() for a in header.split(";")[1:]}
+    assert {"httponly", "secure", "samesite", "path", "max-age"} <= attrs
+    assert "samesite=strict" in header.lower() and "path=/login;" in header.lower() + ";"
+    assert f"max-age={web.settings.device_cookie_max_age_s}" in header.lower()
+    value = header.split(";")[0].split("=", 1)[1]
+    payload = URLSafeTimedSerializer("s" * 64, salt="tutela-device-cookie").loads(value)
+    assert set(payload) == {"u", "n"} and payload["u"] == "ana"
+    assert PASSWORD not in header
+
+
+def test_a_known_browser_passes_the_totp_step_of_a_locked_account(web):
+    import pyotp
+
+    sue = _browser_that_logged_in(web, "sue")  # before sue had a second factor
+    secret = web.services.users.set_totp("sue")
+    _lock_account_elsewhere(web, "sue")
+    assert _post(web.client(), "sue", PASSWORD).status_code == 429
+    r = _post(sue, "sue", PASSWORD)
+    assert r.status_code == 200 and 'action="/login/totp"' in r.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
+    ok = sue.post("/login/totp", data={"totp": pyotp.TOTP(secret).now(), "csrf_token": token})
+    assert ok.status_code == 303 and ok.headers["location"] == "/queue"
+
+
 # -- the throttle itself -----------------------------------------------------------------------
 @pytest.fixture
 def store(tmp_path: Path):
@@ -220,6 +386,27 @@ def test_neutral_refunds_the_charge(store):
         assert a.allowed
         t.neutral(a)  # right password, code pending: not a failure
     assert t.score("user:sue") == 0 and t.score("ip:10.0.0.1") == 0
+
+
+def test_a_device_attempt_is_checked_and_charged_on_its_own_key(store):
+    t = LoginThrottle(
+        store, max_failures=2, address_max_failures=2, address_slow_s=60, decay_s=1e12
+    )
+    for _ in range(2):
+        _fail(t, "ana")  # locks the account and slows the address
+    assert not t.reserve("ana", "10.0.0.1").allowed
+    a = t.reserve("ana", "10.0.0.1", device="N" * 22)
+    assert a.allowed and a.charged == {"device:" + "N" * 22: "device"}
+    assert t.failed(a) == {}
+    assert t.score("user:ana") == pytest.approx(2) and t.score("ip:10.0.0.1") == pytest.approx(2)
+    assert t.failed(t.reserve("ana", "10.0.0.1", device="N" * 22)) == {"device": 30}
+    refused = t.reserve("ana", "10.0.0.9", device="N" * 22)
+    assert not refused.allowed and refused.scope == "device"
+    assert t.reserve("ana", "10.0.0.9", device="M" * 22).allowed  # another device
+    ok = t.reserve("ana", "10.0.0.1", device="M" * 22)
+    t.succeeded(ok)
+    assert t.score("device:" + "M" * 22) == 0
+    assert t.retry_after("user:ana") > 0  # a device's success leaves the account's lock
 
 
 def test_invalid_settings_are_refused(store):

@@ -16,7 +16,8 @@ most every ``touch_s`` seconds, so the idle limit is exact to within ``touch_s``
 
 Anonymous sessions exist too (a visitor of ``/login`` gets one so the login form carries a CSRF
 token, and the pending TOTP step lives in its ``data``); they are capped at ``max_anonymous``
-(least recently used dropped first). Logging in replaces the session with a new token (no session
+(least recently used dropped first; the cap only ever evicts anonymous sessions, never a
+logged-in one). Logging in replaces the session with a new token (no session
 fixation). Times are wall-clock epoch seconds (shared between processes).
 """
 
@@ -222,6 +223,30 @@ class SessionStore:
             )
 
         self.store.write(_work)
+
+    def take(self, session: WebSession, key: str) -> Any:
+        """Remove ``key`` from the session's *stored* ``data`` and return its stored value, in
+        one write transaction (row locked: ``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN
+        IMMEDIATE`` on SQLite); ``None`` when the key (or the session) is gone. Of concurrent
+        requests of one session at most one gets the value, whatever their in-memory copies
+        hold, so a value kept here is single-use (the pending TOTP step). The key is also
+        dropped from ``session.data``."""
+        digest = token_digest(session.token)
+
+        def _work(db: Session) -> Any:
+            row = db.execute(
+                select(WebSessionRow).where(WebSessionRow.token_sha256 == digest).with_for_update()
+            ).scalar_one_or_none()
+            if row is None or not isinstance(row.data, dict) or key not in row.data:
+                return None
+            data = dict(row.data)
+            value = data.pop(key)
+            row.data = data
+            return value
+
+        value = self.store.write(_work)
+        session.data.pop(key, None)
+        return value
 
     @staticmethod
     def _delete(db: Session, digest: str) -> None:

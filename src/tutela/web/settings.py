@@ -2,7 +2,8 @@
 
 ``WebSettings.load()`` reads the environment (``TUTELA_DB``, ``TUTELA_WEB_COOKIE_SECURE``) and the
 session secret file; tests build ``WebSettings(...)`` directly. The session secret signs the
-session cookie (``itsdangerous``), so a forged or guessed cookie is refused before any lookup. It
+session cookie and the login device cookies (``itsdangerous``), so a forged or guessed cookie is
+refused before any lookup, and keys the HMAC of unknown login names in the audit log. It
 is generated on first use into ``<user data dir>/web-session-secret`` with mode 0600.
 """
 
@@ -80,6 +81,10 @@ class WebSettings(BaseModel):
         address is slowed down (default 50: far above typos, so users sharing an address are not
         locked out by one another).
     throttle_address_slow_s: the pause in seconds after each failure past that ceiling.
+    device_cookie_max_age_s: lifetime in seconds of the device cookie a successful login sets
+        (default 180 days); a browser holding a valid one for the account it logs in to is
+        throttled on its own and not locked out by others' failures (OWASP "Device Cookies";
+        see ``tutela.web.throttle``).
     argon2_max_concurrency: argon2 password checks running at once (64 MiB each; default 2);
         further logins wait for a slot.
     reveal_masking: mask lines with sexual-content indicators until an analyst reveals them
@@ -101,6 +106,7 @@ class WebSettings(BaseModel):
     throttle_decay_s: float = Field(default=900.0, gt=0)
     throttle_address_max_failures: int = Field(default=50, ge=1)
     throttle_address_slow_s: float = Field(default=2.0, gt=0)
+    device_cookie_max_age_s: int = Field(default=180 * 86400, gt=0, le=400 * 86400)
     argon2_max_concurrency: int = Field(default=2, ge=1, le=64)
     reveal_masking: bool = True
     signing_key_path: Path | None = None

@@ -2,29 +2,39 @@
 
 Order of a login (OWASP Authentication Cheat Sheet):
 
-1. The throttle reserves the attempt for the account and the client address
-   (:meth:`~tutela.web.throttle.LoginThrottle.reserve`) *before* any argon2 work; a locked key
-   answers 429 with ``Retry-After`` and checks nothing.
+1. The throttle reserves the attempt (:meth:`~tutela.web.throttle.LoginThrottle.reserve`)
+   *before* any argon2 work; a locked key answers 429 with ``Retry-After`` and checks nothing.
+   The keys: the browser's own ``device:NONCE`` when it presents a valid device cookie for the
+   account it logs in to (OWASP "Device Cookies": it is not locked out by other clients'
+   failures), else the account and the client address.
 2. The password is checked (``UserStore.verify_password``). Every failure (unknown name, wrong
    password, inactive account) gets the **same** 401 page, so nothing tells which names exist or
    which of them use TOTP.
 3. Only after the right password does a TOTP user see the code step: the session's ``data`` then
    holds ``{"user_id", "epoch", "at"}`` (never the password) for ``PENDING_S`` seconds, and
    ``/login/totp`` checks the code for that user, again through the throttle. A code is accepted
-   once (``UserStore.verify_totp``), and not at all if the account changed meanwhile.
-4. Success replaces the anonymous session with a new one (no session fixation).
+   once (``UserStore.verify_totp``), and not at all if the account changed meanwhile. The
+   pending step is single-use: ``/login/totp`` claims it from the database in one write
+   (``SessionStore.take``) before anything else, so two simultaneous posts get one try.
+4. Success replaces the anonymous session with a new one (no session fixation) and sets a new
+   device cookie (``tutela.web.throttle.DeviceCookies``: ``HttpOnly``, ``SameSite=Strict``,
+   ``Secure`` as ``cookie_secure``, path ``/login``, ``device_cookie_max_age_s``).
 
 Audited through ``Recorder.record_audit``: ``login`` (actor the user; details: address,
-method), ``login_failed`` (details: address and a reason category -- ``unknown_user``,
-``bad_password``, ``inactive``, ``bad_totp``, ``totp_replay``, ``credentials_changed``; for an
-unknown name only a SHA-256 prefix of what was typed, which may be a mistyped password; never a
-password or code), ``login_locked`` (a failure that locked the account or slowed the address:
-scope and seconds) and ``logout``.
+method, ``device`` -- whether a device cookie was presented), ``login_failed`` (details:
+address, ``device`` and a reason category -- ``unknown_user``, ``bad_password``, ``inactive``,
+``bad_totp``, ``totp_replay``, ``credentials_changed``; for an unknown name only
+``name_hmac``, the first 16 hex characters of HMAC-SHA256 keyed by the session secret over
+``b"tutela-audit-login-name\x00" + name`` (UTF-8), because what was typed may be a mistyped
+password and a plain hash of it could be reversed offline; never a password or code),
+``login_locked`` (a failure that locked the account, the device or slowed the address: scope
+and seconds) and ``logout``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import time
 from typing import Annotated, Any
 
@@ -33,9 +43,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tutela.web.deps import ServicesDep, SessionDep
 from tutela.web.render import render
-from tutela.web.throttle import Attempt
+from tutela.web.throttle import Attempt, DeviceCookies
 
-__all__ = ["GENERIC_FAILURE", "PENDING_S", "landing", "router"]
+__all__ = ["GENERIC_FAILURE", "PENDING_S", "landing", "name_hmac", "router"]
 
 router = APIRouter()
 PENDING_S = 300.0
@@ -61,8 +71,21 @@ def landing(role: str | None) -> str:
 
 
 def _drop_pending(services: ServicesDep, session: SessionDep) -> None:
-    if session.data.pop(_PENDING, None) is not None:
-        services.sessions.save(session)
+    if _PENDING in session.data:
+        services.sessions.take(session, _PENDING)
+
+
+def _devices(services: ServicesDep) -> DeviceCookies:
+    settings = services.settings
+    return DeviceCookies(
+        settings.session_secret.get_secret_value(),
+        max_age_s=settings.device_cookie_max_age_s,
+    )
+
+
+def _device_nonce(request: Request, services: ServicesDep, name: str) -> str | None:
+    """The nonce of the request's valid device cookie for account ``name``, else ``None``."""
+    return _devices(services).nonce(request.cookies, name)
 
 
 @router.get("/login", name="login_form", response_class=HTMLResponse)
@@ -80,20 +103,31 @@ def _refuse(request: Request, message: str, status: int, retry_after: int = 0) -
     return resp
 
 
-def _who(name: str, user: Any) -> tuple[str, str, dict[str, Any]]:
+def name_hmac(secret: str, name: str) -> str:
+    """How the audit log names an unknown login name: 16 hex characters of HMAC-SHA256 keyed by
+    ``secret`` (the session secret) over ``b"tutela-audit-login-name\x00" + name`` (UTF-8).
+    Equal names give equal values (repeated attempts can be correlated), but without the key
+    a typed password cannot be recovered from the log by hashing guesses."""
+    message = b"tutela-audit-login-name\x00" + name.encode("utf-8", "replace")
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()[:16]
+
+
+def _who(services: ServicesDep, name: str, user: Any) -> tuple[str, str, dict[str, Any]]:
     """Actor, target and identifying details of a failed login (module docstring): the actor
     is ``anonymous`` (whoever typed it has not proven to be the account's owner)."""
     if user is not None:
         return "anonymous", f"user:{user.id}", {"name": user.name}
-    digest = hashlib.sha256(name.encode("utf-8", "replace")).hexdigest()[:16]
-    return "anonymous", "user:unknown", {"name_sha256": digest}
+    secret = services.settings.session_secret.get_secret_value()
+    return "anonymous", "user:unknown", {"name_hmac": name_hmac(secret, name)}
 
 
 def _locked(request: Request, attempt: Attempt) -> Response:
     wait = attempt.retry_after
-    return _refuse(
-        request, f"Too many failed logins. Try again in {wait} seconds.", 429, retry_after=wait
+    message = (
+        f"Too many failed logins. Try again in {wait} seconds. (A browser you have logged in "
+        "with before is not held back by others' failures.)"
     )
+    return _refuse(request, message, 429, retry_after=wait)
 
 
 def _failed(
@@ -105,13 +139,14 @@ def _failed(
     reason: str | None,
 ) -> Response:
     locks = services.throttle.failed(attempt)
-    actor, target, details = _who(name, user)
+    actor, target, details = _who(services, name, user)
     address = _client_ip(request)
+    device = attempt.device_key is not None
     services.recorder.record_audit(
         actor,
         "login_failed",
         target,
-        {**details, "address": address, "reason": reason or "unknown"},
+        {**details, "address": address, "device": device, "reason": reason or "unknown"},
     )
     for scope, seconds in sorted(locks.items()):
         services.recorder.record_audit(
@@ -130,6 +165,7 @@ def _finish_login(
     user: Any,
     epoch: int | None,
     method: str,
+    attempt: Attempt,
 ) -> Response:
     services.sessions.delete(session.token)
     new = services.sessions.create(
@@ -140,9 +176,26 @@ def _finish_login(
         user.name,
         "login",
         f"user:{user.id}",
-        {"name": user.name, "address": _client_ip(request), "method": method},
+        {
+            "name": user.name,
+            "address": _client_ip(request),
+            "method": method,
+            "device": attempt.device_key is not None,
+        },
     )
-    return RedirectResponse(landing(str(user.role)), status_code=303)
+    response = RedirectResponse(landing(str(user.role)), status_code=303)
+    devices = _devices(services)
+    cookie, value = devices.issue(user.name)  # a new nonce at every login
+    response.set_cookie(
+        cookie,
+        value,
+        max_age=devices.max_age_s,
+        path="/login",  # sent to the login routes only
+        httponly=True,
+        samesite="strict",
+        secure=services.settings.cookie_secure,
+    )
+    return response
 
 
 @router.post("/login", name="login")
@@ -158,7 +211,8 @@ def login(
     step. On success a new session replaces the old one."""
     name, code = name.strip(), totp.strip()
     _drop_pending(services, session)
-    attempt = services.throttle.reserve(name, _client_ip(request))
+    device = _device_nonce(request, services, name)
+    attempt = services.throttle.reserve(name, _client_ip(request), device=device)
     if not attempt.allowed:
         return _locked(request, attempt)
     check = services.users.verify_password(name, password)
@@ -167,13 +221,15 @@ def login(
         return _failed(request, services, attempt, name, user, check.reason)
     if not check.needs_totp:
         services.throttle.succeeded(attempt)
-        return _finish_login(request, services, session, user, check.epoch, "password")
+        return _finish_login(request, services, session, user, check.epoch, "password", attempt)
     if code:  # name, password and code in one form
         second = services.users.verify_totp(user.id, code, epoch=check.epoch)
         if not second.ok:
             return _failed(request, services, attempt, name, user, second.reason)
         services.throttle.succeeded(attempt)
-        return _finish_login(request, services, session, user, second.epoch, "password+totp")
+        return _finish_login(
+            request, services, session, user, second.epoch, "password+totp", attempt
+        )
     services.throttle.neutral(attempt)  # the code step is throttled on its own
     session.data[_PENDING] = {"user_id": user.id, "epoch": check.epoch, "at": time.time()}
     services.sessions.save(session)
@@ -199,23 +255,21 @@ def login_totp(
     session: SessionDep,
     totp: Annotated[str, Form(max_length=16)],
 ) -> Response:
-    """Second step: the code for the user whose password ``/login`` verified (one try; a wrong
-    code sends the user back to the password)."""
-    raw = session.data.pop(_PENDING, None)
-    if raw is not None:
-        services.sessions.save(session)
-    pending = _pending(raw)
+    """Second step: the code for the user whose password ``/login`` verified (one try, claimed
+    atomically from the database; a wrong code sends the user back to the password)."""
+    pending = _pending(services.sessions.take(session, _PENDING))
     user = services.users.get_by_id(pending[0]) if pending is not None else None
     if pending is None or user is None:
         return _refuse(request, "Please log in again.", 401)
-    attempt = services.throttle.reserve(user.name, _client_ip(request))
+    device = _device_nonce(request, services, user.name)
+    attempt = services.throttle.reserve(user.name, _client_ip(request), device=device)
     if not attempt.allowed:
         return _locked(request, attempt)
     second = services.users.verify_totp(user.id, totp, epoch=pending[1])
     if not second.ok:
         return _failed(request, services, attempt, user.name, user, second.reason)
     services.throttle.succeeded(attempt)
-    return _finish_login(request, services, session, user, second.epoch, "password+totp")
+    return _finish_login(request, services, session, user, second.epoch, "password+totp", attempt)
 
 
 @router.post("/logout", name="logout")
