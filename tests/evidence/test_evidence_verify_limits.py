@@ -4,6 +4,7 @@ markup in paths and names, and refuses deeply nested JSON without a traceback.""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -11,6 +12,7 @@ import struct
 import tracemalloc
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from _evidence_packages import Exported, members, rewrite, write_members
 
 from tutela.errors import InputError
 from tutela.evidence import TamperError, verify_package
-from tutela.evidence.package import ReadLimits, read_package
+from tutela.evidence.package import PACKAGE_FORMAT, ReadLimits, read_package
 
 RunCli = Callable[..., tuple[int, str, str]]
 
@@ -142,6 +144,131 @@ def test_hashed_members_are_streamed_not_held(demo_package: Exported, tmp_path: 
     finally:
         tracemalloc.stop()
     assert peak < 16 * 1024**2
+
+
+def zero_deflate(mib: int) -> bytes:
+    """A raw deflate stream of ``mib`` MiB of zero bytes, built in milliseconds: one 1 MiB block
+    ended by a full flush (no reference to earlier data) repeated, then the final block."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = c.compress(bytes(1024**2)) + c.flush(zlib.Z_FULL_FLUSH)
+    return block * mib + c.flush()
+
+
+def raw_zip(path: Path, members: list[tuple[str, bytes, int, int]]) -> Path:
+    """Write a zip of ``(name, raw deflate data, crc32, uncompressed size)`` members by hand."""
+    body, directory = bytearray(), bytearray()
+    for name, data, crc, size in members:
+        n = name.encode()
+        offset = len(body)
+        body += struct.pack(
+            "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), size, len(n), 0
+        )
+        body += n + data
+        directory += struct.pack(
+            "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(data), size, len(n),
+            0, 0, 0, 0, 0, offset,
+        )  # fmt: skip
+        directory += n
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(directory), len(body), 0
+    )
+    path.write_bytes(bytes(body + directory + end))
+    return path
+
+
+def zero_bomb(path: Path, mib: int, *, wrong: str | None = None) -> Path:
+    """A small zip whose three JSON Lines data members are ``mib`` MiB of zero bytes each, with
+    a manifest naming their true SHA-256 (but for ``wrong``), as a forger can write it."""
+    stream, size = zero_deflate(mib), mib * 1024**2
+    crc = zlib.crc32(bytes(size))
+    digest = hashlib.sha256(bytes(size)).hexdigest()
+    big = ("checkpoints.jsonl", "entries.jsonl", "messages.jsonl")
+    small = {
+        n: b"x"
+        for n in ("operations.json", "public_key.pem", "report.html", "report.pdf", "case.jsonld")
+    }
+    files = {n: ("0" * 64 if n == wrong else digest) for n in big}
+    files.update({n: hashlib.sha256(b).hexdigest() for n, b in small.items()})
+    manifest = json.dumps({"format": PACKAGE_FORMAT, "files": files}).encode()
+
+    def deflated(b: bytes) -> tuple[bytes, int, int]:
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return c.compress(b) + c.flush(), zlib.crc32(b), len(b)
+
+    rows = [
+        (n, *deflated(b)) for n, b in (("manifest.json", manifest), ("manifest.sig", b"0" * 128))
+    ]
+    rows += [(n, stream, crc, size) for n in big]
+    rows += [(n, *deflated(b)) for n, b in small.items()]
+    return raw_zip(path, rows)
+
+
+def peak_of(call: Callable[[], object]) -> tuple[BaseException, int]:
+    """(the exception ``call`` raised, peak traced memory in bytes while it ran)."""
+    tracemalloc.start()
+    try:
+        try:
+            call()
+        except Exception as e:
+            raised: BaseException = e
+        else:
+            raise AssertionError("expected an error")
+        return raised, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_oversized_data_members_are_refused_before_reading(tmp_path: Path, run_cli: RunCli) -> None:
+    """Three 100 MiB zero-filled data members in a ~300 KB zip, within the per-member and total
+    limits: the data members' own 64 MiB cap refuses them from the central directory, before
+    anything is decompressed (before: all three were held in memory, then copied: > 400 MiB)."""
+    bomb = zero_bomb(tmp_path / "bomb.zip", 100)
+    assert bomb.stat().st_size < 2 * 1024**2
+    error, peak = peak_of(lambda: verify_package(bomb))
+    assert isinstance(error, InputError)
+    assert peak < 16 * 1024**2
+    assert "'checkpoints.jsonl' declares 104857600 bytes" in str(error)
+    assert f"limit of {64 * 1024**2} bytes for a data member" in str(error)
+    assert "--max-parsed-member" in str(error)
+    code, _, err = run_cli("verify", str(bomb))
+    assert code == 2 and err.startswith("error:") and "--max-parsed-member" in err
+    code, _, err = run_cli("verify", str(bomb), "--max-parsed-member", str(200 * 1024**2))
+    assert code == 1 and "TAMPERED" in err  # past the limits, a forgery is still one
+
+
+def test_first_hash_mismatch_stops_the_reading(tmp_path: Path) -> None:
+    """With the cap raised, each member is compared with the manifest as soon as it is read: the
+    first bad one (read first, 100 MiB) is named and the other two are never read; the kept bytes
+    are gathered without a second copy (before: all three read, then joined: > 400 MiB)."""
+    bomb = zero_bomb(tmp_path / "bomb.zip", 100, wrong="checkpoints.jsonl")
+    limits = ReadLimits(max_parsed_member=128 * 1024**2)
+    error, peak = peak_of(lambda: verify_package(bomb, limits=limits))
+    assert isinstance(error, TamperError)
+    assert str(error).startswith("SHA-256 of checkpoints.jsonl differs from the manifest")
+    assert "entries.jsonl" not in str(error) and "messages.jsonl" not in str(error)
+    assert peak < 150 * 1024**2, peak
+
+
+def test_data_member_limit_is_an_option(demo_package: Exported, run_cli: RunCli) -> None:
+    pkg = str(demo_package.path)
+    code, _, err = run_cli("verify", pkg, *fp_args(demo_package), "--max-parsed-member", "100")
+    assert code == 2 and "bytes for a data member read into memory" in err and "member '" in err
+    code, _, err = run_cli("verify", pkg, *fp_args(demo_package), "--max-parsed-member", "0")
+    assert code == 2 and "Traceback" not in err
+    with pytest.raises(InputError, match="max_parsed_member"):
+        ReadLimits(max_parsed_member=0)
+
+
+def test_json_lines_split_only_at_line_feeds() -> None:
+    """A text holding U+2028, U+0085 or a form feed (left unescaped by canonical JSON) stays one
+    record (before: ``str.splitlines`` split it and a genuine package read as tampered)."""
+    from tutela.evidence.package import _lines
+
+    rows = [{"text": "a\u2028b"}, {"text": "c\x85d\x0ce\x1cf"}]
+    data = b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in rows)
+    assert _lines(data, "messages.jsonl") == rows
+    with pytest.raises(TamperError, match="line 2 is not JSON"):
+        _lines(b'{"a": 1}\n\n', "messages.jsonl")
 
 
 UNSAFE = {

@@ -9,6 +9,7 @@ Commands that write a file write it atomically, so an interrupted run leaves not
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import sys
@@ -37,14 +38,35 @@ def _stdout_gone() -> NoReturn:
     sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a killed writer of a closed pipe
 
 
+def _broken_pipe(exit_: SystemExit) -> bool:
+    """True when ``exit_`` comes from a closed stdout, or stdout cannot be flushed any more.
+
+    Click/Typer's standalone mode turns an ``EPIPE`` ``OSError`` into ``sys.exit(1)`` from
+    inside its ``except`` block, so the exit's ``__context__`` is that error; status 1 would
+    read as "tampered" for ``tutela verify``. Output still buffered in ``sys.stdout`` is flushed
+    here, where a closed pipe can still be told apart, not at interpreter exit (status 120).
+    """
+    cause = exit_.__context__
+    if isinstance(cause, OSError) and cause.errno == errno.EPIPE:
+        return True
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return True
+    except (OSError, ValueError):  # a closed or odd stream: not ours to judge
+        return False
+    return False
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Console-script entry point; never returns (``SystemExit``).
 
     Exit status: 0 success; what a command chose (``verify``: 1 tampered, 3 untrusted); 2
     (:data:`EX_USAGE`) for a usage error (Typer/Click print it) or a
     :class:`~tutela.errors.TutelaError` (printed as ``error: ...``); 70 (:data:`EX_SOFTWARE`) for
-    any other exception, printed as one line naming its type; 130 on Ctrl-C. ``--verbose`` adds the
-    traceback.
+    any other exception, printed as one line naming its type; 130 on Ctrl-C; 141 (128 + SIGPIPE)
+    when stdout is closed by its reader (``tutela verify good.zip | head -1``: never 1, the
+    "tampered" code). ``--verbose`` adds the traceback.
     """
     args = sys.argv[1:] if argv is None else list(argv)
     for position, arg in enumerate(args, start=1):
@@ -60,6 +82,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
             sys.exit(EX_USAGE)
     try:
         app(args=args, prog_name="tutela", standalone_mode=True)
+    except SystemExit as e:
+        if _broken_pipe(e):
+            _stdout_gone()
+        raise
     except TutelaError as e:
         if state.verbose:
             traceback.print_exc()

@@ -35,8 +35,31 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out_console = Console()
-err_console = Console(stderr=True)
+
+
+class _Console(Console):
+    """``rich.console.Console`` whose broken pipe exits 141, not 1.
+
+    Rich's default ``on_broken_pipe`` (its documented hook) raises ``SystemExit(1)``, which
+    ``tutela verify`` would report as "tampered" when its reader closes early
+    (``tutela verify good.zip | head -1``). This one points stdout at the null device (so the
+    interpreter's final flush cannot fail again) and exits 141 (128 + SIGPIPE), as a shell reports
+    a writer killed by a closed pipe and as ``tutela.cli.main`` does for every other broken pipe.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+        raise SystemExit(141)
+
+
+out_console: Console = _Console()
+err_console: Console = _Console(stderr=True)
 
 
 class _State:

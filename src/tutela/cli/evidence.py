@@ -9,14 +9,16 @@ Exit status of ``verify`` (trust, not only integrity: ``tutela.evidence.trust``)
       signing key) or the ``--expect-fingerprint`` key
 1     tampered with, or not signed by the ``--expect-fingerprint`` key (the finding is printed:
       member or ledger entry, expected vs found; an unsafe or duplicated member name)
-2     not a readable package, over a ``--max-*`` limit, or a usage error (``error: ...``)
+2     not a readable package (also a FIFO or device), over a ``--max-*`` limit (the member and
+      the limit are named), or a usage error (``error: ...``)
 3     intact, but signed by an untrusted key (``intact, but signed by an untrusted key FP``)
+141   stdout was closed by its reader before the result was written (``| head``); never 1
 ====  =====================================================================================
 
 With ``--json`` one object is printed: ``ok`` (true only for 0), ``intact``, ``trusted``,
 ``trusted_by``, the report's fields, or ``problem``/``error``. Paths and member names are printed
 with Rich markup escaped.
-``SystemExit`` is raised directly: ``tutela.cli.main`` runs Typer with ``standalone_mode=False``,
+``SystemExit`` is raised directly: ``tutela.cli.main`` runs Typer in standalone mode,
 where click returns (and the caller drops) the code of a ``typer.Exit``.
 """
 
@@ -39,7 +41,8 @@ from tutela.evidence.package import ReadLimits
 
 __all__ = ["export", "verify"]
 
-_LIMITS = ReadLimits()  # documented defaults: 10,000 members, 2 GiB in all, 512 MiB a member
+# documented defaults: 10,000 members, 2 GiB in all, 512 MiB a member, 64 MiB a parsed data member
+_LIMITS = ReadLimits()
 
 
 def _actor() -> str:
@@ -202,11 +205,19 @@ def verify(
         min=1,
         help="Refuse zips with a member declaring more uncompressed bytes (default 512 MiB).",
     ),
+    max_parsed_member: int = typer.Option(
+        _LIMITS.max_parsed_member,
+        "--max-parsed-member",
+        min=1,
+        help="Refuse a data member (entries, messages, checkpoints, operations, key, timestamp; "
+        "read into memory and parsed) of more uncompressed bytes (default 64 MiB).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Re-derive every hash and signature of an evidence package and check that its key is
     trusted (exit 0 only if intact and trusted; 3: intact, untrusted key)."""
     from tutela.evidence import TamperError, verify_package
+    from tutela.evidence._files import read_small_file
     from tutela.evidence.trust import default_trusted_keys_path, trusted_keys
 
     shown = escape(str(package))
@@ -221,17 +232,18 @@ def verify(
         trust = trusted_keys(
             expect_fingerprint=expect_fingerprint, db_url=db, trusted_key_files=trusted_keys_file
         )
-        certs = []
-        for p in tsa_cert or []:
-            try:
-                certs.append(p.read_bytes())
-            except OSError as e:
-                raise InputError(f"cannot read: {e.strerror or e}", path=str(p)) from e
+        # a regular file of at most 1 MiB each (never blocks on a FIFO, never reads /dev/zero)
+        certs = [read_small_file(p, what="--tsa-cert file") for p in tsa_cert or []]
         report = verify_package(
             package,
             expected_fingerprint=None if expect_fingerprint is None else trust.expected,
             tsa_certificates=certs or None,
-            limits=ReadLimits(max_members, max_total_size, max_member_size),
+            limits=ReadLimits(
+                max_members=max_members,
+                max_total_size=max_total_size,
+                max_member_size=max_member_size,
+                max_parsed_member=max_parsed_member,
+            ),
         )
     except TamperError as e:
         finding = {"what": e.what, "ledger_seq": e.seq, "expected": e.expected, "found": e.actual}

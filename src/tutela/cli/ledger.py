@@ -56,6 +56,7 @@ def _trusted(
 ) -> tuple[list[Ed25519PublicKey], list[str]]:
     """Public keys and fingerprints from ``--key`` values (PEM file or 64 hex digits); without
     any, the database's own signing key (never created here)."""
+    from tutela.evidence._files import read_small_file
     from tutela.evidence.signing import (
         Signer,
         default_key_path,
@@ -79,13 +80,10 @@ def _trusted(
             fps.append(value.lower())
             continue
         p = Path(value)
-        try:
-            data = p.read_bytes()
-        except OSError as e:
-            raise InputError(
-                f"--key is neither 64 hex digits nor a readable PEM file: {e.strerror or e}",
-                path=value,
-            ) from e
+        try:  # a regular file of at most 1 MiB: never blocks on a FIFO, never reads /dev/zero
+            data = read_small_file(p, what="--key PEM file")
+        except InputError as e:
+            raise InputError(f"--key is neither 64 hex digits nor a usable PEM file: {e}") from e
         if b"PRIVATE KEY" in data:
             publics.append(Signer.load(p, passphrase=secret).public_key)
         else:

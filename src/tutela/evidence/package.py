@@ -36,8 +36,11 @@ a forged package consistently; only comparing the key fingerprint with one publi
 (``expected_fingerprint``) or with a trusted key (``tutela.evidence.trust``) detects that.
 
 Reading a package treats it as hostile input: member count, names and declared sizes are checked
-against ``ReadLimits`` from the central directory before any member is decompressed; members are
-hashed in chunks; parsed JSON may nest at most ``MAX_JSON_DEPTH`` levels.
+against ``ReadLimits`` from the central directory before any member is decompressed (the data
+members, which are parsed in memory, under a much smaller cap than the hashed-only reports); each
+member is decompressed in chunks and its SHA-256 compared with the manifest as soon as it is read,
+so reading stops at the first mismatch; the reports are only hashed, never kept; parsed JSON may
+nest at most ``MAX_JSON_DEPTH`` levels. The package must be a regular file (not a FIFO or device).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import io
 import json
 import lzma
 import re
@@ -60,6 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from tutela import __version__
 from tutela.errors import InputError
+from tutela.evidence._files import open_regular
 from tutela.evidence.canonical import canonical_json, to_plain
 from tutela.evidence.contents import PackageContents
 from tutela.evidence.entry import EntryKind, LedgerEntry, format_instant, sha256_hex
@@ -363,7 +368,8 @@ def _summary(
 # -- reading ---------------------------------------------------------------------------------
 # A package is attacker-supplied input (OWASP File Upload Cheat Sheet; zip bombs, path traversal,
 # "Zip Slip"): sizes and names are judged from the central directory before any member is
-# decompressed, members are decompressed in chunks, and parsed JSON has a bounded depth.
+# decompressed, members are decompressed in chunks and compared with the manifest one by one
+# (the first mismatch stops the reading), and parsed JSON has a bounded depth.
 MAX_JSON_DEPTH = 64
 """Deepest nesting of arrays/objects accepted in a parsed member (a Tutela payload needs ~4)."""
 _SMALL_MEMBER = 1024**2  # manifest.json and manifest.sig: a few hundred bytes when genuine
@@ -376,22 +382,30 @@ _DRIVE = re.compile(r"[A-Za-z]:")
 @dataclass(frozen=True, slots=True)
 class ReadLimits:
     """Resource limits for reading a package, checked against the zip's central directory
-    before any member is decompressed.
+    before any member is decompressed (and again while decompressing, against the bytes
+    actually produced).
 
     ``max_members``: entries in the zip (default 10,000; a package has 10 or 11); the central
     directory itself may take at most ``max_members`` KiB. ``max_total_size``: declared
     uncompressed bytes of all members together (default 2 GiB). ``max_member_size``: declared
-    uncompressed bytes of one member (default 512 MiB). Exceeding one is an ``InputError`` naming
-    the member and the limit (``tutela verify --max-members/--max-total-size/--max-member-size``).
-    Raises ``InputError`` for a limit that is not a positive integer.
+    uncompressed bytes of one member (default 512 MiB; the reports and ``case.jsonld`` are only
+    hashed in 1 MiB chunks, never held). ``max_parsed_member``: uncompressed bytes of one data
+    member that is read into memory and parsed (``DATA_MEMBERS`` and ``timestamp.tsr``; default
+    64 MiB — genuine ones are kilobytes to a few megabytes; a case whose ``messages.jsonl`` or
+    ``entries.jsonl`` is larger needs a higher ``--max-parsed-member``, and its reader needs about
+    five times that in memory). ``manifest.json`` and ``manifest.sig`` may take at most 1 MiB.
+    Exceeding one is an ``InputError`` naming the member and the limit (``tutela verify
+    --max-members/--max-total-size/--max-member-size/--max-parsed-member``). Raises
+    ``InputError`` for a limit that is not a positive integer.
     """
 
     max_members: int = 10_000
     max_total_size: int = 2 * 1024**3
     max_member_size: int = 512 * 1024**2
+    max_parsed_member: int = 64 * 1024**2
 
     def __post_init__(self) -> None:
-        for name in ("max_members", "max_total_size", "max_member_size"):
+        for name in ("max_members", "max_total_size", "max_member_size", "max_parsed_member"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InputError(f"{name} must be a positive integer, got {value!r}")
@@ -432,12 +446,18 @@ def _loads(data: bytes | str, what: str) -> Any:
 
 
 def _lines(data: bytes, name: str) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON Lines member, one per line ended by a line feed (JSON Lines;
+    not ``str.splitlines``, which would also split at U+2028, U+0085 ... inside a string that
+    canonical JSON leaves unescaped). Lines are decoded one at a time, so the member's text is
+    never copied whole. ``TamperError`` naming the line for bad UTF-8, bad JSON or a non-object."""
     out = []
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise TamperError(f"{name} is not UTF-8", expected="UTF-8", actual=str(e)) from e
-    for i, line in enumerate(text.splitlines(), start=1):
+    for i, raw in enumerate(io.BytesIO(data), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise TamperError(
+                f"{name} is not UTF-8 (line {i})", expected="UTF-8", actual=str(e)
+            ) from e
         try:
             obj = _loads(line, f"{name} line {i}")
         except InputError as e:
@@ -495,12 +515,12 @@ def _declared_directory(fh: Any) -> tuple[int, int] | None:
     return int(entries), int(cd_size)
 
 
-def _open_zip(zip_path: str | Path, limits: ReadLimits) -> zipfile.ZipFile:
-    """Open the zip after checking the declared member count and directory size."""
-    path = str(zip_path)
+def _open_zip(fh: io.BufferedReader, limits: ReadLimits, path: str) -> zipfile.ZipFile:
+    """The zip read from ``fh`` (``open_regular``), after checking the member count and
+    directory size its end-of-central-directory record declares. The caller closes ``fh``
+    (``zipfile`` does not close a file object it was given)."""
     try:
-        with open(zip_path, "rb") as fh:
-            declared = _declared_directory(fh)
+        declared = _declared_directory(fh)
     except (OSError, ValueError, struct.error) as e:
         raise InputError(f"not a readable zip file: {e}", path=path) from e
     if declared is not None:
@@ -519,7 +539,8 @@ def _open_zip(zip_path: str | Path, limits: ReadLimits) -> zipfile.ZipFile:
                 path=path,
             )
     try:
-        return zipfile.ZipFile(zip_path)
+        fh.seek(0)
+        return zipfile.ZipFile(fh)
     except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError) as e:
         raise InputError(f"not a readable zip file: {e}", path=path) from e
 
@@ -549,11 +570,11 @@ def _check_directory(infos: list[zipfile.ZipInfo], limits: ReadLimits, path: str
     if dupes:
         raise TamperError("duplicated members", expected="each name once", actual=sorted(dupes))
     for info in infos:
-        if info.file_size > limits.max_member_size:
+        limit, which = _member_limit(info.filename, limits)
+        if info.file_size > limit:
             raise InputError(
                 f"member {info.filename!r} declares {info.file_size} bytes uncompressed, over the "
-                f"per-member limit of {limits.max_member_size} bytes "
-                "(max_member_size, tutela verify --max-member-size)",
+                f"{which}",
                 path=path,
             )
         total += info.file_size
@@ -565,14 +586,49 @@ def _check_directory(infos: list[zipfile.ZipInfo], limits: ReadLimits, path: str
         )
 
 
-def _read_member(
-    z: zipfile.ZipFile, info: zipfile.ZipInfo, *, keep: bool, limit: int, path: str
-) -> tuple[str, bytes | None]:
-    """SHA-256 hex of a member, decompressed in 1 MiB chunks, and its bytes when ``keep``.
+_PARSED = frozenset((*DATA_MEMBERS, *_OPTIONAL))
 
-    ``InputError`` when it cannot be decompressed or yields more than ``limit`` bytes."""
+
+def _member_limit(name: str, limits: ReadLimits) -> tuple[int, str]:
+    """(uncompressed byte limit, message text naming it) for member ``name``: 1 MiB for the
+    manifest and its signature, ``max_parsed_member`` for a data member (held in memory and
+    parsed), ``max_member_size`` for every other member (only hashed); never above
+    ``max_member_size``."""
+    if name in (MANIFEST, SIGNATURE) and limits.max_member_size > _SMALL_MEMBER:
+        return _SMALL_MEMBER, f"limit of {_SMALL_MEMBER} bytes for {name}"
+    if name in _PARSED and limits.max_member_size > limits.max_parsed_member:
+        return limits.max_parsed_member, (
+            f"limit of {limits.max_parsed_member} bytes for a data member read into memory "
+            "(max_parsed_member, tutela verify --max-parsed-member)"
+        )
+    return limits.max_member_size, (
+        f"per-member limit of {limits.max_member_size} bytes "
+        "(max_member_size, tutela verify --max-member-size)"
+    )
+
+
+def _read_member(
+    z: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    *,
+    keep: bool,
+    limits: ReadLimits,
+    path: str,
+    expected_sha256: str | None = None,
+) -> bytes | None:
+    """Decompress a member in 1 MiB chunks, hashing it; return its bytes when ``keep`` (else
+    ``None``: nothing is held).
+
+    Kept bytes are gathered in one ``io.BytesIO`` whose buffer becomes the returned ``bytes``
+    without a copy, so a member takes about its own size once. ``expected_sha256``: the
+    manifest's hex digest, compared (in constant time) as soon as the member is read — a
+    ``TamperError`` naming the member then, before any other member is read. ``InputError``
+    naming the member and the limit (``_member_limit``) when it cannot be decompressed or yields
+    more bytes than the limit (whatever its directory entry declared).
+    """
+    limit, which = _member_limit(info.filename, limits)
     digest = hashlib.sha256()
-    chunks: list[bytes] = []
+    kept = io.BytesIO() if keep else None
     size = 0
     try:
         with z.open(info) as fh:
@@ -581,8 +637,8 @@ def _read_member(
                 if size > limit:
                     break
                 digest.update(chunk)
-                if keep:
-                    chunks.append(chunk)
+                if kept is not None:
+                    kept.write(chunk)
     except (
         zipfile.BadZipFile,
         OSError,
@@ -596,9 +652,18 @@ def _read_member(
         raise InputError(f"cannot read member {info.filename!r}: {e}", path=path) from e
     if size > limit:
         raise InputError(
-            f"member {info.filename!r} is larger than the limit of {limit} bytes", path=path
+            f"member {info.filename!r} yields more bytes than its directory entry declares, over "
+            f"the {which}",
+            path=path,
         )
-    return digest.hexdigest(), (b"".join(chunks) if keep else None)
+    found = digest.hexdigest()
+    if expected_sha256 is not None and not _same(found, expected_sha256):
+        raise TamperError(
+            f"SHA-256 of {info.filename} differs from the manifest",
+            expected={info.filename: expected_sha256},
+            actual={info.filename: found},
+        )
+    return None if kept is None else kept.getvalue()
 
 
 def read_package(
@@ -608,11 +673,12 @@ def read_package(
 
     Returns ``(manifest, manifest bytes, signature hex, {member: bytes})`` with every member
     (all held in memory: for re-rendering; ``verify_package`` keeps only the data members);
-    does not check the signature or the content. Raises ``InputError`` when the file is not a
-    readable zip, exceeds ``limits`` (default ``ReadLimits()``) or has no parseable
-    ``tutela-evidence-package-v1`` manifest, ``TamperError`` for an unsafe member name, a
-    missing, unexpected or duplicated member or one whose SHA-256 disagrees with the manifest
-    (all such members are named).
+    does not check the signature or the content. Members are read in name order and each is
+    compared with the manifest as soon as it is read. Raises ``InputError`` when the path is
+    not a regular file or not a readable zip, exceeds ``limits`` (default ``ReadLimits()``) or
+    has no parseable ``tutela-evidence-package-v1`` manifest, ``TamperError`` for an unsafe
+    member name, missing, unexpected or duplicated members (all named), or the first member
+    whose SHA-256 disagrees with the manifest (named; later members are not read).
     """
     return _read(zip_path, limits or ReadLimits(), keep=None)
 
@@ -623,15 +689,13 @@ def _read(
     """``read_package``; ``keep``: the members whose bytes are returned (``None``: all); the
     others are only hashed."""
     path = str(zip_path)
-    z = _open_zip(zip_path, limits)
-    with z:
+    with open_regular(zip_path, what="package") as fh, _open_zip(fh, limits, path) as z:
         infos = z.infolist()
         _check_directory(infos, limits, path)
         by_name = {i.filename: i for i in infos}
         if MANIFEST not in by_name:
             raise InputError(f"not an evidence package: no {MANIFEST}", path=path)
-        small = min(_SMALL_MEMBER, limits.max_member_size)
-        raw_manifest = _read_member(z, by_name[MANIFEST], keep=True, limit=small, path=path)[1]
+        raw_manifest = _read_member(z, by_name[MANIFEST], keep=True, limits=limits, path=path)
         assert raw_manifest is not None
         try:
             manifest = _loads(raw_manifest, MANIFEST)
@@ -667,29 +731,21 @@ def _read(
                 expected=sorted(declared),
                 actual=sorted(present),
             )
-        raw_sig = _read_member(z, by_name[SIGNATURE], keep=True, limit=small, path=path)[1]
+        raw_sig = _read_member(z, by_name[SIGNATURE], keep=True, limits=limits, path=path)
         assert raw_sig is not None
         signature = raw_sig.decode("ascii", "replace").strip()
         data: dict[str, bytes] = {}
-        found: dict[str, str] = {}
         for name in sorted(declared):
-            digest, content = _read_member(
+            content = _read_member(
                 z,
                 by_name[name],
                 keep=keep is None or name in keep,
-                limit=limits.max_member_size,
+                limits=limits,
                 path=path,
+                expected_sha256=declared[name],
             )
-            found[name] = digest
             if content is not None:
                 data[name] = content
-    bad = [n for n in sorted(declared) if not _same(found[n], declared[n])]
-    if bad:
-        raise TamperError(
-            f"SHA-256 of {', '.join(bad)} differs from the manifest",
-            expected={n: declared[n] for n in bad},
-            actual={n: found[n] for n in bad},
-        )
     return manifest, raw_manifest, signature, data
 
 
@@ -716,12 +772,14 @@ def verify_package(
     Integrity only: whether the key is *trusted* is the caller's decision
     (``tutela.evidence.trust``; ``tutela verify`` exits 3 for an intact package signed by an
     untrusted key). ``limits``: resource limits checked before any member is decompressed
-    (default ``ReadLimits()``); data members are parsed in memory, derived members
-    (``report.*``, ``case.jsonld``) only hashed in chunks.
+    (default ``ReadLimits()``); data members (at most ``max_parsed_member`` bytes each, default
+    64 MiB) are parsed in memory, derived members (``report.*``, ``case.jsonld``) only hashed in
+    chunks; the first member whose hash disagrees with the manifest stops the reading.
 
     Raises ``TamperError`` (names the member or ledger entry, expected vs found; also an unsafe
-    or duplicated member name) or ``InputError`` (not a zip, over a limit, no manifest, not a
-    package, a manifest nested deeper than ``MAX_JSON_DEPTH``).
+    or duplicated member name) or ``InputError`` (not a regular file, not a zip, over a limit —
+    the member and the limit are named —, no manifest, not a package, a manifest nested deeper
+    than ``MAX_JSON_DEPTH``).
     """
     contents, files, trusted = _verify(zip_path, expected_fingerprint, tsa_certificates, limits)
     return _summary(contents, files, timestamp_trusted=trusted)

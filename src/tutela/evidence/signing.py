@@ -145,11 +145,12 @@ def _passphrase(given: bytes | str | None) -> bytes | None:
 
 def read_passphrase_file(path: str | os.PathLike[str]) -> bytes:
     """A passphrase from a file (first line, without its line break); ``SigningKeyError`` when
-    it cannot be read or is empty."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise SigningKeyError(f"{path}: cannot read passphrase file: {e.strerror or e}") from e
+    it cannot be read, is not a regular file (a FIFO or device such as ``/dev/zero``: refused
+    without blocking), is larger than 1 MiB (``tutela.evidence._files.MAX_SMALL_FILE``) or is
+    empty."""
+    from tutela.evidence._files import read_small_file
+
+    data = read_small_file(path, what="passphrase file", error=SigningKeyError)
     line = data.splitlines()[0] if data.strip() else b""
     if not line:
         raise SigningKeyError(f"{path}: passphrase file is empty")
@@ -328,7 +329,10 @@ class Signer:
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, passphrase: bytes | str | None = None) -> Signer:
         """Load an existing key (never creates one); errors as ``load_or_create``, and
-        ``SigningKeyError`` for a missing file."""
+        ``SigningKeyError`` for a missing file, one that is not a regular file (a FIFO, a device)
+        or one over 1 MiB."""
+        from tutela.evidence._files import read_small_file
+
         p = Path(path)
         try:
             st = p.stat()
@@ -337,7 +341,7 @@ class Signer:
                     f"{p}: signing key is accessible by group/others "
                     f"(mode {stat.S_IMODE(st.st_mode):04o}); run: chmod 600 {p}"
                 )
-            data = p.read_bytes()
+            data = read_small_file(p, what="signing key", error=SigningKeyError)  # not a FIFO
         except OSError as e:
             raise SigningKeyError(f"{p}: cannot read signing key: {e}") from e
         secret = _passphrase(passphrase)

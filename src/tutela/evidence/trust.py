@@ -39,6 +39,7 @@ from pathlib import Path
 
 from tutela.errors import InputError
 from tutela.evidence import signing
+from tutela.evidence._files import read_small_file
 from tutela.evidence.errors import SigningKeyError
 
 __all__ = [
@@ -123,16 +124,10 @@ def parse_trusted_keys(text: str, *, path: str = "<trusted keys>") -> dict[str, 
 
 
 def read_trusted_keys(path: str | Path) -> dict[str, str]:
-    """Read and parse a trusted-keys file; ``InputError`` when unreadable, over 1 MiB, not UTF-8
-    or malformed (see ``parse_trusted_keys``)."""
+    """Read and parse a trusted-keys file; ``InputError`` when unreadable, not a regular file
+    (a FIFO or device), over 1 MiB, not UTF-8 or malformed (see ``parse_trusted_keys``)."""
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            data = fh.read(_MAX_FILE + 1)
-    except OSError as e:
-        raise InputError(f"cannot read trusted keys: {e.strerror or e}", path=str(p)) from e
-    if len(data) > _MAX_FILE:
-        raise InputError(f"trusted-keys file larger than {_MAX_FILE} bytes", path=str(p))
+    data = read_small_file(p, what="trusted keys file", limit=_MAX_FILE)  # never a FIFO/device
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
