@@ -419,7 +419,8 @@ def _zip_of(members: list[tuple[str, bytes]]) -> bytes:
     with warnings.catch_warnings(), zipfile.ZipFile(buf, "w") as z:
         warnings.simplefilter("ignore")  # duplicate names on purpose
         for name, data in members:
-            z.writestr(name or "unnamed", data)
+            # zipfile cuts a name at NUL: keep what it will store, never an empty name
+            z.writestr(name.split("\x00", 1)[0] or "unnamed", data)
     return buf.getvalue()
 
 

@@ -173,3 +173,14 @@ def test_demo_on_a_reused_db_never_signs_with_the_production_key(
         rec.checkpoint()
     with pytest.raises(InputError, match="signed by another key"):
         run_demo(Scenario(lines=("hi",)), db_url=f"sqlite:///{prod}")
+
+
+@pytest.mark.parametrize("passphrase", ["x" * 1024, "caf\udce9"])
+def test_unusable_passphrase_is_a_clear_error(tmp_path, passphrase) -> None:
+    """A passphrase OpenSSL cannot use (over 1023 bytes, or not text) is a ``SigningKeyError``
+    (exit 2 with ``error: ...``), not a ValueError from the backend (found by the CLI fuzz test)."""
+    from tutela.evidence.errors import SigningKeyError
+
+    with pytest.raises(SigningKeyError, match="passphrase"):
+        Signer.load_or_create(tmp_path / "k.pem", passphrase=passphrase)
+    assert not (tmp_path / "k.pem").exists()

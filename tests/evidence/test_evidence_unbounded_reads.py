@@ -148,15 +148,14 @@ def test_passphrase_file(
     assert not (tmp_path / "out.zip").exists()
 
 
-@pytest.mark.parametrize("which", KINDS)
+@pytest.mark.parametrize("which", [k for k in KINDS if k != "device"])
 def test_export_signing_key_file(
     which: str, tmp_path: Path, fifo: Path, demo_package: Exported, run_cli: RunCli
 ) -> None:
     """``Signer.load`` (``export --key``): a 0600 FIFO passes the permission check but must not
-    block; a huge file is refused before it is parsed."""
+    block; a huge file is refused before it is parsed. (A device such as /dev/null is 0666, which
+    the key-permission check refuses first; the other readers test devices.)"""
     path, says = kind_of(which, tmp_path, fifo)
-    if which == "device":
-        pytest.skip("/dev/null is 0666: refused by the key-permission check already")
     out = tmp_path / "out.zip"
     started = time.monotonic()
     code, _, err = run_cli(

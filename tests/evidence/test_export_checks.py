@@ -269,3 +269,36 @@ def test_edited_or_deleted_records_are_caught_by_ledger_verify(
     _sql_as_attacker(db, statement)
     code, _, err = run_cli("ledger", "verify", "--db", url)
     assert code == 1 and named in err, err
+
+
+def test_package_is_private_to_its_user(
+    demo_db: tuple[Path, int], tmp_path: Path, run_cli: RunCli
+) -> None:
+    """The package holds the case's message texts: written 0600 like the database."""
+    import os
+    import stat
+
+    folder = copy_db(demo_db[0], tmp_path)
+    out = tmp_path / "draft.zip"
+    url = f"sqlite:///{folder / 'tutela.db'}"
+    code, _, err = run_cli("export", str(demo_db[1]), "--out", str(out), "--db", url, "--draft")
+    assert code == 0, err
+    if os.name == "posix":
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_ledger_verify_names_a_bad_database_before_any_key(tmp_path: Path, run_cli: RunCli) -> None:
+    code, _, err = run_cli("ledger", "verify", "--db", "bogus://x")
+    assert code == 2 and "unsupported database 'bogus'" in err and "key" not in err
+    missing = tmp_path / "nowhere" / "none.db"
+    code, _, err = run_cli("ledger", "verify", "--db", f"sqlite:///{missing}")
+    assert code == 2 and "no database here" in err and not missing.exists()
+
+
+def test_unsigned_tail_is_a_warning(demo_db: tuple[Path, int], tmp_path: Path, run_cli: RunCli):
+    """Entries after the last checkpoint are reported: no signature covers them yet."""
+    folder = copy_db(demo_db[0], tmp_path)
+    url = f"sqlite:///{folder / 'tutela.db'}"
+    _propose(url, demo_db[1], Signer.load_or_create(folder / "signing-key.pem"))
+    code, _, err = run_cli("ledger", "verify", "--db", url)
+    assert code == 0 and "after the last checkpoint" in err and "not signed yet" in err

@@ -103,6 +103,14 @@ def _existing(url: str) -> None:
         u = make_url(url)
     except ArgumentError as e:
         raise InputError(f"invalid database URL {url!r}") from e
+    from tutela.store.engine import SUPPORTED_BACKENDS
+
+    if u.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise InputError(
+            f"unsupported database {u.get_backend_name()!r} in "
+            f"{u.render_as_string(hide_password=True)!r}: use sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST/NAME"
+        )
     db = u.database or ""
     if u.get_backend_name() == "sqlite" and db not in ("", ":memory:") and not Path(db).exists():
         raise InputError("no database here", path=db)
@@ -133,8 +141,8 @@ def verify_cmd(
     from tutela.store.ledger import verify_ledger
 
     url = db or default_url()
+    _existing(url)  # the database first: a wrong URL is not a missing key
     publics, fps = _trusted(list(key or []), url, passphrase_file)
-    _existing(url)
     store = open_store(url)
     try:
         report = verify_ledger(store, publics, trusted_fingerprints=fps)

@@ -77,6 +77,7 @@ from tutela.evidence.signing import (
     verify_manifest_signature,
 )
 from tutela.evidence.verify import verify_chain
+from tutela.private import private_file
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -315,6 +316,8 @@ def export_package(
     out = Path(out_zip)
     tmp = out.with_name(f".{out.name}.part")
     try:
+        tmp.unlink(missing_ok=True)
+        private_file(tmp)  # 0600: the package holds the case's message texts
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
             z.writestr(MANIFEST, manifest)
             z.writestr(SIGNATURE, signer.sign_manifest(manifest) + "\n")

@@ -136,11 +136,26 @@ def verify_handover(old: Ed25519PublicKey, new: Ed25519PublicKey, signature: str
     return True
 
 
+MAX_PASSPHRASE_BYTES = 1023
+"""Longest passphrase OpenSSL's PEM encryption accepts (``cryptography`` refuses longer ones)."""
+
+
 def _passphrase(given: bytes | str | None) -> bytes | None:
+    """The passphrase as bytes (``given``, else ``$TUTELA_KEY_PASSPHRASE``), or ``None``;
+    ``SigningKeyError`` for one that is not UTF-8 text or is over ``MAX_PASSPHRASE_BYTES``."""
     value = given if given is not None else os.environ.get(PASSPHRASE_ENV)
     if value is None or value == "":
         return None
-    return value.encode("utf-8") if isinstance(value, str) else value
+    try:
+        raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    except UnicodeEncodeError as e:
+        raise SigningKeyError("the signing-key passphrase is not valid UTF-8 text") from e
+    if len(raw) > MAX_PASSPHRASE_BYTES:
+        raise SigningKeyError(
+            f"the signing-key passphrase has {len(raw)} bytes; at most {MAX_PASSPHRASE_BYTES} "
+            "are supported"
+        )
+    return raw
 
 
 def read_passphrase_file(path: str | os.PathLike[str]) -> bytes:

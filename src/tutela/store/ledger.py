@@ -634,9 +634,11 @@ def verify_ledger(
     records = _check_records(store, start, last_seq, wanted)
     signed_to = max((c.seq for c in in_range), default=0)
     if last_seq > signed_to:
+        n = last_seq - signed_to
         warnings.append(
-            f"{last_seq - signed_to} entries after the last checkpoint "
-            f"({'none' if signed_to == 0 else f'entry {signed_to}'}) are not signed yet: "
+            f"{n} {'entry' if n == 1 else 'entries'} after the last checkpoint "
+            f"({'none' if signed_to == 0 else f'entry {signed_to}'}) "
+            f"{'is' if n == 1 else 'are'} not signed yet: "
             "whoever can write the database could still rewrite them"
         )
     return LedgerReport(
