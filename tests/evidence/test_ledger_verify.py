@@ -15,7 +15,8 @@ from test_evidence_timestamp import openssl_transport, tsa  # noqa: F401  (local
 
 from tutela.evidence import Signer, export_package, verify_package
 from tutela.store import Recorder, open_store
-from tutela.store.ledger import read_witness, verify_ledger, witness_path
+from tutela.store.ledger import read_witness, witness_path
+from tutela.store.ledger_verify import verify_ledger
 
 RunCli = Callable[..., tuple[int, str, str]]
 

@@ -1,6 +1,6 @@
 """``tutela ledger verify`` and ``tutela ledger rotate-key``: the live database's ledger.
 
-``verify`` checks the whole chain end to end (``tutela.store.ledger.verify_ledger``): order,
+``verify`` checks the whole chain end to end (``tutela.store.ledger_verify.verify_ledger``): order,
 links and hashes of every entry, that ``ledger_head`` names the last one, every checkpoint's hash,
 signature and key (trusted, or handed over to by a ``key_rotated`` entry), that every checkpoint
 of the witness file (``<sqlite file>.checkpoints.jsonl``, ``$TUTELA_LEDGER_WITNESS``) is still in
@@ -138,7 +138,7 @@ def verify_cmd(
     """Verify the live ledger end to end (exit 0 intact, 1 tampered, 2 usage error)."""
     from tutela.evidence import TamperError
     from tutela.store import default_url, open_store
-    from tutela.store.ledger import verify_ledger
+    from tutela.store.ledger_verify import verify_ledger
 
     url = db or default_url()
     _existing(url)  # the database first: a wrong URL is not a missing key

@@ -190,8 +190,8 @@ def export_package(
     """Write the evidence package of case ``case_id`` to ``out_zip`` and return its summary.
 
     Before anything is signed, the live ledger is verified from the case's first entry to the
-    head (``tutela.store.ledger.verify_ledger``: chain, ``ledger_head``, checkpoints, the witness
-    file) and every message of the case against its ledger entry; a disagreement raises
+    head (``tutela.store.ledger_verify.verify_ledger``: chain, ``ledger_head``, checkpoints, the
+    witness file) and every message of the case against its ledger entry; a disagreement raises
     ``TamperError`` naming the entry and message, and nothing is appended or written.
 
     Appends an ``export`` entry and signs a checkpoint over it (with ``signer``, which must be the
@@ -208,11 +208,11 @@ def export_package(
     """
     from tutela.evidence import caseuco, report
     from tutela.evidence._collect import case_scope, message_rows, operation_rows
-    from tutela.store import ledger
+    from tutela.store import ledger, ledger_verify
     from tutela.store.ledger import iter_checkpoints, iter_ledger
 
     scope = case_scope(store, case_id)
-    known = {signer.fingerprint(), *ledger.rotation_fingerprints(store)}
+    known = {signer.fingerprint(), *ledger_verify.rotation_fingerprints(store)}
     foreign = sorted({c.key_fingerprint for c in iter_checkpoints(store)} - known)
     if foreign:
         raise SigningKeyError(
@@ -332,7 +332,7 @@ def export_package(
 def _verify_before_export(store: Store, scope: Any, signer: Signer) -> None:
     """The live ledger from the case's first entry, and the case's messages, verify (see
     ``export_package``); ``TamperError`` naming the entry (and message) otherwise."""
-    from tutela.store.ledger import verify_ledger
+    from tutela.store.ledger_verify import verify_ledger
 
     try:
         verify_ledger(

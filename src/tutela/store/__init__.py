@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from tutela.store.engine import Store, default_url, open_store
 from tutela.store.errors import NotFoundError, StoreError
-from tutela.store.ledger import iter_checkpoints, iter_ledger, verify_store
+from tutela.store.ledger import iter_checkpoints, iter_ledger
+from tutela.store.ledger_verify import verify_store
 from tutela.store.recorder import IDENTITY_KINDS, WARNING_ACTIONS, Recorder
 from tutela.store.records import (
     CaseRecord,

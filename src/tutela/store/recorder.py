@@ -328,8 +328,8 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
         old_fingerprint, new_fingerprint, old_public_key, new_public_key (raw, hex),
         handover_signature (the old key's, ``Signer.sign_handover``), actor, reason}`` and
         signs a checkpoint over it with the old key and one with the new key, so verifiers
-        (``ledger.verify_ledger``) link the two keys either way. Raises ``StoreError`` without a
-        current signer, ``InputError`` when the new key is the current one.
+        (``ledger_verify.verify_ledger``) link the two keys either way. Raises ``StoreError``
+        without a current signer, ``InputError`` when the new key is the current one.
         """
         old = self.signer
         if old is None:

@@ -1,0 +1,231 @@
+"""Rows that mirror ledger entries, checked against them: audit rows, decisions, case events and
+referrals (proposer and decider against the review entries: four-eyes). Used by
+:func:`tutela.store.ledger_verify.verify_ledger`; a deleted row is found by its orphaned entry.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tutela.evidence import EntryKind, TamperError, canonical_json, sha256_hex
+from tutela.store.engine import Store
+from tutela.store.models import LedgerEntryRow
+
+__all__ = ["check_records"]
+
+# -- rows that mirror ledger entries (audit log, decisions, case events, referrals) ------------
+_REFERRAL_DECISIONS = ("approve_referral", "reject_referral")
+_EVENTS = frozenset(
+    ("dismiss", "watch", "propose_referral", "approve_referral", "reject_referral", "reveal",
+     "purge", "reopen")
+)  # fmt: skip
+"""The case-event actions (``case_events.action``'s check constraint)."""
+
+
+def _row_mismatch(seq: int, what: str, field_name: str, expected: object, actual: object) -> None:
+    raise TamperError(
+        f"{what} {field_name} differs from its ledger entry (row edited)",
+        seq=seq, expected=expected, actual=actual,
+    )  # fmt: skip
+
+
+def _first_unmirrored(s: Session, kind: str, start: int, last_seq: int, column: Any) -> int | None:
+    """The first entry of ``kind`` in the range with no row pointing at it (a deleted row)."""
+    has_row = select(column).where(column == LedgerEntryRow.seq).exists()
+    return s.execute(
+        select(LedgerEntryRow.seq)
+        .where(LedgerEntryRow.kind == kind, LedgerEntryRow.seq.between(start, last_seq), ~has_row)
+        .order_by(LedgerEntryRow.seq)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def check_records(store: Store, start: int, last_seq: int, wanted: set[int] | None) -> int:
+    """Every audit row, decision, case event and referral against the ledger entry that records it,
+    and every such entry against its row (a deleted row is found by its orphaned entry).
+
+    The rows are what the dashboard, the workflow and exports read (``referral_ready`` reads the
+    referral and audit tables); the entries are what the chain and the signed checkpoints cover.
+    Decisions are limited to ``wanted`` conversations when given. Raises ``TamperError`` naming the
+    entry; returns the number of rows checked.
+    """
+    from tutela.store.models import AuditLogRow, CaseEventRow, DecisionRow, ReferralRow
+
+    checked = 0
+    in_range = LedgerEntryRow.seq.between(start, last_seq)
+    with store.session() as s:
+        # audit rows
+        q = (
+            select(AuditLogRow, LedgerEntryRow.kind, LedgerEntryRow.payload)
+            .outerjoin(LedgerEntryRow, LedgerEntryRow.seq == AuditLogRow.ledger_seq)
+            .where((AuditLogRow.ledger_seq >= start) | AuditLogRow.ledger_seq.is_(None))
+            .order_by(AuditLogRow.id)
+        )
+        for row, kind, payload_text in s.execute(q):
+            what = f"audit row {row.id}"
+            if row.ledger_seq is None or kind != EntryKind.AUDIT.value or row.ledger_seq > last_seq:
+                raise TamperError(
+                    f"{what} ({row.action}) has no audit entry in the ledger (row inserted)",
+                    seq=row.ledger_seq, expected="an audit entry", actual=kind,
+                )  # fmt: skip
+            p = json.loads(payload_text)
+            for name in ("actor", "action", "target"):
+                if p.get(name) != getattr(row, name):
+                    _row_mismatch(row.ledger_seq, what, name, p.get(name), getattr(row, name))
+            if canonical_json(p.get("details")) != canonical_json(row.details):
+                _row_mismatch(row.ledger_seq, what, "details", p.get("details"), row.details)
+            checked += 1
+        orphan = _first_unmirrored(
+            s, EntryKind.AUDIT.value, start, last_seq, AuditLogRow.ledger_seq
+        )
+        if orphan is not None:
+            raise TamperError(
+                "audit entry without its audit row (row deleted)", seq=orphan,
+                expected="an audit_log row", actual=None,
+            )  # fmt: skip
+
+        # decisions
+        dq = (
+            select(
+                DecisionRow,
+                LedgerEntryRow.kind,
+                LedgerEntryRow.conversation,
+                LedgerEntryRow.payload,
+            )
+            .outerjoin(LedgerEntryRow, LedgerEntryRow.seq == DecisionRow.ledger_seq)
+            .where(DecisionRow.ledger_seq >= start)
+            .order_by(DecisionRow.ledger_seq)
+        )
+        if wanted is not None:
+            dq = dq.where(DecisionRow.conversation_id.in_(sorted(wanted)))
+        for row, kind, conversation, payload_text in s.execute(dq):
+            what = f"decision {row.id}"
+            if kind != EntryKind.DECISION.value or row.ledger_seq > last_seq:
+                raise TamperError(
+                    f"{what} has no decision entry in the ledger (row inserted)",
+                    seq=row.ledger_seq, expected="a decision entry", actual=kind,
+                )  # fmt: skip
+            p = json.loads(payload_text)
+            if conversation != row.conversation_id:
+                _row_mismatch(
+                    row.ledger_seq, what, "conversation", conversation, row.conversation_id
+                )
+            for name in ("after_line", "action", "rule", "reason", "variant", "indicators"):
+                if p.get(name) != getattr(row, name):
+                    _row_mismatch(row.ledger_seq, what, name, p.get(name), getattr(row, name))
+            try:
+                same_risk = abs(float(p.get("risk")) - float(row.risk)) <= 5e-7
+            except (TypeError, ValueError):
+                same_risk = False
+            if not same_risk:
+                _row_mismatch(row.ledger_seq, what, "risk", p.get("risk"), row.risk)
+            checked += 1
+        dec_orphan = select(LedgerEntryRow.seq).where(
+            LedgerEntryRow.kind == EntryKind.DECISION.value,
+            in_range,
+            ~select(DecisionRow.id).where(DecisionRow.ledger_seq == LedgerEntryRow.seq).exists(),
+        )
+        if wanted is not None:
+            dec_orphan = dec_orphan.where(LedgerEntryRow.conversation.in_(sorted(wanted)))
+        orphan = s.execute(dec_orphan.order_by(LedgerEntryRow.seq).limit(1)).scalar_one_or_none()
+        if orphan is not None:
+            raise TamperError(
+                "decision entry without its decision row (row deleted)", seq=orphan,
+                expected="a decisions row", actual=None,
+            )  # fmt: skip
+
+        # review entries (case events) and the referrals they decide
+        reviews: dict[int, dict[str, Any]] = {
+            seq: json.loads(text)
+            for seq, text in s.execute(
+                select(LedgerEntryRow.seq, LedgerEntryRow.payload).where(
+                    LedgerEntryRow.kind == EntryKind.REVIEW.value, in_range
+                )
+            )
+        }
+        seen: set[int] = set()
+        for row in s.execute(select(CaseEventRow).order_by(CaseEventRow.id)).scalars():
+            seq = row.details.get("review_seq") if isinstance(row.details, dict) else None
+            if isinstance(seq, int) and 0 < seq < start:
+                continue  # before an excerpt
+            p = reviews.get(seq) if isinstance(seq, int) else None
+            what = f"case event {row.id}"
+            if p is None:
+                raise TamperError(
+                    f"{what} ({row.action}) has no review entry in the ledger (row inserted)",
+                    seq=seq if isinstance(seq, int) else None, expected="a review entry",
+                    actual=None,
+                )  # fmt: skip
+            seen.add(seq)
+            expected = {"case_id": row.case_id, "action": row.action, "actor": row.actor,
+                        "note_sha256": sha256_hex(row.note.encode("utf-8"))}  # fmt: skip
+            for name, actual in expected.items():
+                if p.get(name) != actual:
+                    _row_mismatch(seq, what, name, p.get(name), actual)
+            checked += 1
+        # a review entry of a case-event action always has its row (the workflow writes both);
+        # other review entries (``Recorder.append_entry``) have none
+        missing = sorted(
+            seq for seq, p in reviews.items() if seq not in seen and p.get("action") in _EVENTS
+        )
+        if missing:
+            raise TamperError(
+                "review entry without its case event (row deleted)", seq=missing[0],
+                expected="a case_events row", actual=None,
+            )  # fmt: skip
+        by_referral: dict[int, dict[str, dict[str, Any]]] = {}
+        for p in reviews.values():
+            ref_id = p.get("referral_id")
+            if isinstance(ref_id, int):
+                by_referral.setdefault(ref_id, {})[str(p.get("action"))] = p
+        for ref in s.execute(select(ReferralRow).order_by(ReferralRow.id)).scalars():
+            facts = by_referral.get(ref.id)
+            if facts is None:
+                if start > 1:
+                    continue  # proposed before the excerpt, or another case's
+                raise TamperError(
+                    f"referral {ref.id} has no proposal in the ledger (row inserted)",
+                    seq=None, expected="a propose_referral review entry", actual=None,
+                )  # fmt: skip
+            proposal = facts.get("propose_referral")
+            if proposal is None and start == 1:
+                raise TamperError(
+                    f"referral {ref.id} has no proposal in the ledger (row inserted)",
+                    seq=None, expected="a propose_referral review entry", actual=None,
+                )  # fmt: skip
+            if proposal is not None and proposal.get("actor_id") != ref.proposed_by:
+                raise TamperError(
+                    f"referral {ref.id} proposer differs from its ledger entry (row edited)",
+                    seq=None, expected=proposal.get("actor_id"), actual=ref.proposed_by,
+                )  # fmt: skip
+            decision = next((facts[a] for a in _REFERRAL_DECISIONS if a in facts), None)
+            if ref.status == "proposed":
+                if decision is not None:
+                    raise TamperError(
+                        f"referral {ref.id} was decided in the ledger but reads 'proposed'",
+                        seq=None, expected=decision.get("action"), actual=ref.status,
+                    )  # fmt: skip
+                continue
+            want = "approve_referral" if ref.status == "approved" else "reject_referral"
+            if decision is None or decision.get("action") != want:
+                raise TamperError(
+                    f"referral {ref.id} reads {ref.status!r} without that decision in the ledger "
+                    "(row edited)",
+                    seq=None,
+                    expected=want,
+                    actual=None if decision is None else decision["action"],
+                )
+            if decision.get("actor_id") != ref.decided_by or (
+                ref.decided_by is not None and ref.decided_by == ref.proposed_by
+            ):
+                raise TamperError(
+                    f"referral {ref.id} decider differs from its ledger entry or proposed it "
+                    "(four-eyes)",
+                    seq=None, expected=decision.get("actor_id"), actual=ref.decided_by,
+                )  # fmt: skip
+            checked += 1
+    return checked
