@@ -285,30 +285,6 @@ def test_garbage_tokens_are_unknown(user_store):
 
 
 # -- PostgreSQL (TUTELA_TEST_PG_URL) -----------------------------------------------------------
-@pytest.fixture
-def pg_url():
-    import os
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = os.environ.get("TUTELA_TEST_PG_URL")
-    if not base:
-        pytest.skip("PostgreSQL contract tests need TUTELA_TEST_PG_URL (a throwaway database)")
-    schema = f"tutela_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def test_sessions_and_single_use_totp_on_postgresql(pg_url: str, tmp_path: Path):
     import pyotp
 

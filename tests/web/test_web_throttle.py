@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import threading
 import time
-import uuid
 import warnings
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from web_support import PASSWORD, csrf_of
 
 from tutela.cases.users import UserStore
@@ -29,8 +25,6 @@ from tutela.errors import InputError
 from tutela.store import open_store
 from tutela.store.models import AuditLogRow
 from tutela.web.throttle import DEVICE_COOKIE_PREFIX, DeviceCookies, LoginThrottle
-
-PG_URL = os.environ.get("TUTELA_TEST_PG_URL")
 
 
 class CountingHasher(PasswordHasher):
@@ -439,23 +433,6 @@ def _concurrent_reservations(url: str, n: int = 30, stores: int = 2) -> int:
 
 def test_reservations_are_atomic_across_stores_over_one_sqlite_file(tmp_path: Path):
     assert _concurrent_reservations(f"sqlite:///{tmp_path / 'shared.db'}") == 5
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    if not PG_URL:
-        pytest.skip("PostgreSQL contract tests need TUTELA_TEST_PG_URL (a throwaway database)")
-    schema = f"tutela_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_reservations_are_atomic_on_postgresql(pg_url: str):
