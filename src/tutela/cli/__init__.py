@@ -10,14 +10,12 @@ Commands that write a file write it atomically, so an interrupted run leaves not
 from __future__ import annotations
 
 import errno
-import io
-import os
 import sys
 import traceback
 from typing import NoReturn
 
 from tutela.cli import batch, cases, evidence, ledger, live, research, web  # noqa: F401  (register the commands)
-from tutela.cli._app import app, state
+from tutela.cli._app import app, state, stdout_gone
 from tutela.errors import TutelaError
 
 __all__ = ["EX_SOFTWARE", "EX_USAGE", "app", "main"]
@@ -26,16 +24,6 @@ EX_USAGE = 2
 """Exit status of a user error (a bad argument or file): ``error: ...`` on stderr."""
 EX_SOFTWARE = 70
 """Exit status of an unexpected exception (a bug), ``EX_SOFTWARE`` of BSD ``sysexits.h``."""
-
-
-def _stdout_gone() -> NoReturn:
-    """stdout was closed under us (``tutela ... | head``): exit quietly, like other tools."""
-    try:  # point stdout at /dev/null so the interpreter's final flush does not fail again
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, io.UnsupportedOperation):
-        pass
-    sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a killed writer of a closed pipe
 
 
 def _broken_pipe(exit_: SystemExit) -> bool:
@@ -84,7 +72,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         app(args=args, prog_name="tutela", standalone_mode=True)
     except SystemExit as e:
         if _broken_pipe(e):
-            _stdout_gone()
+            stdout_gone()
         raise
     except TutelaError as e:
         if state.verbose:
@@ -95,7 +83,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
     except BrokenPipeError:
-        _stdout_gone()
+        stdout_gone()
     except Exception as e:  # a bug: one line, never a traceback without --verbose
         if state.verbose:
             traceback.print_exc()

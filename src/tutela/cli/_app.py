@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import structlog
 import typer
@@ -19,6 +20,8 @@ from tutela import __version__
 from tutela.errors import InputError
 
 __all__ = [
+    "DB_OPTION",
+    "EX_PIPE",
     "app",
     "atomic_write",
     "check_output_path",
@@ -26,6 +29,7 @@ __all__ = [
     "out_console",
     "progress_bar",
     "state",
+    "stdout_gone",
 ]
 
 app = typer.Typer(
@@ -49,13 +53,29 @@ class _Console(Console):
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, AttributeError):
-            pass
-        raise SystemExit(141)
+        stdout_gone()
+
+
+EX_PIPE = 141
+"""Exit status when the reader closed stdout: 128 + SIGPIPE, what a shell reports."""
+
+
+def stdout_gone() -> NoReturn:
+    """stdout was closed by its reader (``tutela ... | head``): point it at the null device, so
+    the interpreter's final flush cannot fail again, and exit :data:`EX_PIPE` quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor behind stdout
+        pass
+    raise SystemExit(EX_PIPE)
+
+
+DB_OPTION = typer.Option(
+    None, "--db", envvar="TUTELA_DB", help="Database URL (default: a file in the user data dir)."
+)
+"""The common ``--db`` option (``TUTELA_DB``; ``None``: ``tutela.store.default_url()``)."""
 
 
 out_console: Console = _Console()

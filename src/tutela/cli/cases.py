@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tutela.cli._app import app, out_console
+from tutela.cli._app import DB_OPTION, app, out_console
 from tutela.errors import InputError
 
 __all__ = ["cases_app", "operations_app", "users_app"]
@@ -24,9 +24,6 @@ app.add_typer(users_app, name="users")
 app.add_typer(cases_app, name="cases")
 app.add_typer(operations_app, name="operations")
 
-DbOpt = typer.Option(
-    None, "--db", envvar="TUTELA_DB", help="Database URL (default: a file in the user data dir)."
-)
 MAX_RETENTION_DAYS = 36_500
 """Largest ``cases retention --days`` (100 years): a cut-off further back is before year 1."""
 MAX_LIST_LIMIT = 1_000_000
@@ -74,7 +71,7 @@ def users_add(
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from the first line of stdin."
     ),
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Add a user. The password never comes from the command line: stdin or a hidden prompt."""
     from tutela.cases.users import UserStore
@@ -101,7 +98,7 @@ def users_add(
 @users_app.command("list")
 def users_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """List users."""
     from tutela.cases.users import UserStore
@@ -129,7 +126,7 @@ def users_list(
 @users_app.command("totp")
 def users_totp(
     name: str = typer.Argument(..., help="Login name."),
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Give a user a new TOTP secret and print its otpauth:// URI (for an authenticator app)."""
     from tutela.cases.users import UserStore, totp_uri
@@ -145,7 +142,7 @@ def users_totp(
 @users_app.command("deactivate")
 def users_deactivate(
     name: str = typer.Argument(..., help="Login name."),
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Disable a user's logins and case actions and end their open dashboard sessions (the
     account stays for the audit trail)."""
@@ -163,7 +160,7 @@ def users_deactivate(
 def users_role(
     name: str = typer.Argument(..., help="Login name."),
     role: str = typer.Option(..., "--role", help="analyst, supervisor or admin."),
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Give a user another role; their open dashboard sessions end."""
     from tutela.cases.users import UserStore
@@ -179,7 +176,7 @@ def users_role(
 @users_app.command("revoke")
 def users_revoke(
     name: str = typer.Argument(..., help="Login name."),
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """End every open dashboard session of a user (e.g. a lost laptop); the account stays."""
     from tutela.cases.users import UserStore
@@ -222,7 +219,7 @@ _OP_ID = typer.Argument(..., min=1, max=2**31 - 1, help="Operation id (tutela op
 def users_grant(
     name: str = typer.Argument(..., help="Login name."),
     operation_id: int = _OP_ID,
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Let a user see the cases of one operation. A user with grants sees only the cases of
     granted operations; a user without any sees all (audited)."""
@@ -233,7 +230,7 @@ def users_grant(
 def users_ungrant(
     name: str = typer.Argument(..., help="Login name."),
     operation_id: int = _OP_ID,
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Withdraw a user's grant of one operation; withdrawing the last grant makes the user
     unrestricted again (audited)."""
@@ -250,7 +247,7 @@ def cases_queue(
     limit: int = typer.Option(
         200, "--limit", min=1, max=MAX_LIST_LIMIT, help="At most this many cases."
     ),
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """The review queue, highest risk first."""
     from tutela.cases.workflow import REVIEW_STATUSES, CaseWorkflow
@@ -301,7 +298,7 @@ def cases_retention(
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list the cases that would go."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Apply the retention rule: delete the message texts of long-dismissed cases (a
     ``retention_purge`` tombstone stays in the ledger, which keeps verifying)."""
@@ -346,7 +343,7 @@ def operations_add(
     non_evidential: bool = typer.Option(
         False, "--non-evidential", help="Training/test operation: its records are not evidence."
     ),
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Record an operation (ledger entry ``operation``)."""
     from tutela.cases.operations import add_operation
@@ -374,7 +371,7 @@ def operations_add(
 @operations_app.command("list")
 def operations_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """List operations and whether each is active now."""
     from tutela.cases.operations import is_active, list_operations

@@ -35,7 +35,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tutela.cli._app import app, err_console, out_console
+from tutela.cli._app import DB_OPTION, app, err_console, out_console
 from tutela.errors import InputError, TutelaError
 from tutela.evidence.package import ReadLimits
 
@@ -58,12 +58,7 @@ def export(
         ..., min=1, max=2**31 - 1, help="Case id (see the dashboard or `tutela demo`)."
     ),
     out: Path = typer.Option(..., "--out", help="Package file to write (.zip)."),
-    db: str | None = typer.Option(
-        None,
-        "--db",
-        envvar="TUTELA_DB",
-        help="Database URL (default: a file in the user data dir).",
-    ),
+    db: str | None = DB_OPTION,
     key: Path | None = typer.Option(
         None,
         "--key",

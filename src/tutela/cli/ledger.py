@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
-from tutela.cli._app import app, err_console, out_console
+from tutela.cli._app import DB_OPTION, app, err_console, out_console
 from tutela.errors import InputError
 
 if TYPE_CHECKING:
@@ -118,12 +118,7 @@ def _existing(url: str) -> None:
 
 @ledger_app.command("verify")
 def verify_cmd(
-    db: str | None = typer.Option(
-        None,
-        "--db",
-        envvar="TUTELA_DB",
-        help="Database URL (default: a file in the user data dir).",
-    ),
+    db: str | None = DB_OPTION,
     key: list[str] | None = typer.Option(
         None,
         "--key",
@@ -181,12 +176,7 @@ def verify_cmd(
 
 @ledger_app.command("rotate-key")
 def rotate_key_cmd(
-    db: str | None = typer.Option(
-        None,
-        "--db",
-        envvar="TUTELA_DB",
-        help="Database URL (default: a file in the user data dir).",
-    ),
+    db: str | None = DB_OPTION,
     key: Path | None = typer.Option(
         None, "--key", help="The current signing key file (default: the database's key)."
     ),

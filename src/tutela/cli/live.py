@@ -11,11 +11,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tutela.cli._app import app, out_console
-
-DbOpt = typer.Option(
-    None, "--db", envvar="TUTELA_DB", help="Database URL (default: a file in the user data dir)."
-)
+from tutela.cli._app import DB_OPTION, app, out_console
 
 
 @app.command()
@@ -68,7 +64,7 @@ def demo(
 @app.command()
 def run(
     config: Path = typer.Option(..., "--config", help="Run configuration YAML (see README)."),
-    db: str | None = DbOpt,
+    db: str | None = DB_OPTION,
 ) -> None:
     """Run the configured personas on their platforms until stopped (SIGINT/SIGTERM)."""
     from tutela.live.runner import load_run_config, run_personas

@@ -18,7 +18,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from tutela.cli._app import app, check_output_path, out_console
+from tutela.cli._app import DB_OPTION, app, check_output_path, out_console
 from tutela.errors import InputError
 
 __all__ = ["research_app"]
@@ -29,9 +29,6 @@ research_app = typer.Typer(
 )
 app.add_typer(research_app, name="research")
 
-_DB = typer.Option(
-    None, "--db", envvar="TUTELA_DB", help="Database URL (default: a file in the user data dir)."
-)
 PASSWORD_ENV = "TUTELA_PASSWORD"
 """Environment variable ``research export --user`` reads the password from (after stdin)."""
 TOTP_ENV = "TUTELA_TOTP_CODE"
@@ -106,7 +103,7 @@ def _login(store: Any, name: str, password_stdin: bool, totp_code: str | None) -
 @research_app.command("export")
 def export(
     out: Path = typer.Option(..., "--out", help="Export folder to create."),
-    db: str | None = _DB,
+    db: str | None = DB_OPTION,
     include_text: bool = typer.Option(
         False,
         "--include-text",
@@ -173,7 +170,7 @@ def export(
 
 
 @research_app.command("stats")
-def stats_cmd(db: str | None = _DB, key_file: Path | None = _KEY) -> None:
+def stats_cmd(db: str | None = DB_OPTION, key_file: Path | None = _KEY) -> None:
     """Print the research statistics as JSON (pseudonyms match exports with the same key)."""
     from tutela.research import load_or_create_key
     from tutela.research.stats import summary
