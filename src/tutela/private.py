@@ -13,9 +13,12 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["FILE_MODE", "FOLDER_MODE", "data_dir", "private_file", "private_folder"]
+from tutela.errors import ConfigError
+
+__all__ = ["FILE_MODE", "FOLDER_MODE", "data_dir", "private_file", "private_folder", "secret_file"]
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
@@ -76,3 +79,42 @@ def private_file(path: str | os.PathLike[str], *, create: bool = True) -> Path:
         log.warning("tightening %s from %o to %o (private data)", file, mode, FILE_MODE)
         os.chmod(file, FILE_MODE)
     return file
+
+
+def secret_file(
+    path: str | os.PathLike[str], *, what: str, new: Callable[[], bytes] | None = None
+) -> bytes:
+    """The stripped bytes of the secret file at ``path`` (a key, a session secret).
+
+    When the file is missing and ``new`` is given, it is created with ``new()`` (``0600``, its
+    folders ``0700``, exclusively and fsynced: when two processes race, the first file wins and
+    both read it). A secret readable or writable by group or others is refused, not tightened:
+    someone may already have copied it. ``what`` names the file in messages.
+
+    Raises ``ConfigError`` when the file cannot be created or read (a missing one included) or is
+    accessible by group/others.
+    """
+    file = Path(path).expanduser()
+    if new is not None and not file.exists():
+        try:
+            private_folder(file.parent)
+            fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        except FileExistsError:
+            pass  # another process made it first: read theirs
+        except OSError as e:
+            raise ConfigError(f"{file}: cannot create {what}: {e}") from e
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(new())
+                fh.flush()
+                os.fsync(fh.fileno())
+    try:
+        mode = file.stat().st_mode
+        if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(
+                f"{file}: {what} is accessible by group/others "
+                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {file}"
+            )
+        return file.read_bytes().strip()
+    except OSError as e:
+        raise ConfigError(f"{file}: cannot read {what}: {e}") from e

@@ -49,3 +49,18 @@ def test_own_data_folder_is_tightened(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(private, "data_dir", lambda: own)
     open_store(f"sqlite:///{own / 'tutela.db'}").close()
     assert _mode(own) == 0o700
+
+
+def test_secret_file_is_created_private_and_refused_when_others_can_read(tmp_path: Path) -> None:
+    from tutela.errors import ConfigError
+
+    path = tmp_path / "keys" / "k.key"
+    assert private.secret_file(path, what="test key", new=lambda: b"s3cret\n") == b"s3cret"
+    assert _mode(path) == 0o600 and _mode(path.parent) == 0o700
+    # an existing file is read, never replaced
+    assert private.secret_file(path, what="test key", new=lambda: b"other") == b"s3cret"
+    os.chmod(path, 0o640)
+    with pytest.raises(ConfigError, match="test key is accessible by group/others"):
+        private.secret_file(path, what="test key")
+    with pytest.raises(ConfigError, match="cannot read test key"):
+        private.secret_file(tmp_path / "missing.key", what="test key")

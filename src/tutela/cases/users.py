@@ -46,7 +46,6 @@ from __future__ import annotations
 import hmac
 import logging
 import os
-import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +62,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tutela.errors import ConfigError, InputError
+from tutela.private import secret_file
 from tutela.store import NotFoundError, Recorder, Store, StoreError
 from tutela.store.models import UserRow, WebSessionRow
 
@@ -206,35 +206,12 @@ class TotpSecretBox:
 
     def _load(self, *, create: bool) -> bytes:
         path = self.path
-        if not path.exists():
-            if not create:
-                raise ConfigError(
-                    f"{path}: TOTP key file is missing but the database holds encrypted TOTP "
-                    "secrets; restore the file or re-enrol the users with `tutela users totp`"
-                )
-            try:
-                if not path.parent.exists():
-                    path.parent.mkdir(parents=True, mode=0o700)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another process made it first: read theirs
-            except OSError as e:
-                raise ConfigError(f"{path}: cannot create the TOTP key file: {e}") from e
-            else:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(Fernet.generate_key())
-                    fh.flush()
-                    os.fsync(fh.fileno())
-        try:
-            mode = path.stat().st_mode
-            if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise ConfigError(
-                    f"{path}: TOTP key file is accessible by group/others "
-                    f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
-                )
-            key = path.read_bytes().strip()
-        except OSError as e:
-            raise ConfigError(f"{path}: cannot read the TOTP key file: {e}") from e
+        if not create and not path.exists():
+            raise ConfigError(
+                f"{path}: TOTP key file is missing but the database holds encrypted TOTP "
+                "secrets; restore the file or re-enrol the users with `tutela users totp`"
+            )
+        key = secret_file(path, what="the TOTP key file", new=Fernet.generate_key)
         try:
             Fernet(key)
         except (ValueError, TypeError) as e:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import stat
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from tutela.errors import ConfigError
+from tutela.private import secret_file
 
 __all__ = ["SECRET_FILE", "WebSettings", "load_or_create_secret"]
 
@@ -30,30 +30,15 @@ def _data_dir() -> Path:
 
 
 def load_or_create_secret(path: Path) -> str:
-    """The secret stored at ``path``, created (64 hex chars, mode 0600) when absent.
+    """The secret stored at ``path``, created (64 hex chars, mode 0600) when absent
+    (:func:`tutela.private.secret_file`).
 
     Raises ``ConfigError`` when the file is readable by group/others or cannot be read/written.
     """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        except OSError as e:
-            raise ConfigError(f"{path}: cannot create session secret: {e}") from e
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(secrets.token_hex(32))
+    raw = secret_file(path, what="session secret", new=lambda: secrets.token_hex(32).encode())
     try:
-        mode = path.stat().st_mode
-        if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(
-                f"{path}: session secret is accessible by group/others "
-                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
-            )
-        value = path.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError) as e:
+        value = raw.decode("ascii")
+    except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: cannot read session secret: {e}") from e
     if len(value) < 32:
         raise ConfigError(f"{path}: session secret is too short (need >= 32 characters)")
