@@ -183,20 +183,15 @@ def check_records(store: Store, start: int, last_seq: int, wanted: set[int] | No
             if isinstance(ref_id, int):
                 by_referral.setdefault(ref_id, {})[str(p.get("action"))] = p
         for ref in s.execute(select(ReferralRow).order_by(ReferralRow.id)).scalars():
-            facts = by_referral.get(ref.id)
-            if facts is None:
-                if start > 1:
-                    continue  # proposed before the excerpt, or another case's
-                raise TamperError(
-                    f"referral {ref.id} has no proposal in the ledger (row inserted)",
-                    seq=None, expected="a propose_referral review entry", actual=None,
-                )  # fmt: skip
+            facts = by_referral.get(ref.id, {})
             proposal = facts.get("propose_referral")
-            if proposal is None and start == 1:
+            if proposal is None and start == 1:  # an excerpt may begin after the proposal
                 raise TamperError(
                     f"referral {ref.id} has no proposal in the ledger (row inserted)",
                     seq=None, expected="a propose_referral review entry", actual=None,
                 )  # fmt: skip
+            if not facts:
+                continue  # proposed before the excerpt, or another case's
             if proposal is not None and proposal.get("actor_id") != ref.proposed_by:
                 raise TamperError(
                     f"referral {ref.id} proposer differs from its ledger entry (row edited)",
