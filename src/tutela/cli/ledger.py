@@ -95,22 +95,11 @@ def _trusted(
 
 
 def _existing(url: str) -> None:
-    """A SQLite file must exist: verifying must not create an empty database."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    """A SQLite file must exist: verifying must not create an empty database. ``StoreError``
+    (exit 2) for a URL that is not one or names an unsupported database."""
+    from tutela.store.engine import parse_url
 
-    try:
-        u = make_url(url)
-    except ArgumentError as e:
-        raise InputError(f"invalid database URL {url!r}") from e
-    from tutela.store.engine import SUPPORTED_BACKENDS
-
-    if u.get_backend_name() not in SUPPORTED_BACKENDS:
-        raise InputError(
-            f"unsupported database {u.get_backend_name()!r} in "
-            f"{u.render_as_string(hide_password=True)!r}: use sqlite:///PATH or "
-            "postgresql+psycopg://USER@HOST/NAME"
-        )
+    u = parse_url(url)
     db = u.database or ""
     if u.get_backend_name() == "sqlite" and db not in ("", ":memory:") and not Path(db).exists():
         raise InputError("no database here", path=db)

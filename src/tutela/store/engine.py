@@ -25,14 +25,14 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tutela.private import private_file
 from tutela.store.errors import StoreError
 
-__all__ = ["SUPPORTED_BACKENDS", "Store", "default_url", "open_store"]
+__all__ = ["SUPPORTED_BACKENDS", "Store", "default_url", "open_store", "parse_url"]
 
 SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql"})
 """Database backends Tutela's schema, triggers and locking are written and tested for."""
@@ -218,6 +218,23 @@ def _private_sqlite_file(db: Path) -> None:
         raise StoreError(f"cannot create database file {str(db)!r}: {e.strerror or e}") from e
 
 
+def parse_url(url: str) -> URL:
+    """``url`` parsed; ``StoreError`` when it is not a URL or names a backend outside
+    :data:`SUPPORTED_BACKENDS` (e.g. ``mysql://``; the password is not shown)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as e:
+        raise StoreError(f"invalid database URL {url!r}") from e
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise StoreError(
+            f"unsupported database {backend!r} in "
+            f"{parsed.render_as_string(hide_password=True)!r}: use sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST/NAME"
+        )
+    return parsed
+
+
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     """Open (and create/upgrade with Alembic) the store at ``url``.
 
@@ -227,19 +244,9 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     :data:`SUPPORTED_BACKENDS` (e.g. ``mysql://``) or a driver that is not installed, or the
     database cannot be opened or migrated (passwords are not shown in the message).
     """
-    url = url or default_url()
-    try:
-        parsed = make_url(url)
-    except ArgumentError as e:
-        raise StoreError(f"invalid database URL {url!r}") from e
-    backend = parsed.get_backend_name()
+    parsed = parse_url(url or default_url())
     shown = parsed.render_as_string(hide_password=True)
-    if backend not in SUPPORTED_BACKENDS:
-        raise StoreError(
-            f"unsupported database {backend!r} in {shown!r}: use sqlite:///PATH or "
-            "postgresql+psycopg://USER@HOST/NAME"
-        )
-    is_sqlite = backend == "sqlite"
+    is_sqlite = parsed.get_backend_name() == "sqlite"
     if is_sqlite and parsed.database and parsed.database != ":memory:":
         _private_sqlite_file(Path(parsed.database))
     try:
