@@ -2,53 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from web_support import csrf_of
+from web_support import csrf_of, explicit_line
 
 from tutela.evidence import verify_package
 
-EXPLICIT = "en.sexual_content.synthetic_test"
-
-
-def _explicit_line(web) -> int:
-    """Add an inbound line whose decision lists a sexual-content indicator to the demo case's
-    contact; returns the message id. The text is a neutral placeholder."""
-    rec = web.services.recorder
-    case = rec.get_case(web.case_id)
-    conv = rec.open_conversation(
-        operation_id=rec.ensure_demo_operation().id,
-        persona_id="gb-ellie",
-        platform="local",
-        account="gb-ellie",
-        contact_id=case.contact_id,
-        lang="en",
-        started_at=datetime.now(UTC),
-    )
-    msg = rec.record_inbound(
-        conversation_id=conv.id,
-        author="contact-1",
-        text="placeholder line standing for explicit content",
-        wire=b"x",
-        received_at=datetime.now(UTC),
-        contact_line=1,
-    )
-    rec.record_decision(
-        conversation_id=conv.id,
-        message_id=msg.id,
-        after_line=1,
-        action="escalate",
-        risk=0.9,
-        indicators=[EXPLICIT],
-        rule="test",
-        reason="test",
-        variant=None,
-    )
-    return msg.id
-
 
 def test_explicit_line_is_masked_and_reveal_is_audited(web):
-    mid = _explicit_line(web)
+    mid = explicit_line(web)
     c = web.login("ana")
     page = c.get(f"/cases/{web.case_id}").text
     assert "placeholder line standing for explicit content" not in page
@@ -67,7 +27,7 @@ def test_explicit_line_is_masked_and_reveal_is_audited(web):
 
 
 def test_reveal_is_refused_without_csrf_and_for_other_cases_messages(web):
-    mid = _explicit_line(web)
+    mid = explicit_line(web)
     c = web.login("ana")
     r = c.post(f"/cases/{web.case_id}/messages/{mid}/reveal", headers={"HX-Request": "true"})
     assert r.status_code == 403 and "placeholder" not in r.text
@@ -81,7 +41,7 @@ def test_reveal_is_refused_without_csrf_and_for_other_cases_messages(web):
 
 def test_masking_can_be_turned_off(make_web):
     web = make_web(reveal_masking=False)
-    _explicit_line(web)
+    explicit_line(web)
     page = web.login("ana").get(f"/cases/{web.case_id}").text
     assert "placeholder line standing for explicit content" in page
 

@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
-from web_support import PASSWORD, csrf_of
+from web_support import PASSWORD, csrf_of, explicit_line
 
 from tutela.cases.access import grant_operation, revoke_operation
 from tutela.store.models import AuditLogRow
 
-EXPLICIT = "en.sexual_content.synthetic_test"
 SOURCE = "placeholder source line standing for explicit content"
 
 
@@ -32,41 +31,14 @@ def _explicit_identity(web, *, contact_id: int | None = None) -> tuple[int, int,
     rec = web.services.recorder
     if contact_id is None:
         contact_id = rec.get_case(web.case_id).contact_id
-    conv = rec.open_conversation(
-        operation_id=rec.ensure_demo_operation().id,
-        persona_id="gb-ellie",
-        platform="local",
-        account="gb-ellie",
-        contact_id=contact_id,
-        lang="en",
-        started_at=datetime.now(UTC),
-    )
-    msg = rec.record_inbound(
-        conversation_id=conv.id,
-        author="contact-x",
-        text=SOURCE,
-        wire=b"x",
-        received_at=datetime.now(UTC),
-        contact_line=1,
-    )
-    rec.record_decision(
-        conversation_id=conv.id,
-        message_id=msg.id,
-        after_line=1,
-        action="escalate",
-        risk=0.9,
-        indicators=[EXPLICIT],
-        rule="test",
-        reason="test",
-        variant=None,
-    )
-    rec.link_identity(contact_id, "local", "email", "someone@example.org", msg.id)
+    msg_id = explicit_line(web, contact_id=contact_id, text=SOURCE, author="contact-x")
+    rec.link_identity(contact_id, "local", "email", "someone@example.org", msg_id)
     ident = next(
         i
         for i in web.services.workflow.case_detail(web.case_id).identities
-        if i.source_message_id == msg.id
+        if i.source_message_id == msg_id
     )
-    return contact_id, ident.id, msg.id
+    return contact_id, ident.id, msg_id
 
 
 # -- item 8: the contact page masks explicit identity source lines ---------------------------------
