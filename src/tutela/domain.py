@@ -21,6 +21,7 @@ __all__ = [
     "GroomingStage",
     "IndicatorHit",
     "LineEvidence",
+    "MESSAGE_KINDS",
     "Message",
 ]
 
@@ -87,8 +88,12 @@ class Message:
     line: 1-based position of the message within its conversation.
     time: the source's own time text (``"16:43"``, ISO 8601, ...) or ``None``.
     source: where it came from, ``"path:line"`` for files or ``"xmpp:..."`` for live messages.
-    at: an aware UTC instant when the source provides a real one (live messages), else ``None``.
+    at: an aware UTC instant when the source provides a real one (live messages, exports that
+        carry a UTC offset or a Unix time), else ``None``.
     attachments: media metadata only.
+    kind: ``"text"`` (words someone wrote), ``"action"`` (an IRC ``/me`` action: ``text`` is the
+        action without the nick) or ``"media"`` (a media placeholder of a chat export: no words,
+        ``attachments`` holds what is known of the item).
     """
 
     conversation: str
@@ -99,6 +104,11 @@ class Message:
     source: str | None = None
     at: datetime | None = None
     attachments: tuple[Attachment, ...] = ()
+    kind: str = "text"
+
+
+#: The values of :attr:`Message.kind`.
+MESSAGE_KINDS = ("text", "action", "media")
 
 
 @dataclass(slots=True)
@@ -114,6 +124,8 @@ class Conversation:
     author_labels: per-author labels when the source gives them (PJ offender = 1, decoy = 0).
     flattened: True when message boundaries were lost (one string holds the whole segment).
     source: file the conversation was read from.
+    content_available: False when the source holds who wrote when but not what (a Discord export
+        made without message content): its authors are "not assessed", never "low risk".
     """
 
     id: str
@@ -123,6 +135,7 @@ class Conversation:
     author_labels: dict[str, int] = field(default_factory=dict)
     flattened: bool = False
     source: str | None = None
+    content_available: bool = True
 
     @property
     def authors(self) -> list[str]:

@@ -25,13 +25,37 @@ ROWS = {
 def test_public_names():
     assert sorted(tutela.ingest.__all__) == [
         "FORMATS",
+        "READERS",
+        "ReadWarning",
+        "ReaderSpec",
         "detect_format",
         "find_pan12_truth",
+        "parse_options",
         "read_corpus",
         "read_pan12_lines",
         "read_pan12_predators",
     ]
-    assert set(FORMATS) == {"pan12", "segments", "segments-messages", "pj", "generic"}
+    assert set(FORMATS) == {
+        "pan12",
+        "segments",
+        "segments-messages",
+        "pj",
+        "generic",
+        "whatsapp",
+        "telegram",
+        "discord",
+        "irc",
+        "messenger",
+        "csv",
+    }
+
+
+def test_every_reader_module_has_the_interface():
+    for spec in tutela.ingest.READERS:
+        module = spec.load()
+        if spec.sniffs:
+            assert callable(module.sniff), spec.name
+            assert callable(module.read), spec.name
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".json", ".ndjson", ".txt", ""])
@@ -95,7 +119,7 @@ def test_path_errors_are_raised_before_iteration(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
-        ({"fmt": "csv"}, "unknown corpus format 'csv'"),
+        ({"fmt": "xlsx"}, "unknown format 'xlsx'"),
         ({"max_message_chars": 0}, "at least 1"),
         ({"max_message_chars": 2.5}, "must be an integer"),
     ],
@@ -109,3 +133,41 @@ def test_bad_arguments(write, kwargs, needle):
 def test_input_error_is_a_value_error(tmp_path):
     with pytest.raises(ValueError):
         read_corpus(tmp_path / "absent.xml")
+
+
+def test_valid_json_of_an_unknown_shape_is_not_called_malformed(write):
+    doc = json.dumps({"title": "notes", "items": [1, 2, 3]}, indent=2)
+    with pytest.raises(InputError, match="not a known export format") as info:
+        detect_format(write("notes.json", doc))
+    message = str(info.value)
+    assert "malformed" not in message
+    assert "items, title" in message
+    for name in ("whatsapp", "telegram", "discord", "irc", "csv"):
+        assert name in message  # names the formats Tutela reads
+    assert "--format" in message and "fmt=" not in message
+
+
+def test_whole_json_array_is_not_a_known_format(write):
+    with pytest.raises(InputError, match="not a known export format .*a JSON array"):
+        detect_format(write("list.json", '[\n  {"a": 1}\n]\n'))
+
+
+def test_malformed_json_document_is_named_with_its_position(write):
+    with pytest.raises(InputError, match=r"malformed JSON: .*line 3") as info:
+        detect_format(write("bad.json", '{\n  "a": 1,\n  "b": ]\n}\n'))
+    assert info.value.line == 3
+
+
+def test_unknown_text_names_the_formats(write):
+    with pytest.raises(InputError, match="Tutela reads: .*whatsapp") as info:
+        detect_format(write("notes.txt", "just some words\nand more\n"))
+    assert "--format" in str(info.value)
+
+
+def test_parse_options():
+    from tutela.ingest import parse_options
+
+    assert parse_options("author=From, text=Body,") == {"author": "From", "text": "Body"}
+    assert parse_options(None) == {}
+    with pytest.raises(InputError, match="KEY=COLUMN"):
+        parse_options("author")

@@ -60,13 +60,18 @@ message longer than ``max_message_chars``, or a file with no conversations. Read
 
 from __future__ import annotations
 
-from .corpus import FORMATS, detect_format, read_corpus
+from ._warn import ReadWarning
+from .corpus import FORMATS, READERS, ReaderSpec, detect_format, parse_options, read_corpus
 from .pan12 import find_pan12_truth, read_pan12_lines, read_pan12_predators
 
 __all__ = [
     "FORMATS",
+    "READERS",
+    "ReadWarning",
+    "ReaderSpec",
     "detect_format",
     "find_pan12_truth",
+    "parse_options",
     "read_corpus",
     "read_pan12_lines",
     "read_pan12_predators",
