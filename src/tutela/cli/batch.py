@@ -14,6 +14,7 @@ from rich.table import Table
 
 from tutela import __version__
 from tutela.cli._app import (
+    DB_OPTION,
     app,
     atomic_write,
     check_output_path,
@@ -22,7 +23,15 @@ from tutela.cli._app import (
     progress_bar,
 )
 from tutela.errors import InputError
-from tutela.ingest import find_pan12_truth, read_corpus, read_pan12_predators
+from tutela.ingest import (
+    FORMATS,
+    ReadWarning,
+    detect_format,
+    find_pan12_truth,
+    parse_options,
+    read_corpus,
+    read_pan12_predators,
+)
 
 if TYPE_CHECKING:
     from tutela.detect.config import DetectionConfig
@@ -39,6 +48,44 @@ ALL_TASKS = (*TASKS, LIVE_TASK)
 ModelOpt = typer.Option(None, "--model", help="Model file (default: the shipped model).")
 ConfigOpt = typer.Option(None, "--config", help="Detection config YAML (see detection.yaml).")
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
+FormatOpt = typer.Option(
+    None,
+    "--format",
+    help=f"Force the input format (default: detected from the content): {', '.join(FORMATS)}.",
+)
+ColumnsOpt = typer.Option(
+    None,
+    "--columns",
+    help="CSV column mapping, e.g. conversation=Chat,author=From,text=Body,time=Date "
+    "(default: known header names).",
+)
+
+
+class _Warnings:
+    """Collects reader warnings and prints each on stderr as it comes."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.items: list[ReadWarning] = []
+        self._quiet = quiet
+
+    def __call__(self, w: ReadWarning) -> None:
+        self.items.append(w)
+        if len(self.items) <= 20 or not self._quiet:
+            err_console.print(f"warning: {w}", markup=False, highlight=False)
+
+    def to_list(self) -> list[dict]:
+        return [w.to_dict() for w in self.items]
+
+
+def _input(path: Path, fmt: str | None, columns: str | None) -> tuple[str, dict[str, str]]:
+    """The format name (forced or detected) and the reader options; checked before any work."""
+    if fmt is not None and fmt not in FORMATS:
+        raise InputError(f"--format: unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    options = parse_options(columns)
+    name = fmt or detect_format(path)
+    if options and name != "csv":
+        raise InputError(f"--columns applies to --format csv only (this file is read as {name})")
+    return name, options
 
 
 def _setup(
@@ -70,22 +117,72 @@ def analyze(
     top: int = typer.Option(20, "--top", min=1, help="Authors shown in the table."),
     model: Path | None = ModelOpt,
     config: Path | None = ConfigOpt,
+    fmt: str | None = FormatOpt,
+    columns: str | None = ColumnsOpt,
+    db: str | None = DB_OPTION,
+    operation: int | None = typer.Option(
+        None,
+        "--operation",
+        min=1,
+        max=2**31 - 1,
+        help="Record the flagged authors as cases of this operation in the --db database (the "
+        "file's SHA-256 as provenance); see tutela operations list.",
+    ),
 ) -> None:
-    """Score every author and conversation of a corpus, ranked by risk, with explanations."""
+    """Score every author and conversation of a corpus or chat export, ranked by risk, with
+    explanations; with --db and --operation, put the flagged authors in the review queue."""
     from tutela.detect.analyze import analyze as run_analysis
 
     if out is not None:
         check_output_path(out)
+    name, options = _input(path, fmt, columns)
+    recorder = sha = None
+    if operation is not None:
+        from tutela.cases.imports import file_sha256
+        from tutela.store import NotFoundError, Recorder, open_store
+
+        recorder = Recorder(open_store(db))
+        try:
+            recorder.get_operation(operation)
+        except NotFoundError as e:
+            raise InputError(
+                f"--operation {operation}: no such operation (see tutela operations list)"
+            ) from e
+        sha = file_sha256(path)
     cfg, clf = _setup(model, config)
-    with progress_bar(f"analysing {path.name}", enabled=not as_json) as advance:
+    warnings = _Warnings(quiet=as_json)
+    with progress_bar(f"analysing {path.name} ({name})", enabled=not as_json) as advance:
         result = run_analysis(
-            read_corpus(path),
+            read_corpus(path, fmt=name, warn=warnings, options=options),
             clf,
             line_indicator_weight=cfg.line_indicator_weight,
             progress=advance,
             lines=cfg.lines,
         )
-    payload = result.to_dict()
+    payload = {"format": name, **result.to_dict(), "warnings": warnings.to_list()}
+    if recorder is not None and operation is not None:
+        from tutela.cases.imports import import_analysis
+        from tutela.cli.cases import _cli_actor
+
+        summary = import_analysis(
+            recorder,
+            path=path,
+            fmt=name,
+            result=result,
+            conversations=lambda: read_corpus(path, fmt=name, options=options),
+            operation_id=operation,
+            actor=_cli_actor(),
+            sha256=sha,
+        )
+        payload["import"] = summary.to_dict()
+        if not as_json:
+            err_console.print(
+                f"recorded {summary.conversations_recorded} conversation(s) of flagged authors "
+                f"({summary.messages} lines) into operation {operation}: cases "
+                f"{', '.join(map(str, summary.cases)) or 'none'} (file SHA-256 {sha})",
+                markup=False,
+                highlight=False,
+            )
 
     def render(p: dict) -> None:
         table = Table(
@@ -96,6 +193,11 @@ def analyze(
         for col in cols:
             table.add_column(col, justify="right" if col in ("#", "risk", "convs") else "left")
         for i, a in enumerate(p["authors"][:top], start=1):
+            if not a["assessed"]:
+                table.add_row(
+                    str(i), a["id"], "-", "not assessed", "-", str(a["conversations"]), "", ""
+                )
+                continue
             inds = ", ".join(dict.fromkeys(f"{h['category']}@{h['line']}" for h in a["indicators"]))
             strongest = sorted(a.get("evidence", []), key=lambda e: -e["probability"])[:2]
             why = "; ".join(
@@ -116,11 +218,17 @@ def analyze(
                 why,
             )
         out_console.print(table)
-        flagged = sum(c["label"] for c in p["conversations"])
+        flagged = sum(bool(c["label"]) for c in p["conversations"])
+        unassessed = sum(not a["assessed"] for a in p["authors"])
         out_console.print(
             f"{len(p['conversations'])} conversations, {flagged} flagged; "
-            f"{sum(a['label'] for a in p['authors'])} authors flagged. Use --json for the evidence "
-            "lines and their nearest reviewed exemplars."
+            f"{sum(bool(a['label']) for a in p['authors'])} authors flagged"
+            + (
+                f"; {unassessed} authors not assessed (the source holds no message text)"
+                if unassessed
+                else ""
+            )
+            + ". Use --json for the evidence lines and their nearest reviewed exemplars."
         )
 
     _emit(payload, as_json=as_json, out=out, render=render)
@@ -145,6 +253,8 @@ def evaluate(
     as_json: bool = JsonOpt,
     model: Path | None = ModelOpt,
     config: Path | None = ConfigOpt,
+    fmt: str | None = FormatOpt,
+    columns: str | None = ColumnsOpt,
 ) -> None:
     """Report precision, recall, F1, F0.5 and ROC-AUC (and eSPD latency for --task early).
 
@@ -153,7 +263,17 @@ def evaluate(
     if task not in ALL_TASKS:
         raise InputError(f"unknown task {task!r}; choose one of {', '.join(ALL_TASKS)}")
     if task == LIVE_TASK:
-        given = [o for o, v in (("--truth", truth), ("--model", model), ("--config", config)) if v]
+        given = [
+            o
+            for o, v in (
+                ("--truth", truth),
+                ("--model", model),
+                ("--config", config),
+                ("--format", fmt),
+                ("--columns", columns),
+            )
+            if v
+        ]
         if given:
             raise InputError(
                 f"{', '.join(given)} does not apply to --task live (the live path runs with the "
@@ -163,15 +283,17 @@ def evaluate(
         return
     from tutela.detect.evaluate import evaluate as run_evaluation
 
+    name, options = _input(path, fmt, columns)
     cfg, clf = _setup(model, config)
     predators = None
-    if truth is None and path.suffix.lower() == ".xml":
+    if truth is None and name == "pan12":
         truth, _ = find_pan12_truth(path)
     if truth is not None:
         predators = read_pan12_predators(truth)
+    warnings = _Warnings(quiet=as_json)
     with progress_bar(f"evaluating {path.name} ({task})", enabled=not as_json) as advance:
         metrics = run_evaluation(
-            read_corpus(path),
+            read_corpus(path, fmt=name, warn=warnings, options=options),
             clf,
             task=task,
             predators=predators,
@@ -181,11 +303,25 @@ def evaluate(
             progress=advance,
         )
 
+    unmatched = metrics.get("truth_ids_unmatched", 0)
+    if unmatched:
+        sample = ", ".join(metrics["truth_ids_unmatched_sample"][:3])
+        err_console.print(
+            f"warning: {truth}: {unmatched} id(s) of the truth file match no author of "
+            f"{path.name} (e.g. {sample}); they are not counted",
+            markup=False,
+            highlight=False,
+        )
+    if warnings.items:
+        metrics["warnings"] = warnings.to_list()
+
     def render(m: dict) -> None:
         table = Table(title=f"{path.name} — task {task}")
         table.add_column("metric")
         table.add_column("value", justify="right")
         for k, v in m.items():
+            if isinstance(v, list):
+                continue
             table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
         out_console.print(table)
 

@@ -173,14 +173,18 @@ class AuthorResult:
     lines: list[tuple[str, int]] = field(default_factory=list)  # (conversation, line)
     evidence: list[EvidenceLine] = field(default_factory=list)
     model_risk: float = 0.0
+    assessed: bool = True
 
     def to_dict(self) -> dict:
+        """JSON-ready; an author seen only where the source held no words (``assessed`` false)
+        has ``risk``, ``model_risk`` and ``label`` null: not assessed, never "low risk"."""
         return {
-            "model_risk": round(self.model_risk, 6),
+            "model_risk": round(self.model_risk, 6) if self.assessed else None,
             "evidence": [e.to_dict() for e in self.evidence],
             "id": self.id,
-            "risk": round(self.risk, 6),
-            "label": int(self.label),
+            "assessed": self.assessed,
+            "risk": round(self.risk, 6) if self.assessed else None,
+            "label": int(self.label) if self.assessed else None,
             "stage": self.stage.value,
             "conversations": self.conversations,
             "indicators": [
@@ -210,14 +214,17 @@ class ConversationResult:
     truth: int | None = None
     evidence: list[EvidenceLine] = field(default_factory=list)
     model_risk: float = 0.0
+    assessed: bool = True
 
     def to_dict(self) -> dict:
+        """JSON-ready; ``risk``/``label`` null when the source held no words (not assessed)."""
         return {
-            "model_risk": round(self.model_risk, 6),
+            "model_risk": round(self.model_risk, 6) if self.assessed else None,
             "evidence": [e.to_dict() for e in self.evidence],
             "id": self.id,
-            "risk": round(self.risk, 6),
-            "label": int(self.label),
+            "assessed": self.assessed,
+            "risk": round(self.risk, 6) if self.assessed else None,
+            "label": int(self.label) if self.assessed else None,
             "lang": self.lang,
             "stage": self.stage.value,
             "n_messages": self.n_messages,
@@ -297,7 +304,11 @@ def analyze(
         detector = None
     authors: dict[str, AuthorResult] = {}
     conv_results: list[ConversationResult] = []
-    for chunk in _chunks(conversations, chunk_size):
+    for whole in _chunks(conversations, chunk_size):
+        chunk = [c for c in whole if c.content_available]
+        for conv in whole:
+            if not conv.content_available:
+                _not_assessed(conv, authors, conv_results)
         conv_docs: list[PreparedDocument] = []
         author_keys: list[tuple[Conversation, str]] = []
         author_docs: list[Document] = []
@@ -354,6 +365,7 @@ def analyze(
             author_keys, author_docs, author_preps, a_risk, strict=True
         ):
             res = authors.setdefault(a, AuthorResult(id=a))
+            res.assessed = True
             res.conversations += 1
             hits = [h for line_hits in prep.hits for h in line_hits]
             # hits carry the author's own line index; map back to conversation lines
@@ -384,9 +396,33 @@ def analyze(
                         )
                     )
         if progress is not None:
-            progress(sum(len(c.messages) for c in chunk))
-    ranked = sorted(authors.values(), key=lambda r: (-r.risk, r.id))
+            progress(sum(len(c.messages) for c in whole))
+    ranked = sorted(authors.values(), key=lambda r: (not r.assessed, -r.risk, r.id))
     return AnalysisResult(ranked, conv_results)
+
+
+def _not_assessed(
+    conv: Conversation, authors: dict[str, AuthorResult], results: list[ConversationResult]
+) -> None:
+    """Record a conversation whose source holds no words (``content_available`` false): it and
+    its authors are listed as not assessed, and nothing is scored."""
+    results.append(
+        ConversationResult(
+            id=conv.id,
+            risk=0.0,
+            label=False,
+            lang=conv.lang,
+            stage=GroomingStage.NONE,
+            n_messages=len(conv.messages),
+            truth=conv.label,
+            assessed=False,
+        )
+    )
+    for a in conv.authors:
+        res = authors.get(a)
+        if res is None:
+            res = authors[a] = AuthorResult(id=a, assessed=False)
+        res.conversations += 1
 
 
 def _explained(

@@ -61,6 +61,8 @@ def evaluate(
     task: one of :data:`TASKS`.
     predators: author ids that are positive (PAN12 problem 1 truth); when given, a conversation's
         label is 1 iff one of its authors is a predator, and author labels come from this set.
+        Ids that match no author of the corpus are reported, not dropped: the result carries
+        ``truth_ids_unmatched`` (their number) and ``truth_ids_unmatched_sample`` (up to 10).
     rule: warning rule for ``early`` (default: :class:`WarningRule` defaults).
     lines: evidence-line settings for ``segments`` and ``authors`` (as :func:`analyze`; default the
         detection config's defaults; ``enabled=False`` scores the classifier alone).
@@ -72,22 +74,33 @@ def evaluate(
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
 
+    matched: set[str] = set()
+
     def labelled_from_truth(convs: Iterable[Conversation]) -> Iterable[Conversation]:
         for c in convs:
             if predators is not None:
                 c.label = int(any(a in predators for a in c.authors))
                 c.author_labels = {a: int(a in predators) for a in c.authors}
+                matched.update(a for a in c.authors if a in predators)
             yield c
 
     convs = labelled_from_truth(conversations)
     if task == "authors":
-        return _authors(convs, model, source=source, progress=progress, lines=lines)
-    convs = _labelled(convs, source)
-    if task == "segments":
-        if lines is None or lines.enabled:
-            return _segments_analyzed(convs, model, progress=progress, lines=lines)
-        return _segments(convs, model, progress=progress)
-    return _early(convs, model, rule or WarningRule(), source=source, progress=progress)
+        result = _authors(convs, model, source=source, progress=progress, lines=lines)
+    else:
+        convs = _labelled(convs, source)
+        if task == "segments":
+            if lines is None or lines.enabled:
+                result = _segments_analyzed(convs, model, progress=progress, lines=lines)
+            else:
+                result = _segments(convs, model, progress=progress)
+        else:
+            result = _early(convs, model, rule or WarningRule(), source=source, progress=progress)
+    if predators is not None:
+        unmatched = sorted(predators - matched)
+        result["truth_ids_unmatched"] = len(unmatched)
+        result["truth_ids_unmatched_sample"] = unmatched[:10]
+    return result
 
 
 def _segments(convs, model, *, progress) -> dict:
@@ -115,9 +128,10 @@ def _segments(convs, model, *, progress) -> dict:
 
 def _segments_analyzed(convs, model, *, progress, lines) -> dict:
     result = analyze(convs, model, progress=progress, lines=lines)
-    y_true = [int(c.truth or 0) for c in result.conversations]
-    y_pred = [int(c.label) for c in result.conversations]
-    scores = [c.risk for c in result.conversations]
+    scored = [c for c in result.conversations if c.assessed]
+    y_true = [int(c.truth or 0) for c in scored]
+    y_pred = [int(c.label) for c in scored]
+    scores = [c.risk for c in scored]
     return {"task": "segments", **binary_metrics(y_true, y_pred, scores)}
 
 
@@ -136,7 +150,7 @@ def _authors(convs, model, *, source: str, progress, lines=None) -> dict:
             "no author labels: give a PAN12 problem-1 file with --truth, or per-author labels",
             path=source,
         )
-    scored = [a for a in result.authors if a.id in author_truth]
+    scored = [a for a in result.authors if a.id in author_truth and a.assessed]
     y_true = [author_truth[a.id] for a in scored]
     y_pred = [int(a.label) for a in scored]
     scores = [a.risk for a in scored]
