@@ -178,6 +178,29 @@ class ConversationsMixin(RecorderBase):
             evidential=False,
         )
 
+    def get_operation(self, operation_id: int) -> OperationRecord:
+        """One operation; ``NotFoundError`` if absent."""
+        with self.store.session() as s:
+            row = s.get(OperationRow, operation_id)
+            if row is None:
+                raise NotFoundError(f"operation {operation_id} does not exist")
+            return _operation_record(row)
+
+    def has_account_conversations(self, *, platform: str, account: str, operation_id: int) -> bool:
+        """True when ``operation_id`` holds a conversation of ``(platform, account)`` (an
+        imported file is one account, so this tells whether it was imported already)."""
+        with self.store.session() as s:
+            found = s.execute(
+                select(ConversationRow.id)
+                .where(
+                    ConversationRow.platform == platform,
+                    ConversationRow.account == account,
+                    ConversationRow.operation_id == operation_id,
+                )
+                .limit(1)
+            ).first()
+            return found is not None
+
     def open_conversation(
         self,
         *,
@@ -190,8 +213,15 @@ class ConversationsMixin(RecorderBase):
         started_at: datetime,
         room: str | None = None,
         state: Mapping[str, Any] | None = None,
+        provenance: Mapping[str, Any] | None = None,
     ) -> ConversationRecord:
-        """Open a conversation (ledger: ``operation`` / ``conversation_opened``)."""
+        """Open a conversation (ledger: ``operation`` / ``conversation_opened``).
+
+        ``provenance``: where the conversation came from when it was not held live (an imported
+        file: its name, SHA-256 and format); kept in the ledger entry (so an evidence package
+        proves it) and in ``state["provenance"]``. Live conversations leave it ``None`` and their
+        ledger payload is unchanged.
+        """
         _check_aware("started_at", started_at)
 
         def _work(s: Session) -> ConversationRecord:
@@ -208,26 +238,24 @@ class ConversationsMixin(RecorderBase):
                 lang=lang,
                 started_at=started_at,
                 ended_at=None,
-                state=dict(state or {}),
+                state=dict(state or {}) | ({"provenance": dict(provenance)} if provenance else {}),
             )
             s.add(row)
             s.flush()
-            self._append(
-                s,
-                EntryKind.OPERATION,
-                row.id,
-                {
-                    "event": "conversation_opened",
-                    "operation_id": operation_id,
-                    "persona_id": persona_id,
-                    "platform": platform,
-                    "account": account,
-                    "contact_id": contact.id,
-                    "room": room,
-                    "lang": lang,
-                    "started_at": format_instant(started_at),
-                },
-            )
+            payload: dict[str, Any] = {
+                "event": "conversation_opened",
+                "operation_id": operation_id,
+                "persona_id": persona_id,
+                "platform": platform,
+                "account": account,
+                "contact_id": contact.id,
+                "room": room,
+                "lang": lang,
+                "started_at": format_instant(started_at),
+            }
+            if provenance:
+                payload["provenance"] = dict(provenance)
+            self._append(s, EntryKind.OPERATION, row.id, payload)
             return _conversation_record(row)
 
         return self.store.write(_work)
