@@ -1,4 +1,4 @@
-"""Throwaway chat servers on 127.0.0.1 for tests (Prosody for XMPP, miniircd for IRC).
+"""Throwaway chat servers on 127.0.0.1 for tests (Prosody, miniircd, Synapse for Matrix).
 
 Reusable by any test module (the end-to-end tests use them too)::
 
@@ -10,8 +10,14 @@ Reusable by any test module (the end-to-end tests use them too)::
     with miniircd_server(tmp_path) as irc:
         ...  # connect to (irc.host, irc.port)
 
+    with synapse_server() as matrix:
+        user_id = matrix.register("alice", "pw")  # "@alice:localhost"
+        ...  # log in at matrix.url
+
 Recipes: ../shared/RECIPES.md (Prosody refuses to run as root, so its directory is owned by the
 ``prosody`` user and it is started with ``runuser -u prosody``; miniircd drops to ``nobody``).
+Synapse lives in its own venv (``.venv-synapse``) and is started by ``.ci/synapse.sh``; ``.ci/run``
+starts one for the whole run and exports its URL as ``TUTELA_TEST_MATRIX_URL``.
 
 When a server binary is missing the test is skipped with ``pytest.skip`` unless the environment
 variable ``TUTELA_REQUIRE_SERVERS=1`` is set, in which case it fails (CI sets it: a skipped test is
@@ -20,6 +26,7 @@ not a passed one). ``.ci/install-services.sh`` installs the Debian packages.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -28,6 +35,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,11 +46,13 @@ import pytest
 
 __all__ = [
     "IrcServer",
+    "MatrixServer",
     "XmppServer",
     "free_port",
     "miniircd_server",
     "missing_server",
     "prosody_server",
+    "synapse_server",
     "wait_listening",
 ]
 
@@ -50,12 +61,13 @@ START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 
 
-def missing_server(what: str) -> None:
+def missing_server(what: str, hint: str = "run .ci/install-services.sh") -> None:
     """Skip the calling test because ``what`` is not installed, or fail it in CI.
 
-    Fails instead of skipping when ``TUTELA_REQUIRE_SERVERS=1`` is set.
+    Fails instead of skipping when ``TUTELA_REQUIRE_SERVERS=1`` is set. ``hint`` says how to
+    provide it.
     """
-    msg = f"{what} is not installed (run .ci/install-services.sh)"
+    msg = f"{what} is not installed ({hint})"
     if os.environ.get("TUTELA_REQUIRE_SERVERS") == "1":
         pytest.fail(msg + "; TUTELA_REQUIRE_SERVERS=1 requires it", pytrace=False)
     pytest.skip(msg)
@@ -309,3 +321,88 @@ def miniircd_server(tmp_path: Path) -> Iterator[IrcServer]:
         yield server
     finally:
         server.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Matrix: Synapse
+
+_REPO = Path(__file__).resolve().parents[1]
+SYNAPSE_SCRIPT = _REPO / ".ci" / "synapse.sh"
+SYNAPSE_VENV = _REPO / ".venv-synapse"
+SYNAPSE_START_TIMEOUT_S = 120.0  # includes generating the config and signing key (about 3 s)
+
+
+@dataclass
+class MatrixServer:
+    """A Synapse homeserver at ``url`` (plain HTTP on 127.0.0.1) for ``server_name``.
+
+    ``directory`` is set when this process started it (and stops it); ``None`` for a server
+    given by ``TUTELA_TEST_MATRIX_URL``.
+    """
+
+    url: str
+    server_name: str = "localhost"
+    directory: Path | None = None
+
+    def user_id(self, localpart: str) -> str:
+        """``@localpart:server_name``."""
+        return f"@{localpart}:{self.server_name}"
+
+    def register(self, localpart: str, password: str) -> str:
+        """Create the account through the client registration API and return its user id.
+
+        ``POST /_matrix/client/v3/register`` with ``m.login.dummy`` auth (the server has
+        ``enable_registration_without_verification``); raises ``RuntimeError`` on refusal.
+        """
+        body = {
+            "username": localpart,
+            "password": password,
+            "auth": {"type": "m.login.dummy"},
+            "inhibit_login": True,
+        }
+        request = urllib.request.Request(
+            f"{self.url}/_matrix/client/v3/register",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=START_TIMEOUT_S) as resp:
+                reply = json.load(resp)
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(f"registering {localpart} failed: {e.code} {e.read()!r}") from e
+        return str(reply["user_id"])
+
+
+@contextmanager
+def synapse_server(tmp_path: Path | None = None) -> Iterator[MatrixServer]:
+    """A Synapse for the Matrix tests: the one at ``TUTELA_TEST_MATRIX_URL`` if set, else a
+    throwaway one started with ``.ci/synapse.sh`` when ``.venv-synapse`` exists (stopped and
+    deleted on exit). Skips/fails via :func:`missing_server` otherwise.
+
+    ``tmp_path`` is accepted for symmetry and not used (the script makes its own temp folder).
+    """
+    url = os.environ.get("TUTELA_TEST_MATRIX_URL")
+    if url:
+        yield MatrixServer(url=url.rstrip("/"))
+        return
+    if not (SYNAPSE_VENV / "bin" / "python").exists():
+        missing_server("synapse", "run `bash .ci/synapse.sh start` and set TUTELA_TEST_MATRIX_URL")
+    directory = Path(tempfile.mkdtemp(prefix="tutela-synapse-"))
+    try:
+        started = subprocess.run(
+            ["bash", str(SYNAPSE_SCRIPT), "start", str(directory)],
+            capture_output=True,
+            text=True,
+            timeout=SYNAPSE_START_TIMEOUT_S,
+        )
+        if started.returncode != 0:
+            raise RuntimeError(f"synapse did not start:\n{started.stderr[-3000:]}")
+        server = MatrixServer(url=started.stdout.strip().splitlines()[-1], directory=directory)
+        yield server
+    finally:
+        subprocess.run(
+            ["bash", str(SYNAPSE_SCRIPT), "stop", str(directory)],
+            capture_output=True,
+            timeout=STOP_TIMEOUT_S * 4,
+        )
+        shutil.rmtree(directory, ignore_errors=True)

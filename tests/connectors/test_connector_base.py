@@ -40,6 +40,7 @@ def test_public_names_are_locked() -> None:
             "InMemoryConnector",
             "InboundMessage",
             "IrcConnector",
+            "MatrixConnector",
             "MemoryClient",
             "MemoryEvent",
             "MemoryHub",
@@ -136,7 +137,7 @@ def test_inbound_message_requires_aware_time() -> None:
 def test_registry_and_factory(memory_hub) -> None:
     conn = create_connector("memory", hub=memory_hub, account="p1")
     assert isinstance(conn, InMemoryConnector)
-    assert sorted(CONNECTORS) == ["irc", "memory", "xmpp"]
+    assert sorted(CONNECTORS) == ["irc", "matrix", "memory", "xmpp"]
     assert CONNECTORS["xmpp"].__name__ == "XmppConnector"
     assert CONNECTORS["irc"].__name__ == "IrcConnector"
     with pytest.raises(ConfigError, match="unknown connector kind"):
@@ -187,6 +188,7 @@ def test_every_registered_connector_satisfies_the_protocol(memory_hub) -> None:
         "memory": {"hub": memory_hub, "account": "p1"},
         "xmpp": {"jid": "mia@localhost", "password": "x"},
         "irc": {"host": "127.0.0.1", "nick": "mia"},
+        "matrix": {"homeserver": "https://m.example.org", "user_id": "@mia:m.org", "password": "x"},
     }
 
     async def go() -> None:

@@ -1,4 +1,4 @@
-"""Chat-platform connectors: one :class:`ChatConnector` protocol, in-memory, XMPP and IRC.
+"""Chat-platform connectors: one :class:`ChatConnector` protocol, in-memory, XMPP, IRC, Matrix.
 
 Connectors translate wire events to :class:`InboundMessage` values and texts to wire messages;
 they decide nothing (DESIGN.md). Create one by kind::
@@ -6,7 +6,8 @@ they decide nothing (DESIGN.md). Create one by kind::
     conn = create_connector("xmpp", jid="mia@example.org", password="...", rooms=[...])
 
 ``CONNECTORS`` maps a kind to its class (importing this package imports slixmpp and pydle, about
-0.2 s; import it lazily from command-line entry points that do not need it).
+0.2 s; import it lazily from command-line entry points that do not need it). The Matrix connector
+imports matrix-nio (about 0.8 s) only when its first session starts.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tutela.connectors.base import (
     split_text,
 )
 from tutela.connectors.irc import IrcConnector
+from tutela.connectors.matrix import MatrixConnector
 from tutela.connectors.memory import InMemoryConnector, MemoryClient, MemoryEvent, MemoryHub
 from tutela.connectors.xmpp import XmppConnector
 from tutela.errors import ConfigError
@@ -46,6 +48,7 @@ __all__ = [
     "InMemoryConnector",
     "InboundMessage",
     "IrcConnector",
+    "MatrixConnector",
     "MemoryClient",
     "MemoryEvent",
     "MemoryHub",
@@ -65,6 +68,7 @@ CONNECTORS: dict[str, type[BaseConnector]] = {
     InMemoryConnector.name: InMemoryConnector,
     XmppConnector.name: XmppConnector,
     IrcConnector.name: IrcConnector,
+    MatrixConnector.name: MatrixConnector,
 }
 
 
@@ -78,7 +82,8 @@ def connector_class(kind: str) -> type:
 
 
 def create_connector(kind: str, **config: Any) -> BaseConnector:
-    """Build a connector of ``kind`` (``"memory"``, ``"xmpp"``, ``"irc"``) from keyword config.
+    """Build a connector of ``kind`` (``"memory"``, ``"xmpp"``, ``"irc"``, ``"matrix"``) from
+    keyword config.
 
     Raises :class:`ConfigError` for an unknown kind or options the class does not accept.
     """
