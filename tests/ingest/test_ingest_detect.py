@@ -148,7 +148,7 @@ def test_valid_json_of_an_unknown_shape_is_not_called_malformed(write):
 
 
 def test_whole_json_array_is_not_a_known_format(write):
-    with pytest.raises(InputError, match="not a known export format .*a JSON array"):
+    with pytest.raises(InputError, match=r"not a known export format .*a JSON array"):
         detect_format(write("list.json", '[\n  {"a": 1}\n]\n'))
 
 
@@ -159,7 +159,7 @@ def test_malformed_json_document_is_named_with_its_position(write):
 
 
 def test_unknown_text_names_the_formats(write):
-    with pytest.raises(InputError, match="Tutela reads: .*whatsapp") as info:
+    with pytest.raises(InputError, match=r"Tutela reads: .*whatsapp") as info:
         detect_format(write("notes.txt", "just some words\nand more\n"))
     assert "--format" in str(info.value)
 
@@ -171,3 +171,51 @@ def test_parse_options():
     assert parse_options(None) == {}
     with pytest.raises(InputError, match="KEY=COLUMN"):
         parse_options("author")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+@pytest.mark.parametrize("fmt", [None, "irc", "whatsapp", "generic"])
+def test_utf16_and_utf32_are_named(write, encoding, fmt):
+    text = "31/12/2023, 21:05 - Mia: hello\n31/12/2023, 21:06 - Tom: hi there\n"
+    path = write("chat.txt", text.encode(encoding))
+    with pytest.raises(InputError, match="not UTF-8; save it as UTF-8"):
+        list(read_corpus(path, fmt=fmt))
+
+
+def test_html_export_is_named_as_html(write):
+    path = write("messages.html", "<!DOCTYPE html>\n<html><head><title>Exported Data</title>")
+    with pytest.raises(InputError, match="Machine-readable JSON"):
+        detect_format(path)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"sender_name": "x", "timestamp_ms": 1},
+        {"guild": {"id": "1"}, "channel": {"id": "2"}, "messages": []},
+        {"from_id": "user42", "messages": []},
+    ],
+)
+def test_json_lines_with_export_like_keys_stay_json_lines(write, extra):
+    rows = [
+        {"conversation": "c", "author": "a", "text": "hi", **extra},
+        {"conversation": "c", "author": "b", "text": "hello", **extra},
+    ]
+    path = write("x.data", "".join(json.dumps(r) + "\n" for r in rows))
+    assert detect_format(path) == "generic"
+    (conv,) = read_corpus(path)
+    assert [m.text for m in conv.messages] == ["hi", "hello"]
+
+
+def test_duplicate_conversation_ids_are_renamed_with_a_warning(write):
+    xml = (
+        '<conversations><conversation id="c"><message line="1"><author>a</author>'
+        "<text>one</text></message></conversation>"
+        '<conversation id="c"><message line="1"><author>b</author>'
+        "<text>two</text></message></conversation></conversations>\n"
+    )
+    warnings = []
+    first, second = read_corpus(write("dup.xml", xml), warn=warnings.append)
+    assert (first.id, second.id) == ("c", "c#2")
+    assert second.messages[0].conversation == "c#2"
+    assert len(warnings) == 1 and "occurs again" in warnings[0].message

@@ -19,8 +19,9 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from tutela.domain import Conversation
 from tutela.errors import InputError
 
 from ._files import check_file, iter_json_objects
-from ._warn import WarnFn, ignore_warnings
+from ._warn import ReadWarning, WarnFn, ignore_warnings
 
 __all__ = ["FORMATS", "READERS", "ReaderSpec", "detect_format", "read_corpus"]
 
@@ -167,13 +168,72 @@ def _json_document_error(path: Path) -> InputError:
     )
 
 
+#: Byte-order marks of encodings other than UTF-8.
+_FOREIGN_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def _check_encoding(path: Path) -> None:
+    """Refuse UTF-16/32 by name (a BOM, or a NUL in every other byte of the start): every
+    reader expects UTF-8 (or, for IRC logs, UTF-8 with a Windows-1252 fallback)."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(4096)
+    except OSError as e:
+        raise InputError(f"cannot read the file: {e.strerror or e}", path=str(path)) from e
+    name = next((enc for bom, enc in _FOREIGN_BOMS if raw.startswith(bom)), None)
+    sample = raw[:512]
+    if name is None and len(sample) >= 8:
+        odd, even = sample[1::2], sample[0::2]
+        if odd.count(0) > 0.9 * len(odd) or even.count(0) > 0.9 * len(even):
+            name = "UTF-16"
+    if name is not None:
+        raise InputError(
+            f"the file is {name}, not UTF-8; save it as UTF-8 (e.g. iconv -f {name} -t UTF-8)",
+            path=str(path),
+        )
+
+
+def _json_lines_start(stripped: str) -> bool:
+    """True when the first two non-blank lines are each a whole JSON object (JSON Lines, not
+    one JSON document), so a JSON Lines file that mentions an export's keys stays JSON Lines."""
+    lines = [ln for ln in stripped.split("\n", 50)[:50] if ln.strip()][:2]
+    if len(lines) < 2:
+        return False
+    for ln in lines:
+        try:
+            if not isinstance(json.loads(ln), dict):
+                return False
+        except (json.JSONDecodeError, RecursionError):
+            return False
+    return True
+
+
+_HTML = re.compile(r"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
+
+
 def _detect(path: Path) -> str:
+    _check_encoding(path)
     head = _head(path)
     stripped = head.lstrip()
     if not stripped:
         raise InputError("no conversations (the file is empty)", path=str(path))
+    if _HTML.match(stripped):
+        raise InputError(
+            "an HTML page, not a chat export Tutela reads (Telegram Desktop's default export is "
+            'HTML: export again with Format "Machine-readable JSON"; Facebook/Instagram: choose '
+            "the JSON format when you download your information)",
+            path=str(path),
+        )
     if stripped.startswith("<"):
         return "pan12"
+    if stripped.startswith("{") and _json_lines_start(stripped):
+        for lineno, obj in iter_json_objects(path):
+            return _format_from_keys(set(obj), path, lineno)
     for spec in READERS:
         if spec.sniffs and spec.load().sniff(head):
             return spec.name
@@ -273,11 +333,39 @@ def read_corpus(
     if max_message_chars < 1:
         raise InputError(f"max_message_chars must be at least 1, got {max_message_chars}")
     p = check_file(path)
+    _check_encoding(p)
     name = fmt if fmt is not None else _detect(p)
     read = _reader(name)
-    return read(
+    warn = warn or ignore_warnings
+    return _unique_ids(
+        read(p, max_message_chars=max_message_chars, warn=warn, options=dict(options or {})),
         p,
-        max_message_chars=max_message_chars,
-        warn=warn or ignore_warnings,
-        options=dict(options or {}),
+        warn,
     )
+
+
+def _unique_ids(
+    conversations: Iterator[Conversation], path: Path, warn: WarnFn
+) -> Iterator[Conversation]:
+    """Give a conversation whose id occurred before in the file a new id (``"7#2"``) with a
+    warning: two conversations under one id would be merged or confused downstream (cases,
+    provenance, evidence)."""
+    seen: set[str] = set()
+    for conv in conversations:
+        if conv.id in seen:
+            n = 2
+            while f"{conv.id}#{n}" in seen:
+                n += 1
+            new = f"{conv.id}#{n}"
+            warn(
+                ReadWarning(
+                    str(path),
+                    None,
+                    f"conversation id {conv.id!r} occurs again in the file; this one is read "
+                    f"as {new!r}",
+                )
+            )
+            conv.messages = [replace(m, conversation=new) for m in conv.messages]
+            conv.id = new
+        seen.add(conv.id)
+        yield conv
