@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 __all__ = [
+    "MESSAGE_KINDS",
     "Action",
     "Assessment",
     "Attachment",
@@ -21,7 +22,6 @@ __all__ = [
     "GroomingStage",
     "IndicatorHit",
     "LineEvidence",
-    "MESSAGE_KINDS",
     "Message",
 ]
 

@@ -47,7 +47,10 @@ def test_singly_escaped_corpus_is_left_as_parsed(write):
 
 def test_double_escape_found_beyond_the_first_megabyte(write):
     filler = _xml(*(["plain words here"] * 40000), cid="big")
-    late = '<conversation id="late">\n<message line="1"><author>b</author><text>it&amp;apos;s</text></message>\n</conversation>\n'
+    late = (
+        '<conversation id="late">\n<message line="1"><author>b</author>'
+        "<text>it&amp;apos;s</text></message>\n</conversation>\n"
+    )
     path = write("late.xml", _close(filler + late))
     assert path.stat().st_size > 1_100_000
     convs = list(read_corpus(path))
@@ -56,7 +59,10 @@ def test_double_escape_found_beyond_the_first_megabyte(write):
 
 def test_control_character_is_removed_and_named_not_fatal(write):
     body = _xml("first line", "bad\x01 line\x07", "ok")
-    body += '<conversation id="c2">\n<message line="1"><author>x</author><text>later</text></message>\n</conversation>\n'
+    body += (
+        '<conversation id="c2">\n<message line="1"><author>x</author><text>later</text>'
+        "</message>\n</conversation>\n"
+    )
     path = write("ctrl.xml", _close(body))
     warnings = []
     convs = list(read_corpus(path, warn=warnings.append))
