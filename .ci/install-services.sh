@@ -4,15 +4,12 @@
 #   postgresql  a throwaway cluster for the store contract tests (.ci/postgres.sh)
 #   chromium    headless browser for the dashboard's Playwright tests (never `playwright install`)
 #   openssl     a local RFC 3161 timestamp authority for the evidence tests
-#   ngircd      strict IRC server (optional; set TUTELA_WITH_NGIRCD=1)
+#   ngircd      strict IRC server (the IRC ordering/decoding tests run against it too)
 # miniircd (IRC) is a pip test dependency: `pip install -e '.[test]'` provides it.
 # No service is enabled or started here: tests start their own servers (tests/servers.py).
 set -euo pipefail
 
-packages=(prosody postgresql chromium openssl)
-if [[ "${TUTELA_WITH_NGIRCD:-0}" == "1" ]]; then
-  packages+=(ngircd)
-fi
+packages=(prosody postgresql chromium openssl ngircd)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -36,5 +33,6 @@ fi
 
 command -v prosody >/dev/null && command -v prosodyctl >/dev/null
 command -v chromium >/dev/null
+command -v ngircd >/dev/null || test -x /usr/sbin/ngircd
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null
 echo "install-services: ${packages[*]} present"

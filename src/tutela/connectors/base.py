@@ -45,6 +45,7 @@ __all__ = [
     "ConnectorStats",
     "Identity",
     "InboundMessage",
+    "OwnMessage",
     "TokenBucket",
     "mentions",
     "split_text",
@@ -110,8 +111,16 @@ class InboundMessage:
     mentioned: True when the text mentions the persona's nick (word match, case-insensitive).
     received_at: aware UTC instant of reception.
     wire: the raw bytes as received (XMPP stanza, IRC line incl. CRLF, JSON), kept for evidence.
-    platform_id: the platform's message id, if any.
+    platform_id: the platform's message id, if any. Where the connector's capabilities say
+        ``durable_message_ids``, the same message delivered again carries the same id and the
+        engine records and answers it once (``Recorder.find_message``).
     attachments: media metadata (never the bytes).
+    sent_at: aware UTC instant the platform says the message was sent (XMPP XEP-0203
+        ``<delay stamp>``, a Matrix ``origin_server_ts``); ``None`` when the platform states none.
+        It is the platform's claim; ``received_at`` is Tutela's own clock.
+    other_device: True when the platform delivered a *copy* of a message addressed to another
+        device of the persona's account (XMPP XEP-0280 received carbon). The engine records and
+        decides it but does not answer it: the device it was sent to is the one in the chat.
     """
 
     platform: str
@@ -125,12 +134,55 @@ class InboundMessage:
     wire: bytes
     platform_id: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    sent_at: datetime | None = None
+    other_device: bool = False
 
     def __post_init__(self) -> None:
         if self.received_at.tzinfo is None or self.received_at.utcoffset() is None:
             raise ValueError("InboundMessage.received_at must be an aware datetime (UTC)")
+        if self.sent_at is not None and (
+            self.sent_at.tzinfo is None or self.sent_at.utcoffset() is None
+        ):
+            raise ValueError("InboundMessage.sent_at must be an aware datetime (UTC) or None")
         if not isinstance(self.wire, bytes):
             raise TypeError("InboundMessage.wire must be bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class OwnMessage:
+    """A line sent from the persona's own account by another client: a human typing on another
+    device logged into the account, as the platform reports it (XMPP XEP-0280 *sent* carbon,
+    checked to come from the account's own bare JID). Never produced for what this connector
+    sent itself. The engine records it as an operator line (origin ``human:device:DEVICE``) in
+    the conversation with ``contact``; nothing is sent.
+
+    Attributes
+    ----------
+    platform, account: as in :class:`InboundMessage`.
+    contact: who the line was sent to.
+    room: ``None`` (carbons copy direct messages only); kept for symmetry with the address.
+    text: the line as sent.
+    device: the other client's name on the platform (XMPP resource), ``""`` when unknown.
+    received_at: aware UTC instant Tutela learnt of the line (the send time: carbons are live).
+    wire: the raw copy as received (the whole carbon stanza), kept for evidence.
+    platform_id: the line's stable id (XEP-0359 origin-id, else the stanza id), if any.
+    """
+
+    platform: str
+    account: str
+    contact: Identity
+    room: str | None
+    text: str
+    device: str
+    received_at: datetime
+    wire: bytes
+    platform_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.received_at.tzinfo is None or self.received_at.utcoffset() is None:
+            raise ValueError("OwnMessage.received_at must be an aware datetime (UTC)")
+        if not isinstance(self.wire, bytes):
+            raise TypeError("OwnMessage.wire must be bytes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +192,18 @@ class Capabilities:
     ``max_message_bytes``: largest UTF-8 payload of one outgoing message; longer texts are split.
     ``supports_rooms``: rooms/channels exist. ``supports_media``: the connector can *send* media
     (always False: personas never send media). ``keeps_newlines``: a newline can travel inside one
-    message (False for IRC, where each line is a separate message).
+    message (False for IRC, where each line is a separate message). ``durable_message_ids``:
+    a message's ``platform_id`` names it uniquely and stays the same when the platform delivers
+    it again, across sessions and restarts (XMPP stanza ids, Matrix event ids), so the engine
+    de-duplicates on it durably; False where ids restart (the in-memory hub numbers its
+    messages from 1 in every process).
     """
 
     max_message_bytes: int
     supports_rooms: bool
     supports_media: bool = False
     keeps_newlines: bool = True
+    durable_message_ids: bool = True
 
 
 @dataclass(slots=True)
@@ -156,9 +213,12 @@ class ConnectorStats:
     received: int = 0  # messages queued for the engine (addressed to the persona)
     room_messages_ignored: int = 0  # room traffic not addressed to the persona (not kept)
     history_ignored: int = 0  # room history replays and delayed copies
-    own_echoes_ignored: int = 0  # the persona's own room messages reflected back
-    forwards_ignored: int = 0  # carbons / archive results from the account's own JID
+    own_echoes_ignored: int = 0  # the persona's own messages reflected back (room, carbon)
+    empty_ignored: int = 0  # messages without words or media (blank bodies)
+    forwards_ignored: int = 0  # archive results and unusable forwards from the own JID
     forged_forwards: int = 0  # carbons / archive results from anyone else (CVE-2017-5591)
+    carbons_received: int = 0  # copies of messages to another device of the account, queued
+    own_lines: int = 0  # lines a human sent from another device of the account, queued
     ctcp_queries: int = 0  # CTCP requests received (IRC)
     sent: int = 0  # send() calls completed
     sent_parts: int = 0  # wire messages sent (a long text becomes several parts)
@@ -310,7 +370,7 @@ class ChatConnector(Protocol):
 
     async def stop(self) -> None: ...
 
-    def inbound(self) -> AsyncIterator[InboundMessage]: ...
+    def inbound(self) -> AsyncIterator[InboundMessage | OwnMessage]: ...
 
     async def send(self, to: Address, text: str) -> None: ...
 
@@ -482,28 +542,30 @@ class BaseConnector(ABC):
 
     # -- inbound -------------------------------------------------------------------------------
 
-    async def inbound(self) -> AsyncIterator[InboundMessage]:
-        """Messages addressed to the persona, in arrival order, until :meth:`stop`."""
+    async def inbound(self) -> AsyncIterator[InboundMessage | OwnMessage]:
+        """Messages addressed to the persona, and lines a human sent from another device of
+        the account (:class:`OwnMessage`), in arrival order, until :meth:`stop`."""
         while True:
             item = await self._queue.get()
             if item is _STOP:
                 return
-            assert isinstance(item, InboundMessage)
+            assert isinstance(item, InboundMessage | OwnMessage)
             yield item
 
-    async def next_message(self, timeout: float | None = None) -> InboundMessage:
-        """The next addressed message; raises ``TimeoutError`` after ``timeout`` seconds and
-        :class:`ConnectorError` if the connector was stopped."""
+    async def next_message(self, timeout: float | None = None) -> InboundMessage | OwnMessage:
+        """The next queued item (see :meth:`inbound`); raises ``TimeoutError`` after ``timeout``
+        seconds and :class:`ConnectorError` if the connector was stopped."""
         item = await asyncio.wait_for(self._queue.get(), timeout)
         if item is _STOP:
             self._queue.put_nowait(_STOP)
             raise ConnectorError(f"{self.name}: connector stopped")
-        assert isinstance(item, InboundMessage)
+        assert isinstance(item, InboundMessage | OwnMessage)
         return item
 
-    async def _deliver(self, message: InboundMessage) -> None:
-        """Queue a message addressed to the persona (subclasses call this)."""
-        self.stats.received += 1
+    async def _deliver(self, message: InboundMessage | OwnMessage) -> None:
+        """Queue a message addressed to the persona, or an own line (subclasses call this)."""
+        if isinstance(message, InboundMessage):
+            self.stats.received += 1
         await self._queue.put(message)
 
     def _ignore_room_message(self) -> None:

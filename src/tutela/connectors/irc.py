@@ -4,6 +4,18 @@ Only translates wire events. Channel messages that do not mention the persona's 
 in ``stats.room_messages_ignored`` and dropped. ``wire`` is the raw line as received (bytes,
 including the line terminator).
 
+Order and timing: pydle handles every received line in a task of its own, and for a nick it has
+not seen it first waits for a WHOIS reply (servers without WHOX, e.g. ngircd and miniircd), so a
+new contact's first line used to come out after its later ones, seconds late. Here each
+``PRIVMSG`` is stamped (``received_at``) and put on one ordered intake queue synchronously, as
+its line is parsed, before anything is awaited; one task per session translates the queue in
+arrival order; pydle's user bookkeeping (and its WHOIS) runs beside it, never in front of a line.
+
+Decoding (per line): UTF-8; a line that is not valid UTF-8 is Windows-1252 (what mIRC, HexChat on
+Windows and old irssi set-ups send: 0x92 is U+2019, not the C1 control U+0092 that pydle's
+Latin-1 fallback gives), its five undefined bytes U+FFFD. No C1 control (U+0080–U+009F) is ever
+kept in the text: any left (valid UTF-8 can encode them) becomes U+FFFD. ``wire`` keeps the bytes.
+
 Unmasking protection (RECIPES.md, protocol pitfalls): pydle answers CTCP ``VERSION`` with its own
 name by default. Here ``VERSION`` is answered with ``ctcp_version`` (a generic client string, or
 nothing when ``None``), ``PING`` is echoed like every client does, and every other CTCP request
@@ -20,7 +32,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
 import pydle
@@ -38,7 +53,7 @@ from tutela.connectors.base import (
 )
 from tutela.errors import ConnectorError
 
-__all__ = ["DEFAULT_CTCP_VERSION", "IRC_LINE_BYTES", "IrcConnector"]
+__all__ = ["DEFAULT_CTCP_VERSION", "IRC_LINE_BYTES", "IrcConnector", "decode_line"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +66,34 @@ _HOST_BYTES = 63
 #: What CTCP VERSION answers by default: a common desktop client, nothing about this software.
 DEFAULT_CTCP_VERSION = "HexChat 2.16.1 / Linux"
 
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def decode_line(raw: bytes) -> str:
+    """One IRC line's bytes as text: UTF-8, else Windows-1252 (undefined bytes 0x81, 0x8D, 0x8F,
+    0x90, 0x9D as U+FFFD); any C1 control (U+0080–U+009F) left is replaced by U+FFFD.
+
+    IRC has no declared encoding (RFC 2812 section 2.2 only fixes the octets of the protocol);
+    clients that do not send UTF-8 send their system's code page, mostly Windows-1252, whose
+    0x80–0x9F are punctuation (0x92 ’, 0x93 “, 0x85 …) where Latin-1 has C1 controls.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    return _C1.sub("\ufffd", text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A PRIVMSG as parsed, waiting on the intake queue (arrival order)."""
+
+    nick: str
+    target: str
+    text: str
+    wire: bytes
+    received_at: datetime
+
 
 class _Client(pydle.featurize(*pydle.features.LITE)):  # type: ignore[misc]
     """pydle client that reports to an :class:`IrcConnector` and never reconnects by itself."""
@@ -62,13 +105,18 @@ class _Client(pydle.featurize(*pydle.features.LITE)):  # type: ignore[misc]
         self._owner = owner
         self.ready = asyncio.Event()
         self.ended = asyncio.Event()
+        self.intake: asyncio.Queue[_Line] = asyncio.Queue()
+        self.background: set[asyncio.Task[Any]] = set()
 
-    # Keep the raw bytes of every line (pydle keeps only the decoded text).
+    # Keep the raw bytes and the arrival time of every line (pydle keeps only the text), and
+    # decode it ourselves (decode_line) instead of pydle's UTF-8-else-Latin-1.
     def _parse_message(self) -> RFC1459Message:
         line, _, rest = self._receive_buffer.partition(b"\n")
         self._receive_buffer = rest
-        message = RFC1459Message.parse(line + b"\n", encoding=self.encoding)
-        message._wire = line + b"\n"
+        wire = line + b"\n"
+        message = RFC1459Message.parse(decode_line(wire).encode("utf-8"), encoding="utf-8")
+        message._wire = wire
+        message._received_at = self._owner._now()
         return message
 
     async def on_connect(self) -> None:
@@ -82,15 +130,33 @@ class _Client(pydle.featurize(*pydle.features.LITE)):  # type: ignore[misc]
         log.debug("irc: unhandled %s %s", message.command, message.params)
 
     async def on_raw_privmsg(self, message: Any) -> None:
+        # Nothing is awaited before the line is queued: lines keep their arrival order (module
+        # docstring). pydle's user bookkeeping, which may WHOIS a new nick, runs beside it.
         nick, metadata = self._parse_user(message.source)
         target, text = message.params
-        await self._sync_user(nick, metadata)
+        received_at = getattr(message, "_received_at", None) or self._owner._now()
         wire = getattr(message, "_wire", str(message).encode("utf-8"))
-        if is_ctcp(text):
-            kind, contents = parse_ctcp(text)
-            await self._owner._on_ctcp(self, nick, target, str(kind).upper(), contents, wire)
-            return
-        await self._owner._on_privmsg(self, nick, target, text, wire)
+        self.intake.put_nowait(_Line(nick, target, text, wire, received_at))
+        self.in_background(self._sync_user(nick, metadata))
+
+    def in_background(self, coro: Any) -> None:
+        """Run ``coro`` beside the intake; cancelled when the session ends."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def pump(self) -> None:
+        """Translate the intake queue, one line after the other, for the session's lifetime."""
+        while True:
+            line = await self.intake.get()
+            try:
+                if is_ctcp(line.text):
+                    kind, contents = parse_ctcp(line.text)
+                    await self._owner._on_ctcp(self, line, str(kind).upper(), contents)
+                else:
+                    await self._owner._on_privmsg(self, line, line.text)
+            except Exception:  # one odd line must not stop the others
+                log.exception("irc: cannot translate a line")
 
     # pydle's own CTCP handlers are never reached (PRIVMSG is handled above); make sure of it.
     async def on_ctcp_version(self, by: str, target: str, contents: Any) -> None:
@@ -152,6 +218,7 @@ class IrcConnector(BaseConnector):
     async def _run_session(self) -> None:
         client = _Client(self, self.nick, username=self.username, realname=self.realname)
         self._client = client
+        pump = asyncio.create_task(client.pump(), name="irc-intake")
         try:
             kwargs: dict[str, Any] = {"channels": list(self.channels)}
             if self.tls:
@@ -175,6 +242,11 @@ class IrcConnector(BaseConnector):
                 self._online()
                 await client.ended.wait()
         finally:
+            pump.cancel()
+            for task in list(client.background):
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
             self._client = None
             if client.connected:
                 with contextlib.suppress(Exception):
@@ -215,30 +287,21 @@ class IrcConnector(BaseConnector):
 
     # -- inbound -------------------------------------------------------------------------------
 
-    async def _on_privmsg(
-        self, client: _Client, nick: str, target: str, text: str, wire: bytes
-    ) -> None:
-        if client.is_same_nick(nick, client.nickname):
+    async def _on_privmsg(self, client: _Client, line: _Line, text: str) -> None:
+        if client.is_same_nick(line.nick, client.nickname):
             return
-        if client.is_channel(target):
+        if client.is_channel(line.target):
             if not mentions(text, client.nickname):
                 self._ignore_room_message()
                 return
-            await self._emit(client, nick, target, text, wire, direct=False)
+            await self._emit(client, line, line.target, text, direct=False)
         else:
-            await self._emit(client, nick, None, text, wire, direct=True)
+            await self._emit(client, line, None, text, direct=True)
 
-    async def _on_ctcp(
-        self,
-        client: _Client,
-        nick: str,
-        target: str,
-        kind: str,
-        contents: str | None,
-        wire: bytes,
-    ) -> None:
+    async def _on_ctcp(self, client: _Client, line: _Line, kind: str, contents: str | None) -> None:
+        nick = line.nick
         if kind == "ACTION":
-            await self._on_privmsg(client, nick, target, f"/me {contents or ''}".rstrip(), wire)
+            await self._on_privmsg(client, line, f"/me {contents or ''}".rstrip())
             return
         self.stats.ctcp_queries += 1
         reply: str | None = None
@@ -254,10 +317,9 @@ class IrcConnector(BaseConnector):
     async def _emit(
         self,
         client: _Client,
-        nick: str,
+        line: _Line,
         room: str | None,
         text: str,
-        wire: bytes,
         *,
         direct: bool,
     ) -> None:
@@ -265,13 +327,13 @@ class IrcConnector(BaseConnector):
             InboundMessage(
                 platform=self.name,
                 account=client.nickname or self.nick,
-                sender=Identity(self.name, nick, nick),
+                sender=Identity(self.name, line.nick, line.nick),
                 room=room,
                 text=text,
                 direct=direct,
                 mentioned=mentions(text, client.nickname),
-                received_at=self._now(),
-                wire=wire,
+                received_at=line.received_at,
+                wire=line.wire,
                 platform_id=None,
                 attachments=attachments_in_text(text),
             )

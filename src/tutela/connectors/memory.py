@@ -194,7 +194,10 @@ class InMemoryConnector(BaseConnector):
     """
 
     name: ClassVar[str] = "memory"
-    capabilities: ClassVar[Capabilities] = Capabilities(max_message_bytes=4000, supports_rooms=True)
+    # the hub numbers messages from 1 in every process: ids are not durable
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        max_message_bytes=4000, supports_rooms=True, durable_message_ids=False
+    )
     default_rate: ClassVar[float] = 1000.0
     default_burst: ClassVar[int] = 1000
 

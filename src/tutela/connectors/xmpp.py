@@ -3,20 +3,37 @@
 Only translates wire events (after errbot's ``errbot/backends/xmpp.py``). What reaches
 :meth:`~tutela.connectors.base.BaseConnector.inbound`:
 
-- ``chat``/``normal`` messages with a body, from anyone but the account itself;
-- ``groupchat`` messages from a joined room that mention the persona's room nick.
+- ``chat``/``normal`` messages with words or media, from anyone but the account itself; one
+  delivered late from the server's offline storage carries its XEP-0203 ``<delay stamp>`` as
+  ``sent_at`` (``received_at`` stays the moment it arrived);
+- ``groupchat`` messages from a joined room that mention the persona's room nick;
+- with carbons (XEP-0280, enabled after every login): a *received* carbon, the copy of a message
+  a contact sent to another device of the account, as an ``InboundMessage`` with
+  ``other_device=True`` (recorded and decided, not answered); a *sent* carbon, a line a human
+  typed on another device of the account, as an :class:`~tutela.connectors.base.OwnMessage`.
+  Both only when the wrapper comes from the account's own bare JID (XEP-0280 section 11).
 
 What never does:
 
+- bodies that are empty or whitespace only, without media (``stats.empty_ignored``);
 - room messages that do not mention the nick (counted in ``stats.room_messages_ignored``);
-- the persona's own room echoes and room history replays (anything with XEP-0203 ``<delay/>``);
-- carbons (XEP-0280) and archive results (XEP-0313) or any other ``<forwarded/>`` wrapper: from
-  the account's own bare JID they are the persona's own traffic (``stats.forwards_ignored``); from
-  anyone else they are forgeries (CVE-2017-5591, ``stats.forged_forwards``). Neither is unwrapped.
+- the persona's own room echoes and room history replays (anything with XEP-0203 ``<delay/>``),
+  and carbons of what this connector itself sent (``stats.own_echoes_ignored``);
+- carbons, archive results (XEP-0313) or any other ``<forwarded/>`` wrapper from anyone but the
+  account's own bare JID: forgeries (CVE-2017-5591, ``stats.forged_forwards``), never unwrapped;
+  archive results and carbons without a usable message from the own JID are not unwrapped
+  either (``stats.forwards_ignored``).
+
+``platform_id`` (the engine de-duplicates on it): the sender's XEP-0359 ``<origin-id>`` (the same
+in every copy: a client's retransmission, an offline replay, a carbon), else a ``<stanza-id>``
+whose ``by`` is the account's own bare JID (added by the persona's server, which strips forged
+ones; Prosody's mod_mam gives each copy it *receives* a new one, so it cannot recognise a
+retransmission), else the stanza's ``id`` attribute. Every message this connector sends carries
+an origin-id (also its stanza id), by which its carbons are recognised.
 
 Media (XEP-0066 out-of-band data and bare links to media files) become
 :class:`tutela.domain.Attachment` metadata; nothing is downloaded. ``wire`` is
-``str(stanza).encode()``.
+``str(stanza).encode()`` (for a carbon: the whole carbon stanza).
 
 Plaintext (no TLS) is only for loopback test servers (``allow_plaintext=True``, see RECIPES.md).
 """
@@ -26,10 +43,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import uuid
+from collections import deque
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import slixmpp
+from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -41,11 +63,12 @@ from tutela.connectors.base import (
     Capabilities,
     Identity,
     InboundMessage,
+    OwnMessage,
     mentions,
 )
 from tutela.errors import ConnectorError
 
-__all__ = ["XmppConnector"]
+__all__ = ["XmppConnector", "parse_stamp"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +78,34 @@ NS_CARBONS = "urn:xmpp:carbons:2"
 NS_MAM_PREFIX = "urn:xmpp:mam:"
 NS_DELAY = "urn:xmpp:delay"
 NS_OOB = "jabber:x:oob"
+NS_SID = "urn:xmpp:sid:0"
+
+#: XEP-0082 DateTime profile (``CCYY-MM-DDThh:mm:ss[.sss]TZD``), the form of XEP-0203 stamps.
+_STAMP = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})"
+)
+#: how many ids of messages this connector sent are remembered (to recognise their carbons)
+_SENT_IDS = 1000
+
+
+def parse_stamp(text: str) -> datetime:
+    """An XEP-0082 DateTime (the XEP-0203 ``stamp`` attribute) as an aware UTC datetime.
+
+    Accepts ``2024-05-01T10:00:00Z``, fractions of any length (cut to microseconds) and a
+    ``±hh:mm`` offset. Raises ``ValueError`` for anything else, the legacy XEP-0091 form
+    ``20240501T10:00:00`` included (deprecated, and it states no zone).
+    """
+    m = _STAMP.fullmatch(text.strip())
+    if m is None:
+        raise ValueError(f"not an XEP-0082 DateTime: {text!r}")
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    micro = int((m.group(7) or "0")[:6].ljust(6, "0"))
+    at = datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+    zone = m.group(8)
+    if zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        at -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    return at
 
 
 def _is_forward(stanza: Any) -> bool:
@@ -67,6 +118,28 @@ def _is_forward(stanza: Any) -> bool:
         if ns in (NS_FORWARD, NS_CARBONS) or ns.startswith(NS_MAM_PREFIX):
             return True
     return False
+
+
+def _carbon(stanza: Any) -> tuple[str, Any] | None:
+    """``(kind, inner)`` for an XEP-0280 carbon: ``kind`` is ``"sent"`` or ``"received"``,
+    ``inner`` the forwarded ``<message/>`` element (``None`` when the wrapper holds none);
+    ``None`` when the stanza is not a carbon."""
+    for kind in ("sent", "received"):
+        wrapper = stanza.xml.find(f"{{{NS_CARBONS}}}{kind}")
+        if wrapper is not None:
+            return kind, wrapper.find(f"{{{NS_FORWARD}}}forwarded/{{{NS_CLIENT}}}message")
+    return None
+
+
+def _platform_id(stanza: Any, own_bare: str) -> str | None:
+    """The message's stable id: origin-id, else a stanza-id by ``own_bare``, else ``id``."""
+    origin = stanza.xml.find(f"{{{NS_SID}}}origin-id")
+    if origin is not None and (origin.get("id") or "").strip():
+        return str(origin.get("id"))
+    for sid in stanza.xml.findall(f"{{{NS_SID}}}stanza-id"):
+        if sid.get("by") == own_bare and (sid.get("id") or "").strip():
+            return str(sid.get("id"))
+    return stanza["id"] or None
 
 
 def _oob_urls(stanza: Any) -> list[str]:
@@ -89,8 +162,10 @@ class XmppConnector(BaseConnector):
     rooms: MUC rooms to join (bare JIDs, ``room@conference.domain``).
     nick: the room nick (default: the JID's local part). Room messages must mention it.
     allow_plaintext: no TLS and PLAIN/SCRAM over plaintext; for loopback test servers only.
-    join_timeout: seconds to wait for each room join.
+    join_timeout: seconds to wait for each room join (and for the carbons request).
     **kwargs: :class:`~tutela.connectors.base.BaseConnector` options (back-off, rate, ...).
+
+    ``carbons_enabled`` tells whether the server accepted carbons in the current session.
     """
 
     name: ClassVar[str] = "xmpp"
@@ -123,8 +198,10 @@ class XmppConnector(BaseConnector):
         self.nick = nick or parsed.user
         self.allow_plaintext = allow_plaintext
         self.join_timeout = join_timeout
+        self.carbons_enabled = False
         self._client: slixmpp.ClientXMPP | None = None
         self._pending_puts: set[asyncio.Task[None]] = set()
+        self._sent_ids: deque[str] = deque(maxlen=_SENT_IDS)
 
     # -- session -------------------------------------------------------------------------------
 
@@ -142,6 +219,7 @@ class XmppConnector(BaseConnector):
         client.register_plugin("xep_0030")  # service discovery
         client.register_plugin("xep_0045")  # MUC
         client.register_plugin("xep_0199")  # ping (answers server pings)
+        client.register_plugin("xep_0280")  # message carbons
         client.register_handler(
             Callback(
                 "tutela-message",
@@ -164,6 +242,7 @@ class XmppConnector(BaseConnector):
         async def on_session_start(_: Any) -> None:
             try:
                 client.send_presence()
+                await self._enable_carbons(client)
                 muc = client.plugin["xep_0045"]
                 for room in self.rooms:
                     await muc.join_muc_wait(
@@ -209,6 +288,18 @@ class XmppConnector(BaseConnector):
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(ended.wait(), 2.0)
 
+    async def _enable_carbons(self, client: slixmpp.ClientXMPP) -> None:
+        """Ask the server for carbons (XEP-0280); a server without them is logged, not fatal
+        (lines typed on another device are then not seen)."""
+        self.carbons_enabled = False
+        try:
+            await client.plugin["xep_0280"].enable(timeout=self.join_timeout)
+        except Exception as e:  # IqError / IqTimeout
+            self.stats.last_error = f"carbons not enabled: {e}"
+            log.warning("xmpp: the server did not enable carbons: %s", e)
+            return
+        self.carbons_enabled = True
+
     async def _close_session(self) -> None:
         client = self._client
         if client is None:
@@ -226,46 +317,132 @@ class XmppConnector(BaseConnector):
         if client is None or client.transport is None:
             raise ConnectorError("xmpp: not connected")
         if to.room is not None:
-            client.send_message(mto=slixmpp.JID(to.room), mbody=text, mtype="groupchat")
+            msg = client.make_message(mto=slixmpp.JID(to.room), mbody=text, mtype="groupchat")
         else:
-            client.send_message(mto=slixmpp.JID(to.target), mbody=text, mtype="chat")
+            msg = client.make_message(mto=slixmpp.JID(to.target), mbody=text, mtype="chat")
+        # XEP-0359 origin-id, also used as the stanza id (as Conversations does): a carbon of
+        # this message that comes back is recognised as the connector's own
+        ident = uuid.uuid4().hex
+        msg["id"] = ident
+        ET.SubElement(msg.xml, f"{{{NS_SID}}}origin-id", {"id": ident})
+        self._sent_ids.append(ident)
+        msg.send()
 
     # -- inbound -------------------------------------------------------------------------------
 
     def _on_stanza(self, msg: Any) -> None:
         """Translate one ``<message/>`` stanza (synchronous slixmpp callback)."""
         try:
-            inbound = self._translate(msg)
+            item = self._translate(msg)
         except Exception:  # a malformed stanza must not stop the stream
             log.exception("xmpp: cannot translate a message stanza")
             return
-        if inbound is not None:
+        if item is None:
+            return
+        if isinstance(item, InboundMessage):
             self.stats.received += 1
-            try:
-                self._queue.put_nowait(inbound)
-            except asyncio.QueueFull:  # back-pressure: keep order, never drop
-                task = asyncio.get_running_loop().create_task(self._queue.put(inbound))
-                self._pending_puts.add(task)
-                task.add_done_callback(self._pending_puts.discard)
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:  # back-pressure: keep order, never drop
+            task = asyncio.get_running_loop().create_task(self._queue.put(item))
+            self._pending_puts.add(task)
+            task.add_done_callback(self._pending_puts.discard)
 
-    def _translate(self, msg: Any) -> InboundMessage | None:
-        mtype = msg["type"] or "normal"
+    def _translate(self, msg: Any) -> InboundMessage | OwnMessage | None:
         sender: slixmpp.JID = msg["from"]
         own_bare = self.jid.bare
-        if _is_forward(msg):
-            # Never unwrap: own-account copies are our own traffic, others are forgeries.
+        # RFC 6120 section 8.1.2.1: a stanza without 'from' comes from the user's own account
+        from_own_account = not sender.bare or (sender.bare == own_bare and not sender.resource)
+        carbon = _carbon(msg)
+        if carbon is not None and from_own_account and carbon[1] is not None:
+            return self._translate_carbon(msg, carbon[0], slixmpp.Message(xml=carbon[1]))
+        if carbon is not None or _is_forward(msg):
             if not sender.bare or sender.bare == own_bare:
-                self.stats.forwards_ignored += 1
+                self.stats.forwards_ignored += 1  # archive results, empty or odd wrappers
             else:
                 self.stats.forged_forwards += 1
                 log.warning("xmpp: ignored a forged forward/carbon from %s", sender.bare)
             return None
+        return self._translate_plain(msg, wire=None, other_device=False)
+
+    def _translate_carbon(
+        self, outer: Any, kind: str, inner: Any
+    ) -> InboundMessage | OwnMessage | None:
+        """A carbon whose wrapper the account's own server sent (the caller checked ``from``)."""
+        own_bare = self.jid.bare
+        frm: slixmpp.JID = inner["from"]
+        to: slixmpp.JID = inner["to"]
+        wire = str(outer).encode("utf-8")
+        if _is_forward(inner) or (inner["type"] or "normal") not in ("chat", "normal"):
+            self.stats.forwards_ignored += 1  # nested forwards; carbons never copy groupchat
+            return None
+        if kind == "received":  # a contact's message to another device of the account
+            if to.bare != own_bare or not frm.user or frm.bare == own_bare:
+                self.stats.forwards_ignored += 1
+                return None
+            out = self._translate_plain(inner, wire=wire, other_device=True)
+            if out is not None:
+                self.stats.carbons_received += 1
+            return out
+        # a sent carbon: a line the account sent from another client
+        if frm.bare != own_bare or not to.user or to.bare == own_bare:
+            self.stats.forwards_ignored += 1
+            return None
+        pid = _platform_id(inner, own_bare)
+        client = self._client
+        ours = client is not None and str(frm) == str(client.boundjid)
+        if ours or (pid is not None and pid in self._sent_ids):
+            self.stats.own_echoes_ignored += 1  # what this connector sent itself
+            return None
+        body = inner["body"] or ""
+        if not body.strip():
+            self.stats.empty_ignored += 1
+            return None
+        contact = to if to.bare in self.rooms else slixmpp.JID(to.bare)
+        self.stats.own_lines += 1
+        return OwnMessage(
+            platform=self.name,
+            account=self.account,
+            contact=Identity(self.name, str(contact), contact.resource or None),
+            room=None,
+            text=body,
+            device=frm.resource[:100],
+            received_at=self._now(),
+            wire=wire,
+            platform_id=pid,
+        )
+
+    def _sent_at(self, msg: Any) -> datetime | None:
+        """The XEP-0203 stamp of a delayed direct message (offline storage): the one the
+        account's own server added (``from`` = its domain) when there are several, else the
+        first readable one; ``None`` without one. A sender can add a stamp of its own, so this
+        is the platform's claim; ``received_at`` is Tutela's own clock."""
+        found: list[tuple[bool, datetime]] = []
+        for d in msg.xml.findall(f"{{{NS_DELAY}}}delay"):
+            try:
+                at = parse_stamp(d.get("stamp") or "")
+            except ValueError:
+                log.warning("xmpp: ignored an unreadable delay stamp %r", d.get("stamp"))
+                continue
+            found.append((d.get("from") in (self.jid.domain, self.jid.bare), at))
+        if not found:
+            return None
+        return next((at for by_server, at in found if by_server), found[0][1])
+
+    def _translate_plain(
+        self, msg: Any, *, wire: bytes | None, other_device: bool
+    ) -> InboundMessage | None:
+        mtype = msg["type"] or "normal"
+        sender: slixmpp.JID = msg["from"]
+        own_bare = self.jid.bare
         if mtype in ("error", "headline"):
             return None
-        body = msg["body"]
+        body = msg["body"] or ""
         oob = _oob_urls(msg)
-        if not body and not oob:
-            return None  # chat states, receipts, subjects without text
+        if not body.strip() and not oob:
+            if msg.xml.find(f"{{{NS_CLIENT}}}body") is not None:
+                self.stats.empty_ignored += 1  # a blank body is nobody's words
+            return None  # also chat states, receipts, subjects: no body at all
         text = body or ""
         is_history = msg.xml.find(f"{{{NS_DELAY}}}delay") is not None
 
@@ -289,6 +466,8 @@ class XmppConnector(BaseConnector):
                 text=text,
                 direct=False,
                 oob=oob,
+                wire=wire,
+                other_device=other_device,
             )
 
         if sender.bare == own_bare or not sender.user:
@@ -298,7 +477,17 @@ class XmppConnector(BaseConnector):
             identity = Identity(self.name, str(sender), sender.resource or None)
         else:
             identity = Identity(self.name, sender.bare, None)
-        return self._inbound(msg, identity, room=None, text=text, direct=True, oob=oob)
+        return self._inbound(
+            msg,
+            identity,
+            room=None,
+            text=text,
+            direct=True,
+            oob=oob,
+            wire=wire,
+            other_device=other_device,
+            sent_at=self._sent_at(msg),
+        )
 
     def _inbound(
         self,
@@ -309,6 +498,9 @@ class XmppConnector(BaseConnector):
         text: str,
         direct: bool,
         oob: list[str],
+        wire: bytes | None,
+        other_device: bool,
+        sent_at: datetime | None = None,
     ) -> InboundMessage:
         attachments = tuple(attachment_from_url(u) for u in oob)
         known = {a.url for a in attachments}
@@ -322,7 +514,9 @@ class XmppConnector(BaseConnector):
             direct=direct,
             mentioned=mentions(text, self.nick),
             received_at=self._now(),
-            wire=str(msg).encode("utf-8"),
-            platform_id=msg["id"] or None,
+            wire=str(msg).encode("utf-8") if wire is None else wire,
+            platform_id=_platform_id(msg, self.account),
             attachments=attachments,
+            sent_at=sent_at,
+            other_device=other_device,
         )

@@ -102,7 +102,9 @@ def message_rows(
     """The messages of ``conversations`` recorded by ledger entries up to ``max_seq`` (later ones
     belong to a later export) as package rows (``messages.jsonl``), in order of conversation and
     message number. Shape: ``{conversation, message_seq, direction,
-    contact_line, author, text, wire (base64 or None), at, ledger_seq, purged}``."""
+    contact_line, author, text, wire (base64 or None), at, ledger_seq, purged}``; inbound rows
+    also ``sent_at``: the platform's own send stamp (ledger text) or ``None`` when it stated none
+    (``at`` is when Tutela received the message)."""
     from sqlalchemy import select
 
     from tutela.store.models import MessageRow
@@ -126,6 +128,11 @@ def message_rows(
                 "at": format_instant(m.at),
                 "ledger_seq": m.ledger_seq,
                 "purged": m.purged_at is not None,
+                **(
+                    {"sent_at": None if m.sent_at is None else format_instant(m.sent_at)}
+                    if m.direction == "in"
+                    else {}
+                ),
             }
             for m in rows
         ]

@@ -26,7 +26,9 @@ class TranscriptLine:
     ``text`` is ``None`` when purged under retention. For an inbound line ``decision`` is the
     decision taken after it (``{action, risk (6-decimal string), rule, reason, variant,
     indicators, ledger_seq, at}``) and ``new_indicators`` the indicator ids that first appear in
-    that decision (decisions list the indicators seen so far in the conversation).
+    that decision (decisions list the indicators seen so far in the conversation). ``at`` is the
+    receive time of an inbound line and the send time of an outbound one; ``sent_at`` (inbound
+    only) the platform's own send stamp, ``None`` when the platform stated none.
     """
 
     message_seq: int
@@ -39,6 +41,7 @@ class TranscriptLine:
     origin: str | None = None
     decision: Mapping[str, Any] | None = None
     new_indicators: tuple[str, ...] = ()
+    sent_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +177,7 @@ class PackageContents:
                         origin=origin.get(int(m["ledger_seq"])),
                         decision=d,
                         new_indicators=new,
+                        sent_at=m.get("sent_at"),
                     )
                 )
             seq, opened_payload = opened.get(conv, (0, {}))

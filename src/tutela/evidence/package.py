@@ -17,7 +17,9 @@ Layout (``format = "tutela-evidence-package-v1"``)::
                         cases)
     checkpoints.jsonl   Ed25519 checkpoints within that range; the last signs last_seq
     messages.jsonl      the case's messages: conversation, message_seq, direction, contact_line,
-                        author, text, wire (base64), at, ledger_seq, purged
+                        author, text, wire (base64), at, ledger_seq, purged; inbound rows also
+                        sent_at (the platform's send stamp, null when it stated none; ``at``
+                        is the receive time; rows of packages written before it lack the key)
     operations.json     the operations the conversations were collected under (organisation,
                         jurisdiction, legal basis, authorisation reference, officer, dates,
                         evidential flag), each bound to its ``operation_created`` ledger entry
@@ -1049,6 +1051,9 @@ def _check_messages(
         checks: dict[str, tuple[object, object]] = {
             "message_seq": (payload.get("message_seq"), m.get("message_seq")),
             "at": (payload.get("received_at" if inbound else "sent_at"), m.get("at")),
+            # an inbound entry names the platform's send stamp only when there was one (older
+            # entries never): absent and null agree; an outbound row has none (``at`` is it)
+            "sent_at": (payload.get("sent_at") if inbound else None, m.get("sent_at")),
         }
         if inbound:
             checks["contact_line"] = (payload.get("contact_line"), m.get("contact_line"))
@@ -1069,7 +1074,9 @@ def _check_messages(
                 payload.get("author_sha256"),
                 sha256_hex(str(m.get("author")).encode("utf-8")),
             )
-            if inbound:
+            # inbound rows always have wire bytes; an outbound one only for a line typed on
+            # another device of the account (the platform's copy, ``human:device:...``)
+            if inbound or "wire_sha256" in payload or m.get("wire") is not None:
                 try:
                     wire = base64.b64decode(m.get("wire") or "", validate=True)
                 except (binascii.Error, ValueError) as err:

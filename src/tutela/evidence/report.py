@@ -3,9 +3,11 @@
 The HTML comes from the Jinja2 template ``tutela/evidence/templates/report.html.j2`` (package
 data, autoescaped). The PDF is drawn with reportlab (pure Python) from the same context. Both show:
 a non-evidential banner in large letters when any operation is not evidential (demonstrations),
-the operations, each conversation's transcript with UTC timestamps and the indicators that first
-appeared after each line, the decisions (action, risk, rule, reason, variant) and the chain of
-custody (who exported when, checkpoint fingerprints, timestamp, member hashes).
+the operations, each conversation's transcript with UTC timestamps (for a contact's line both
+when Tutela received it and when the platform says it was sent, or "not stated") and the
+indicators that first appeared after each line, the decisions (action, risk, rule, reason,
+variant) and the chain of custody (who exported when, checkpoint fingerprints, timestamp, member
+hashes).
 
 The PDF uses DejaVu Sans when the system has it, else reportlab's bundled Vera; characters the
 font lacks render as a placeholder box, so ``messages.jsonl`` and the HTML remain the authoritative
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from tutela.evidence.contents import PackageContents
+from tutela.evidence.contents import PackageContents, TranscriptLine
 
 __all__ = ["render_html", "render_pdf", "report_context"]
 
@@ -27,6 +29,16 @@ _DEJAVU = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
     Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
 )
+
+
+def _line_times(line: TranscriptLine) -> str:
+    """The time cell of a transcript line: an inbound line shows when Tutela received it and
+    when the platform says it was sent (or that it did not say); an outbound one its send time.
+    The HTML template writes the same."""
+    if line.direction != "in":
+        return f"sent {line.at}"
+    sent = f"{line.sent_at} (platform's stamp)" if line.sent_at else "not stated"
+    return f"received {line.at}\nsent {sent}"
 
 
 def report_context(c: PackageContents) -> dict[str, Any]:
@@ -200,11 +212,23 @@ def render_pdf(c: PackageContents) -> bytes:
                 f"{o.get('lang')}; started {o.get('started_at')}; ended {ended}"
             )
         )
+        prov = o.get("provenance")
+        if prov:
+            story.append(
+                p(
+                    f"Source: imported from the file {prov.get('file')} ({prov.get('format')} "
+                    f"format, SHA-256 {prov.get('sha256')}), conversation "
+                    f"{prov.get('conversation')}; not a live persona conversation: every line is "
+                    "the export's own, none was written by a persona."
+                )
+            )
         rows: list[list[object]] = [
             ["#", "Time (UTC)", "From", "Text", "New indicators / decision"]
         ]
         for line in v.lines:
             who = ("contact " if line.direction == "in" else "persona ") + line.author
+            if prov and line.direction == "in":  # an imported file's lines are its own authors'
+                who = line.author
             text = "[text deleted under the retention rules]" if line.text is None else line.text
             note = ", ".join(line.new_indicators)
             if line.decision:
@@ -213,7 +237,7 @@ def render_pdf(c: PackageContents) -> bytes:
                     f"\n{d['action']} (risk {d['risk']}; rule {d['rule']}"
                     f"{'; variant ' + str(d['variant']) if d['variant'] else ''})"
                 )
-            rows.append([line.message_seq, line.at, who, text, note])
+            rows.append([line.message_seq, _line_times(line), who, text, note])
         story.append(table(rows, [12 * mm, 42 * mm, 35 * mm, width - 169 * mm, 80 * mm]))
         story.append(Spacer(1, 4 * mm))
         drows: list[list[object]] = [["After line", "Action", "Risk", "Rule", "Reason"]]

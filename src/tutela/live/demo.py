@@ -175,6 +175,8 @@ async def _run(scenario: Scenario, db_url: str, clock: Clock) -> dict:
                 )
                 transcript.append({"from": "contact", "text": text, "at": _iso(msg.received_at)})
                 handled = await engine.handle(msg)
+                # the in-memory connector gives no durable ids, so no line is a dropped copy
+                assert handled is not None
                 d = handled.decision
                 decisions.append(
                     {

@@ -12,6 +12,19 @@ For every message addressed to the persona, in this order (DESIGN.md, data flow)
    variant (the persona then ends the conversation), else a reply planned from the reviewed bank;
    the typing delay is waited on the engine's clock; the sent text is recorded.
 
+**De-duplication**: a message whose platform id was already recorded for the same account and
+sender with the same text (``Recorder.find_message``; only for connectors whose capabilities say
+``durable_message_ids``) is not recorded, decided or answered again, across restarts too; it is
+counted in ``duplicates_dropped`` and logged (``message.duplicate``). A message without a platform
+id is never de-duplicated; the same id with another text is recorded (``message.id_reused``), so a
+contact cannot make lines vanish by reusing an id.
+
+**Other devices of the account** (XMPP carbons): a contact's message that reached another device
+(``InboundMessage.other_device``) is recorded and decided but not answered; a line a human typed
+on another device (:class:`~tutela.connectors.base.OwnMessage`) is recorded as an operator line
+(origin ``human:device:DEVICE``, with the platform's copy as wire bytes) in the conversation with
+that contact, and audited (``own_account_line``).
+
 Conversation state is rebuilt from the store on start (:meth:`PersonaEngine.resume`): open
 conversations are reloaded, their contact lines re-scored, their dialogue state replayed from the
 recorded replies, and an inbound message that was recorded but not yet decided is processed then.
@@ -24,12 +37,13 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
 from tutela.cases.identity import extract_identifiers
 from tutela.cases.workflow import CaseWorkflow, InvalidTransition
-from tutela.connectors.base import Address, ChatConnector, InboundMessage
+from tutela.connectors.base import Address, ChatConnector, InboundMessage, OwnMessage
 from tutela.detect.incremental import IncrementalScorer, ScoringTables, WarningRule
 from tutela.detect.lines import LineDetector, default_line_detector
 from tutela.detect.understand import LineReader
@@ -67,13 +81,18 @@ _IDENTITY_KINDS = {
 }
 
 
-def conversation_seed(msg: InboundMessage, persona_id: str = "") -> int:
+def _contact_of(msg: InboundMessage | OwnMessage) -> str:
+    """The contact's id: the sender of an inbound message, the addressee of an own line."""
+    return msg.sender.id if isinstance(msg, InboundMessage) else msg.contact.id
+
+
+def conversation_seed(msg: InboundMessage | OwnMessage, persona_id: str = "") -> int:
     """The dialogue's random seed for a conversation opened by ``msg``: the first 32 bits of
-    SHA-256 over platform, account, persona, sender and the first message's text. The same
+    SHA-256 over platform, account, persona, contact and the first message's text. The same
     scenario gives the same replies on every run (the first version used Python's per-process
     string ``hash`` and the arrival time); the seed is recorded in the conversation's state, and a
     resumed conversation reads it from there."""
-    key = "\x00".join((msg.platform, msg.account, persona_id, msg.sender.id, msg.text or ""))
+    key = "\x00".join((msg.platform, msg.account, persona_id, _contact_of(msg), msg.text or ""))
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:4], "big")
 
 
@@ -166,22 +185,25 @@ class PersonaEngine:
         self.delay_scale = max(0.0, delay_scale)
         self.end_after_deterrence = policy.params.deterrence.end_after_deterrence
         self._live: dict[tuple[str, str, str, str | None], _Live] = {}
+        self.duplicates_dropped = 0
+        """Messages not recorded again because their platform id was already recorded."""
         if detector is None and policy.params.line_evidence.enabled:
             detector = default_line_detector(gate=0.0)
         self.detector = detector if policy.params.line_evidence.enabled else None
 
     # -- conversations -------------------------------------------------------------------------
-    def _key(self, msg: InboundMessage) -> tuple[str, str, str, str | None]:
-        return (msg.platform, msg.account, msg.sender.id, msg.room)
+    def _key(self, msg: InboundMessage | OwnMessage) -> tuple[str, str, str, str | None]:
+        return (msg.platform, msg.account, _contact_of(msg), msg.room)
 
     def _prior_warnings(self, contact_id: int, conversation_id: int | None) -> int:
         return self.recorder.contact_summary(
             contact_id, exclude_conversation=conversation_id
         ).warnings
 
-    def _open(self, msg: InboundMessage) -> _Live:
+    def _open(self, msg: InboundMessage | OwnMessage) -> _Live:
         now = msg.received_at
-        contact_id = self.recorder.get_or_create_contact(msg.platform, msg.sender.id, seen_at=now)
+        contact = _contact_of(msg)
+        contact_id = self.recorder.get_or_create_contact(msg.platform, contact, seen_at=now)
         prior = self._prior_warnings(contact_id, None)
         seed = conversation_seed(msg, self.persona.id)
         state = self.dialogue.start(lang=self.lang, rng_seed=seed)
@@ -194,14 +216,14 @@ class PersonaEngine:
             lang=state.lang,
             started_at=now,
             room=msg.room,
-            state={"rng_seed": state.rng_seed, "contact": msg.sender.id},
+            state={"rng_seed": state.rng_seed, "contact": contact},
         )
         live = _Live(
             record=record,
             contact_id=contact_id,
             # replies go back through this engine's connector, whatever platform name the
             # contact's identity is recorded under
-            address=Address(self.connector.name, msg.sender.id, msg.room),
+            address=Address(self.connector.name, contact, msg.room),
             scorer=self._scorer(record),
             dialogue=state,
             prior_warnings=prior,
@@ -219,7 +241,7 @@ class PersonaEngine:
             rule=self.rule,
         )
 
-    def _conversation_for(self, msg: InboundMessage) -> _Live:
+    def _conversation_for(self, msg: InboundMessage | OwnMessage) -> _Live:
         key = self._key(msg)
         live = self._live.get(key)
         if (
@@ -233,11 +255,52 @@ class PersonaEngine:
             self._live[key] = live
         return live
 
+    # -- de-duplication ------------------------------------------------------------------------
+    def _already_recorded(self, msg: InboundMessage | OwnMessage, *, final: bool) -> bool:
+        """True when ``msg`` is a second delivery of a recorded message (module docstring);
+        counted and logged. ``final``: the check under the conversation's lock (the one that
+        warns about an id reused with other words)."""
+        if not msg.platform_id or not self.connector.capabilities.durable_message_ids:
+            return False
+        inbound = isinstance(msg, InboundMessage)
+        query: dict[str, Any] = {
+            "platform": msg.platform,
+            "account": msg.account,
+            "platform_msg_id": msg.platform_id,
+            "direction": "in" if inbound else "out",
+            "author": msg.sender.id if inbound else None,
+        }
+        # the same words under the same id (a purged original has none: recorded again)
+        found = self.recorder.find_message(**query, text=msg.text)
+        if found is None:
+            if final and self.recorder.find_message(**query) is not None:
+                log.warning("message.id_reused", platform=msg.platform, platform_id=msg.platform_id)
+            return False
+        self.duplicates_dropped += 1
+        log.info(
+            "message.duplicate",
+            platform=msg.platform,
+            platform_id=msg.platform_id,
+            conversation=found.conversation_id,
+            message_seq=found.seq,
+            dropped=self.duplicates_dropped,
+        )
+        return True
+
     # -- the pipeline --------------------------------------------------------------------------
-    async def handle(self, msg: InboundMessage) -> Handled:
-        """Record, score, decide and answer one inbound message (see the module docstring)."""
+    async def handle(self, msg: InboundMessage) -> Handled | None:
+        """Record, score, decide and answer one inbound message (see the module docstring).
+
+        Returns ``None`` for a second delivery of a recorded message (nothing is recorded,
+        decided or sent). A message with ``other_device`` set is recorded and decided, never
+        answered.
+        """
+        if self._already_recorded(msg, final=False):  # before a conversation is opened for it
+            return None
         live = self._conversation_for(msg)
         async with live.lock:
+            if self._already_recorded(msg, final=True):  # also a copy recorded meanwhile
+                return None
             live.contact_lines += 1
             inbound = self.recorder.record_inbound(
                 conversation_id=live.record.id,
@@ -248,10 +311,42 @@ class PersonaEngine:
                 platform_msg_id=msg.platform_id,
                 attachments=msg.attachments,
                 contact_line=live.contact_lines,
+                sent_at=msg.sent_at,
             )
-            return await self._process(live, inbound)
+            return await self._process(live, inbound, answer=not msg.other_device)
 
-    async def _process(self, live: _Live, inbound: MessageRecord) -> Handled:
+    async def handle_own(self, msg: OwnMessage) -> MessageRecord | None:
+        """Record a line a human sent from another device of the persona's account as an
+        operator line (origin ``human:device:DEVICE``, ``sent_at`` = when it was seen, wire =
+        the platform's copy) in the conversation with ``msg.contact`` (opened if there is none),
+        and audit it (``own_account_line``). Nothing is sent. Returns the record, or ``None``
+        for a second delivery of a recorded line."""
+        if self._already_recorded(msg, final=False):
+            return None
+        live = self._conversation_for(msg)
+        async with live.lock:
+            if self._already_recorded(msg, final=True):
+                return None
+            record = self.recorder.record_outbound(
+                conversation_id=live.record.id,
+                text=msg.text,
+                origin=f"human:device:{msg.device or 'unknown'}",
+                sent_at=msg.received_at,
+                wire=msg.wire,
+                platform_msg_id=msg.platform_id,
+            )
+        self.recorder.record_audit(
+            "system",
+            "own_account_line",
+            f"conversation:{live.record.id}",
+            {"message_seq": record.seq, "device": msg.device, "platform": msg.platform},
+        )
+        log.info("own_line.recorded", conversation=live.record.id, device=msg.device)
+        return record
+
+    async def _process(
+        self, live: _Live, inbound: MessageRecord, *, answer: bool = True
+    ) -> Handled:
         text = inbound.text
         line = inbound.contact_line or live.contact_lines
         self._link_identities(live, inbound)
@@ -309,7 +404,7 @@ class PersonaEngine:
                 },
             )
         replies: list[MessageRecord] = []
-        if live.ended_at is None:  # after a warning the persona has stopped role-play
+        if live.ended_at is None and answer:  # after a warning the persona has stopped role-play
             replies = await self._reply(live, text, decision)
         log.info(
             "message.handled",
@@ -478,13 +573,16 @@ class PersonaEngine:
 
         poller = asyncio.create_task(poll_outbox()) if outbox is not None else None
 
-        async def one(msg: InboundMessage) -> None:
+        async def one(msg: InboundMessage | OwnMessage) -> None:
             try:
+                if isinstance(msg, OwnMessage):
+                    await self.handle_own(msg)
+                    return
                 handled = await self.handle(msg)
-                if on_handled is not None:
+                if handled is not None and on_handled is not None:
                     on_handled(handled)
             except Exception:  # keep serving the other conversations; the message is recorded
-                log.exception("message.failed", sender=msg.sender.id)
+                log.exception("message.failed", contact=_contact_of(msg))
 
         async for msg in self.connector.inbound():
             task = asyncio.create_task(one(msg))

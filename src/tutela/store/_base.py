@@ -85,6 +85,7 @@ def _message_record(row: MessageRow) -> MessageRecord:
         wire=row.wire,
         ledger_seq=row.ledger_seq,
         purged_at=row.purged_at,
+        sent_at=row.sent_at,
     )
 
 
@@ -242,6 +243,7 @@ class RecorderBase:
                 "platform_msg_id": record.platform_msg_id,
                 "origin": record.origin,
                 "at": record.at,
+                "sent_at": record.sent_at,
                 "attachments": attachments,
                 "ledger_seq": record.ledger_seq,
             },

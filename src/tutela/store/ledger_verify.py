@@ -27,6 +27,7 @@ from tutela.evidence import (
     TamperError,
     canonical_json,
     fingerprint,
+    format_instant,
     load_public_key,
     sha256_hex,
     verify_chain,
@@ -451,6 +452,8 @@ def _check_messages(
             }
             if msg.wire is not None or expected_kind == "inbound":
                 checks["wire_sha256"] = sha256_hex(msg.wire or b"")
+            if expected_kind == "inbound":  # the platform's stamp (migration 0006), if any
+                checks["sent_at"] = None if msg.sent_at is None else format_instant(msg.sent_at)
             for name, actual in checks.items():
                 if payload.get(name) != actual:
                     raise TamperError(

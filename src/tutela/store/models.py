@@ -171,7 +171,9 @@ class CheckpointRow(Base):
 class MessageRow(Base):
     """A message addressed to or sent by a persona. ``seq`` runs over both directions of a
     conversation; ``contact_line`` numbers the contact's (inbound) lines from 1. ``text`` and
-    ``wire`` are ``NULL`` after a retention purge (``purged_at``)."""
+    ``wire`` are ``NULL`` after a retention purge (``purged_at``). ``sent_at`` (inbound only,
+    migration 0006): when the platform says the message was sent, ``NULL`` when it says nothing;
+    ``platform_msg_id`` is indexed for de-duplication (``Recorder.find_message``)."""
 
     __tablename__ = "messages"
     __table_args__ = (
@@ -187,9 +189,10 @@ class MessageRow(Base):
     author: Mapped[str] = mapped_column(String(300))
     text: Mapped[str | None] = mapped_column(Text)
     wire: Mapped[bytes | None] = mapped_column(LargeBinary)
-    platform_msg_id: Mapped[str | None] = mapped_column(String(300))
+    platform_msg_id: Mapped[str | None] = mapped_column(String(300), index=True)
     origin: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime]  # received_at (inbound) or sent_at (outbound)
+    sent_at: Mapped[datetime | None]  # inbound: the platform's own send stamp, if it gives one
     attachments: Mapped[list[Any]]
     ledger_seq: Mapped[int] = mapped_column(ForeignKey("ledger_entries.seq"))
     purged_at: Mapped[datetime | None]

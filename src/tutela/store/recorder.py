@@ -42,6 +42,7 @@ from tutela.store._base import (
     RecorderBase,
     _attachment_dict,
     _check_aware,
+    _message_record,
     _sha,
 )
 from tutela.store._contacts import ContactsMixin
@@ -105,16 +106,23 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
         platform_msg_id: str | None = None,
         attachments: Iterable[Attachment] = (),
         contact_line: int,
+        sent_at: datetime | None = None,
     ) -> MessageRecord:
         """Durably record a message addressed to a persona; returns after the commit.
 
         ``wire``: the raw bytes as received (stanza, IRC line...); ``contact_line``: 1-based
         number of this contact line in the conversation (unique per conversation);
-        ``attachments``: metadata only. Ledger: ``inbound`` with ``message_seq``,
-        ``contact_line``, ``author_sha256``, ``text_sha256``, ``wire_sha256``, ``received_at``,
-        ``platform_msg_id`` and the attachments' metadata.
+        ``attachments``: metadata only; ``received_at``: when Tutela received it (the record's
+        ``at``); ``sent_at``: when the platform says it was sent (aware; XMPP XEP-0203 delay
+        stamp, Matrix ``origin_server_ts``), ``None`` when it says nothing. Ledger: ``inbound``
+        with ``message_seq``, ``contact_line``, ``author_sha256``, ``text_sha256``,
+        ``wire_sha256``, ``received_at``, ``platform_msg_id``, the attachments' metadata and,
+        only when given, ``sent_at`` (so entries of messages without one, and every entry
+        written before migration 0006, keep their exact payload).
         """
         _check_aware("received_at", received_at)
+        if sent_at is not None:
+            _check_aware("sent_at", sent_at)
         if not isinstance(wire, bytes | bytearray):
             raise InputError("wire must be bytes")
         if isinstance(contact_line, bool) or not isinstance(contact_line, int) or contact_line < 1:
@@ -124,21 +132,19 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
         def _work(s: Session) -> MessageRecord:
             self._persona_of(s, conversation_id)  # NotFoundError for an unknown conversation
             seq = self._next_seq(s, conversation_id)
-            entry = self._append(
-                s,
-                EntryKind.INBOUND,
-                conversation_id,
-                {
-                    "message_seq": seq,
-                    "contact_line": contact_line,
-                    "author_sha256": _sha(author),
-                    "text_sha256": _sha(text),
-                    "wire_sha256": sha256_hex(bytes(wire)),
-                    "received_at": format_instant(received_at),
-                    "platform_msg_id": platform_msg_id,
-                    "attachments": atts,
-                },
-            )
+            payload: dict[str, Any] = {
+                "message_seq": seq,
+                "contact_line": contact_line,
+                "author_sha256": _sha(author),
+                "text_sha256": _sha(text),
+                "wire_sha256": sha256_hex(bytes(wire)),
+                "received_at": format_instant(received_at),
+                "platform_msg_id": platform_msg_id,
+                "attachments": atts,
+            }
+            if sent_at is not None:
+                payload["sent_at"] = format_instant(sent_at)
+            entry = self._append(s, EntryKind.INBOUND, conversation_id, payload)
             record = MessageRecord(
                 id=0,
                 conversation_id=conversation_id,
@@ -152,6 +158,7 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
                 attachments=tuple(Attachment(**a) for a in atts),
                 wire=bytes(wire),
                 ledger_seq=entry.seq,
+                sent_at=sent_at,
             )
             record = self._insert_message(s, record, atts)
             s.connection().execute(_TOUCH_CONTACT, {"cid": conversation_id, "seen": received_at})
@@ -160,29 +167,43 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
         return self.store.write(_work)
 
     def record_outbound(
-        self, *, conversation_id: int, text: str, origin: str, sent_at: datetime
+        self,
+        *,
+        conversation_id: int,
+        text: str,
+        origin: str,
+        sent_at: datetime,
+        wire: bytes | None = None,
+        platform_msg_id: str | None = None,
     ) -> MessageRecord:
-        """Record a message the persona sent (``origin``: what produced it, e.g.
-        ``"bank:en.greeting.3"``, ``"deterrence:v2"``, ``"human:alice"``). Author = persona id.
-        Ledger: ``outbound`` with ``message_seq``, ``author_sha256``, ``text_sha256``,
-        ``origin``, ``sent_at``."""
+        """Record a message the persona's account sent (``origin``: what produced it, e.g.
+        ``"bank:en.greeting.3"``, ``"deterrence:v2"``, ``"human:alice"``, or
+        ``"human:device:RESOURCE"`` for a line a human typed on another device of the account,
+        reported by an XMPP sent carbon). Author = persona id.
+
+        ``wire`` and ``platform_msg_id``: the platform's copy of a line Tutela did not send itself
+        (the carbon stanza and its id); ``None`` for what the engine sent. Ledger: ``outbound``
+        with ``message_seq``, ``author_sha256``, ``text_sha256``, ``origin``, ``sent_at`` and,
+        only when given, ``wire_sha256`` and ``platform_msg_id`` (earlier entries unchanged)."""
         _check_aware("sent_at", sent_at)
+        if wire is not None and not isinstance(wire, bytes | bytearray):
+            raise InputError("wire must be bytes")
 
         def _work(s: Session) -> MessageRecord:
             persona_id = self._persona_of(s, conversation_id)
             seq = self._next_seq(s, conversation_id)
-            entry = self._append(
-                s,
-                EntryKind.OUTBOUND,
-                conversation_id,
-                {
-                    "message_seq": seq,
-                    "author_sha256": _sha(persona_id),
-                    "text_sha256": _sha(text),
-                    "origin": origin,
-                    "sent_at": format_instant(sent_at),
-                },
-            )
+            payload: dict[str, Any] = {
+                "message_seq": seq,
+                "author_sha256": _sha(persona_id),
+                "text_sha256": _sha(text),
+                "origin": origin,
+                "sent_at": format_instant(sent_at),
+            }
+            if wire is not None:
+                payload["wire_sha256"] = sha256_hex(bytes(wire))
+            if platform_msg_id is not None:
+                payload["platform_msg_id"] = platform_msg_id
+            entry = self._append(s, EntryKind.OUTBOUND, conversation_id, payload)
             record = MessageRecord(
                 id=0,
                 conversation_id=conversation_id,
@@ -193,11 +214,51 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
                 text=text,
                 at=sent_at,
                 origin=origin,
+                platform_msg_id=platform_msg_id,
+                wire=None if wire is None else bytes(wire),
                 ledger_seq=entry.seq,
             )
             return self._insert_message(s, record, [])
 
         return self.store.write(_work)
+
+    def find_message(
+        self,
+        *,
+        platform: str,
+        account: str,
+        platform_msg_id: str,
+        direction: str = "in",
+        author: str | None = None,
+        text: str | None = None,
+    ) -> MessageRecord | None:
+        """The first recorded message with ``platform_msg_id`` in any conversation of the
+        persona account ``(platform, account)`` (``direction`` ``"in"`` or ``"out"``; by
+        ``author`` and with exactly ``text`` when given; a purged message has no text), or
+        ``None``. The engine's durable de-duplication: a message the platform delivers again
+        (after a reconnection, a restart, an offline replay) is found here and not recorded
+        twice. Uses the index of migration 0006."""
+        if direction not in ("in", "out"):
+            raise InputError(f"direction must be 'in' or 'out', got {direction!r}")
+        q = (
+            select(MessageRow)
+            .join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
+            .where(
+                MessageRow.platform_msg_id == platform_msg_id,
+                MessageRow.direction == direction,
+                ConversationRow.platform == platform,
+                ConversationRow.account == account,
+            )
+            .order_by(MessageRow.id)
+            .limit(1)
+        )
+        if author is not None:
+            q = q.where(MessageRow.author == author)
+        if text is not None:
+            q = q.where(MessageRow.text == text)
+        with self.store.session() as s:
+            row = s.execute(q).scalar_one_or_none()
+            return None if row is None else _message_record(row)
 
     def record_decision(
         self,

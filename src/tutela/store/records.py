@@ -60,7 +60,10 @@ class MessageRecord:
     number of the contact's line (inbound only, else ``None``). ``at``: received_at (inbound) or
     sent_at (outbound), aware UTC. ``text``/``wire`` are ``None`` after a retention purge.
     ``origin``: what produced an outbound text (e.g. ``"bank:en.greeting.3"``, ``"human:alice"``).
-    ``ledger_seq``: the ledger entry that records this message.
+    ``ledger_seq``: the ledger entry that records this message. ``sent_at``: for an inbound
+    message, the aware UTC instant the platform says it was sent (XMPP XEP-0203 delay stamp,
+    Matrix ``origin_server_ts``), ``None`` when the platform states none (IRC) and for outbound
+    messages (their ``at`` is the send time).
     """
 
     id: int
@@ -77,6 +80,7 @@ class MessageRecord:
     wire: bytes | None = None
     ledger_seq: int = 0
     purged_at: datetime | None = None
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

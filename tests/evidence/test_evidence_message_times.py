@@ -1,0 +1,174 @@
+"""Both times of a contact's message in the evidence package and the report: when Tutela received
+it and when the platform says it was sent ("not stated" without a stamp). Packages and databases
+from before the sent time existed keep verifying."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from _evidence_packages import members, rewrite
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tutela.evidence import (
+    Signer,
+    TamperError,
+    canonical_json,
+    export_package,
+    verified_contents,
+    verify_package,
+)
+from tutela.evidence.contents import TranscriptLine
+from tutela.evidence.report import _line_times, report_context
+from tutela.store import Recorder, open_store
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+SENT = datetime(2025, 3, 1, 11, 40, 5, tzinfo=UTC)
+STORE_DATA = Path(__file__).resolve().parents[1] / "store" / "data"
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in members(path)["messages.jsonl"].splitlines()]
+
+
+@pytest.fixture
+def exported(tmp_path: Path) -> tuple[Path, Signer]:
+    signer = Signer.generate()
+    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    rec = Recorder(store, signer=signer, checkpoint_every=4)
+    op = rec.ensure_demo_operation()
+    cid = rec.get_or_create_contact("xmpp", "bob@localhost")
+    conv = rec.open_conversation(
+        operation_id=op.id, persona_id="p", platform="xmpp", account="mia@localhost",
+        contact_id=cid, lang="en", started_at=T0,
+    ).id  # fmt: skip
+    rec.record_inbound(
+        conversation_id=conv, author="bob@localhost", text="left while you were offline",
+        wire=b"<message>1</message>", received_at=T0, sent_at=SENT, contact_line=1,
+    )  # fmt: skip
+    rec.record_outbound(conversation_id=conv, text="hi", origin="bank:x", sent_at=T0)
+    rec.record_inbound(
+        conversation_id=conv, author="bob@localhost", text="and now live",
+        wire=b"<message>2</message>", received_at=T0 + timedelta(minutes=1), contact_line=2,
+    )  # fmt: skip
+    rec.record_outbound(
+        conversation_id=conv, text="typed on the phone", origin="human:device:phone",
+        sent_at=T0 + timedelta(minutes=2), wire=b"<carbon/>", platform_msg_id="own-1",
+    )  # fmt: skip
+    case = rec.get_or_create_case(cid)
+    out = tmp_path / "case.zip"
+    export_package(store, case.id, out, signer=signer)
+    store.close()
+    return out, signer
+
+
+def test_package_rows_carry_both_times(exported) -> None:
+    path, signer = exported
+    verify_package(path, expected_fingerprint=signer.fingerprint())
+    rows = _rows(path)
+    inbound = [r for r in rows if r["direction"] == "in"]
+    outbound = [r for r in rows if r["direction"] == "out"]
+    assert [(r["at"], r["sent_at"]) for r in inbound] == [
+        ("2025-03-01T12:00:00.000000Z", "2025-03-01T11:40:05.000000Z"),
+        ("2025-03-01T12:01:00.000000Z", None),
+    ]
+    assert all("sent_at" not in r for r in outbound)  # an outbound row's ``at`` is its send
+    assert outbound[1]["wire"] is not None  # the carbon the own line was seen in
+
+
+def test_report_shows_received_and_sent_or_not_stated(exported) -> None:
+    path, signer = exported
+    html = members(path)["report.html"].decode("utf-8")
+    assert "received 2025-03-01T12:00:00.000000Z" in html
+    assert "sent 2025-03-01T11:40:05.000000Z (platform's stamp)" in html
+    assert "received 2025-03-01T12:01:00.000000Z<br><small>sent not stated" in html
+    assert "human:device:phone" in html
+    contents = verified_contents(path, expected_fingerprint=signer.fingerprint())
+    lines = [ln for v in report_context(contents)["views"] for ln in v.lines]
+    assert [_line_times(ln) for ln in lines] == [
+        "received 2025-03-01T12:00:00.000000Z\nsent 2025-03-01T11:40:05.000000Z (platform's stamp)",
+        "sent 2025-03-01T12:00:00.000000Z",
+        "received 2025-03-01T12:01:00.000000Z\nsent not stated",
+        "sent 2025-03-01T12:02:00.000000Z",
+    ]
+    assert members(path)["report.pdf"].startswith(b"%PDF")
+
+
+def test_line_times_of_a_bare_line() -> None:
+    line = TranscriptLine(
+        message_seq=1, direction="in", contact_line=1, author="a", text="t", at="X", ledger_seq=1
+    )
+    assert _line_times(line) == "received X\nsent not stated"
+
+
+def _edit_rows(path: Path, dst: Path, signer: Signer, change) -> Path:
+    rows = _rows(path)
+    for r in rows:
+        change(r)
+    data = b"".join(canonical_json(r) + b"\n" for r in rows)
+    return rewrite(path, dst, {"messages.jsonl": data}, mode="resigned", signer=signer)
+
+
+def test_a_changed_sent_time_is_detected(exported, tmp_path: Path) -> None:
+    path, signer = exported
+
+    def later(r: dict) -> None:
+        if r.get("sent_at"):
+            r["sent_at"] = "2025-03-01T11:59:59.000000Z"
+
+    def invented(r: dict) -> None:
+        if r["direction"] == "in" and r["sent_at"] is None:
+            r["sent_at"] = "2025-03-01T11:00:00.000000Z"
+
+    def on_outbound(r: dict) -> None:
+        if r["direction"] == "out":
+            r["sent_at"] = r["at"]
+
+    def other_wire(r: dict) -> None:
+        if r["direction"] == "out" and r["wire"]:
+            r["wire"] = "PGZvcmdlZC8+"  # "<forged/>"
+
+    for n, change in enumerate((later, invented, on_outbound, other_wire)):
+        forged = _edit_rows(path, tmp_path / f"forged{n}.zip", signer, change)
+        with pytest.raises(TamperError, match=r"sent_at|wire_sha256"):
+            verify_package(forged, expected_fingerprint=signer.fingerprint())
+
+
+def test_package_written_before_sent_times_still_verifies(exported, tmp_path: Path) -> None:
+    """A package of the earlier layout: its rows have no ``sent_at`` key at all."""
+    path, signer = exported
+
+    def old_layout(r: dict) -> None:
+        if r.get("sent_at") is None:
+            r.pop("sent_at", None)
+
+    old = _edit_rows(path, tmp_path / "old.zip", signer, old_layout)
+    assert all("sent_at" not in r for r in _rows(old) if r["message_seq"] != 1)
+    verify_package(old, expected_fingerprint=signer.fingerprint())
+
+
+def test_case_of_a_database_of_0005_exports_and_verifies(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    con = sqlite3.connect(db)
+    con.executescript((STORE_DATA / "store_0005.sql").read_text())
+    con.close()
+    db.chmod(0o600)
+    raw = bytes.fromhex((STORE_DATA / "store_0005.key.hex").read_text().strip())
+    signer = Signer(Ed25519PrivateKey.from_private_bytes(raw))
+    store = open_store(f"sqlite:///{db}")  # upgrades to 0006
+    try:
+        rec = Recorder(store, signer=signer, checkpoint_every=0)
+        (conv,) = rec.open_conversations()
+        case = rec.get_or_create_case(conv.contact_id)
+        out = tmp_path / "old-case.zip"
+        export_package(store, case.id, out, signer=signer)
+    finally:
+        store.close()
+    verify_package(out, expected_fingerprint=signer.fingerprint())
+    inbound = [r for r in _rows(out) if r["direction"] == "in"]
+    assert len(inbound) == 3 and all(r["sent_at"] is None for r in inbound)
+    html = members(out)["report.html"].decode("utf-8")
+    assert html.count("sent not stated") == 3

@@ -1,0 +1,406 @@
+"""The engine's side of issue 11: a message delivered twice is recorded and answered once (across a
+restart too), the platform's sent time is stored beside the receive time, a copy addressed to
+another device of the account is recorded but not answered, and a line a human typed on another
+device is recorded as an operator line. Then the same over real Prosody and miniircd."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import pytest
+
+from tutela.connectors import Identity, InboundMessage, InMemoryConnector, MemoryHub
+from tutela.connectors.base import Capabilities, OwnMessage
+from tutela.connectors.irc import IrcConnector
+from tutela.connectors.xmpp import XmppConnector
+from tutela.detect.config import load_detection_config
+from tutela.detect.incremental import ScoringTables
+from tutela.detect.persistence import load_model
+from tutela.evidence import Signer
+from tutela.live.clock import SimulatedClock
+from tutela.live.engine import PersonaEngine
+from tutela.persona import load_persona
+from tutela.policy import Policy, VariantAssigner, load_policy
+from tutela.store import Recorder, Store, iter_ledger, open_store, verify_store
+
+_TESTS = str(Path(__file__).resolve().parents[1])
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
+
+from connector_clients import IrcContact, XmppContact, eventually, run  # noqa: E402
+from servers import miniircd_server, prosody_server  # noqa: E402
+
+PERSONA = "gb-ellie"
+T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+
+
+class DurableMemory(InMemoryConnector):
+    """The in-memory connector, but with message ids that name a message for good."""
+
+    capabilities: ClassVar[Capabilities] = replace(
+        InMemoryConnector.capabilities, durable_message_ids=True
+    )
+
+
+@pytest.fixture(scope="module")
+def tables() -> ScoringTables:
+    return ScoringTables(load_model(load_detection_config().model))
+
+
+def _engine(
+    store: Store, connector: Any, tables: ScoringTables, clock: Any = None, signer: Any = None
+):
+    if clock is not None:
+        recorder = Recorder(store, signer=signer, clock=clock.now)
+    else:
+        recorder = Recorder(store, signer=signer)
+    params = load_policy(None)
+    engine = PersonaEngine(
+        recorder=recorder,
+        connector=connector,
+        persona=load_persona(PERSONA),
+        operation_id=recorder.ensure_demo_operation().id,
+        policy=Policy(params),
+        assigner=VariantAssigner(params),
+        tables=tables,
+        rule=load_detection_config().warning_rule,
+        clock=clock,
+        delay_scale=0.0,
+    )
+    return recorder, engine
+
+
+def _msg(text: str, pid: str | None, **kw: Any) -> InboundMessage:
+    kw.setdefault("received_at", T0)
+    return InboundMessage(
+        platform="memory", account=PERSONA, sender=Identity("memory", "c1", "c1"), room=None,
+        text=text, direct=True, mentioned=False, wire=f"<{text}>".encode(), platform_id=pid,
+        **kw,
+    )  # fmt: skip
+
+
+def _messages(recorder: Recorder) -> list:
+    out = []
+    for conv in recorder.open_conversations():
+        out += recorder.conversation_messages(conv.id)
+    return out
+
+
+@pytest.fixture
+def memory(tmp_path: Path, tables: ScoringTables) -> Iterator[SimpleNamespace]:
+    clock = SimulatedClock(T0)
+    hub = MemoryHub(now=clock.now)
+    store = open_store(f"sqlite:///{tmp_path / 'f.db'}")
+    conn = DurableMemory(hub, account=PERSONA, now=clock.now)
+    recorder, engine = _engine(store, conn, tables, clock)
+    yield SimpleNamespace(
+        store=store, hub=hub, conn=conn, recorder=recorder, engine=engine, clock=clock
+    )
+    store.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# de-duplication
+
+
+def test_second_delivery_is_recorded_and_answered_once(memory) -> None:
+    store, hub, conn, recorder, engine = (
+        memory.store,
+        memory.hub,
+        memory.conn,
+        memory.recorder,
+        memory.engine,
+    )
+    contact = hub.client("c1")
+
+    async def go() -> None:
+        await conn.start()
+        first = await engine.handle(_msg("hi there", "id-1"))
+        again = await engine.handle(_msg("hi there", "id-1", received_at=T0 + timedelta(1)))
+        assert first is not None and first.replies
+        assert again is None
+        assert engine.duplicates_dropped == 1
+        replies = [await contact.next_reply(timeout=1)]
+        with pytest.raises(TimeoutError):
+            await contact.next_reply(timeout=0.2)
+        assert len(replies) == 1
+        await conn.stop()
+
+    run(go())
+    msgs = _messages(recorder)
+    assert [m.direction for m in msgs] == ["in", "out"]
+    assert sum(1 for e in iter_ledger(store) if e.kind.value == "decision") == 1
+
+
+def test_duplicate_after_a_restart_is_dropped(memory, tables) -> None:
+    store, conn, recorder, engine, clock = (
+        memory.store,
+        memory.conn,
+        memory.recorder,
+        memory.engine,
+        memory.clock,
+    )
+
+    async def go() -> None:
+        await conn.start()
+        assert await engine.handle(_msg("hello", "id-7")) is not None
+        # a new process: a new engine on the same store, the server replays the message
+        _, engine2 = _engine(store, conn, tables, clock)
+        await engine2.resume()
+        assert await engine2.handle(_msg("hello", "id-7")) is None
+        assert engine2.duplicates_dropped == 1
+        assert await engine2.handle(_msg("hello again", "id-8")) is not None
+        await conn.stop()
+
+    run(go())
+    assert [m.text for m in _messages(recorder) if m.direction == "in"] == ["hello", "hello again"]
+
+
+def test_reused_id_with_other_words_and_messages_without_id_are_recorded(memory) -> None:
+    conn, recorder, engine = memory.conn, memory.recorder, memory.engine
+
+    async def go() -> None:
+        await conn.start()
+        for text, pid in [("one", "same"), ("two", "same"), ("x", None), ("x", None)]:
+            assert await engine.handle(_msg(text, pid)) is not None
+        assert engine.duplicates_dropped == 0
+        # a second delivery of the second line under the reused id is still a duplicate
+        assert await engine.handle(_msg("two", "same")) is None
+        assert engine.duplicates_dropped == 1
+        await conn.stop()
+
+    run(go())
+    assert [m.text for m in _messages(recorder) if m.direction == "in"] == ["one", "two", "x", "x"]
+
+
+def test_ids_that_are_not_durable_are_never_deduplicated(tmp_path: Path, tables) -> None:
+    clock = SimulatedClock(T0)
+    hub = MemoryHub(now=clock.now)
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
+    conn = InMemoryConnector(hub, account=PERSONA, now=clock.now)  # ids restart per process
+    recorder, engine = _engine(store, conn, tables, clock)
+
+    async def go() -> None:
+        await conn.start()
+        assert await engine.handle(_msg("hi", "m1")) is not None
+        assert await engine.handle(_msg("hi", "m1")) is not None
+        await conn.stop()
+
+    try:
+        run(go())
+        assert len([m for m in _messages(recorder) if m.direction == "in"]) == 2
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# times, other devices
+
+
+def test_sent_time_is_recorded_beside_the_receive_time(memory) -> None:
+    conn, recorder, engine = memory.conn, memory.recorder, memory.engine
+    sent = T0 - timedelta(hours=2)
+
+    async def go() -> None:
+        await conn.start()
+        handled = await engine.handle(_msg("left while offline", "id-s", sent_at=sent))
+        assert handled is not None
+        assert (handled.inbound.sent_at, handled.inbound.at) == (sent, T0)
+        await conn.stop()
+
+    run(go())
+    (m,) = [m for m in _messages(recorder) if m.direction == "in"]
+    assert (m.sent_at, m.at) == (sent, T0)
+
+
+def test_copy_for_another_device_is_recorded_and_decided_not_answered(memory) -> None:
+    conn, recorder, engine = memory.conn, memory.recorder, memory.engine
+
+    async def go() -> None:
+        await conn.start()
+        handled = await engine.handle(_msg("hi phone", "c-1", other_device=True))
+        assert handled is not None and handled.replies == ()
+        assert handled.decision is not None
+        await conn.stop()
+
+    run(go())
+    assert [m.direction for m in _messages(recorder)] == ["in"]
+
+
+def test_line_from_another_device_is_an_operator_line(memory) -> None:
+    store, conn, recorder, engine = memory.store, memory.conn, memory.recorder, memory.engine
+    own = OwnMessage(
+        platform="memory", account=PERSONA, contact=Identity("memory", "c1"), room=None,
+        text="typed on the phone", device="phone", received_at=T0 + timedelta(minutes=1),
+        wire=b"<carbon/>", platform_id="own-1",
+    )  # fmt: skip
+
+    async def go() -> None:
+        await conn.start()
+        assert await engine.handle(_msg("hi", "id-1")) is not None
+        record = await engine.handle_own(own)
+        assert record is not None and record.origin == "human:device:phone"
+        assert await engine.handle_own(own) is None  # delivered twice: recorded once
+        # a human writing first to someone new opens a conversation with that contact
+        other = replace(own, contact=Identity("memory", "c9"), platform_id="own-2")
+        assert await engine.handle_own(other) is not None
+        await conn.stop()
+
+    run(go())
+    convs = {c.state["contact"]: c.id for c in recorder.open_conversations()}
+    lines = recorder.conversation_messages(convs["c1"])
+    assert [(m.direction, m.origin) for m in lines] == [
+        ("in", None), ("out", lines[1].origin), ("out", "human:device:phone"),
+    ]  # fmt: skip
+    assert lines[2].wire == b"<carbon/>" and lines[2].platform_msg_id == "own-1"
+    assert [m.text for m in recorder.conversation_messages(convs["c9"])] == ["typed on the phone"]
+    audits = [
+        e.payload for e in iter_ledger(store)
+        if e.kind.value == "audit" and e.payload and e.payload["action"] == "own_account_line"
+    ]  # fmt: skip
+    assert len(audits) == 2 and audits[0]["details"]["device"] == "phone"
+
+
+# ---------------------------------------------------------------------------------------------
+# real servers
+
+
+PW = "pw-f"
+
+
+@pytest.fixture(scope="module")
+def prosody(tmp_path_factory) -> Iterator[Any]:
+    with prosody_server(tmp_path_factory.mktemp("xmpp")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def miniircd(tmp_path_factory) -> Iterator[Any]:
+    with miniircd_server(tmp_path_factory.mktemp("irc")) as server:
+        yield server
+
+
+class _Live:
+    """An engine on a real connector, run in the background, with its own store."""
+
+    def __init__(self, tmp_path: Path, connector: Any, tables: ScoringTables) -> None:
+        self.store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
+        self.connector = connector
+        self.signer = Signer.generate()
+        self.recorder, self.engine = _engine(self.store, connector, tables, signer=self.signer)
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> _Live:
+        await self.connector.start()
+        self.task = asyncio.create_task(self.engine.run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.connector.stop()
+        if self.task is not None:
+            await asyncio.wait_for(self.task, 10)
+        self.recorder.checkpoint()
+        verify_store(self.store, self.signer.public_key, require_signed_head=True)
+        self.store.close()
+
+    def messages(self) -> list:
+        return _messages(self.recorder)
+
+
+@pytest.mark.network
+def test_prosody_blank_duplicate_offline_own_line_and_forgery(prosody, tmp_path, tables) -> None:
+    for user in ("emia", "ebob", "eeve"):
+        prosody.register(user, PW)
+    mia, bob, eve = (prosody.jid(u) for u in ("emia", "ebob", "eeve"))
+
+    async def go() -> None:
+        contact = XmppContact(bob, PW, prosody.host, prosody.port)
+        await contact.start()
+        contact.say(mia, "sent before you logged in")  # stored offline by Prosody
+        stored_at = datetime.now(UTC).replace(microsecond=0)
+        await asyncio.sleep(1.2)
+        persona = XmppConnector(
+            jid=mia + "/tutela", password=PW, host=prosody.host, port=prosody.port,
+            allow_plaintext=True, connect_timeout=10.0,
+        )  # fmt: skip
+        async with _Live(tmp_path, persona, tables) as live:
+            assert await contact.next_body(timeout=15)  # the persona answers the offline line
+            contact.send_raw(f"<message to='{mia}' type='chat'><body> \t </body></message>")
+            dup = (
+                f"<message to='{mia}' type='chat' id='d1'><body>are you there</body>"
+                "<origin-id xmlns='urn:xmpp:sid:0' id='o-dup-1'/></message>"
+            )
+            contact.send_raw(dup)
+            contact.send_raw(dup)  # a client's retransmission: same origin-id
+            assert await contact.next_body(timeout=15)
+            with pytest.raises(TimeoutError):
+                await contact.next_body(timeout=2.0)  # no second reply
+            phone = XmppContact(mia + "/phone", PW, prosody.host, prosody.port)
+            await phone.start()
+            phone.say(bob, "a human typing on the phone")
+            attacker = XmppContact(eve, PW, prosody.host, prosody.port)
+            await attacker.start()
+            attacker.send_raw(
+                f"<message to='{mia}' type='chat'><sent xmlns='urn:xmpp:carbons:2'>"
+                "<forwarded xmlns='urn:xmpp:forward:0'>"
+                f"<message xmlns='jabber:client' from='{mia}/phone' to='{bob}' type='chat'>"
+                "<body>forged persona line</body></message></forwarded></sent></message>"
+            )
+            await eventually(lambda: persona.stats.forged_forwards == 1)
+            await eventually(lambda: any(m.origin == "human:device:phone" for m in live.messages()))
+            msgs = live.messages()
+            await phone.stop()
+            await attacker.stop()
+        await contact.stop()
+        inbound = [m for m in msgs if m.direction == "in"]
+        assert [m.text for m in inbound] == ["sent before you logged in", "are you there"]
+        offline, dup_line = inbound
+        assert offline.sent_at is not None
+        assert stored_at <= offline.sent_at <= stored_at + timedelta(seconds=1)
+        assert offline.at - offline.sent_at >= timedelta(seconds=1)
+        assert dup_line.sent_at is None and dup_line.platform_msg_id == "o-dup-1"
+        human = [m for m in msgs if m.origin == "human:device:phone"]
+        assert [m.text for m in human] == ["a human typing on the phone"]
+        assert b"carbons:2" in (human[0].wire or b"")
+        assert not any("forged" in (m.text or "") for m in msgs)
+        assert persona.stats.empty_ignored == 1
+        bank = [m for m in msgs if (m.origin or "").startswith("bank:")]
+        assert len(bank) == 2  # one reply to each contact line, none to the duplicate
+
+    run(go(), timeout=90)
+
+
+@pytest.mark.network
+def test_irc_lines_recorded_in_order_and_cp1252_stored(miniircd, tmp_path, tables) -> None:
+    async def go() -> None:
+        persona = IrcConnector(
+            host=miniircd.host, port=miniircd.port, nick="lmia", rate=50.0, connect_timeout=10
+        )
+        async with _Live(tmp_path, persona, tables) as live:
+            contact = await IrcContact(miniircd.host, miniircd.port, "lbob").start()
+            assert contact.writer is not None
+            t0 = time.monotonic()
+            contact.writer.write(
+                b"PRIVMSG lmia :one\r\nPRIVMSG lmia :two\r\nPRIVMSG lmia :it\x92s three\r\n"
+            )
+            await contact.writer.drain()
+            await eventually(lambda: len([m for m in live.messages() if m.direction == "in"]) == 3)
+            delay = time.monotonic() - t0
+            print(f"miniircd via the engine: three lines recorded {delay:.3f} s after the write")
+            await contact.stop()
+            inbound = [m for m in live.messages() if m.direction == "in"]
+        assert [m.text for m in inbound] == ["one", "two", "it\u2019s three"]
+        assert [m.contact_line for m in inbound] == [1, 2, 3]
+        assert inbound[2].wire == b":lbob!lbob@127.0.0.1 PRIVMSG lmia :it\x92s three\r\n"
+        assert all(m.sent_at is None for m in inbound)  # IRC states no send time
+        assert delay < 3.0
+
+    run(go(), timeout=60)
