@@ -88,6 +88,14 @@ def _rows(conv):
     return [(m.author, m.text, m.kind, m.time) for m in conv.messages]
 
 
+def _events(warnings, count, first):
+    """The one warning that counts the event lines, checked for ``count`` and ``first``."""
+    (w,) = [w for w in warnings if "event line(s)" in w.message]
+    assert w.message.startswith(f"{count} event line(s)"), w.message
+    assert w.line == first
+    return [x for x in warnings if x is not w]
+
+
 # --- clients -------------------------------------------------------------------------------
 
 
@@ -108,7 +116,8 @@ def test_irssi(write, fmt):
     assert [m.source for m in conv.messages] == [f"{path}:{n}" for n in (3, 4, 5, 6, 12, 13)]
     assert all(m.at is None and m.attachments == () for m in conv.messages)
     assert conv.authors == ["alice", "bob", "carol", "bobby"]
-    assert warnings == []
+    # log opened, join, mode, nick, quit, part, day changed, log closed
+    assert _events(warnings, 8, 1) == []
 
 
 def test_irssi_with_seconds_and_no_date_line(write):
@@ -124,7 +133,7 @@ def test_irssi_date_line_in_another_language_is_warned(write):
     path = write("x.log", "--- Log opened Di Dez 01 10:00:00 2026\n10:00 < alice> hallo\n")
     conv, warnings = _read(path)
     assert conv.messages[0].time == "10:00"
-    (w,) = warnings
+    (w,) = _events(warnings, 1, 1)
     assert w.line == 1 and "date line not understood" in w.message
 
 
@@ -139,7 +148,7 @@ def test_weechat(write, fmt):
         ("carol", "a\ttab inside", "text", "2026-12-01T10:00:11"),
     ]
     assert [m.source for m in conv.messages] == [f"{path}:{n}" for n in (2, 3, 4, 8)]
-    assert warnings == []
+    assert _events(warnings, 4, 1) == []
 
 
 @pytest.mark.parametrize("fmt", ["irc", None])
@@ -153,7 +162,70 @@ def test_hexchat_year_from_begin_logging_rolls_over(write, fmt):
         ("bobby", "a notice", "text", "2027-01-01T00:00:04"),
     ]
     assert [m.source for m in conv.messages] == [f"{path}:{n}" for n in (5, 6, 7, 10)]
-    assert warnings == []
+    assert _events(warnings, 7, 1) == []
+
+
+def test_hexchat_line_dated_before_the_one_above_keeps_its_year_with_a_warning(write):
+    path = write(
+        "h.log",
+        "**** BEGIN LOGGING AT Tue Dec 29 10:00:00 2026\n"
+        "Dec 31 23:59:00 <tom>\tbye year\n"
+        "Jan 01 00:00:01 <tom>\tnew year\n"
+        "Dec 31 10:00:00 <tom>\tsame session\n"
+        "Jan 01 00:00:02 <tom>\tback in order\n",
+    )
+    conv, warnings = _read(path)
+    assert [m.time for m in conv.messages] == [
+        "2026-12-31T23:59:00",
+        "2027-01-01T00:00:01",
+        "2026-12-31T10:00:00",  # not 2027-12-31: the nearest year, back from the line above
+        "2027-01-01T00:00:02",
+    ]
+    (w,) = _events(warnings, 1, 1)
+    assert w.line == 4 and "out of order" in w.message and w.message.startswith("1 line(s)")
+
+
+def test_hexchat_month_going_back_does_not_add_a_year(write):
+    path = write(
+        "h.log",
+        "**** BEGIN LOGGING AT Mon Mar 01 10:00:00 2027\n"
+        "Mar 02 10:00:00 <tom>\tin march\n"
+        "Feb 27 10:00:00 <tom>\tclock set back\n"
+        "Nov 30 10:00:00 <tom>\tlater that year\n"
+        "Jan 02 10:00:00 <tom>\tnext year, december was quiet\n",
+    )
+    conv, warnings = _read(path)
+    assert [m.time for m in conv.messages] == [
+        "2027-03-02T10:00:00",
+        "2027-02-27T10:00:00",
+        "2027-11-30T10:00:00",
+        "2028-01-02T10:00:00",
+    ]
+    (w,) = _events(warnings, 1, 1)
+    assert w.line == 3 and "out of order" in w.message
+
+
+@pytest.mark.parametrize(
+    ("log", "line"),
+    [
+        ("2026-12-01 10:00:00\ttom\thi\n2026-12-01 25:99:99\tmia\tbad time\n", 2),
+        ("2026-12-01 10:00:00\ttom\thi\n2026-13-01 10:00:00\tmia\tbad date\n", 2),
+        ("10:00 < tom> hi\n24:00 < mia> bad\n", 2),
+        ("10:00:00 < tom> hi\n10:60:00 < mia> bad\n", 2),
+        ("[10:00:00] <tom> hi\n[10:00:61] <mia> bad\n", 2),
+        ("Dec 01 10:00:00 <tom>\thi\nDec 01 24:00:00 <mia>\tbad\n", 2),
+        ("Feb 28 10:00:00 <tom>\thi\nFeb 30 10:00:00 <mia>\tbad\n", 2),
+        (
+            "**** BEGIN LOGGING AT Mon Feb 01 10:00:00 2027\n"
+            "Feb 28 10:00:00 <tom>\thi\nFeb 29 10:00:00 <mia>\tnot in 2027\n",
+            3,
+        ),
+    ],
+)
+def test_impossible_time_is_an_error_naming_the_line(write, log, line):
+    error = _error(write("t.log", log))
+    assert error.line == line
+    assert "invalid" in str(error)
 
 
 def test_hexchat_without_begin_logging_keeps_the_log_time(write):
@@ -181,7 +253,7 @@ def test_znc_date_from_the_file_name(write, name, time):
         ("bobby", "a notice", "text"),
     ]
     assert [m.source for m in conv.messages] == [f"{path}:{n}" for n in (2, 3, 4, 8)]
-    assert warnings == []
+    assert _events(warnings, 4, 1) == []
 
 
 def test_mirc_style_star_events_are_not_actions(write):
@@ -193,11 +265,64 @@ def test_mirc_style_star_events_are_not_actions(write):
         "[10:03] * alice2 sets mode: +v bob\n"
         "[10:04] * alice2 has joined the book club\n",
     )
-    conv, _ = _read(path)
+    conv, warnings = _read(path)
     assert _rows(conv) == [
         ("alice", "hi", "text", "10:01"),
         ("alice2", "has joined the book club", "action", "10:04"),
     ]
+    assert _events(warnings, 3, 1) == []
+
+
+def test_star_lines_are_events_only_in_the_exact_event_grammar(write):
+    # a /me action may start with the words of an event; only the client's own wording is one
+    path = write(
+        "#room_20261201.log",
+        "[10:00:00] <tom> hi\n"
+        "[10:00:05] * tom has quit IRC (bye)\n"
+        "[10:00:06] * tom has left the chat, see you\n"
+        "[10:00:07] * tom (~t@example.org) has left #room\n"
+        "[10:00:08] * tom is now known as tommy\n"
+        "[10:00:09] * tommy is now known as the best\n"
+        "[10:00:10] * tommy sets mode: +o mia\n"
+        "[10:00:11] * tommy has joined #room\n"
+        "[10:00:12] * mia (~m@example.org) Quit (Ping timeout)\n"
+        "[10:00:13] * tommy has quit because it is late\n"
+        "[10:00:14] * tommy was kicked by mia (enough)\n"
+        "[10:00:15] * tommy changes topic to 'homework'\n"
+        "[10:00:16] * Joins: tom (~t@example.org)\n"  # mIRC: a nick never holds ":"
+        "[10:00:17] * Quits: tom (~t@example.org) (bye)\n"
+        "[10:00:18] * Now talking in #room\n"
+        "[10:00:19] * Now what\n",
+    )
+    conv, warnings = _read(path)
+    assert [(m.author, m.text, m.kind, m.source) for m in conv.messages] == [
+        ("tom", "hi", "text", f"{path}:1"),
+        ("tom", "has left the chat, see you", "action", f"{path}:3"),
+        ("tommy", "is now known as the best", "action", f"{path}:6"),
+        ("tommy", "has quit because it is late", "action", f"{path}:10"),
+        ("now", "what", "action", f"{path}:16"),
+    ]
+    assert _events(warnings, 11, 2) == []
+
+
+def test_hexchat_star_lines_are_events_only_in_hexchat_wording(write):
+    path = write(
+        "h.log",
+        "**** BEGIN LOGGING AT Tue Dec 29 10:00:00 2026\n"
+        "Dec 29 10:00:00 *\tNow talking on #room\n"
+        "Dec 29 10:00:01 *\tWelcome to my place\n"
+        "Dec 29 10:00:02 *\tTopic for #room is: homework help\n"
+        "Dec 29 10:00:03 *\tNow talking on the phone\n"
+        "Dec 29 10:00:04 *\tTopic for tonight is cats\n"
+        "Dec 29 10:00:05 *\tLoaded log from Mon Dec 28 09:00:00 2026\n",
+    )
+    conv, warnings = _read(path)
+    assert _rows(conv) == [
+        ("welcome", "to my place", "action", "2026-12-29T10:00:01"),
+        ("now", "talking on the phone", "action", "2026-12-29T10:00:03"),
+        ("topic", "for tonight is cats", "action", "2026-12-29T10:00:04"),
+    ]
+    assert _events(warnings, 4, 1) == []
 
 
 @pytest.mark.parametrize("mode", ["@", "+", "%", "&", "~", " ", ""])
@@ -265,6 +390,24 @@ def test_formatting_codes_are_removed_with_a_warning(write):
     assert w.line == 1 and "formatting" in w.message
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_is_an_error_that_says_so(write, encoding):
+    # NUL bytes must not be stripped as control codes and the rest read as if it were text
+    path = write("u16.log", "[10:00:01] <tom> hi\n[10:00:02] <mia> yo\n".encode(encoding))
+    for error in (
+        _error(path),
+        _module_error(path),
+    ):
+        assert "UTF-16" in str(error) and "UTF-8" in str(error)
+        assert error.path == str(path)
+
+
+def _module_error(path) -> InputError:
+    with pytest.raises(InputError) as info:
+        list(irclog.read(path, max_message_chars=1000, warn=lambda w: None, options={}))
+    return info.value
+
+
 def test_bom_on_the_first_line_is_ignored(write):
     path = write("b.log", b"\xef\xbb\xbf[10:00:01] <alice> hi\n")
     conv, warnings = _read(path, fmt=None)
@@ -290,7 +433,7 @@ def test_only_events_is_an_error(write):
         "10:01 -!- alice [a@example.org] has quit [bye]\n",
     )
     error = _error(path)
-    assert "no messages" in str(error) and "irssi" in str(error)
+    assert "no messages" in str(error) and "irssi" in str(error) and "3 event" in str(error)
     assert error.path == str(path)
 
 

@@ -165,11 +165,99 @@ def test_continuation_lines_keep_their_newlines(write):
     )
     conv, _ = _one(path)
     assert [m.text for m in conv.messages] == [
-        "first line\nsecond line\n\nthird after a blank\n  - an indented item",
+        f"first line\nsecond line\n\n{LRM}third after a blank\n  - an indented item",
         "one line",
     ]
     assert [m.source for m in conv.messages] == [f"{path}:2", f"{path}:7"]
     assert [m.line for m in conv.messages] == [1, 2]
+
+
+def test_continuation_lines_are_kept_byte_exact(write):
+    # only the line ending goes: a U+200E, a BOM-like mark or trailing blanks a person typed stay
+    path = write(
+        "x.txt",
+        f"31/12/2023, 21:05 - Alice: one\n{LRM}{LRM}two\n\ufeffthree  \n\tfour\n",
+    )
+    conv, _ = _one(path)
+    assert conv.messages[0].text == f"one\n{LRM}{LRM}two\n\ufeffthree  \n\tfour"
+
+
+@pytest.mark.parametrize("space", ["", " "])
+def test_name_and_colon_alone_starts_a_message_on_the_next_line(write, space):
+    # an editor may strip the blank after "Mia:"; the lines below are still Mia's words
+    path = write(
+        "n.txt",
+        "31/12/2023, 21:05 - Tom: hi\n"
+        f"31/12/2023, 21:06 - Mia:{space}\n"
+        "this starts on the next line\n"
+        "and continues\n"
+        "31/12/2023, 21:07 - Tom: ok\n",
+    )
+    conv, warnings = _one(path)
+    assert [(m.author, m.text, m.source) for m in conv.messages] == [
+        ("Tom", "hi", f"{path}:1"),
+        ("Mia", "this starts on the next line\nand continues", f"{path}:2"),
+        ("Tom", "ok", f"{path}:5"),
+    ]
+    assert warnings == []
+
+
+def test_ios_name_and_colon_alone_starts_a_message_on_the_next_line(write):
+    path = write("n.txt", "[31/12/2023, 21:05:07] Mia:\nnext line\n")
+    conv, _ = _one(path)
+    assert [(m.author, m.text) for m in conv.messages] == [("Mia", "next line")]
+
+
+def test_line_like_a_header_that_does_not_parse_is_kept_and_named(write):
+    # a five-digit year cannot be a WhatsApp timestamp: the line stays Tom's text, but a
+    # warning names it, because it may be Mia's words in a damaged export
+    path = write(
+        "near.txt",
+        "31/12/2023, 21:05 - Tom: hi\n"
+        "31/12/99999, 21:12 - Mia: five digit year\n"
+        "31/12/2023, 21:13:00:00 - Mia: a time of four parts\n"
+        "31/12/2023, 21:13 - Mia: bye\n",
+    )
+    conv, warnings = _one(path)
+    assert [(m.author, m.text) for m in conv.messages] == [
+        (
+            "Tom",
+            "hi\n31/12/99999, 21:12 - Mia: five digit year\n"
+            "31/12/2023, 21:13:00:00 - Mia: a time of four parts",
+        ),
+        ("Mia", "bye"),
+    ]
+    (w,) = warnings
+    assert w.line == 2
+    assert "2 line(s) look like a message line" in w.message
+    assert "lines 2, 3" in w.message
+
+
+def test_many_lines_like_headers_are_listed_up_to_twenty(write):
+    bad = "".join(f"31/12/{99900 + n}, 21:05 - Mia: x\n" for n in range(25))
+    path = write("many.txt", "31/12/2023, 21:05 - Tom: hi\n" + bad)
+    conv, warnings = _one(path)
+    assert conv.messages[0].text.count("\n") == 25
+    (w,) = warnings
+    assert "25 line(s)" in w.message
+    assert "lines " + ", ".join(str(n) for n in range(2, 22)) + " and 5 more" in w.message
+
+
+def test_header_of_the_other_platform_is_continuation_with_a_warning(write):
+    # an Android export never holds an iOS line: such a line was pasted into a message
+    path = write(
+        "mixed.txt",
+        "31/12/2023, 21:05 - Tom: look what she wrote\n"
+        "[31/12/2023, 20:00:00] Mia: something\n"
+        "31/12/2023, 21:06 - Mia: hm\n",
+    )
+    conv, warnings = _one(path)
+    assert [(m.author, m.text) for m in conv.messages] == [
+        ("Tom", "look what she wrote\n[31/12/2023, 20:00:00] Mia: something"),
+        ("Mia", "hm"),
+    ]
+    (w,) = warnings
+    assert w.line == 2 and "iOS" in w.message and "lines 2" in w.message
 
 
 def test_continuation_that_looks_like_a_time_is_text(write):
@@ -217,7 +305,7 @@ def test_ios_system_lines_carry_the_chat_name_and_a_mark(write):
         "encrypted. No one outside of this chat can read or listen to them.\n"
         f"{LRM}[31/12/2023, 21:00:01] Study club: {LRM}Alice added Bob\n"
         f'{LRM}[31/12/2023, 21:00:02] Study club: {LRM}Alice changed the subject to "A: B"\n'
-        f"[31/12/2023, 21:00:03] Bob: Your security code with Alice changed. Tap to learn more.\n"
+        f"[31/12/2023, 21:00:03] Bob: {LRM}Your security code with Alice changed. Tap to learn.\n"
         f"{LRM}[31/12/2023, 21:00:04] Alice: {LRM}Missed voice call\n"
         f"{LRM}[31/12/2023, 21:00:05] Bob: {LRM}This message was deleted.\n"
         "[31/12/2023, 21:00:06] Alice: hello Bob\n"
@@ -247,15 +335,91 @@ def test_marked_words_like_a_notice_but_unmarked_are_a_message(write):
     assert "1 system line(s)" in warnings[0].message
 
 
-def test_continuation_of_a_system_line_is_dropped_with_it(write):
+def test_continuation_of_a_system_line_is_counted_with_it(write):
     path = write(
         "s.txt",
         f"{LRM}[31/12/2023, 21:00:00] Club: {LRM}Alice changed the group description\n"
         "second line of the notice\n"
+        "third line of the notice\n"
         "[31/12/2023, 21:00:05] Bob: hi\n",
     )
-    conv, _ = _one(path)
+    conv, warnings = _one(path)
     assert [m.text for m in conv.messages] == ["hi"]
+    (w,) = warnings
+    assert w.line == 1
+    assert "1 system line(s)" in w.message and "2 continuation line(s)" in w.message
+
+
+def test_android_subject_change_continuation_is_counted(write):
+    path = write(
+        "s.txt",
+        "31/12/2023, 21:05 - Tom: hi\n"
+        '31/12/2023, 21:13 - Tom changed the subject from "a" to "b: c"\n'
+        "continued subject\n",
+    )
+    conv, warnings = _one(path)
+    assert [m.text for m in conv.messages] == ["hi"]
+    (w,) = warnings
+    assert w.line == 2
+    assert "1 system line(s)" in w.message and "1 continuation line(s)" in w.message
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Messages and calls are end-to-end encrypted, so nobody sees this",
+        "Messages to this group are now secured with end-to-end encryption, he said",
+        "Missed voice call",
+        "Missed video call",
+        "Tom's security code changed my mind",
+        "Your security code with Bob changed. Tap to learn more.",
+        "Bob added Carol",
+        "Tom left",
+    ],
+)
+def test_android_text_after_a_name_is_always_that_persons_words(write, words):
+    # WhatsApp Android writes every notice without "Name: "; with one, it is someone's words
+    path = write("w.txt", f"31/12/2023, 21:06 - Tom: {words}\nand you can tell me anything\n")
+    conv, warnings = _one(path)
+    assert [(m.author, m.text, m.kind) for m in conv.messages] == [
+        ("Tom", words + "\nand you can tell me anything", "text")
+    ]
+    assert warnings == []
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Messages and calls are end-to-end encrypted. No one outside of this chat can read them.",
+        "Your security code with Bob changed. Tap to learn more.",
+        "Missed voice call",
+        "Bob added Carol",
+        "This message was deleted.",
+    ],
+)
+def test_ios_text_without_the_mark_is_words(write, words):
+    path = write("w.txt", f"[31/12/2023, 21:06:00] Tom: {words}\n")
+    conv, warnings = _one(path)
+    assert [(m.author, m.text) for m in conv.messages] == [("Tom", words)]
+    assert warnings == []
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["31/12/2023, 21:14 - Tom: ", f"[31/12/2023, 21:14:00] Tom: {LRM}"],
+)
+def test_deletion_marker_with_more_lines_is_words(write, header):
+    path = write(
+        "d.txt",
+        f"{header}This message was deleted\nbut this second line is mine\n"
+        f"{header}You deleted this message\n",
+    )
+    conv, warnings = _one(path)
+    assert [(m.author, m.text) for m in conv.messages] == [
+        ("Tom", "This message was deleted\nbut this second line is mine")
+    ]
+    (w,) = warnings
+    assert w.line == 3 and "1 deleted-message marker(s)" in w.message
 
 
 def test_only_system_lines_is_an_error(write):
@@ -272,16 +436,40 @@ def test_only_system_lines_is_an_error(write):
 # --- media placeholders --------------------------------------------------------------------
 
 
+ANDROID_MEDIA = [
+    ("<Media omitted>", "file", None),
+    ("<Medien ausgeschlossen>", "file", None),
+    ("IMG-20231231-WA0001.jpg (file attached)", "image", "image/jpeg"),
+    ("VID-20231231-WA0002.mp4 (file attached)", "video", "video/mp4"),
+    ("PTT-20231231-WA0003.opus (file attached)", "audio", "audio/ogg"),
+    ("STK-20231231-WA0004.webp (file attached)", "image", "image/webp"),
+    ("homework notes.pdf (file attached)", "file", "application/pdf"),
+]
+
+
+@pytest.mark.parametrize(("placeholder", "kind", "mime"), ANDROID_MEDIA)
+def test_android_media_placeholders_are_media_without_words(write, placeholder, kind, mime):
+    path = write(
+        "media.txt",
+        f"31/12/2023, 21:05 - Bob: {placeholder}\n31/12/2023, 21:06 - Bob: nice\n",
+    )
+    conv, warnings = _one(path)
+    media, text = conv.messages
+    assert (media.author, media.text, media.kind, media.time) == (
+        "Bob",
+        "",
+        "media",
+        "2023-12-31T21:05",
+    )
+    (att,) = media.attachments
+    assert (att.kind, att.mime, att.url, att.size) == (kind, mime, None, None)
+    assert (text.kind, text.text) == ("text", "nice")
+    assert warnings == []
+
+
 @pytest.mark.parametrize(
     ("placeholder", "kind", "mime"),
     [
-        ("<Media omitted>", "file", None),
-        ("<Medien ausgeschlossen>", "file", None),
-        ("IMG-20231231-WA0001.jpg (file attached)", "image", "image/jpeg"),
-        ("VID-20231231-WA0002.mp4 (file attached)", "video", "video/mp4"),
-        ("PTT-20231231-WA0003.opus (file attached)", "audio", "audio/ogg"),
-        ("STK-20231231-WA0004.webp (file attached)", "image", "image/webp"),
-        ("homework notes.pdf (file attached)", "file", "application/pdf"),
         ("image omitted", "image", None),
         ("video omitted", "video", None),
         ("audio omitted", "audio", None),
@@ -297,7 +485,7 @@ def test_only_system_lines_is_an_error(write):
     ],
 )
 @pytest.mark.parametrize("marked", [False, True])
-def test_media_placeholders_are_media_without_words(write, placeholder, kind, mime, marked):
+def test_ios_media_placeholders_are_media_without_words(write, placeholder, kind, mime, marked):
     mark = LRM if marked else ""
     path = write(
         "media.txt",
@@ -317,6 +505,30 @@ def test_media_placeholders_are_media_without_words(write, placeholder, kind, mi
     )
     assert (text.kind, text.text, text.attachments) == ("text", "nice", ())
     assert warnings == []
+
+
+IOS_ONLY = [
+    "image omitted",
+    "video omitted",
+    "sticker omitted",
+    "document omitted",
+    "<attached: 00000012-PHOTO-2023-12-31-21-05-07.jpg>",
+]
+
+
+@pytest.mark.parametrize("words", IOS_ONLY)
+def test_ios_placeholders_in_an_android_export_are_words(write, words):
+    # Android never writes these: typed into an Android chat, they are what the person wrote
+    path = write("a.txt", f"31/12/2023, 21:09 - Mia: {words}\n")
+    conv, _ = _one(path)
+    assert [(m.kind, m.text, m.attachments) for m in conv.messages] == [("text", words, ())]
+
+
+@pytest.mark.parametrize("words", [p for p, _, _ in ANDROID_MEDIA])
+def test_android_placeholders_in_an_ios_export_are_words(write, words):
+    path = write("i.txt", f"[31/12/2023, 21:09:00] Mia: {words}\n")
+    conv, _ = _one(path)
+    assert [(m.kind, m.text, m.attachments) for m in conv.messages] == [("text", words, ())]
 
 
 def test_media_file_is_never_opened(write, tmp_path):
@@ -410,6 +622,20 @@ def test_impossible_date_is_an_error(write):
     assert error.line == 1 and "invalid date" in str(error)
 
 
+def test_date_impossible_in_either_order_is_an_invalid_date(write):
+    # 31/13: neither day/month nor month/day; not a "mix" of orders with line 1
+    path = write("bad.txt", "31/12/2023, 21:05 - Tom: a\n31/13/2023, 21:13 - Tom: month 13\n")
+    error = _error(path)
+    assert error.line == 2 and "invalid date 31/13/2023" in str(error)
+    assert "mix" not in str(error)
+
+
+def test_impossible_year_first_date_is_an_error(write):
+    path = write("bad.txt", "2023-12-31 21:05 - Mia: a\n2023-31-12 21:14 - Mia: b\n")
+    error = _error(path)
+    assert error.line == 2 and "invalid date" in str(error)
+
+
 def test_impossible_time_is_an_error(write):
     path = write("bad.txt", "31/12/2024, 13:00 PM - Alice: a\n")
     assert _error(path).line == 1
@@ -422,6 +648,28 @@ def test_not_utf8_is_an_error_naming_the_line(write):
     path = write("latin.txt", b"31/12/2023, 21:05 - Alice: ok\n" + b"caf\xe9\n")
     error = _error(path)
     assert error.line == 2 and "UTF-8" in str(error)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "31/12/2023, 21:05 - Tom: hi\n".encode("utf-16"),  # with a BOM
+        "31/12/2023, 21:05 - Tom: hi\n".encode("utf-16-le"),
+        "31/12/2023, 21:05 - Tom: hi\n".encode("utf-16-be"),
+    ],
+)
+def test_utf16_is_an_error_that_says_so(write, data):
+    path = write("u16.txt", data)
+    for read in (_error, _read_module):  # through read_corpus and the reader on its own
+        error = read(path)
+        assert "UTF-16" in str(error) and "UTF-8" in str(error)
+        assert error.path == str(path)
+
+
+def _read_module(path) -> InputError:
+    with pytest.raises(InputError) as info:
+        list(wa.read(path, max_message_chars=1000, warn=lambda w: None, options={}))
+    return info.value
 
 
 def test_too_long_message_is_an_error(write):

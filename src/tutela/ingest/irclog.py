@@ -32,19 +32,32 @@ ZNC (``log`` module, ``[%H:%M:%S]``; the date is in the file name, ``2026-12-01.
     [10:00:00] *** Joins: nick (~u@h)                  also Quits, Parts, nick and mode changes
 
 Joins, quits, parts, nick and mode changes, topics, day changes and log opened/closed lines are
-not messages. A ``/me`` action is ``Message(kind="action", text=<the words after the nick>)``.
+not messages; they are counted in one warning per file. A ``/me`` action is
+``Message(kind="action", text=<the words after the nick>)``. Where a client writes events with the
+``*`` prefix of actions (mIRC-style ``* nick has joined #room``; HexChat's ``*`` server lines),
+a line is an event only in the client's exact wording (``has joined #room``, ``is now known as
+x``, ``Now talking on #room``...); anything else there is someone's action, so
+``* tom has left the chat, see you`` stays tom's words.
 Notices from a nick (``-nick- text``) are text messages. Authors are nicks without their mode
 prefix, lower-cased, because IRC nicks compare case-insensitively (RFC 1459 section 2.2).
 
 Decoding is per line. UTF-8 comes first, else Windows-1252, and a byte that code page leaves
 undefined becomes U+FFFD. Any C1 control left (U+0080-U+009F) is replaced by U+FFFD, and mIRC
 formatting codes (bold, colour...) are removed. Each of these repairs gives one warning per file,
-naming how many lines it touched and the first one.
+naming how many lines it touched and the first one. A UTF-16 file (Windows "Unicode" text) is
+refused by name, before its NULs could be taken for control codes.
 
 ``time`` is ISO local time when the log gives the date: ``"2026-12-01T10:00"`` (irssi, from
 ``Log opened`` and ``Day changed``), ``"2026-12-01T10:00:00"`` (WeeChat; HexChat with the year of
 ``BEGIN LOGGING``; ZNC with the date of the file name). Otherwise it is the log's own time text
-(``"10:00:00"``, ``"Dec 01 10:00:00"``). ``at`` is ``None``: logs carry no time zone.
+(``"10:00:00"``, ``"Dec 01 10:00:00"``). ``at`` is ``None``: logs carry no time zone. A time or
+date no clock shows (``25:99:99``, ``Feb 30``) is an error naming the line.
+
+HexChat's stamp has no year. Each line takes the year that puts it soonest after the line above
+(``Dec 31`` then ``Jan 01`` is the new year). A line is read as earlier than the one above only
+when that is under a quarter as far back as the next such date is ahead: ``Dec 31`` after
+``Jan 01`` is the day before, not a year later. Such out-of-order lines are counted in a
+warning.
 """
 
 from __future__ import annotations
@@ -58,6 +71,7 @@ from pathlib import Path
 from tutela.domain import Conversation, Message
 from tutela.errors import InputError
 
+from ._utf16 import refuse_utf16
 from ._warn import ReadWarning, WarnFn
 
 __all__ = ["CLIENTS", "decode_line", "detect_client", "read", "sniff"]
@@ -107,11 +121,17 @@ _HEXCHAT_LINE = re.compile(
 _HEXCHAT_ANY = re.compile(
     r"^(?:\*\*\*\* (?:BEGIN|ENDING) LOGGING AT |[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} [^\t]*\t)"
 )
-#: HexChat text events printed with the ``*`` prefix that are not ``/me`` actions.
+_CHAN = r"[#&+!]\S*"
+#: HexChat text events printed with the ``*`` prefix that are not ``/me`` actions, in HexChat's
+#: own English wording (``src/common/textevents.in``); the whole line must match.
 _HEXCHAT_STAR_EVENT = re.compile(
-    r"^(?:Now talking on |Topic for |Disconnected|Connecting to |Connected\.|Looking up |"
-    r"Loaded log from |Cannot join |You are now known as |Capabilities |Welcome to |"
-    r"Channel \S+ created on |Ping reply |Received a CTCP )"
+    r"^(?:Now talking on " + _CHAN + r"|Topic for " + _CHAN + r" is: .*|"
+    r"Topic for " + _CHAN + r" set by \S+(?: \(.*\))?|Disconnected \(.*\)\.?|"
+    r"Connecting to \S+ \(.*\) port \d+\.{0,3}|Connected\. Now logging in\.{0,3}|"
+    r"Looking up \S+\.{0,3}|Loaded log from .+|Cannot join " + _CHAN + r" \(.*\)\.?|"
+    r"You are now known as \S+|Capabilities (?:acknowledged|requested|supported): .*|"
+    r"Welcome to the .*(?:Network|IRC).*|Channel " + _CHAN + r" created on .+|"
+    r"Channel " + _CHAN + r" modes: .*|Ping reply from \S+: .*|Received a CTCP .+ from \S+.*)$"
 )
 
 # --- ZNC (and mIRC) ------------------------------------------------------------------------
@@ -121,10 +141,18 @@ _ZNC_ACTION = re.compile(r"^\* (?P<nick>" + _NICK + r")(?: (?P<text>.*))?$")
 _ZNC_ANY = re.compile(
     r"^\[\d{2}:\d{2}(?::\d{2})?\] (?:<[@+%&~!]?" + _NICK + r">|\*\*\* |\* \S|-\S+- )"
 )
-#: mIRC writes joins, quits and mode changes as ``* nick ...``, like an action; these are events.
+#: mIRC writes joins, quits and mode changes as ``* nick ...``, like an action. Only these exact
+#: shapes (the text after the nick) are events; other text is a ``/me`` action.
 _STAR_EVENT_TEXT = re.compile(
-    r"^(?:\(\S*@\S*\) has (?:joined|left) |has quit IRC|has left |is now known as \S+$|"
-    r"sets mode: |has kicked |changes topic to |was kicked by )"
+    r"^(?:\(\S*@\S*\) )?(?:has joined " + _CHAN + r"|has left " + _CHAN + r"(?: \(.*\))?|"
+    r"Quit(?: \(.*\))?|has quit(?: IRC)?(?: \(.*\))?|is now known as \S+|"
+    r"sets mode: [+-]\S*(?: .*)?|has kicked \S+ from " + _CHAN + r"(?: \(.*\))?|"
+    r"was kicked (?:from " + _CHAN + r" )?by \S+(?: \(.*\))?|changes topic to '.*')$"
+)
+#: mIRC's own event lines after ``* ``: no nick (a nick never holds ":"), or the join banner.
+_MIRC_STAR_EVENT = re.compile(
+    r"^\* (?:(?:Joins|Parts|Quits): \S+(?: \(.*\))*|Now talking in " + _CHAN + r"|"
+    r"Topic is '.*'|Set by \S+ on .+)$"
 )
 _FILE_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 
@@ -230,15 +258,42 @@ def _irssi_date(when: str) -> date | None:
         return None
 
 
+@dataclass(slots=True)
+class _Tally:
+    """Lines of one kind (a repair, an event): how many and the first."""
+
+    what: str
+    count: int = 0
+    first: int | None = None
+
+    def add(self, lineno: int) -> None:
+        self.count += 1
+        if self.first is None:
+            self.first = lineno
+
+    def report(self, path: str, warn: WarnFn) -> None:
+        if self.count:
+            warn(ReadWarning(path, self.first, f"{self.count} {self.what}"))
+
+
+#: A line read as earlier than the one above must be this many times nearer than the next
+#: date ahead (see :meth:`_Parser._hexchat_date`).
+_BACKWARD_COST = 4
+
+
 class _Parser:
     """Per-file state: the client, the date in force and what each line was."""
 
     def __init__(self, client: str, path: Path) -> None:
         self.client = client
+        self.where = str(path)
         self.day: date | None = None
-        self.year: int | None = None
-        self.last_month: int | None = None
+        self.hexchat_ref: date | None = None  # the date of the HexChat line above
         self.bad_date_line: int | None = None
+        self.out_of_order = _Tally(
+            "line(s) dated before the line above them: the log is out of order; each was "
+            "given the year nearest the line above"
+        )
         if client == "znc":
             m = _FILE_DATE.search(path.stem)
             if m is not None:
@@ -251,6 +306,52 @@ class _Parser:
         """A :class:`_Said`, ``True`` for an event line (not a message), ``False`` if unknown."""
         return getattr(self, "_" + self.client)(lineno, text)
 
+    def _invalid(self, what: str, lineno: int) -> InputError:
+        return InputError(f"invalid {what} (no clock shows it)", path=self.where, line=lineno)
+
+    def _clock(self, t: str, lineno: int) -> str:
+        """``t`` (``HH:MM`` or ``HH:MM:SS``) when it is a time of day, else an InputError."""
+        hour, minute, *second = (int(x) for x in t.split(":"))
+        if hour > 23 or minute > 59 or (second and second[0] > 59):
+            raise self._invalid(f"time {t}", lineno)
+        return t
+
+    def _hexchat_date(self, month: int, day: int, lineno: int) -> date | None:
+        """The date of a HexChat ``Mon DD`` stamp, its year taken from the line above.
+
+        Of the dates with that month and day in the year of the line above and the years
+        either side, the soonest one after that line is taken, unless one before it is under
+        ``1/_BACKWARD_COST`` as far back (a log out of order, counted). ``None`` while no year is
+        known. An impossible month and day (``Feb 30``), or ``Feb 29`` outside a leap year, is
+        an InputError.
+        """
+        try:
+            date(2000, month, day)  # a leap year: only Feb 30, Apr 31... fail here
+        except ValueError:
+            raise self._invalid(f"date {month:02d}-{day:02d}", lineno) from None
+        ref = self.hexchat_ref
+        if ref is None:
+            return None
+        best: tuple[int, int] | None = None  # (cost, year)
+        for year in (ref.year - 1, ref.year, ref.year + 1):
+            try:
+                when = date(year, month, day)
+            except ValueError:  # Feb 29: measure from Mar 1 and refuse it below if chosen
+                when = date(year, 3, 1)
+            days = (when - ref).days
+            cost = days if days >= 0 else -days * _BACKWARD_COST
+            if best is None or cost < best[0]:
+                best = (cost, year)
+        assert best is not None
+        try:
+            when = date(best[1], month, day)
+        except ValueError:
+            raise self._invalid(f"date {best[1]}-{month:02d}-{day:02d}", lineno) from None
+        if when < ref:
+            self.out_of_order.add(lineno)
+        self.hexchat_ref = when
+        return when
+
     def _irssi(self, lineno: int, text: str) -> _Said | bool:
         m = _IRSSI_LOG.match(text) or _IRSSI_DAY.match(text)
         if m is not None:
@@ -262,7 +363,7 @@ class _Parser:
         m = _IRSSI_LINE.match(text)
         if m is None:
             return False
-        t, body = m["t"], m["body"]
+        t, body = self._clock(m["t"], lineno), m["body"]
         time = _iso(self.day, t, t)
         if _IRSSI_EVENT.match(body):
             return True
@@ -276,7 +377,11 @@ class _Parser:
         m = _WEECHAT_LINE.match(text)
         if m is None:
             return False
-        time = f"{m['d']}T{m['t']}"
+        try:
+            date.fromisoformat(m["d"])
+        except ValueError:
+            raise self._invalid(f"date {m['d']}", lineno) from None
+        time = f"{m['d']}T{self._clock(m['t'], lineno)}"
         prefix = m["prefix"].strip()
         body = m["text"]
         if prefix == "*":
@@ -292,26 +397,21 @@ class _Parser:
     def _hexchat(self, lineno: int, text: str) -> _Said | bool:
         m = _HEXCHAT_LOG.match(text)
         if m is not None:
-            self.year = int(m["year"])
             md = _month_day(m["mon"], m["day"])
-            self.last_month = md[0] if md else None
+            try:
+                self.hexchat_ref = date(int(m["year"]), *md) if md else None
+            except ValueError:
+                self.hexchat_ref = None
             return True
         if text.startswith("**** "):
             return True
         m = _HEXCHAT_LINE.match(text)
         if m is None:
             return False
-        raw_time = f"{m['mon']} {m['day']} {m['t']}"
-        time = raw_time
+        raw_time = f"{m['mon']} {m['day']} {self._clock(m['t'], lineno)}"
         md = _month_day(m["mon"], m["day"].strip())
-        if md is not None and self.year is not None:
-            if self.last_month is not None and md[0] < self.last_month:
-                self.year += 1  # December to January inside one logging session
-            self.last_month = md[0]
-            try:
-                time = _iso(date(self.year, *md), m["t"], raw_time)
-            except ValueError:
-                time = raw_time
+        when = self._hexchat_date(*md, lineno) if md is not None else None
+        time = _iso(when, m["t"], raw_time)
         prefix, body = m["prefix"].strip(), m["text"]
         if prefix == "*":
             if _HEXCHAT_STAR_EVENT.match(body):
@@ -331,9 +431,9 @@ class _Parser:
         m = _ZNC_LINE.match(text)
         if m is None:
             return False
-        t, body = m["t"], m["body"]
+        t, body = self._clock(m["t"], lineno), m["body"]
         time = _iso(self.day, t, t)
-        if body.startswith("*** "):
+        if body.startswith("*** ") or _MIRC_STAR_EVENT.match(body):
             return True
         b = _ZNC_MSG.match(body)
         if b is not None:
@@ -348,24 +448,6 @@ class _Parser:
         if b is not None:
             return _Said("text", b["nick"], b["text"], time)
         return False
-
-
-@dataclass(slots=True)
-class _Tally:
-    """Lines a repair touched: how many and the first."""
-
-    what: str
-    count: int = 0
-    first: int | None = None
-
-    def add(self, lineno: int) -> None:
-        self.count += 1
-        if self.first is None:
-            self.first = lineno
-
-    def report(self, path: str, warn: WarnFn) -> None:
-        if self.count:
-            warn(ReadWarning(path, self.first, f"{self.count} line(s) {self.what}"))
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -393,30 +475,37 @@ def read(
     removed formatting codes. ``options`` is unused. Messages have ``line`` 1..n, ``source``
     ``"path:lineno"``, ``author`` the lower-cased nick, and ``kind`` "text" or "action".
 
+    Event lines are counted in one warning; so are HexChat lines dated before the line
+    above them.
+
     Raises
     ------
     InputError
-        No line of any known client, a message longer than ``max_message_chars``, or no
-        messages at all (only joins, quits and other events).
+        A UTF-16 file, no line of any known client, a time or date no clock shows, a message
+        longer than ``max_message_chars``, or no messages at all (only joins, quits and other
+        events).
     """
     del options
     where = str(path)
-    cp1252 = _Tally("decoded as Windows-1252 (not UTF-8)")
-    c1 = _Tally("held C1 control characters, replaced by U+FFFD")
-    formatting = _Tally("held IRC formatting or control codes, removed")
-    unknown = _Tally("of no IRC log shape known for this client, skipped")
+    refuse_utf16(path)
+    cp1252 = _Tally("line(s) decoded as Windows-1252 (not UTF-8)")
+    c1 = _Tally("line(s) held C1 control characters, replaced by U+FFFD")
+    formatting = _Tally("line(s) held IRC formatting or control codes, removed")
+    unknown = _Tally("line(s) of no IRC log shape known for this client, skipped")
+    events = _Tally(
+        "event line(s) not read as messages (joins, parts, quits, nick and mode changes, "
+        "topics, day changes, log opened or closed)"
+    )
     parser: _Parser | None = None
     pending: list[tuple[int, str]] = []  # lines before the client is known
     messages: list[Message] = []
-    events = 0
     cid = path.stem
 
     def handle(lineno: int, text: str) -> None:
-        nonlocal events
         assert parser is not None
         result = parser.line(lineno, text)
         if result is True:
-            events += 1
+            events.add(lineno)
             return
         if result is False:
             unknown.add(lineno)
@@ -462,7 +551,7 @@ def read(
             pending.clear()
         handle(lineno, text)
 
-    for tally in (cp1252, c1, formatting, unknown):
+    for tally in (cp1252, c1, formatting, unknown, events):
         tally.report(where, warn)
     if parser is None:
         raise InputError(
@@ -477,10 +566,11 @@ def read(
                 "the previous date or the time of day only",
             )
         )
+    parser.out_of_order.report(where, warn)
     if not messages:
         raise InputError(
-            f"no messages (the {parser.client} log holds {events} join, quit or other event "
-            "line(s) and nothing anyone wrote)",
+            f"no messages (the {parser.client} log holds {events.count} event line(s): joins, "
+            "quits and the like, and nothing anyone wrote)",
             path=where,
         )
     yield Conversation(id=cid, messages=messages, source=where)
