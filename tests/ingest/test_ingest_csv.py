@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime
 
 import pytest
@@ -158,3 +159,91 @@ def test_sniff_accepts_headers(head):
 )
 def test_sniff_refuses_other_content(head):
     assert not csvfile.sniff(head)
+
+
+def test_nul_and_other_controls_are_removed_with_a_warning_naming_the_line(write):
+    path = write("c.csv", 'author,text\ntom,hi\x00there\nann,fine\nbob,"a\x07b\x85c\td\r\ne"\n')
+    warnings: list = []
+    (conv,) = read_corpus(path, warn=warnings.append)
+    assert [m.text for m in conv.messages] == ["hithere", "fine", "abc\td\r\ne"]
+    assert [(w.line, w.message) for w in warnings] == [
+        (2, 'column "text": removed 1 control character (U+0000); the rest of the text is kept'),
+        (
+            4,
+            'column "text": removed 2 control characters (U+0007, U+0085); the rest of the '
+            "text is kept",
+        ),
+    ]
+    assert all(w.path == str(path) for w in warnings)
+
+
+def test_many_cleaned_texts_end_in_one_summary(write):
+    rows = "".join(f"u,x\x00{i}\n" for i in range(30))
+    warnings: list = []
+    (conv,) = read_corpus(write("c.csv", "author,text\n" + rows), warn=warnings.append)
+    assert all("\x00" not in m.text for m in conv.messages)
+    assert len(warnings) == 21
+    assert "control characters removed from 30 texts in all" in warnings[-1].message
+
+
+@pytest.mark.parametrize(
+    ("content", "options", "times"),
+    [
+        # a date and a time column: joined (found by synonym)
+        (
+            "date,time,author,message\n2024-01-02,10:00,tom,hi\n2024-01-02,,ann,yo\n",
+            {},
+            ["2024-01-02 10:00", "2024-01-02"],
+        ),
+        # joined explicitly
+        (
+            "Day;Hour;Who;Said\n2024-01-02;10:00:05+01:00;tom;hi\n",
+            {"date": "Day", "time": "Hour", "author": "Who", "text": "Said"},
+            ["2024-01-02 10:00:05+01:00"],
+        ),
+        # one Date column is the time itself
+        ("Date,From,Body\n2024-01-02T10:00Z,tom,hi\n", {}, ["2024-01-02T10:00Z"]),
+        # a timestamp column carries its own date: a Date column beside it is not joined
+        (
+            "timestamp,date,author,text\n2024-01-02 10:00,2024-01-02,tom,hi\n",
+            {},
+            ["2024-01-02 10:00"],
+        ),
+    ],
+)
+def test_date_and_time_columns(write, content, options, times):
+    (conv,) = read_corpus(write("dt.csv", content), fmt="csv", options=options)
+    assert [m.time for m in conv.messages] == times
+
+
+def test_joined_date_and_time_give_an_instant(write):
+    path = write("dt.csv", "date,time,author,text\n2024-01-02,10:00+01:00,tom,hi\n")
+    (conv,) = read_corpus(path)
+    assert conv.messages[0].at == datetime(2024, 1, 2, 9, 0, tzinfo=UTC)
+
+
+def test_date_and_time_mapped_to_one_column_is_an_error(write):
+    path = write("dt.csv", "when,author,text\n2024-01-02,tom,hi\n")
+    with pytest.raises(InputError, match=r'"when" is mapped to both time and date'):
+        list(read_corpus(path, options={"date": "when", "time": "when"}))
+
+
+def test_field_longer_than_the_csv_module_limit_is_reported_as_too_long(write):
+    limit = csv.field_size_limit()
+    n = limit + 50_000
+    path = write("big.csv", f"author,text\na,{'y' * n}\n")
+    with pytest.raises(InputError, match=f"message of {n:,} characters exceeds the limit of "):
+        list(read_corpus(path, max_message_chars=100_000))
+    assert csv.field_size_limit() == limit  # put back after an error
+    (conv,) = read_corpus(path, max_message_chars=n)
+    assert len(conv.messages[0].text) == n
+    assert csv.field_size_limit() == limit  # and after a read
+
+
+def test_other_fields_are_bounded_too(write):
+    path = write("big.csv", f"author,text\n{'a' * 40},hi\n")
+    with pytest.raises(
+        InputError, match=r'column "author" \(author\): a value of 40 characters'
+    ) as e:
+        list(read_corpus(path, max_message_chars=20))
+    assert e.value.line == 2

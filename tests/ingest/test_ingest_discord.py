@@ -172,13 +172,23 @@ def test_large_indented_export_is_detected_from_a_truncated_head(write):
     assert len(conv.messages) == 599
 
 
-def test_naive_or_bad_timestamp_gives_no_instant(write):
+def test_naive_timestamp_gives_no_instant(write):
     warnings: list = []
-    doc = export([msg(1, "a", timestamp="2024-01-01T00:00:00"), msg(2, "b", timestamp="later")])
+    doc = export([msg(1, "a", timestamp="2024-01-01T00:00:00"), msg(2, "b")])
     (conv,) = read_corpus(write("t.json", dump(doc)), fmt="discord", warn=warnings.append)
-    assert [m.at for m in conv.messages] == [None, None]
-    assert [m.time for m in conv.messages] == ["2024-01-01T00:00:00", "later"]
-    assert any("2 messages with a" in str(w) for w in warnings)
+    assert [m.at is None for m in conv.messages] == [True, False]
+    assert conv.messages[0].time == "2024-01-01T00:00:00"
+    assert any('1 message with a "timestamp" that has no UTC offset' in str(w) for w in warnings)
+
+
+@pytest.mark.parametrize(
+    "stamp", ["99999-13-01", "2024-13-01T00:00:00+00:00", "2024-02-30T10:00:00Z", "later", ""]
+)
+def test_impossible_timestamp_is_an_error_naming_path_and_line(write, stamp):
+    text = dump(export([msg(1, "fine"), msg(2, "b", timestamp=stamp)]))
+    with pytest.raises(InputError, match=r"messages\[1\]\.timestamp: .* is not a real date") as e:
+        list(read_corpus(write("t.json", text), fmt="discord"))
+    assert text.splitlines()[e.value.line - 1].strip().startswith('"timestamp":')
 
 
 @pytest.mark.parametrize(
@@ -246,3 +256,60 @@ def test_errors(write):
 )
 def test_sniff_refuses_other_formats(head):
     assert not dc.sniff(head)
+
+
+def test_bot_replies_to_commands_are_the_bots_words(write):
+    bot = dict(author("300000000000000003", "helper"), isBot=True)
+    doc = export(
+        [
+            msg(1, "/roll", kind="Default"),
+            msg(2, "You rolled 4", who=bot, kind="ChatInputCommand"),
+            msg(3, "Translated: hello", who=bot, kind="ContextMenuCommand"),
+            msg(4, "Numbered as the exporter writes it", who=bot, kind="20"),
+            msg(5, "", kind="GuildMemberJoin"),
+            msg(6, "Joined.", kind="7"),
+        ]
+    )
+    warnings: list = []
+    (conv,) = read_corpus(write("c.json", dump(doc)), warn=warnings.append)
+    assert [(m.author, m.text) for m in conv.messages] == [
+        (ALICE["id"], "/roll"),
+        (bot["id"], "You rolled 4"),
+        (bot["id"], "Translated: hello"),
+        (bot["id"], "Numbered as the exporter writes it"),
+    ]
+    assert any("2 system messages (7, GuildMemberJoin)" in str(w) for w in warnings)
+
+
+TELEGRAM_SHAPE = {"name": "A", "type": "personal_chat", "id": 1, "messages": [{"id": 1}]}
+MESSENGER_SHAPE = {"participants": [{"name": "A"}], "messages": [{"sender_name": "A"}]}
+
+
+@pytest.mark.parametrize(
+    ("doc", "found", "hint"),
+    [
+        (TELEGRAM_SHAPE, "found the keys id, messages, name, type", "use --format telegram"),
+        (MESSENGER_SHAPE, "found the keys messages, participants", "use --format messenger"),
+        ({"channel": {"id": "1"}, "messages": []}, "found the keys channel, messages", None),
+        ({"name": "x", "messages": []}, "found the keys messages, name", None),
+        ([1, 2], "found a JSON array", None),
+    ],
+)
+def test_other_shapes_are_not_a_discord_export(write, doc, found, hint):
+    with pytest.raises(InputError) as e:
+        list(read_corpus(write("x.json", json.dumps(doc, indent=2)), fmt="discord"))
+    text = str(e.value)
+    assert 'not a DiscordChatExporter export (expected the keys "guild", "channel" and' in text
+    assert found in text
+    assert (hint in text) if hint else ("--format" not in text)
+
+
+def test_control_characters_are_removed_with_a_warning_naming_the_message(write):
+    text = dump(export([msg(1, "ok"), msg(2, "a\u0000b\u001bc\u0085d\r\ne\tf")]))
+    warnings: list = []
+    (conv,) = read_corpus(write("c.json", text), warn=warnings.append)
+    assert [m.text for m in conv.messages] == ["ok", "abcd\r\ne\tf"]
+    (w,) = [w for w in warnings if "control" in w.message]
+    assert w.message.startswith("messages[1].content: removed 3 control characters")
+    assert "U+0000, U+001B, U+0085" in w.message
+    assert text.splitlines()[w.line].strip() == '"id": "902",'

@@ -140,12 +140,16 @@ def test_instagram_thread(write):
     warnings: list = []
     (conv,) = read_corpus(write("message_1.json", dump(doc)), warn=warnings.append)
     assert conv.id == "rené"
+    # the export gives reaction notices no marker, so they cannot be told from typed words
     assert [(m.author, m.text, m.kind) for m in conv.messages] == [
         ("rené", "", "media"),
         ("pat.k", "ça va", "text"),
+        ("rené", "Reacted 😂 to your message", "text"),
+        ("pat.k", "Liked a message", "text"),
     ]
     assert conv.messages[0].attachments == (Attachment(kind="video"), Attachment(kind="audio"))
-    assert any("reaction notice ×2" in str(w) for w in warnings)
+    assert any("2 messages read like Instagram's reaction notices" in str(w) for w in warnings)
+    assert not any("skipped" in str(w) for w in warnings)
 
 
 def test_large_indented_export_is_detected_from_a_truncated_head(write):
@@ -258,3 +262,72 @@ def test_errors(write):
 )
 def test_sniff_refuses_other_formats(head):
     assert not fb.sniff(head)
+
+
+TELEGRAM_SHAPE = {"name": "A", "type": "personal_chat", "id": 1, "messages": [{"id": 1}]}
+DISCORD_SHAPE = {"guild": {"id": "1"}, "channel": {"id": "9"}, "messages": []}
+
+
+@pytest.mark.parametrize(
+    ("doc", "found", "hint"),
+    [
+        (TELEGRAM_SHAPE, "found the keys id, messages, name, type", "use --format telegram"),
+        (DISCORD_SHAPE, "found the keys channel, guild, messages", "use --format discord"),
+        ({"messages": [{"sender_name": "a", "timestamp_ms": 1}]}, "found the keys messages", None),
+        ({"x": 1}, "found the keys x", None),
+        ("text", "found a JSON string", None),
+    ],
+)
+def test_other_shapes_are_not_a_messenger_export(write, doc, found, hint):
+    with pytest.raises(InputError) as e:
+        list(read_corpus(write("x.json", json.dumps(doc, indent=2)), fmt="messenger"))
+    text = str(e.value)
+    assert (
+        'not a Messenger/Instagram export (expected the keys "participants" and "messages"' in text
+    )
+    assert found in text
+    assert (hint in text) if hint else ("--format" not in text)
+
+
+def test_typed_lookalike_of_mis_encoding_in_a_correct_file_is_kept(write):
+    # a file saved with correct UTF-8: "café" cannot be mis-encoded, so the typed "Â£5 or Ã©"
+    # is what someone wrote, not a mis-encoded "£5 or é"
+    doc = thread([], title="Zoë", participants=[{"name": "Zoë"}, {"name": "Sam"}])
+    doc["messages"] = [
+        {"sender_name": "Sam", "timestamp_ms": T0 + 2, "content": "Â£5 or Ã©"},
+        {"sender_name": "Zoë", "timestamp_ms": T0 + 1, "content": "café"},
+    ]
+    warnings: list = []
+    (conv,) = read_corpus(
+        write("message_1.json", json.dumps(doc, ensure_ascii=False)), warn=warnings.append
+    )
+    assert [m.text for m in conv.messages] == ["café", "Â£5 or Ã©"]
+    assert [m.author for m in conv.messages] == ["Zoë", "Sam"]
+    assert not any(w.message.startswith("repaired") for w in warnings)
+    assert any("all kept as written" in str(w) for w in warnings)
+
+
+def test_mis_encoded_pound_and_accent_are_repaired(write):
+    # the same words as Meta writes them: every string of the file round-trips
+    doc = thread([msg("Sam", 2, "£5 or é"), msg("Zoë", 1, "café")])
+    warnings: list = []
+    (conv,) = read_corpus(write("message_1.json", dump(doc)), warn=warnings.append)
+    assert [m.text for m in conv.messages] == ["café", "£5 or é"]
+    assert conv.id == "inbox/zoe_abc123"
+    assert any(w.message.startswith("repaired") for w in warnings)
+    # and a typed "Ã©" inside a mis-encoded file is mis-encoded itself, so it comes back as typed
+    doc = thread([msg("Sam", 1, "Â£5 or Ã©"), msg("Zoë", 0, "ça va")])
+    (conv,) = read_corpus(write("message_2.json", dump(doc)))
+    assert [m.text for m in conv.messages] == ["ça va", "Â£5 or Ã©"]
+
+
+def test_control_characters_are_removed_after_the_repair(write):
+    # the mis-encoded form of "é" and "😀" is full of C1 characters: they are not removed
+    # before the repair; a real control character (here U+0000 and U+0085) is, after it
+    text = dump(thread([msg("Sam", 2, "ok 😀"), msg("Zoë", 1, "caf\u00e9\u0000 \u0085x")]))
+    warnings: list = []
+    (conv,) = read_corpus(write("message_1.json", text), warn=warnings.append)
+    assert [m.text for m in conv.messages] == ["café x", "ok 😀"]
+    (w,) = [w for w in warnings if "control" in w.message]
+    assert w.message.startswith("messages[1].content: removed 2 control characters")
+    assert text.splitlines()[w.line].strip().startswith('"sender_name":')

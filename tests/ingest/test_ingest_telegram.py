@@ -319,3 +319,116 @@ def test_poll_question_is_the_text(write):
 )
 def test_sniff_refuses_other_formats(head):
     assert not tg.sniff(head)
+
+
+@pytest.mark.parametrize("date", ["99999-13-40T25:61", "2023-02-30T10:00:00", "yesterday", ""])
+def test_impossible_date_is_an_error_naming_path_and_line(write, date):
+    text = dump(chat([msg(1, "fine"), msg(2, "b", date=date)]))
+    with pytest.raises(InputError, match=r"messages\[1\]\.date: .* is not a real date") as e:
+        list(read_corpus(write("result.json", text)))
+    assert text.splitlines()[e.value.line - 1].strip().startswith('"date":')
+
+
+DISCORD_SHAPE = {"guild": {"id": "1"}, "channel": {"id": "9"}, "messages": [{"type": "Default"}]}
+MESSENGER_SHAPE = {"participants": [{"name": "A"}], "messages": [{"sender_name": "A"}]}
+
+
+@pytest.mark.parametrize(
+    ("doc", "found", "hint"),
+    [
+        (DISCORD_SHAPE, "found the keys channel, guild, messages", "use --format discord"),
+        (MESSENGER_SHAPE, "found the keys messages, participants", "use --format messenger"),
+        ({"name": "x", "messages": [msg(1)]}, "found the keys messages, name", None),
+        ({"a": 1}, "found the keys a", None),
+        ({}, "found an empty object", None),
+        ([msg(1)], "found a JSON array", None),
+    ],
+)
+def test_other_shapes_are_not_a_telegram_export(write, doc, found, hint):
+    path = write("x.json", json.dumps(doc, indent=1))
+    with pytest.raises(InputError) as e:
+        list(read_corpus(path, fmt="telegram"))
+    text = str(e.value)
+    assert 'not a Telegram Desktop export (expected the keys "type" and "messages"' in text
+    assert found in text
+    assert (hint in text) if hint else ("--format" not in text)
+    assert "service message" not in text
+
+
+def test_control_characters_are_removed_with_a_warning_naming_the_message(write):
+    doc = chat(
+        [
+            msg(1, "plain"),
+            msg(2, "nul\u0000here"),
+            msg(3, ["bell\u0007 ", {"type": "bold", "text": "x\u009by"}, "\ttab\nkept"]),
+        ]
+    )
+    text = dump(doc)
+    warnings: list = []
+    (conv,) = read_corpus(write("result.json", text), warn=warnings.append)
+    assert [m.text for m in conv.messages] == ["plain", "nulhere", "bell xy\ttab\nkept"]
+    named = [w for w in warnings if "control character" in w.message]
+    assert [w.message.split(":")[0] for w in named] == ["messages[1].text", "messages[2].text"]
+    assert "U+0000" in named[0].message
+    assert "U+0007, U+009B" in named[1].message
+    lines = text.splitlines()
+    assert [lines[w.line].strip() for w in named] == ['"id": 2,', '"id": 3,']
+
+
+def test_telegram_x_escape_of_a_control_character_is_read(write):
+    # Telegram Desktop writes a vertical tab as "\x0B", which json.loads refuses
+    text = dump(chat([msg(1, "VT"), msg(2, "back\\slash \\x41")])).replace(
+        '"text": "VT"', '"text": "line\\x0Bbreak"'
+    )
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    warnings: list = []
+    (conv,) = read_corpus(write("result.json", text), warn=warnings.append)
+    assert [m.text for m in conv.messages] == ["linebreak", "back\\slash \\x41"]
+    assert any("messages[0].text: removed 1 control character (U+000B)" in str(w) for w in warnings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type": "personal_chat", "id": 1, "messages": [\n{"id": 1}\n{"id": 2}]}',
+        '{"type": "personal_chat", "id": 1, "messages": [\n{"id": 1},\n]}',
+        '{"type": "personal_chat", "id": 1\n "messages": []}',
+        '{"type": "personal_chat", "id": 1,\n}',
+        '{"type" "personal_chat"}',
+        '{"type": "personal_chat", "id": 1, "messages": [\n{"id": 1}',
+        '{"type": "personal_chat", "id": 1, "messages": []}\n{}',
+        '{"type": "personal_chat", "id": 1, "messages": [{"text": "a\tb"}]}',
+        '{"chats": {"list": [\n{"id": 1, "messages": [1 2]}]}}',
+        "",
+        "   \n",
+    ],
+)
+def test_malformed_json_is_located_as_json_locates_it(write, text):
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    with pytest.raises(InputError, match=r"^.*malformed JSON: ") as got:
+        list(read_corpus(write("bad.json", text), fmt="telegram"))
+    assert str(got.value).endswith(
+        f"malformed JSON: {expected.value.msg} (line {expected.value.lineno}, column "
+        f"{expected.value.colno})"
+    )
+    assert got.value.line == expected.value.lineno
+
+
+def test_messages_are_streamed_not_decoded_as_one_tree(write, monkeypatch):
+    # json.loads of the whole document is never called: each message is decoded on its own
+    calls: list = []
+    real = json.loads
+    monkeypatch.setattr(json, "loads", lambda *a, **k: calls.append(1) or real(*a, **k))
+    path = write("result.json", dump(chat([msg(i) for i in range(1, 50)])))
+    (conv,) = read_corpus(path, fmt="telegram")
+    assert len(conv.messages) == 49
+    assert calls == []
+
+
+def test_a_chat_without_an_id_is_read_under_its_name(write):
+    doc = chat([msg(1, "hi")])
+    del doc["id"]
+    (conv,) = read_corpus(write("result.json", dump(doc)), fmt="telegram")
+    assert (conv.id, conv.messages[0].text) == ("Alice", "hi")

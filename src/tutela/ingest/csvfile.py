@@ -4,18 +4,29 @@ Parser: the standard library's :mod:`csv` (RFC 4180 quoting, ``strict=True`` so 
 is an error rather than a silently merged record), with :class:`csv.Sniffer` for the delimiter.
 
 Columns. ``options`` (``--columns "conversation=Chat,author=From,text=Body,time=Date"``) maps
-the keys ``conversation``, ``author``, ``text``, ``time``, ``label``, ``author_label`` and
-``lang`` to header names (exact, else case- and punctuation-insensitive: ``Chat ID`` matches
+the keys ``conversation``, ``author``, ``text``, ``time``, ``date``, ``label``, ``author_label``
+and ``lang`` to header names (exact, else case- and punctuation-insensitive: ``Chat ID`` matches
 ``chat_id``); ``delimiter`` (``,``, ``;``, ``tab``) forces the delimiter. A key that is not
 mapped is looked up among its synonyms (:data:`SYNONYMS`, first match wins); ``key=`` (empty)
 says the file has no such column. ``author`` and ``text`` are required; without a
 ``conversation`` column the whole file is one conversation whose id is the file's stem.
 
+Date and time in two columns (``Date,Time,Author,Message``, as many spreadsheet-made logs have
+them): when the time column found by synonym is called ``time`` and the header also has a
+``date`` (or ``day``) column, ``time`` is the two values joined as ``"DATE TIME"``
+(``"2024-01-31 21:05"``, which gives ``at`` when the time part carries a UTC offset).
+``--columns date=Day,time=Hour`` joins two columns explicitly. A single ``Date``, ``Timestamp``
+or ``Datetime`` column is the time as it is, and a ``Date`` column beside a ``Timestamp`` is not
+joined (the timestamp has its own date).
+
 Values: ``author`` and ``conversation`` are stripped and must not be empty; ``text`` is kept as
-written; ``time`` is kept as text and gives ``at`` when it is ISO 8601 with a UTC offset;
-``label`` and ``author_label`` are ``0``, ``1`` or empty; ``lang`` empty means unknown. Records
-are grouped by conversation as the ``generic`` JSONL reader does (order of first appearance,
-``line`` 1..n, a contradicting ``label``/``lang``/``author_label`` is an error).
+written, except control characters (C0 but tab and line breaks, DEL, C1: a NUL byte included),
+which are removed with a warning naming the line and column (:mod:`tutela.ingest._text`);
+``time`` is kept as text and gives ``at`` when it is ISO 8601 with a UTC offset; ``label`` and
+``author_label`` are ``0``, ``1`` or empty; ``lang`` empty means unknown. No field may be longer
+than ``max_message_chars``. Records are grouped by conversation as the ``generic`` JSONL reader
+does (order of first appearance, ``line`` 1..n, a contradicting ``label``/``lang``/
+``author_label`` is an error).
 
 Quirks handled: a UTF-8 BOM (Excel's "CSV UTF-8"); quoted fields spanning lines (errors and
 ``Message.source`` name the record's first line); ``,``, ``;`` (Excel in locales with a decimal
@@ -36,6 +47,7 @@ from tutela.errors import InputError
 
 from ._fields import check_length
 from ._jsondoc import iso_instant
+from ._text import Controls
 from ._warn import WarnFn
 
 __all__ = ["COLUMN_KEYS", "OPTION_KEYS", "SYNONYMS", "read", "sniff"]
@@ -52,7 +64,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "author": ("author", "sender", "from", "user", "username", "nick", "nickname", "name"),
     "text": ("text", "message", "body", "content", "msg"),
-    "time": ("time", "date", "timestamp", "datetime"),
+    "time": ("time", "timestamp", "datetime", "date"),
+    "date": ("date", "day"),
     "label": ("label",),
     "author_label": ("author_label",),
     "lang": ("lang", "language"),
@@ -175,18 +188,24 @@ def read(
     """Read a CSV file: conversations in order of first appearance, messages in file order.
 
     ``options`` is the column mapping (module docstring); ``Message.source`` is ``"path:line"``
-    of the record's first line. ``warn`` is not called (nothing is repaired).
+    of the record's first line. ``warn`` gets one warning per text whose control characters
+    were removed (line and column named). The whole file is read before the first conversation
+    is yielded.
+
+    The :mod:`csv` module's field size limit is process-wide; it is raised to the file's length
+    for the read (so a long field is measured and reported as too long, not as a ``csv`` error)
+    and put back afterwards, also on error.
 
     Raises
     ------
     InputError
-        An unknown option or delimiter; not UTF-8 (line, column); malformed CSV (a broken quote,
-        a NUL byte); no author or text column, or a mapped column missing from the header (names
+        An unknown option or delimiter; not UTF-8 (line, column); malformed CSV (a broken
+        quote); no author or text column, or a mapped column missing from the header (names
         the header's columns); a record with fewer fields than the header, or with non-empty
         fields beyond it; an empty author or conversation; a bad label; a contradicting label,
-        lang or author_label; a message longer than ``max_message_chars``; no records.
+        lang or author_label; a message (or any other field) longer than ``max_message_chars``;
+        no records.
     """
-    del warn
     where = str(path)
     unknown = sorted(set(options) - set(OPTION_KEYS))
     if unknown:
@@ -196,10 +215,27 @@ def read(
         )
     text = _decode(path)
     delimiter = _delimiter(text, options, where)
-    if csv.field_size_limit() <= max_message_chars:
-        csv.field_size_limit(max_message_chars + 1)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    controls = Controls(where, warn)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        convs = _records(text, delimiter, path, options, max_message_chars, controls)
+    finally:
+        csv.field_size_limit(limit)
+    controls.finish()
+    yield from convs.values()
 
+
+def _records(
+    text: str,
+    delimiter: str,
+    path: Path,
+    options: dict[str, str],
+    max_message_chars: int,
+    controls: Controls,
+) -> dict[str, Conversation]:
+    where = str(path)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     header_line = 0
     columns: dict[str, int] = {}
@@ -231,12 +267,12 @@ def read(
                 path=where,
                 line=line,
             )
-        _add(convs, row, columns, header, path, line, max_message_chars)
+        _add(convs, row, columns, header, path, line, max_message_chars, controls)
     if header is None:
         raise InputError("no messages (the file is empty)", path=where)
     if not convs:
         raise InputError("no messages (only a header row)", path=where, line=header_line)
-    yield from convs.values()
+    return convs
 
 
 def _shown(delimiter: str) -> str:
@@ -260,6 +296,8 @@ def _columns(header: list[str], options: dict[str, str], where: str, line: int) 
                 )
             continue
         columns[key] = index
+    if "date" in columns and options.get("date") is None and not _time_of_day(header, columns):
+        del columns["date"]  # a "Date" column found by synonym is the time itself, or unrelated
     missing = [key for key in ("author", "text") if key not in columns]
     if missing:
         raise InputError(
@@ -281,6 +319,12 @@ def _columns(header: list[str], options: dict[str, str], where: str, line: int) 
     return columns
 
 
+def _time_of_day(header: list[str], columns: dict[str, int]) -> bool:
+    """The time column was found by synonym and is called "time": a date column goes with it."""
+    index = columns.get("time")
+    return index is not None and _norm(header[index]) == "time"
+
+
 def _add(
     convs: dict[str, Conversation],
     row: list[str],
@@ -289,6 +333,7 @@ def _add(
     path: Path,
     line: int,
     max_message_chars: int,
+    controls: Controls,
 ) -> None:
     where = str(path)
 
@@ -309,9 +354,17 @@ def _add(
         cid = raw_cid.strip()
         if not cid:
             raise error(f'empty conversation id (column "{header[columns["conversation"]]}")')
+    for key, index in columns.items():
+        if key != "text" and len(row[index]) > max_message_chars:
+            raise error(
+                f'column "{header[index]}" ({key}): a value of {len(row[index]):,} characters '
+                f"exceeds the limit of {max_message_chars:,} (max_message_chars)"
+            )
     text = value("text") or ""
     check_length(text, max_message_chars, error)
-    time = (value("time") or "").strip() or None
+    text = controls.clean(text, line, f'column "{header[columns["text"]]}"')
+    time = " ".join(v for v in ((value("date") or "").strip(), (value("time") or "").strip()) if v)
+    time = time or None
     label_text, author_label_text = value("label"), value("author_label")
     label = None if label_text is None else _label(label_text, "label", where, line)
     author_label = (

@@ -15,8 +15,13 @@ Shape (DiscordChatExporter 2.x, ``JsonMessageWriter``; two spaces of indentation
 Quirks handled:
 
 * authors are ``author.id`` (a snowflake, stable across renames), never the display name;
-* system messages (every ``type`` but ``Default`` and ``Reply``: joins, pins, calls, thread
-  creation...) are nobody's words: skipped, counted in one warning per file;
+* system messages (joins, pins, calls, thread creation, boosts...: every ``type`` but those of
+  :data:`WORD_TYPES`) are nobody's words: skipped, counted in one warning per file. A bot's
+  answer to a slash command or a context-menu command (Discord's message types 20
+  ``CHAT_INPUT_COMMAND`` and 23 ``CONTEXT_MENU_COMMAND``) is words a bot wrote: kept, as a
+  message of the bot's author id. DiscordChatExporter writes a type its ``MessageKind`` enum
+  does not name as the number (``"20"``: ``message.Kind.ToString()`` in ``JsonMessageWriter``),
+  so both spellings are read;
 * attachments and stickers become :class:`~tutela.domain.Attachment` metadata (``url``, ``size``
   from ``fileSizeBytes``, kind from the file name's extension); nothing is fetched. A message
   without text but with media is ``kind="media"``;
@@ -26,8 +31,17 @@ Quirks handled:
   says so and the Conversation has ``content_available=False``, so its authors are "not
   assessed", never "low risk". When only some messages are like that, a warning counts them;
 * ``at`` is ``timestamp`` converted to UTC (the exporter writes the exporting machine's offset);
-  ``time`` is the timestamp text;
+  ``time`` is the timestamp text. A timestamp that is not a real date and time (month 13, year
+  99999, ``"later"``) is an error naming its JSON path and line; one without an offset is kept
+  as text with ``at=None`` (counted in a warning);
+* control characters other than tab and line breaks are removed from texts, each text named in a
+  warning (:mod:`tutela.ingest._text`);
 * unpaired UTF-16 surrogates are replaced with U+FFFD (counted in a warning).
+
+The document must have the keys DiscordChatExporter always writes, ``guild``, ``channel`` and
+``messages`` (``WritePreambleAsync``; a direct message has ``"guild": {"id": "0", "name":
+"Direct Messages"}``); anything else is refused as "not a DiscordChatExporter export", naming
+the keys found.
 
 Not read: embeds' own text (link previews, bot cards), reactions, edits, mentions.
 """
@@ -37,6 +51,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +59,25 @@ from tutela.domain import Attachment, Conversation, Message
 from tutela.errors import InputError
 
 from ._fields import check_length
-from ._jsondoc import JsonDoc, JsonPath, counted, fix_surrogates, iso_instant, plural
+from ._jsondoc import JsonDoc, JsonPath, counted, fix_surrogates, plural
 from ._media import kind_from_name
+from ._text import Controls
 from ._warn import ReadWarning, WarnFn
 
 __all__ = ["WORD_TYPES", "read", "sniff"]
 
-#: Message types that carry someone's words; every other type is a system message.
-WORD_TYPES = ("Default", "Reply")
+#: Message types that carry someone's words (by name, and as DiscordChatExporter writes the types
+#: its enum lacks: Discord's number); every other type is a system message.
+WORD_TYPES = (
+    "Default",
+    "Reply",
+    "ChatInputCommand",
+    "ContextMenuCommand",
+    "0",
+    "19",
+    "20",
+    "23",
+)
 
 _RE_GUILD = re.compile(r'"guild"\s*:\s*\{')
 _RE_CHANNEL = re.compile(r'"channel"\s*:\s*\{')
@@ -70,8 +96,28 @@ def sniff(head: str) -> bool:
     )
 
 
-def _descend(path: JsonPath) -> bool:
-    return path in ((), ("messages",))
+def _build(path: JsonPath) -> bool:
+    return path == ()
+
+
+def _stream(path: JsonPath) -> bool:
+    return path == ("messages",)
+
+
+def _instant(doc: JsonDoc, stamp: str, sp: JsonPath) -> datetime | None:
+    """``timestamp`` as a UTC instant; ``None`` when it is a real date and time without an
+    offset; an error when it is not a date and time at all."""
+    try:
+        parsed = datetime.fromisoformat(stamp)
+    except ValueError:
+        raise doc.error(
+            sp,
+            f"{stamp!r} is not a real date and time (DiscordChatExporter writes ISO 8601, "
+            "2024-01-31T21:05:07.123+00:00)",
+        ) from None
+    if parsed.utcoffset() is None:
+        return None
+    return parsed.astimezone(UTC)
 
 
 def _size(value: Any) -> int | None:
@@ -113,36 +159,33 @@ def read(
 
     Messages are numbered 1..n in file order (the exporter writes them oldest first);
     ``Message.source`` is ``"path:line"`` of the message object. ``options`` are not used.
-    Warnings (skipped system messages, no message content, repaired surrogates, bad timestamps)
-    are given before the conversation is yielded.
+    Warnings (skipped system messages, no message content, repaired surrogates, timestamps
+    without a UTC offset, removed control characters) are given before the conversation is
+    yielded.
 
     Raises
     ------
     InputError
-        Not UTF-8, malformed JSON (line, column), not a DiscordChatExporter export, a value of
-        the wrong type (its JSON path, e.g. ``messages[3].author.id``, and line), a message longer
+        Not UTF-8, malformed JSON (line, column), not a DiscordChatExporter export (the keys
+        expected and found), a value of the wrong type or a ``timestamp`` that is not a real
+        date and time (its JSON path, e.g. ``messages[3].author.id``, and line), a message longer
         than ``max_message_chars``, or no message anyone wrote.
     """
     del options
-    doc = JsonDoc.load(path)
-    root = doc.obj(doc.root, ())
-    if "messages" not in root or "channel" not in root:
-        keys = ", ".join(sorted(root)[:12]) or "none"
-        raise doc.error(
-            (),
-            'not a DiscordChatExporter export: expected "channel" and "messages", found the '
-            f"keys {keys}",
-        )
+    doc = JsonDoc.load(path, build=_build, stream=_stream)
+    root = doc.root
+    if not isinstance(root, dict) or not {"guild", "channel", "messages"} <= root.keys():
+        raise doc.not_export("DiscordChatExporter", 'the keys "guild", "channel" and "messages"')
     channel = doc.obj(root["channel"], ("channel",))
     cid = doc.ident(channel, "id", ("channel",))
-    items = doc.array(root["messages"], ("messages",))
-    lines = doc.lines(_descend)
+    items = doc.items(root["messages"], ("messages",))
+    controls = Controls(doc.where, warn)
 
     system: Counter[str] = Counter()
-    surrogates = bad_times = 0
+    surrogates = naive_times = 0
     blank = 0  # messages with no content and nothing attached or embedded
     messages: list[Message] = []
-    for i, item in enumerate(items):
+    for i, item, line in items:
         mp: JsonPath = ("messages", i)
         m = doc.obj(item, mp)
         mtype = m.get("type", "Default")
@@ -157,13 +200,16 @@ def read(
             surrogates += 1
             text = fixed
         check_length(text, max_message_chars, lambda msg, mp=mp: doc.error((*mp, "content"), msg))
+        text = controls.clean(text, line, (*mp, "content"))
         attachments = _attachments(doc, m, mp)
         if not text and not attachments and not _list(doc, m, "embeds", mp):
             blank += 1
         stamp = doc.string(m, "timestamp", mp, default=None)
-        at = iso_instant(stamp) if stamp is not None else None
-        if stamp is not None and at is None:
-            bad_times += 1
+        at = None
+        if stamp is not None:
+            at = _instant(doc, stamp, (*mp, "timestamp"))
+            if at is None:
+                naive_times += 1
         messages.append(
             Message(
                 conversation=cid,
@@ -171,7 +217,7 @@ def read(
                 text=text,
                 line=len(messages) + 1,
                 time=stamp,
-                source=f"{doc.where}:{lines[mp]}",
+                source=f"{doc.where}:{line}",
                 at=at,
                 attachments=attachments,
                 kind="media" if attachments and not text else "text",
@@ -182,6 +228,7 @@ def read(
         why = f" (only {plural(sum(system.values()), 'system message')})" if system else ""
         raise InputError(f"no messages anyone wrote{why}", path=doc.where)
     where = doc.where
+    controls.finish()
     if system:
         n = sum(system.values())
         warn(
@@ -223,13 +270,13 @@ def read(
                 "replaced with U+FFFD",
             )
         )
-    if bad_times:
+    if naive_times:
         warn(
             ReadWarning(
                 where,
                 None,
-                f'{plural(bad_times, "message")} with a "timestamp" that is not ISO 8601 with a '
-                "UTC offset: kept as text, with no UTC instant",
+                f'{plural(naive_times, "message")} with a "timestamp" that has no UTC offset: '
+                "kept as text, with no UTC instant",
             )
         )
     yield Conversation(id=cid, messages=messages, source=where, content_available=content_available)

@@ -15,23 +15,37 @@ Shape (both services; a long thread is split into ``message_1.json``, ``message_
      "is_unsent"}], "title", "is_still_participant", "thread_path"|"thread_type",
      "magic_words"}
 
+A document without ``participants`` and ``messages`` (a Telegram or Discord export given with
+``--format messenger``) is refused as "not a Messenger/Instagram export", naming the keys found.
+
 Quirks handled:
 
 * Meta writes UTF-8 text as if its bytes were Latin-1 characters (``"\\u00c3\\u00a9"`` for
-  "é", ``"\\u00f0\\u009f\\u0098\\u0080"`` for 😀): every string read (content, sender_name,
-  participants, title, share link) is repaired with ``s.encode("latin-1").decode("utf-8")`` when
-  that round trip succeeds, and left as it is when it fails (the string was already right). The
-  repaired strings are counted in one warning per file;
+  "é", ``"\\u00f0\\u009f\\u0098\\u0080"`` for 😀), every string of the file alike. The repair,
+  ``s.encode("latin-1").decode("utf-8")`` (:func:`repair_mojibake`), is decided **once per
+  file**: it is applied to every string (content, sender_name, participants, title, share link)
+  when every non-ASCII string of the file survives that round trip, and to none when one does
+  not (a character above U+00FF, or bytes that are not UTF-8: the file was re-saved with correct
+  text, and a typed "Ã©" in it is kept as typed). The repaired strings are counted in one
+  warning; when the file holds both kinds, a warning says the repair was not made.
+  Known limit: a correctly encoded file whose *only* non-ASCII text happens to read as UTF-8
+  (nothing but a typed "Â£5 or Ã©") cannot be told from a mis-encoded one and is repaired;
 * messages are newest first in the file: they are put in time order (stable sort by
   ``timestamp_ms`` of the reversed list, so equal times keep their order of writing);
-* calls, subscribe/unsubscribe notices and every ``type`` but ``Generic`` and ``Share``, unsent
-  messages (``is_unsent``) and Instagram's reaction notices ("Reacted 😂 to your message",
-  "Liked a message", English only) are nobody's words: skipped, counted in one warning;
+* calls, subscribe/unsubscribe notices and every ``type`` but ``Generic`` and ``Share``, and
+  unsent messages (``is_unsent``) are nobody's words: skipped, counted in one warning;
+* Instagram's reaction notices ("Reacted 😂 to your message", "Liked a message") carry no marker
+  in the export (they are ``Generic`` messages with that ``content``), so they cannot be told
+  from someone typing those words: they are **kept** as words, and one warning counts the
+  messages that read like a notice;
 * media (``photos``, ``videos``, ``audio_files``, ``files``, ``gifs``, ``sticker``) become
   :class:`~tutela.domain.Attachment` metadata with ``url=None``; the ``uri`` files are never
   opened. "<sender> sent an attachment." is the export's placeholder, not words: such a message
   is ``kind="media"``, as is any message with media and no text;
 * a ``share`` without ``content`` gives its link as the text;
+* control characters other than tab and line breaks are removed from texts (after the repair,
+  whose intermediate form is full of them), each text named in a warning
+  (:mod:`tutela.ingest._text`);
 * ``at`` is ``timestamp_ms`` as a UTC instant, ``time`` its ISO 8601 text.
 
 Not handled: deleted accounts all appear as one name ("Facebook user", "Instagram User"), so they
@@ -44,7 +58,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,6 +67,7 @@ from tutela.errors import InputError
 
 from ._fields import check_length
 from ._jsondoc import JsonDoc, JsonPath, counted, fix_surrogates, plural
+from ._text import Controls
 from ._warn import ReadWarning, WarnFn
 
 __all__ = ["WORD_TYPES", "read", "repair_mojibake", "sniff"]
@@ -64,7 +78,7 @@ WORD_TYPES = ("Generic", "Share")
 _RE_SENDER = re.compile(r'"sender_name"\s*:\s*"')
 _RE_TIMESTAMP = re.compile(r'"timestamp_ms"\s*:\s*\d')
 _RE_PARTICIPANTS = re.compile(r'"participants"\s*:\s*\[\s*(?:\{\s*"name"\s*:|\])')
-_RE_REACTION = re.compile(r"^(?:Reacted .{1,16} to your message|Liked a message)$", re.DOTALL)
+_RE_REACTION = re.compile(r"^(?:Reacted .{1,16} to your message ?|Liked a message)$", re.DOTALL)
 
 #: Media list keys -> Attachment kind.
 _MEDIA = (("photos", "image"), ("gifs", "image"), ("videos", "video"), ("audio_files", "audio"))
@@ -83,8 +97,13 @@ def sniff(head: str) -> bool:
 
 
 def repair_mojibake(text: str) -> str:
-    """Undo Meta's mis-encoding: ``text.encode("latin-1").decode("utf-8")`` when that succeeds,
-    else ``text`` unchanged (it was not mis-encoded). ``"caf\\u00c3\\u00a9"`` -> ``"café"``."""
+    """Undo Meta's mis-encoding of one string: ``text.encode("latin-1").decode("utf-8")`` when
+    that succeeds, else ``text`` unchanged (it was not mis-encoded).
+    ``"caf\\u00c3\\u00a9"`` -> ``"café"``.
+
+    The per-file decision of :func:`read` (repair every string or none) is what tells a typed
+    "Ã©" from a mis-encoded "é"; this function alone cannot.
+    """
     try:
         return text.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
@@ -92,29 +111,46 @@ def repair_mojibake(text: str) -> str:
 
 
 class _Strings:
-    """Reads strings of one document, repairing each and counting the repairs."""
+    """The strings of one file: evidence for the per-file repair, then the repair itself."""
 
-    def __init__(self, doc: JsonDoc) -> None:
-        self.doc = doc
+    def __init__(self) -> None:
+        self.fits = 0  # non-ASCII strings that survive the Latin-1 -> UTF-8 round trip
+        self.misfits = 0  # non-ASCII strings that cannot have been mis-encoded
+        self.repair = False
         self.repaired = 0
         self.surrogates = 0
 
+    def see(self, value: str) -> None:
+        if value.isascii():
+            return
+        try:
+            value.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            self.misfits += 1
+        else:
+            self.fits += 1
+
+    def decide(self) -> None:
+        self.repair = self.fits > 0 and self.misfits == 0
+
     def fix(self, value: str) -> str:
-        fixed = repair_mojibake(value)
-        if fixed != value:
-            self.repaired += 1
-        clean = fix_surrogates(fixed)
-        if clean != fixed:
+        if self.repair and not value.isascii():
+            fixed = repair_mojibake(value)
+            if fixed != value:
+                self.repaired += 1
+                value = fixed
+        clean = fix_surrogates(value)
+        if clean != value:
             self.surrogates += 1
         return clean
 
-    def get(self, obj: dict[str, Any], key: str, path: JsonPath, *, default: Any = ...) -> Any:
-        value = self.doc.string(obj, key, path, default=default)
-        return self.fix(value) if isinstance(value, str) else value
+
+def _build(path: JsonPath) -> bool:
+    return path == ()
 
 
-def _descend(path: JsonPath) -> bool:
-    return path in ((), ("messages",))
+def _stream(path: JsonPath) -> bool:
+    return path == ("messages",)
 
 
 def _attachments(doc: JsonDoc, m: dict[str, Any], mp: JsonPath) -> tuple[Attachment, ...]:
@@ -146,91 +182,117 @@ def read(
 ) -> Iterator[Conversation]:
     """Read one Messenger or Instagram ``message_N.json``: one Conversation.
 
-    ``Conversation.id`` is ``thread_path`` (``"inbox/alice_abc123"``), else the repaired
+    ``Conversation.id`` is ``thread_path`` (``"inbox/alice_abc123"``), else the (repaired)
     ``title``, else the folder holding the file; messages are in time order, numbered 1..n;
-    authors are the repaired ``sender_name``; ``Message.source`` is ``"path:line"`` of the
-    message object. ``options`` are not used. Warnings (repaired strings, skipped messages) are
-    given before the conversation is yielded.
+    authors are the (repaired) ``sender_name``; ``Message.source`` is ``"path:line"`` of the
+    message object. ``options`` are not used. Warnings (repaired strings, skipped messages,
+    messages that read like reaction notices, removed control characters) are given before the
+    conversation is yielded.
 
     Raises
     ------
     InputError
-        Not UTF-8, malformed JSON (line, column), no ``messages`` array, a value of the wrong
-        type (its JSON path, e.g. ``messages[3].timestamp_ms``, and line), a message longer than
-        ``max_message_chars``, or no message anyone wrote.
+        Not UTF-8, malformed JSON (line, column), not a Messenger/Instagram export (the keys
+        expected and found), a value of the wrong type (its JSON path, e.g.
+        ``messages[3].timestamp_ms``, and line), a message longer than ``max_message_chars``,
+        or no message anyone wrote.
     """
     del options
-    doc = JsonDoc.load(path)
-    root = doc.obj(doc.root, ())
-    if "messages" not in root:
-        keys = ", ".join(sorted(root)[:12]) or "none"
-        raise doc.error(
-            (),
-            f'not a Messenger/Instagram export: expected "messages", found the keys {keys}',
+    doc = JsonDoc.load(path, build=_build, stream=_stream)
+    root = doc.root
+    if not isinstance(root, dict) or not {"participants", "messages"} <= root.keys():
+        raise doc.not_export("Messenger/Instagram", 'the keys "participants" and "messages"')
+    strings = _Strings()
+    participants = root["participants"]
+    for j, p in enumerate(
+        doc.array([] if participants is None else participants, ("participants",))
+    ):
+        name = doc.string(
+            doc.obj(p, ("participants", j)), "name", ("participants", j), default=None
         )
-    strings = _Strings(doc)
-    for j, p in enumerate(doc.array(root.get("participants") or [], ("participants",))):
-        strings.get(doc.obj(p, ("participants", j)), "name", ("participants", j), default=None)
-    cid = strings.get(root, "thread_path", (), default=None) or strings.get(
+        if name is not None:
+            strings.see(name)
+    raw_cid = doc.string(root, "thread_path", (), default=None) or doc.string(
         root, "title", (), default=None
     )
-    if not cid or not cid.strip():
-        cid = path.parent.name or path.stem
-    items = doc.array(root["messages"], ("messages",))
-    lines = doc.lines(_descend)
+    if raw_cid is not None:
+        strings.see(raw_cid)
+    items = doc.items(root["messages"], ("messages",))
 
     skipped: Counter[str] = Counter()
-    kept: list[tuple[int, int, Message]] = []  # (timestamp_ms, reversed position, message)
-    for i, item in enumerate(items):
+    # (timestamp_ms, reversed position, at, index, line, sender_name, text, attachments); the
+    # strings as written, repaired (or not) once the whole file has been seen
+    kept: list[tuple[int, int, datetime, int, int, str, str, tuple[Attachment, ...]]] = []
+    for i, item, line in items:
         mp: JsonPath = ("messages", i)
         m = doc.obj(item, mp)
-        author = strings.get(m, "sender_name", mp)
+        author = doc.string(m, "sender_name", mp)
         ms = _timestamp(doc, m, mp)
-        mtype = strings.get(m, "type", mp, default="Generic")
+        mtype = doc.string(m, "type", mp, default="Generic")
         if mtype not in WORD_TYPES:
             skipped[mtype] += 1
             continue
         if m.get("is_unsent") is True:
             skipped["unsent"] += 1
             continue
-        text = strings.get(m, "content", mp, default="")
-        if _RE_REACTION.match(text):
-            skipped["reaction notice"] += 1
-            continue
+        text = doc.string(m, "content", mp, default="")
         attachments = _attachments(doc, m, mp)
         if text in (f"{author} sent an attachment.", "You sent an attachment."):
             text = ""
         share = m.get("share")
         if not text and share is not None:
             share = doc.obj(share, (*mp, "share"))
-            text = strings.get(share, "link", (*mp, "share"), default="")
+            text = doc.string(share, "link", (*mp, "share"), default="")
         if not text and not attachments:
             skipped["empty"] += 1
             continue
-        check_length(text, max_message_chars, lambda msg, mp=mp: doc.error((*mp, "content"), msg))
         try:
             at = datetime.fromtimestamp(ms / 1000, tz=UTC)
         except (OverflowError, OSError, ValueError) as e:
             raise doc.error((*mp, "timestamp_ms"), f"{ms} is out of range") from e
-        message = Message(
-            conversation=cid,
-            author=author,
-            text=text,
-            line=0,
-            time=at.isoformat(timespec="milliseconds"),
-            source=f"{doc.where}:{lines[mp]}",
-            at=at,
-            attachments=attachments,
-            kind="text" if text else "media",
-        )
-        kept.append((ms, len(items) - i, message))
+        strings.see(author)
+        strings.see(text)
+        kept.append((ms, len(items) - i, at, i, line, author, text, attachments))
 
     if not kept:
         why = f" ({counted(skipped)} skipped)" if skipped else ""
         raise InputError(f"no messages anyone wrote{why}", path=doc.where)
-    kept.sort(key=lambda t: (t[0], t[1]))
-    messages = [replace(message, line=n) for n, (_, _, message) in enumerate(kept, 1)]
+    kept.sort()  # by (timestamp_ms, reversed position): the position is unique, so it decides
+    kept.reverse()  # popped from the end below, so each tuple is freed as its Message is made
+    strings.decide()
     where = doc.where
+    controls = Controls(where, warn)
+    for p in participants or ():
+        if isinstance(p, dict) and isinstance(p.get("name"), str):
+            strings.fix(p["name"])  # counted with the other repairs
+    cid = strings.fix(raw_cid) if raw_cid is not None else None
+    if not cid or not cid.strip():
+        cid = path.parent.name or path.stem
+    reactions = 0
+    messages: list[Message] = []
+    for n in range(1, len(kept) + 1):
+        _, _, at, i, line, raw_author, raw_text, attachments = kept.pop()
+        text = strings.fix(raw_text)
+        check_length(
+            text, max_message_chars, lambda msg, i=i: doc.error(("messages", i, "content"), msg)
+        )
+        text = controls.clean(text, line, ("messages", i, "content"))
+        if _RE_REACTION.match(text):
+            reactions += 1
+        messages.append(
+            Message(
+                conversation=cid,
+                author=strings.fix(raw_author),
+                text=text,
+                line=n,
+                time=at.isoformat(timespec="milliseconds"),
+                source=f"{where}:{line}",
+                at=at,
+                attachments=attachments,
+                kind="text" if text else "media",
+            )
+        )
+    controls.finish()
     if strings.repaired:
         warn(
             ReadWarning(
@@ -240,6 +302,16 @@ def read(
                 "bytes read as Latin-1 (Meta's mis-encoding, 'Ã©' for 'é')",
             )
         )
+    elif strings.fits:
+        warn(
+            ReadWarning(
+                where,
+                None,
+                f"{plural(strings.fits, 'text')} would read as Meta's mis-encoding ('Ã©' for 'é') "
+                f"but {plural(strings.misfits, 'other text')} of the file cannot be mis-encoded "
+                "(the file was saved with correct text): all kept as written",
+            )
+        )
     if skipped:
         n = sum(skipped.values())
         warn(
@@ -247,6 +319,16 @@ def read(
                 where,
                 None,
                 f"{plural(n, 'message')} ({counted(skipped)}) are not anyone's words: skipped",
+            )
+        )
+    if reactions:
+        warn(
+            ReadWarning(
+                where,
+                None,
+                f"{plural(reactions, 'message')} read like Instagram's reaction notices "
+                '("Liked a message", "Reacted … to your message"); the export does not mark '
+                "them, so they are kept as words",
             )
         )
     if strings.surrogates:

@@ -35,7 +35,22 @@ Quirks handled:
 * a poll without text gives its question as the text;
 * ``time`` is ``date`` as written (local time of the exporting machine, no zone); ``at`` comes
   from ``date_unixtime`` (UTC) and is ``None`` in old exports without it (counted in a warning);
+* ``date`` must be a real date and time (Telegram Desktop writes Qt's ``ISODate``,
+  ``YYYY-MM-DDTHH:MM:SS``); anything else is an error naming the message's JSON path and line;
+* Telegram Desktop writes a control character in a text (a vertical tab pasted from a word
+  processor...) as ``"\\x0B"``, which is not a JSON escape (``SerializeString`` in
+  ``export_output_json.cpp``), so such a file is not valid JSON: those escapes are read as the
+  characters they stand for (:func:`fix_x_escapes`), and the controls are then removed like any
+  other (below);
+* control characters other than tab and line breaks are removed from texts, each text named in a
+  warning (:mod:`tutela.ingest._text`);
 * unpaired UTF-16 surrogates are replaced with U+FFFD (counted in a warning).
+
+The document must have the shape Telegram Desktop always writes (``JsonWriter::writeDialogStart``
+in ``export_output_json.cpp``): ``type`` (the chat type) and ``messages`` for one chat (``id``
+too, but a chat without one is read under its ``name``), ``chats`` or ``left_chats`` for a whole
+account. Anything else (a Discord or Messenger export given with
+``--format telegram``) is refused as "not a Telegram Desktop export", naming the keys found.
 
 Not read: reactions, edits (``edited``), replies (``reply_to_message_id``), inline buttons.
 """
@@ -55,9 +70,10 @@ from tutela.errors import InputError
 from ._fields import check_length
 from ._jsondoc import JsonDoc, JsonPath, counted, fix_surrogates, format_path, plural
 from ._media import kind_from_mime, kind_from_name
+from ._text import Controls
 from ._warn import ReadWarning, WarnFn
 
-__all__ = ["read", "sniff"]
+__all__ = ["fix_x_escapes", "read", "sniff"]
 
 _CHAT_TYPES = (
     "personal_chat|bot_chat|private_group|private_supergroup|public_supergroup|"
@@ -105,27 +121,48 @@ def sniff(head: str) -> bool:
     )
 
 
-def _descend(path: JsonPath) -> bool:
-    """Containers walked for line numbers: the root, the chat lists and the message arrays."""
-    if not path:
+def _build(path: JsonPath) -> bool:
+    """Containers walked member by member: the root, the chat sections, lists and chats."""
+    return not path or (path[0] in _SECTIONS and len(path) <= 3)
+
+
+def _stream(path: JsonPath) -> bool:
+    """Arrays decoded one element at a time: the message arrays."""
+    if path == ("messages",):
         return True
-    if path[0] in _SECTIONS:
-        return len(path) <= 3 or (len(path) == 4 and path[3] == "messages")
-    return path == ("messages",)
+    return len(path) == 4 and path[0] in _SECTIONS and path[3] == "messages"
+
+
+#: Telegram Desktop's ``\xHH`` for a control character: an odd run of backslashes before ``x``
+#: (``\\x41`` is an escaped backslash, then "x41", and is left alone).
+_RE_X_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\x([01][0-9A-Fa-f])")
+
+
+def fix_x_escapes(text: str) -> str:
+    r"""``text`` (a JSON document) with Telegram Desktop's invalid ``\x0B`` escapes rewritten as
+    the JSON escape ``\u000B``; newlines are untouched, so lines stay right. Text without
+    ``\x`` is returned as it is (one fast search)."""
+    if "\\x" not in text:
+        return text
+    return _RE_X_ESCAPE.sub(r"\1\\u00\2", text)
+
+
+_EXPECTED = (
+    'the keys "type" and "messages" of one chat, or "chats"/"left_chats" of a full-account export'
+)
 
 
 def _chats(doc: JsonDoc) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
-    root = doc.obj(doc.root, ())
+    root = doc.root
+    if not isinstance(root, dict):
+        raise doc.not_export("Telegram Desktop", _EXPECTED)
     if "messages" in root:
+        if "type" not in root:
+            raise doc.not_export("Telegram Desktop", _EXPECTED)
         yield (), root
         return
     if not any(key in root for key in _SECTIONS):
-        keys = ", ".join(sorted(root)[:12]) or "none"
-        raise doc.error(
-            (),
-            'not a Telegram Desktop export: expected "messages" (one chat) or "chats" (a '
-            f"full-account export), found the keys {keys}",
-        )
+        raise doc.not_export("Telegram Desktop", _EXPECTED)
     for key in _SECTIONS:
         if key not in root:
             continue
@@ -275,12 +312,27 @@ class _Tally:
             )
 
 
+def _date(doc: JsonDoc, m: dict[str, Any], mp: JsonPath) -> str | None:
+    """``date`` as written, after checking that it is a real date and time."""
+    value = doc.string(m, "date", mp, default=None)
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise doc.error(
+            (*mp, "date"),
+            f"{value!r} is not a real date and time (Telegram Desktop writes YYYY-MM-DDTHH:MM:SS)",
+        ) from None
+    return value
+
+
 def _conversation(
     doc: JsonDoc,
     cp: JsonPath,
     chat: dict[str, Any],
-    lines: dict[JsonPath, int],
     tally: _Tally,
+    controls: Controls,
     stem: str,
     max_message_chars: int,
 ) -> Conversation:
@@ -290,11 +342,10 @@ def _conversation(
     else:
         name = chat.get("name")
         cid = name if isinstance(name, str) and name.strip() else f"{stem}#{format_path(cp)}"
-    items = doc.array(doc.field(chat, "messages", cp), (*cp, "messages"))
+    items = doc.items(doc.field(chat, "messages", cp), (*cp, "messages"))
     messages: list[Message] = []
-    for i, item in enumerate(items):
+    for i, item, line in items:
         mp: JsonPath = (*cp, "messages", i)
-        line = lines.get(mp)
         m = doc.obj(item, mp)
         mtype = doc.string(m, "type", mp, default="message")
         if mtype != "message":
@@ -318,6 +369,7 @@ def _conversation(
             tally.surrogates += 1
             text = fixed
         check_length(text, max_message_chars, lambda msg, mp=mp: doc.error((*mp, "text"), msg))
+        text = controls.clean(text, line, (*mp, "text"))
         at = _at(doc, m, mp)
         if at is None:
             tally.no_unixtime += 1
@@ -327,8 +379,8 @@ def _conversation(
                 author=author,
                 text=text,
                 line=len(messages) + 1,
-                time=doc.string(m, "date", mp, default=None),
-                source=f"{doc.where}:{line if line is not None else doc.line_of(mp)}",
+                time=_date(doc, m, mp),
+                source=f"{doc.where}:{line}",
                 at=at,
                 attachments=_attachments(doc, m, mp),
                 kind="text" if text else "media",
@@ -344,33 +396,37 @@ def read(
 
     ``Conversation.id`` is the chat's ``id`` as a string (its ``name`` when it has none);
     messages are numbered 1..n in file order; ``Message.source`` is ``"path:line"`` of the
-    message object. ``options`` are not used. Warnings (skipped service messages, forwarded
-    messages, deleted accounts, missing Unix times, repaired surrogates, chats with no messages)
-    are given once per file, before the first conversation.
+    message object. ``options`` are not used. Conversations are yielded chat by chat (a
+    full-account export is never held whole as Message objects); the per-file warnings (skipped
+    service messages, forwarded messages, deleted accounts, missing Unix times, repaired
+    surrogates, chats with no messages) come after the last one, a removed control character
+    as it is met.
 
     Raises
     ------
     InputError
-        Not UTF-8, malformed JSON (line, column), not a Telegram export, a value of the wrong type
-        (naming its JSON path, e.g. ``messages[3].from_id``, and line), a message longer than
+        Not UTF-8, malformed JSON (line, column), not a Telegram export (the keys expected and
+        found), a value of the wrong type or a ``date`` that is not a real date and time (naming
+        its JSON path, e.g. ``messages[3].from_id``, and line), a message longer than
         ``max_message_chars``, or no message anyone wrote in the whole file.
     """
     del options
-    doc = JsonDoc.load(path)
+    doc = JsonDoc.load(path, build=_build, stream=_stream, fix_text=fix_x_escapes)
     chats = list(_chats(doc))
-    lines = doc.lines(_descend)
     tally = _Tally()
-    conversations: list[Conversation] = []
+    controls = Controls(doc.where, warn)
+    yielded = 0
     for cp, chat in chats:
-        conv = _conversation(doc, cp, chat, lines, tally, path.stem, max_message_chars)
+        conv = _conversation(doc, cp, chat, tally, controls, path.stem, max_message_chars)
         if conv.messages:
-            conversations.append(conv)
+            yielded += 1
+            yield conv
         else:
             tally.empty_chats.append(conv.id)
-    if not conversations:
+    if not yielded:
         skipped = sum(tally.service.values())
         why = f" (only {plural(skipped, 'service message')})" if skipped else ""
         raise InputError(f"no messages anyone wrote{why}", path=doc.where)
+    controls.finish()
     for warning in tally.warnings(doc.where):
         warn(warning)
-    yield from conversations
