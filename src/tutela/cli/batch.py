@@ -56,7 +56,7 @@ FormatOpt = typer.Option(
 ColumnsOpt = typer.Option(
     None,
     "--columns",
-    help="CSV column mapping, e.g. conversation=Chat,author=From,text=Body,time=Date "
+    help="CSV column mapping, e.g. conversation=Chat,author=From,text=Body,time=Time,date=Day "
     "(default: known header names).",
 )
 
