@@ -106,7 +106,7 @@ def test_empty_mapping_value_means_no_column(write):
         ('author,text\nal,"x"y\n', {}, r"malformed CSV: ',' expected after '\"'", 2),
         ("author,text\n ,hi\n", {}, r'empty author \(column "author"\)', 2),
         ("author,text,label\nal,hi,yes\n", {}, r'column "label" must be 0, 1 or empty', 2),
-        ("chat,author,text,label\nc,a,x,1\nc,a,y,0\n", {}, r"label 0 contradicts label 1", 3),
+        ("chat,author,text,label\nc,a,x,1\nc,a,y,0\n", {}, r"\"label\" 0 contradicts label 1", 3),
         ("author,text\n", {}, r"no messages \(only a header row\)", 1),
         ("author,text\nal,hi\n", {"speaker": "x"}, r"unknown column option speaker", None),
         ("author,text\nal,hi\n", {"delimiter": "::"}, r"unknown delimiter", None),

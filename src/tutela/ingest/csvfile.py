@@ -42,10 +42,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from tutela.domain import Conversation, Message
+from tutela.domain import Conversation
 from tutela.errors import InputError
 
 from ._fields import check_length
+from ._group import add_message
 from ._jsondoc import iso_instant
 from ._text import Controls
 from ._warn import WarnFn
@@ -374,38 +375,17 @@ def _add(
     )
     lang = (value("lang") or "").strip() or None
 
-    conv = convs.get(cid)
-    if conv is None:
-        conv = convs[cid] = Conversation(id=cid, messages=[], source=where)
-    if label is not None:
-        if conv.label is not None and conv.label != label:
-            raise error(
-                f"label {label} contradicts label {conv.label} given earlier for "
-                f'conversation "{cid}"'
-            )
-        conv.label = label
-    if lang is not None:
-        if conv.lang is not None and conv.lang != lang:
-            raise error(
-                f'lang "{lang}" contradicts "{conv.lang}" given earlier for conversation "{cid}"'
-            )
-        conv.lang = lang
-    if author_label is not None:
-        known = conv.author_labels.get(author)
-        if known is not None and known != author_label:
-            raise error(
-                f"author_label {author_label} contradicts {known} given earlier for author "
-                f'"{author}" in conversation "{cid}"'
-            )
-        conv.author_labels[author] = author_label
-    conv.messages.append(
-        Message(
-            conversation=cid,
-            author=author,
-            text=text,
-            line=len(conv.messages) + 1,
-            time=time,
-            source=f"{where}:{line}",
-            at=iso_instant(time) if time else None,
-        )
+    add_message(
+        convs,
+        cid=cid,
+        author=author,
+        text=text,
+        time=time,
+        label=label,
+        lang=lang,
+        author_label=author_label,
+        where=where,
+        source=f"{where}:{line}",
+        error=error,
+        at=iso_instant(time) if time else None,
     )

@@ -24,6 +24,7 @@ from tutela.errors import InputError
 
 from ._fields import Row, check_length
 from ._files import iter_json_objects, json_type_name
+from ._group import add_message
 
 __all__ = [
     "HANDLE_MAX_CHARS",
@@ -198,40 +199,18 @@ def read_generic(path: Path, *, max_message_chars: int = 100_000) -> Iterator[Co
         lang = row.opt_text("lang")
         author_label = row.opt_label("author_label")
 
-        conv = convs.get(cid)
-        if conv is None:
-            conv = convs[cid] = Conversation(id=cid, messages=[], source=where)
-        if label is not None:
-            if conv.label is not None and conv.label != label:
-                raise row.error(
-                    f'"label" {label} contradicts label {conv.label} given earlier for '
-                    f'conversation "{cid}"'
-                )
-            conv.label = label
-        if lang is not None:
-            if conv.lang is not None and conv.lang != lang:
-                raise row.error(
-                    f'"lang" "{lang}" contradicts "{conv.lang}" given earlier for '
-                    f'conversation "{cid}"'
-                )
-            conv.lang = lang
-        if author_label is not None:
-            known = conv.author_labels.get(author)
-            if known is not None and known != author_label:
-                raise row.error(
-                    f'"author_label" {author_label} contradicts {known} given earlier for '
-                    f'author "{author}" in conversation "{cid}"'
-                )
-            conv.author_labels[author] = author_label
-        conv.messages.append(
-            Message(
-                conversation=cid,
-                author=author,
-                text=text,
-                line=len(conv.messages) + 1,
-                time=time,
-                source=f"{where}:{row.line}",
-            )
+        add_message(
+            convs,
+            cid=cid,
+            author=author,
+            text=text,
+            time=time,
+            label=label,
+            lang=lang,
+            author_label=author_label,
+            where=where,
+            source=f"{where}:{row.line}",
+            error=row.error,
         )
     if not convs:
         raise _no_conversations(path)
