@@ -240,6 +240,7 @@ class ConversationView:
     risk: float
     messages: tuple[MessageView, ...]
     decisions: tuple[DecisionRecord, ...]
+    provenance: dict[str, Any] | None = None  # an imported file's name, format, SHA-256
 
 
 @dataclass(frozen=True, slots=True)
@@ -1104,6 +1105,7 @@ class CaseWorkflow:
             risk=max((d.risk for d in decs), default=0.0),
             messages=tuple(views),
             decisions=tuple(_decision_record(d) for d in decs),
+            provenance=(c.state or {}).get("provenance"),
         )
 
     @staticmethod
