@@ -160,3 +160,7 @@ def test_cli_analyze_operation_then_export_says_imported(tmp_path):
     assert file_sha256(EXAMPLE) in report
     again = run("analyze", str(EXAMPLE), "--operation", "1")
     assert again.returncode == 2 and "already imported" in again.stderr
+    assert "analysing" not in again.stderr  # refused before the analysis runs
+    ledger = run("ledger", "verify", "--json")
+    assert ledger.returncode == 0, ledger.stderr
+    assert "not signed" not in ledger.stdout + ledger.stderr  # the import signed its entries

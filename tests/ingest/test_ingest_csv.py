@@ -247,3 +247,12 @@ def test_other_fields_are_bounded_too(write):
     ) as e:
         list(read_corpus(path, max_message_chars=20))
     assert e.value.line == 2
+
+
+def test_columns_not_read_are_named_in_a_warning(write):
+    path = write("x.csv", "When,author,text,Mood\n10:00,ann,hi,ok\n")
+    warnings: list = []
+    (conv,) = read_corpus(path, warn=warnings.append)
+    assert conv.messages[0].time is None
+    (w,) = [w for w in warnings if "not read" in w.message]
+    assert "'When'" in w.message and "'Mood'" in w.message and w.line == 1

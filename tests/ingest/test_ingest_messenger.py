@@ -331,3 +331,18 @@ def test_control_characters_are_removed_after_the_repair(write):
     (w,) = [w for w in warnings if "control" in w.message]
     assert w.message.startswith("messages[1].content: removed 2 control characters")
     assert text.splitlines()[w.line].strip().startswith('"sender_name":')
+
+
+def test_a_call_without_a_type_field_is_not_words(write):
+    # newer exports write no "type"; a call still carries its duration
+    messages = [
+        msg("Sam", 3, "see you"),
+        msg("Zoë", 2, "Zoë called you.", call_duration=12),
+        msg("Sam", 1, "hi"),
+    ]
+    for m in messages:
+        m.pop("type", None)
+    warnings: list = []
+    (conv,) = read_corpus(write("message_1.json", dump(thread(messages))), warn=warnings.append)
+    assert [m.text for m in conv.messages] == ["hi", "see you"]
+    assert any("Call" in str(w) for w in warnings)

@@ -15,8 +15,10 @@ does that, through the :class:`~tutela.store.Recorder` only:
    came from an imported file, and which one);
 3. every line of that conversation is recorded in file order as an inbound message under its real
    author (none is a persona line: the persona took no part), with ``wire`` = the canonical JSON
-   of the line as read (source position, author, time text, text, kind); the export's own time
-   (when the reader knows an instant) is the line's sent time, the import time its received time;
+   of the line as read (source position, author, the export's own time text, text, kind); where
+   the export states a real instant (a UTC offset or a Unix time: Telegram, Discord, Messenger,
+   CSV with offsets) it is the line's sent time; local times without a zone (WhatsApp, IRC logs)
+   stay in ``wire`` only, never turned into an instant; the import time is the received time;
 4. one ``escalate`` decision with the author's risk and evidence lines (rule ``import.analysis``)
    after the author's strongest line, the contact's case opened (or reused) with that risk, and
    the conversation ended;
@@ -42,7 +44,7 @@ from typing import Any
 from tutela.domain import Action, Conversation, Message
 from tutela.errors import InputError
 
-__all__ = ["IMPORT_PERSONA", "ImportSummary", "file_sha256", "import_analysis"]
+__all__ = ["IMPORT_PERSONA", "ImportSummary", "file_sha256", "import_account", "import_analysis"]
 
 #: ``persona_id`` of conversations that came from a file, not from a live persona.
 IMPORT_PERSONA = "import"
@@ -88,6 +90,11 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         while block := f.read(1 << 20):
             h.update(block)
     return h.hexdigest()
+
+
+def import_account(sha256: str) -> str:
+    """The ``account`` of an imported file's conversations: ``import:`` + 16 hex of its SHA-256."""
+    return f"import:{sha256[:16]}"
 
 
 def _wire(sha: str, m: Message) -> bytes:
@@ -153,7 +160,7 @@ def import_analysis(
 
     sha = sha256 or file_sha256(path)
     name = Path(path).name
-    account = f"import:{sha[:16]}"
+    account = import_account(sha)
     try:
         recorder.get_operation(operation_id)
     except NotFoundError as e:
@@ -170,6 +177,8 @@ def import_analysis(
         {"file": name, "format": fmt, "sha256": sha, "operation_id": operation_id},
     )
     pairs = _flagged_pairs(result)
+    # the language the analysis found (the second reading of the file has none set yet)
+    langs = {c.id: c.lang for c in result.conversations}
     takes_sent = "sent_at" in inspect.signature(recorder.record_inbound).parameters
     recorded = messages = 0
     case_risk: dict[int, float] = {}
@@ -186,7 +195,7 @@ def import_analysis(
                 platform=fmt,
                 account=account,
                 contact_id=contact,
-                lang=conv.lang or "und",
+                lang=conv.lang or langs.get(conv.id) or "und",
                 started_at=at,
                 provenance={
                     "kind": "imported_file",

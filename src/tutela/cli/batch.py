@@ -111,7 +111,11 @@ def _emit(payload: dict, *, as_json: bool, out: Path | None, render) -> None:
 
 @app.command()
 def analyze(
-    path: Path = typer.Argument(..., help="Corpus file: PAN12 XML or JSONL (see README)."),
+    path: Path = typer.Argument(
+        ...,
+        help="A chat export or corpus file: WhatsApp, Telegram, Discord, Messenger/Instagram, "
+        "IRC log, CSV, PAN12 XML or JSONL (detected from the content; see README).",
+    ),
     as_json: bool = JsonOpt,
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON result here."),
     top: int = typer.Option(20, "--top", min=1, help="Authors shown in the table."),
@@ -138,10 +142,14 @@ def analyze(
     name, options = _input(path, fmt, columns)
     recorder = sha = None
     if operation is not None:
-        from tutela.cases.imports import file_sha256
-        from tutela.store import NotFoundError, Recorder, open_store
+        from tutela.cases.imports import file_sha256, import_account
+        from tutela.cli.ledger import load_signer
+        from tutela.evidence import key_path_for_db
+        from tutela.store import NotFoundError, Recorder, default_url, open_store
 
-        recorder = Recorder(open_store(db))
+        url = db or default_url()
+        # the import's ledger entries are signed by the database's own key, as an export's are
+        recorder = Recorder(open_store(url), signer=load_signer(key_path_for_db(url)))
         try:
             recorder.get_operation(operation)
         except NotFoundError as e:
@@ -149,6 +157,13 @@ def analyze(
                 f"--operation {operation}: no such operation (see tutela operations list)"
             ) from e
         sha = file_sha256(path)
+        if recorder.has_account_conversations(
+            platform=name, account=import_account(sha), operation_id=operation
+        ):  # before the analysis, not after it
+            raise InputError(
+                f"this file (SHA-256 {sha[:16]}…) was already imported into operation {operation}",
+                path=str(path),
+            )
     cfg, clf = _setup(model, config)
     warnings = _Warnings(quiet=as_json)
     with progress_bar(f"analysing {path.name} ({name})", enabled=not as_json) as advance:
@@ -174,6 +189,7 @@ def analyze(
             actor=_cli_actor(),
             sha256=sha,
         )
+        recorder.checkpoint()  # sign the import's last entries now, not at the next export
         payload["import"] = summary.to_dict()
         if not as_json:
             err_console.print(
@@ -238,7 +254,8 @@ def analyze(
 def evaluate(
     path: Path = typer.Argument(
         ...,
-        help="Labelled corpus: JSONL with labels or PAN12 XML; for --task live a labelled "
+        help="Labelled corpus (JSONL with labels, PAN12 XML with its truth files, or any "
+        "format analyze reads, with per-author truth via --truth); for --task live a labelled "
         "scenario file or a folder of them.",
     ),
     truth: Path | None = typer.Option(

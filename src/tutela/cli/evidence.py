@@ -110,7 +110,7 @@ def export(
         raise InputError(f"cannot create the folder: {e.strerror or e}", path=str(out)) from e
     store = open_store(url)
     try:  # export_package writes to a temporary name and renames: no half-written package
-        recorder = Recorder(store, checkpoint_every=0)
+        recorder = Recorder(store, signer=signer, checkpoint_every=0)
         recorder.get_case(case_id)  # NotFoundError (exit 2) for an unknown case
         if not draft and not CaseWorkflow(recorder).referral_ready(case_id):
             raise InputError(
@@ -133,6 +133,7 @@ def export(
                 f"case:{case_id}",
                 {"via": "cli", "draft": draft, "package_sha256": sha256_hex(out.read_bytes())},
             )
+            recorder.checkpoint()  # the audit entry is signed now, not left as an unsigned tail
         except TamperError as e:
             err_console.print(f"[bold red]TAMPERED[/bold red] {escape(str(e))}", soft_wrap=True)
             err_console.print(f"nothing written to {escape(str(out))}", soft_wrap=True)
@@ -152,7 +153,7 @@ def export(
         out_console.print(f"RFC 3161 timestamp: {report.timestamp}")
     if draft:
         err_console.print("[bold red]DRAFT — not evidential (audited)", soft_wrap=True)
-    if not report.evidential:
+    if not report.operations_evidential:  # a draft of an evidential operation says DRAFT only
         err_console.print(
             "[bold red]NON-EVIDENTIAL: collected under a demonstration/non-evidential operation",
             soft_wrap=True,

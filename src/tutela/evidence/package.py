@@ -135,8 +135,9 @@ TimestampTransport = Callable[[bytes], bytes]
 class PackageReport:
     """What ``verify_package`` checked (or ``export_package`` wrote).
 
-    ``evidential`` is False when any operation of the case is non-evidential (a demonstration);
-    ``timestamp`` is the RFC 3161 generation time (ledger text) when a token was present;
+    ``evidential`` is False for a draft or when any operation of the case is non-evidential (a
+    demonstration); ``operations_evidential`` only the latter; ``timestamp`` is the RFC 3161
+    generation time (ledger text) when a token was present;
     ``timestamp_trusted`` tells whether its certificate chain was checked against a given TSA
     certificate (otherwise only the imprint and the token's own signature were checked).
     """
@@ -155,6 +156,7 @@ class PackageReport:
     files: tuple[str, ...]
     timestamp: str | None = None
     timestamp_trusted: bool = False
+    operations_evidential: bool = True
 
 
 def _disclosed(
@@ -364,6 +366,7 @@ def _summary(
         purged_messages=sum(1 for m in c.messages if m.get("purged")),
         key_fingerprint=c.key_fingerprint,
         evidential=c.evidential,
+        operations_evidential=c.operations_evidential,
         files=tuple(sorted(files)),
         timestamp=None if c.timestamp is None else str(c.timestamp["gen_time"]),
         timestamp_trusted=timestamp_trusted,

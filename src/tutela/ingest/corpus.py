@@ -103,9 +103,11 @@ def _reader(name: str) -> Callable[..., Iterator[Conversation]]:
     return module.read
 
 
-def known_formats() -> str:
-    """``"name (summary), ..."`` for error messages."""
-    return "; ".join(f"{s.name} ({s.summary})" for s in READERS)
+def known_formats(*, exports_only: bool = False) -> str:
+    """``"name (summary); ..."`` for error messages (``exports_only``: without the JSONL and
+    PAN12 research formats)."""
+    specs = [s for s in READERS if s.sniffs or not exports_only]
+    return "; ".join(f"{s.name} ({s.summary})" for s in specs)
 
 
 def _format_from_keys(keys: set[str], path: Path, line: int) -> str:
@@ -122,7 +124,8 @@ def _format_from_keys(keys: set[str], path: Path, line: int) -> str:
         f"cannot tell the corpus format from the keys of the first line ({shown}): not a known "
         'export format; expected "conversation"+"author"+"text" (generic), '
         '"id"+"offender"+"messages" (pj), "id"+"messages" (segments-messages) or "id"+"text" '
-        "(segments), or force a format with --format NAME",
+        f"(segments); the exports Tutela reads: {known_formats(exports_only=True)}; or force a "
+        "format with --format NAME",
         path=str(path),
         line=line,
     )

@@ -49,7 +49,7 @@ from ._fields import check_length
 from ._group import add_message
 from ._jsondoc import iso_instant
 from ._text import Controls
-from ._warn import WarnFn
+from ._warn import ReadWarning, WarnFn
 
 __all__ = ["COLUMN_KEYS", "OPTION_KEYS", "SYNONYMS", "read", "sniff"]
 
@@ -254,6 +254,16 @@ def _records(
         if header is None:
             header, header_line = row, line
             columns = _columns(header, options, where, line)
+            unused = [h for i, h in enumerate(header) if i not in columns.values() and h.strip()]
+            if unused:
+                controls.warn(
+                    ReadWarning(
+                        where,
+                        line,
+                        f"column(s) not read: {', '.join(repr(h) for h in unused)} (map one with "
+                        "--columns KEY=COLUMN, e.g. time=When)",
+                    )
+                )
             continue
         if len(row) < len(header):
             raise InputError(

@@ -32,8 +32,9 @@ Quirks handled:
   (nothing but a typed "Â£5 or Ã©") cannot be told from a mis-encoded one and is repaired;
 * messages are newest first in the file: they are put in time order (stable sort by
   ``timestamp_ms`` of the reversed list, so equal times keep their order of writing);
-* calls, subscribe/unsubscribe notices and every ``type`` but ``Generic`` and ``Share``, and
-  unsent messages (``is_unsent``) are nobody's words: skipped, counted in one warning;
+* calls (``type: Call``, or a ``call_duration`` in exports without ``type``),
+  subscribe/unsubscribe notices and every ``type`` but ``Generic`` and ``Share``, and unsent
+  messages (``is_unsent``) are nobody's words: skipped, counted in one warning;
 * Instagram's reaction notices ("Reacted 😂 to your message", "Liked a message") carry no marker
   in the export (they are ``Generic`` messages with that ``content``), so they cannot be told
   from someone typing those words: they are **kept** as words, and one warning counts the
@@ -231,6 +232,9 @@ def read(
         mtype = doc.string(m, "type", mp, default="Generic")
         if mtype not in WORD_TYPES:
             skipped[mtype] += 1
+            continue
+        if "call_duration" in m:  # newer exports drop "type" but keep a call's duration
+            skipped["Call"] += 1
             continue
         if m.get("is_unsent") is True:
             skipped["unsent"] += 1
