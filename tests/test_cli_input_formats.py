@@ -77,3 +77,24 @@ def test_csv_with_a_column_mapping(tmp_path):
     data = json.loads(r.out)
     assert [c["id"] for c in data["conversations"]] == ["c1"]
     assert {a["id"] for a in data["authors"]} == {"ann", "bob"}
+
+
+def test_logging_after_a_command_never_writes_to_its_closed_stderr(monkeypatch):
+    """The CLI configures structlog on the stderr it had (pytest's capsys, an embedding program);
+    once that stream is closed, a later log call must not fail on it."""
+    import io
+    import sys
+
+    import structlog
+
+    from tutela.cli._app import configure_logging
+
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    configure_logging(False)
+    monkeypatch.undo()
+    stream.close()
+    try:
+        structlog.get_logger("tutela.test").warning("logged after that stderr closed")
+    finally:
+        structlog.reset_defaults()

@@ -95,13 +95,19 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _stderr_logger(*_: object) -> structlog.PrintLogger:
+    """A logger on the *current* ``sys.stderr`` (looked up at each use, not at configuration:
+    a stream replaced and closed later, as by an embedding caller or a test, is never written)."""
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(verbose: bool) -> None:
     """structlog to stderr (stdout stays for results): warnings, or everything with --verbose."""
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.DEBUG if verbose else logging.WARNING
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
 
