@@ -229,3 +229,119 @@ def test_first_line_is_not_held_back_by_a_slow_whois() -> None:
         await asyncio.gather(pump, *client.background, return_exceptions=True)
 
     run(go(), timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# blank lines, NOTICE and DCC file offers (review of issue 11)
+
+
+async def _feed(raw: bytes) -> tuple[IrcConnector, list[InboundMessage]]:
+    """Parse ``raw`` lines through a session-less client; the queued messages, in order."""
+    from tutela.connectors.irc import _Client
+
+    conn = IrcConnector(host="127.0.0.1", nick="mia")
+    client = _Client(conn, "mia", username="mia", realname="mia")
+    conn._client = client
+    client.registered = True
+    client.nickname = "mia"
+    client.encoding = "utf-8"
+
+    async def no_whois(nickname: str) -> None:
+        return None
+
+    client.whois = no_whois  # type: ignore[method-assign]
+    pump = asyncio.create_task(client.pump())
+    client._receive_buffer = raw + b":bob!b@h PRIVMSG mia :end\r\n"
+    while client._has_message():
+        await client.on_raw(client._parse_message())
+    out: list[InboundMessage] = []
+    while not out or out[-1].text != "end":
+        item = await conn.next_message(timeout=2)
+        assert isinstance(item, InboundMessage)
+        out.append(item)
+    pump.cancel()
+    for t in list(client.background):
+        t.cancel()
+    await asyncio.gather(pump, *client.background, return_exceptions=True)
+    return conn, out[:-1]
+
+
+def test_blank_lines_are_counted_not_delivered() -> None:
+    async def go() -> None:
+        conn, got = await _feed(
+            b":bob!b@h PRIVMSG mia :   \r\n:bob!b@h PRIVMSG mia :\t\r\n"
+            b":bob!b@h PRIVMSG mia :\x02\x0304,01 \x0f\r\n:bob!b@h PRIVMSG #c :  \r\n"
+            b":bob!b@h PRIVMSG mia :\x02hi\x02\r\n"
+        )
+        assert [m.text for m in got] == ["\x02hi\x02"]
+        assert conn.stats.empty_ignored == 4
+
+    run(go(), timeout=10)
+
+
+def test_a_users_notice_is_recorded_never_answered() -> None:
+    async def go() -> None:
+        conn, got = await _feed(
+            b":irc.example NOTICE mia :*** Looking up your hostname\r\n"
+            b":bob!b@h NOTICE mia :\x01VERSION someclient\x01\r\n"  # a CTCP reply
+            b":bob!b@h NOTICE mia :are you home alone?\r\n"
+            b":bob!b@h NOTICE #c :hello all\r\n"  # channel notice without the nick
+            b":bob!b@h NOTICE #c :mia look\r\n"
+        )
+        assert [(m.text, m.room, m.direct, m.answer) for m in got] == [
+            ("are you home alone?", None, True, False),
+            ("mia look", "#c", False, False),
+        ]
+        assert got[0].wire == b":bob!b@h NOTICE mia :are you home alone?\r\n"
+        assert conn.stats.notices == 2 and conn.stats.room_messages_ignored == 1
+
+    run(go(), timeout=10)
+
+
+def test_a_dcc_file_offer_is_metadata_never_answered_never_connected() -> None:
+    async def go() -> None:
+        conn, got = await _feed(
+            b":bob!b@h PRIVMSG mia :\x01DCC SEND pic.jpg 2130706433 5000 12345\x01\r\n"
+            b':bob!b@h PRIVMSG mia :\x01DCC SEND "my file.zip" 2130706433 5001\x01\r\n'
+            b":bob!b@h PRIVMSG mia :\x01DCC CHAT chat 2130706433 5002\x01\r\n"
+        )
+        assert [(m.text, m.answer) for m in got] == [
+            ("DCC SEND pic.jpg 2130706433 5000 12345", False),
+            ('DCC SEND "my file.zip" 2130706433 5001', False),
+        ]
+        (pic,), (zipped,) = (m.attachments for m in got)
+        assert (pic.kind, pic.mime, pic.size, pic.url) == ("image", "image/jpeg", 12345, None)
+        assert (zipped.kind, zipped.size, zipped.url) == ("file", None, None)
+        assert conn.stats.file_offers == 2 and conn.stats.ctcp_queries == 1  # DCC CHAT
+
+    run(go(), timeout=10)
+
+
+@pytest.mark.network
+def test_blank_notice_and_dcc_on_miniircd(irc_server, unique: str) -> None:
+    async def go() -> None:
+        persona = IrcConnector(
+            host=irc_server.host, port=irc_server.port, nick=f"m{unique}"[:9], connect_timeout=10
+        )
+        await persona.start()
+        contact = await IrcContact(irc_server.host, irc_server.port, f"b{unique}"[:9]).start()
+        try:
+            nick = persona.nick
+            await contact.send(f"PRIVMSG {nick} :   ")
+            await contact.send(f"NOTICE {nick} :are you home alone?")
+            await contact.send(f"PRIVMSG {nick} :\x01DCC SEND pic.jpg 2130706433 5000 12\x01")
+            await contact.send(f"PRIVMSG {nick} :end")
+            got = []
+            while not got or got[-1].text != "end":
+                got.append(await persona.next_message(timeout=5))
+            assert [(m.text, m.answer) for m in got] == [
+                ("are you home alone?", False),
+                ("DCC SEND pic.jpg 2130706433 5000 12", False),
+                ("end", True),
+            ]
+            assert persona.stats.empty_ignored == 1
+        finally:
+            await contact.stop()
+            await persona.stop()
+
+    run(go(), timeout=30)

@@ -72,7 +72,8 @@ def test_room_history_own_echo_and_non_mentions_are_not_kept() -> None:
     )
     delayed = (
         room.format(nick="bob")
-        + "<body>mia old line</body><delay xmlns='urn:xmpp:delay' stamp='2024-01-01T00:00:00Z'/>"
+        + "<body>mia old line</body><delay xmlns='urn:xmpp:delay' "
+        + "from='lobby@conference.localhost' stamp='2024-01-01T00:00:00Z'/>"
         + "</message>"
     )
     assert conn._translate(_stanza(delayed)) is None

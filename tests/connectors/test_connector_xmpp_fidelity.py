@@ -96,9 +96,14 @@ SID = "urn:xmpp:sid:0"
          "id='a1'", "o1"),
         (f"<stanza-id xmlns='{SID}' by='{OWN}' id='s1'/>", "id='a1'", "s1"),
         # a stanza-id by anyone but the account's own server is not trusted
-        (f"<stanza-id xmlns='{SID}' by='eve@localhost' id='forged'/>", "id='a1'", "a1"),
+        (f"<stanza-id xmlns='{SID}' by='eve@localhost' id='forged'/>", "id='a1'", None),
         (f"<stanza-id xmlns='{SID}' by='eve@localhost' id='forged'/>", "", None),
-        (f"<origin-id xmlns='{SID}' id='  '/>", "id='a2'", "a2"),
+        # the stream-local id attribute is never a platform id
+        (f"<origin-id xmlns='{SID}' id='  '/>", "id='a2'", None),
+        ("", "id='1'", None),
+        # a sender's forged stanza-id by the persona comes first; the server's is the last
+        (f"<stanza-id xmlns='{SID}' by='{OWN}' id='FORGED'/>"
+         f"<stanza-id xmlns='{SID}' by='{OWN}' id='server-1'/>", "id='x9'", "server-1"),
     ],
 )  # fmt: skip
 def test_platform_id_prefers_origin_id_then_own_stanza_id(children, attrs, expected) -> None:
@@ -155,6 +160,36 @@ def test_the_servers_delay_stamp_wins_over_a_senders_one() -> None:
     )
     assert isinstance(msg, InboundMessage)
     assert msg.sent_at == datetime(2026, 4, 30, 22, 15, tzinfo=UTC)
+    assert msg.sent_by == "localhost"
+
+
+def test_the_last_server_stamp_wins_over_one_the_sender_put_before_it() -> None:
+    msg = _conn()._translate(
+        _chat(
+            "<body>hi</body>"
+            "<delay xmlns='urn:xmpp:delay' from='localhost' stamp='2019-01-01T00:00:00Z'/>"
+            "<delay xmlns='urn:xmpp:delay' from='localhost' stamp='2026-05-01T09:59:00Z'/>"
+        )
+    )
+    assert isinstance(msg, InboundMessage)
+    assert msg.sent_at == datetime(2026, 5, 1, 9, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "delay",
+    [
+        "<delay xmlns='urn:xmpp:delay' from='mia@localhost' stamp='2026-04-01T00:00:00Z'/>",
+        "<delay xmlns='urn:xmpp:delay' from='bob@localhost' stamp='2026-04-01T00:00:00Z'/>",
+        "<delay xmlns='urn:xmpp:delay' from='evil.example' stamp='2026-04-01T00:00:00Z'/>",
+        "<delay xmlns='urn:xmpp:delay' stamp='2026-04-01T00:00:00Z'/>",
+        # later than the receive time: ignored, not a sent time from the future
+        "<delay xmlns='urn:xmpp:delay' from='localhost' stamp='2035-01-01T00:00:00Z'/>",
+    ],
+)
+def test_a_stamp_the_sender_chose_is_never_the_sent_time(delay: str) -> None:
+    msg = _conn()._translate(_chat(f"<body>hi</body>{delay}"))
+    assert isinstance(msg, InboundMessage)
+    assert (msg.sent_at, msg.sent_by, msg.text) == (None, None, "hi")
 
 
 def test_unreadable_delay_stamp_keeps_the_message_without_a_sent_time() -> None:
@@ -165,16 +200,51 @@ def test_unreadable_delay_stamp_keeps_the_message_without_a_sent_time() -> None:
     assert msg.sent_at is None and msg.text == "hi"
 
 
+def _room_line(body: str, delay: str) -> slixmpp.Message:
+    return _stanza(
+        "<message xmlns='jabber:client' from='lobby@conference.localhost/bob' type='groupchat'>"
+        f"<body>{body}</body>{delay}</message>"
+    )
+
+
 def test_live_message_has_no_sent_time_and_room_history_stays_ignored() -> None:
     conn = _conn(rooms=["lobby@conference.localhost"])
     live = conn._translate(_chat("<body>hi</body>"))
     assert isinstance(live, InboundMessage) and live.sent_at is None
-    history = _stanza(
-        "<message xmlns='jabber:client' from='lobby@conference.localhost/bob' type='groupchat'>"
-        "<body>mia old line</body>"
-        "<delay xmlns='urn:xmpp:delay' stamp='2026-04-30T22:15:00Z'/></message>"
+    history = _room_line(
+        "mia old line",
+        "<delay xmlns='urn:xmpp:delay' from='lobby@conference.localhost' "
+        "stamp='2026-04-30T22:15:00Z'/>",
     )
     assert conn._translate(history) is None
+    assert conn.stats.history_ignored == 1
+
+
+def test_a_room_mention_with_a_delay_the_sender_added_is_delivered() -> None:
+    conn = _conn(rooms=["lobby@conference.localhost"])
+    for delay in (
+        "<delay xmlns='urn:xmpp:delay' stamp='2026-05-01T09:00:00Z'/>",
+        "<delay xmlns='urn:xmpp:delay' from='localhost' stamp='2026-05-01T09:00:00Z'/>",
+        "<delay xmlns='urn:xmpp:delay' from='lobby@conference.localhost/bob' "
+        "stamp='2026-05-01T09:00:00Z'/>",
+    ):
+        msg = conn._translate(_room_line("mia send me a pic", delay))
+        assert isinstance(msg, InboundMessage), delay
+        assert (msg.room, msg.sent_at, msg.answer) == ("lobby@conference.localhost", None, True)
+    assert conn.stats.history_ignored == 0
+
+
+def test_delayed_room_lines_before_the_subject_are_history() -> None:
+    conn = _conn(rooms=["lobby@conference.localhost"])
+    conn._history_open.add("lobby@conference.localhost")  # joined, history arriving
+    delay = "<delay xmlns='urn:xmpp:delay' stamp='2026-05-01T09:00:00Z'/>"
+    assert conn._translate(_room_line("mia old", delay)) is None
+    subject = _stanza(
+        "<message xmlns='jabber:client' from='lobby@conference.localhost' type='groupchat'>"
+        "<subject>welcome</subject></message>"
+    )
+    assert conn._translate(subject) is None
+    assert isinstance(conn._translate(_room_line("mia new", delay)), InboundMessage)
     assert conn.stats.history_ignored == 1
 
 
@@ -213,8 +283,8 @@ def test_received_carbon_is_a_copy_for_another_device() -> None:
     conn = _conn()
     msg = conn._translate(_carbon("received", "bob@localhost/pc", f"{OWN}/phone", "hi phone"))
     assert isinstance(msg, InboundMessage)
-    assert (msg.sender.id, msg.text, msg.direct, msg.other_device) == (
-        "bob@localhost", "hi phone", True, True,
+    assert (msg.sender.id, msg.text, msg.direct, msg.other_device, msg.answer) == (
+        "bob@localhost", "hi phone", True, True, False,
     )  # fmt: skip
     assert b"<received" in msg.wire
     assert conn.stats.carbons_received == 1
@@ -419,3 +489,56 @@ def test_prosody_forged_sent_carbon_is_refused(xmpp_server, unique: str) -> None
             await persona.stop()
 
     run(go())
+
+
+def _muc_pm(frm: str, to: str, body: str, kind: str | None = None) -> slixmpp.Message:
+    inner = (
+        f"<message xmlns='jabber:client' from='{frm}' to='{to}' type='chat'>"
+        f"<body>{body}</body><x xmlns='http://jabber.org/protocol/muc#user'/></message>"
+    )
+    if kind is None:
+        return _stanza(inner)
+    return _stanza(
+        f"<message xmlns='jabber:client' from='{OWN}' to='{OWN}/r1' type='chat'>"
+        f"<{kind} xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>{inner}"
+        f"</forwarded></{kind}></message>"
+    )
+
+
+def test_private_message_from_an_occupant_of_another_room_keeps_the_occupant() -> None:
+    conn = _conn(rooms=["lobby@conference.localhost"])
+    direct = conn._translate(_muc_pm("other@conference.localhost/eve", f"{OWN}/r1", "psst"))
+    copy = conn._translate(
+        _muc_pm("other@conference.localhost/eve", f"{OWN}/phone", "psst", "received")
+    )
+    for msg in (direct, copy):
+        assert isinstance(msg, InboundMessage)
+        assert msg.sender.id == "other@conference.localhost/eve" and msg.direct
+    assert copy.answer is False
+
+
+def test_sent_carbons_to_a_room_or_an_occupant_are_not_the_rooms_chat() -> None:
+    conn = _conn(rooms=["lobby@conference.localhost"])
+    to_room = _carbon("sent", f"{OWN}/phone", "lobby@conference.localhost", "hi")
+    assert conn._translate(to_room) is None
+    assert conn.stats.own_lines_not_stored == 1
+    own = conn._translate(
+        _muc_pm(f"{OWN}/phone", "other@conference.localhost/eve", "hello eve", "sent")
+    )
+    assert isinstance(own, OwnMessage) and own.contact.id == "other@conference.localhost/eve"
+
+
+def test_a_pm_from_an_occupant_on_a_known_muc_service_and_a_room_invite() -> None:
+    conn = _conn(rooms=["lobby@conference.localhost"])
+    copy = conn._translate(
+        _carbon("received", "other@conference.localhost/eve", f"{OWN}/phone", "psst")
+    )
+    assert isinstance(copy, InboundMessage)
+    assert copy.sender.id == "other@conference.localhost/eve" and copy.answer is False
+    invite = _stanza(
+        f"<message xmlns='jabber:client' from='evil@muc.example' to='{OWN}'>"
+        "<x xmlns='http://jabber.org/protocol/muc#user'><invite from='bob@localhost'>"
+        "<reason>join</reason></invite></x><body>bob invites you</body></message>"
+    )
+    assert conn._translate(invite) is None
+    assert conn.stats.room_messages_ignored == 1

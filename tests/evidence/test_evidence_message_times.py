@@ -172,3 +172,35 @@ def test_case_of_a_database_of_0005_exports_and_verifies(tmp_path: Path) -> None
     assert len(inbound) == 3 and all(r["sent_at"] is None for r in inbound)
     html = members(out)["report.html"].decode("utf-8")
     assert html.count("sent not stated") == 3
+
+
+def test_report_names_whose_stamp_a_sent_time_is(tmp_path: Path) -> None:
+    signer = Signer.generate()
+    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    rec = Recorder(store, signer=signer, checkpoint_every=4)
+    op = rec.ensure_demo_operation()
+    cid = rec.get_or_create_contact("xmpp", "bob@localhost")
+    conv = rec.open_conversation(
+        operation_id=op.id, persona_id="p", platform="xmpp", account="mia@localhost",
+        contact_id=cid, lang="en", started_at=T0,
+    ).id  # fmt: skip
+    rec.record_inbound(
+        conversation_id=conv, author="bob@localhost", text="stored by the server",
+        wire=b"<message>1</message>", received_at=T0, sent_at=SENT, sent_by="localhost",
+        contact_line=1, answer=False,
+    )  # fmt: skip
+    out = tmp_path / "case.zip"
+    export_package(store, rec.get_or_create_case(cid).id, out, signer=signer)
+    store.close()
+    verify_package(out, expected_fingerprint=signer.fingerprint())
+    html = members(out)["report.html"].decode("utf-8")
+    assert "sent 2025-03-01T11:40:05.000000Z (stamp of localhost)" in html
+    assert "platform&#39;s stamp" not in html and "platform's stamp" not in html
+    contents = verified_contents(out, expected_fingerprint=signer.fingerprint())
+    ctx = report_context(contents)
+    (line,) = [ln for v in ctx["views"] for ln in v.lines]
+    assert _line_times(line, ctx["sent_by"].get(line.ledger_seq)) == (
+        "received 2025-03-01T12:00:00.000000Z\n"
+        "sent 2025-03-01T11:40:05.000000Z (stamp of localhost)"
+    )
+    assert members(out)["report.pdf"].startswith(b"%PDF")

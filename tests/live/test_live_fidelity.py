@@ -249,24 +249,25 @@ def test_line_from_another_device_is_an_operator_line(memory) -> None:
         record = await engine.handle_own(own)
         assert record is not None and record.origin == "human:device:phone"
         assert await engine.handle_own(own) is None  # delivered twice: recorded once
-        # a human writing first to someone new opens a conversation with that contact
+        # a human writing to someone who never wrote to the persona: not stored at all
         other = replace(own, contact=Identity("memory", "c9"), platform_id="own-2")
-        assert await engine.handle_own(other) is not None
+        assert await engine.handle_own(other) is None
+        assert engine.own_lines_not_stored == 1
         await conn.stop()
 
     run(go())
     convs = {c.state["contact"]: c.id for c in recorder.open_conversations()}
+    assert set(convs) == {"c1"}
     lines = recorder.conversation_messages(convs["c1"])
     assert [(m.direction, m.origin) for m in lines] == [
         ("in", None), ("out", lines[1].origin), ("out", "human:device:phone"),
     ]  # fmt: skip
     assert lines[2].wire == b"<carbon/>" and lines[2].platform_msg_id == "own-1"
-    assert [m.text for m in recorder.conversation_messages(convs["c9"])] == ["typed on the phone"]
     audits = [
         e.payload for e in iter_ledger(store)
         if e.kind.value == "audit" and e.payload and e.payload["action"] == "own_account_line"
     ]  # fmt: skip
-    assert len(audits) == 2 and audits[0]["details"]["device"] == "phone"
+    assert len(audits) == 1 and audits[0]["details"]["device"] == "phone"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,3 +405,151 @@ def test_irc_lines_recorded_in_order_and_cp1252_stored(miniircd, tmp_path, table
         assert delay < 3.0
 
     run(go(), timeout=60)
+
+
+# ---------------------------------------------------------------------------------------------
+# review of issue 11: "record and decide, do not answer" survives a restart; own lines never
+# open a conversation; reused ids with other media
+
+
+def _own(contact: str, text: str, pid: str, minutes: int = 1) -> OwnMessage:
+    return OwnMessage(
+        platform="memory", account=PERSONA, contact=Identity("memory", contact), room=None,
+        text=text, device="phone", received_at=T0 + timedelta(minutes=minutes),
+        wire=b"<carbon/>", platform_id=pid,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("flag", ["answer", "other_device"])
+def test_resume_does_not_answer_a_message_not_to_be_answered(memory, tables, flag) -> None:
+    store, conn, recorder, engine = memory.store, memory.conn, memory.recorder, memory.engine
+    contact = memory.hub.client("c1")
+    flags = {flag: flag != "answer"}  # answer=False, or other_device=True
+    msg = _msg("are you alone?", "a2", received_at=T0 + timedelta(minutes=1), **flags)
+    assert msg.answer is False
+
+    async def go() -> None:
+        await conn.start()
+        assert await engine.handle(_msg("hi", "a1")) is not None
+        await contact.next_reply(timeout=1)
+        # a crash between recording and deciding: what handle() records before _process
+        live = engine._conversation_for(msg)
+        live.contact_lines += 1
+        recorder.record_inbound(
+            conversation_id=live.record.id, author="c1", text=msg.text, wire=msg.wire,
+            received_at=msg.received_at, platform_msg_id="a2", contact_line=live.contact_lines,
+            answer=msg.answer,
+        )  # fmt: skip
+        _, restarted = _engine(store, conn, tables, memory.clock)
+        done = await restarted.resume()
+        assert [h.inbound.text for h in done] == ["are you alone?"]
+        assert done[0].replies == () and done[0].decision is not None
+        assert done[0].inbound.answer is False
+        with pytest.raises(TimeoutError):
+            await contact.next_reply(timeout=0.3)
+        await conn.stop()
+
+    run(go())
+    assert [m.direction for m in _messages(recorder)] == ["in", "out", "in"]
+
+
+def test_not_answered_flag_is_stored_and_in_the_ledger(memory) -> None:
+    conn, recorder, engine, store = memory.conn, memory.recorder, memory.engine, memory.store
+
+    async def go() -> None:
+        await conn.start()
+        assert (await engine.handle(_msg("a notice", "n-1", answer=False))).replies == ()
+        assert (await engine.handle(_msg("hi", "n-2"))).replies != ()
+        await conn.stop()
+
+    run(go())
+    ins = [m for m in _messages(recorder) if m.direction == "in"]
+    assert [m.answer for m in ins] == [False, True]
+    payloads = [e.payload for e in iter_ledger(store) if e.kind.value == "inbound"]
+    assert payloads[0]["answer"] is False and "answer" not in payloads[1]
+
+
+def test_own_line_to_someone_who_never_wrote_is_not_stored_and_not_taken_over(memory) -> None:
+    conn, recorder, engine, store = memory.conn, memory.recorder, memory.engine, memory.store
+    mum = memory.hub.client("mum")
+
+    async def go() -> None:
+        await conn.start()
+        assert await engine.handle_own(_own("mum", "home at six", "o1")) is None
+        # mum writes back: the human's chat, neither stored nor answered by the persona
+        back = replace(_msg("ok see you", "m1", received_at=T0 + timedelta(minutes=2)),
+                       sender=Identity("memory", "mum", "mum"))  # fmt: skip
+        assert await engine.handle(back) is None
+        assert await engine.handle(replace(back, platform_id="m2", other_device=True)) is None
+        with pytest.raises(TimeoutError):
+            await mum.next_reply(timeout=0.3)
+        # after the quiet period, mum writing first is a contact like any other
+        later = replace(back, platform_id="m3", received_at=T0 + timedelta(hours=7))
+        assert (await engine.handle(later)) is not None
+        await conn.stop()
+
+    run(go())
+    assert engine.own_lines_not_stored == 1 and engine.human_chats_ignored == 2
+    texts = [m.text for m in _messages(recorder)]
+    assert "home at six" not in texts and "ok see you" in texts
+    assert texts.count("ok see you") == 1  # the late one only
+    audits = [e for e in iter_ledger(store) if e.kind.value == "audit"]
+    assert not any((e.payload or {}).get("action") == "own_account_line" for e in audits)
+    with store.session() as s:
+        from sqlalchemy import text as sql
+
+        contacts = s.execute(sql("SELECT COUNT(*) FROM contacts")).scalar_one()
+    assert contacts == 1  # mum, created only when she wrote first, after the quiet period
+
+
+def test_own_line_after_the_conversation_ended_long_ago_is_not_stored(memory) -> None:
+    conn, recorder, engine = memory.conn, memory.recorder, memory.engine
+
+    async def go() -> None:
+        await conn.start()
+        assert await engine.handle(_msg("hi", "e1")) is not None
+        live = engine._live[("memory", PERSONA, "c1", None)]
+        live.ended_at = T0
+        assert await engine.handle_own(_own("c1", "still there?", "o2", minutes=7 * 60)) is None
+        assert await engine.handle_own(_own("c1", "one more", "o3", minutes=30)) is not None
+        await conn.stop()
+
+    run(go())
+    texts = [m.text for m in _messages(recorder)]
+    assert "still there?" not in texts and "one more" in texts
+
+
+def test_media_with_a_reused_id_is_recorded_and_a_resend_is_dropped(memory) -> None:
+    from tutela.domain import Attachment
+
+    conn, recorder, engine = memory.conn, memory.recorder, memory.engine
+    a = (Attachment(kind="image", url="https://x.example/a.jpg"),)
+    b = (Attachment(kind="image", url="https://x.example/b.jpg"),)
+
+    async def go() -> None:
+        await conn.start()
+        assert await engine.handle(_msg("", "1", attachments=a)) is not None
+        later = T0 + timedelta(hours=3)
+        assert await engine.handle(_msg("", "1", attachments=b, received_at=later)) is not None
+        # the same stanza delivered again (offline storage): dropped
+        assert await engine.handle(_msg("", "1", attachments=b, received_at=later)) is None
+        await conn.stop()
+
+    run(go())
+    ins = [m for m in _messages(recorder) if m.direction == "in"]
+    assert [[x.url for x in m.attachments] for m in ins] == [
+        ["https://x.example/a.jpg"], ["https://x.example/b.jpg"],
+    ]  # fmt: skip
+    assert engine.duplicates_dropped == 1
+
+
+def test_a_blank_line_is_neither_recorded_nor_answered(memory) -> None:
+    conn, recorder, engine = memory.conn, memory.recorder, memory.engine
+
+    async def go() -> None:
+        await conn.start()
+        assert await engine.handle(_msg("  \t ", None)) is None
+        await conn.stop()
+
+    run(go())
+    assert _messages(recorder) == [] and engine.blank_ignored == 1

@@ -334,3 +334,87 @@ def test_a_sent_time_edited_behind_the_guard_is_caught(store: Store, signer: Sig
         s.execute(text("UPDATE messages SET sent_at = at WHERE contact_line = 2"))
     with pytest.raises(TamperError, match="sent_at"):
         verify_store(store, signer.public_key)
+
+
+# ---------------------------------------------------------------------------------------------
+# "do not answer", whose stamp, and every mirrored column checked (review of issue 11)
+
+
+def test_answer_and_sent_by_are_stored_and_in_the_ledger_only_when_set(
+    store: Store, signer: Signer
+) -> None:
+    rec = _recorder(store, signer)
+    conv = _conversation(rec)
+    quiet = _inbound(rec, conv, 1, answer=False, sent_at=T0, sent_by="localhost")
+    plain = _inbound(rec, conv, 2)
+    assert (quiet.answer, quiet.sent_by, plain.answer, plain.sent_by) == (
+        False, "localhost", True, None,
+    )  # fmt: skip
+    stored = rec.conversation_messages(conv)
+    assert [(m.answer, m.sent_by) for m in stored] == [(False, "localhost"), (True, None)]
+    p1, p2 = _payload(store, quiet.ledger_seq), _payload(store, plain.ledger_seq)
+    assert p1["answer"] is False and p1["sent_by"] == "localhost"
+    assert set(p2) == OLD_INBOUND_KEYS
+    with pytest.raises(InputError, match="sent_by"):
+        _inbound(rec, conv, 3, sent_by="localhost")  # a claimant without a claim
+    for stmt in ("UPDATE messages SET answer = NULL", "UPDATE messages SET sent_by = 'x'"):
+        with pytest.raises(StoreError, match="append-only"), store.session() as s:
+            s.execute(text(stmt))
+    rec.checkpoint()
+    verify_store(store, signer.public_key)
+
+
+def test_downgrade_refused_while_a_message_must_not_be_answered(
+    store: Store, signer: Signer
+) -> None:
+    rec = _recorder(store, signer)
+    conv = _conversation(rec)
+    _inbound(rec, conv, 1, answer=False)
+    with pytest.raises(RuntimeError, match="1 messages must not be answered"):
+        _alembic(store, "downgrade", "0005")
+    assert {"answer", "sent_by", "sent_at"} <= _columns(store)
+
+
+def _drop_message_guard(store: Store) -> None:
+    with store.engine.execution_options(**{_WRITE: True}).begin() as c:
+        if store.engine.dialect.name == "sqlite":
+            c.execute(text("DROP TRIGGER messages_guard_update"))
+        else:
+            c.execute(text("DROP TRIGGER messages_guard_update ON messages"))
+
+
+@pytest.mark.parametrize(
+    ("stmt", "field"),
+    [
+        ("UPDATE messages SET at = '2020-01-01 00:00:00' WHERE direction = 'in'", "received_at"),
+        ("UPDATE messages SET at = '2020-01-01 00:00:00' WHERE direction = 'out'", "sent_at"),
+        ("UPDATE messages SET origin = 'human:device:phone' WHERE direction = 'out'", "origin"),
+        ("UPDATE messages SET platform_msg_id = 'other' WHERE direction = 'in'", "platform_msg_id"),
+        ("UPDATE messages SET platform_msg_id = 'p9' WHERE direction = 'out'", "platform_msg_id"),
+        ("UPDATE messages SET contact_line = 7 WHERE direction = 'in'", "contact_line"),
+        ("UPDATE messages SET answer = false WHERE direction = 'in'", "answer"),
+        ("UPDATE messages SET sent_by = 'evil.example' WHERE direction = 'in'", "sent_by"),
+        ("UPDATE messages SET attachments = '[]' WHERE direction = 'in'", "attachments"),
+    ],
+)
+def test_every_mirrored_column_edited_behind_the_guard_is_caught(
+    store: Store, signer: Signer, stmt: str, field: str
+) -> None:
+    from tutela.domain import Attachment
+
+    rec = _recorder(store, signer)
+    conv = _conversation(rec)
+    _inbound(
+        rec, conv, 1, sent_at=T0 - timedelta(hours=1), sent_by="localhost", platform_msg_id="p1",
+        attachments=[Attachment(kind="image", url="https://x.example/a.jpg")],
+    )  # fmt: skip
+    rec.record_outbound(
+        conversation_id=conv, text="hey", origin="bank:x", sent_at=T0 + timedelta(minutes=2)
+    )
+    rec.checkpoint()
+    verify_store(store, signer.public_key)
+    _drop_message_guard(store)
+    with store.engine.execution_options(**{_WRITE: True}).begin() as c:
+        assert c.execute(text(stmt)).rowcount == 1
+    with pytest.raises(TamperError, match=field):
+        verify_store(store, signer.public_key)

@@ -118,9 +118,18 @@ class InboundMessage:
     sent_at: aware UTC instant the platform says the message was sent (XMPP XEP-0203
         ``<delay stamp>``, a Matrix ``origin_server_ts``); ``None`` when the platform states none.
         It is the platform's claim; ``received_at`` is Tutela's own clock.
+    sent_by: who made that claim, when the platform names it (the XEP-0203 ``from`` of the
+        stamp: the persona's own server domain); ``None`` otherwise. Recorded with ``sent_at``
+        so that the report can say whose stamp it is.
     other_device: True when the platform delivered a *copy* of a message addressed to another
-        device of the persona's account (XMPP XEP-0280 received carbon). The engine records and
-        decides it but does not answer it: the device it was sent to is the one in the chat.
+        device of the persona's account (XMPP XEP-0280 received carbon). Kept for the record;
+        such a copy always has ``answer=False``.
+    answer: False when the message is recorded and decided but must never be answered
+        automatically: a carbon copy that reached another device (that device is the one in the
+        chat), an IRC ``NOTICE`` (RFC 2812 section 3.3.2: "automatic replies MUST NEVER be sent
+        in response to a NOTICE"), a CTCP DCC file offer, a Matrix edit or ``m.notice``. The
+        engine uses this flag (never ``other_device``) to decide whether to reply, and it is
+        persisted so that :meth:`LiveEngine.resume` honours it after a restart.
     """
 
     platform: str
@@ -136,8 +145,13 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
     sent_at: datetime | None = None
     other_device: bool = False
+    answer: bool = True
+    sent_by: str | None = None
 
     def __post_init__(self) -> None:
+        if self.other_device and self.answer:
+            # a carbon copy is never answered, whatever the caller passed
+            object.__setattr__(self, "answer", False)
         if self.received_at.tzinfo is None or self.received_at.utcoffset() is None:
             raise ValueError("InboundMessage.received_at must be an aware datetime (UTC)")
         if self.sent_at is not None and (
@@ -215,6 +229,9 @@ class ConnectorStats:
     history_ignored: int = 0  # room history replays and delayed copies
     own_echoes_ignored: int = 0  # the persona's own messages reflected back (room, carbon)
     empty_ignored: int = 0  # messages without words or media (blank bodies)
+    notices: int = 0  # IRC NOTICEs to the persona, queued with answer=False
+    file_offers: int = 0  # CTCP DCC SEND offers, queued as attachment metadata, answer=False
+    own_lines_not_stored: int = 0  # own-device lines to rooms/unmonitored rooms, not queued
     forwards_ignored: int = 0  # archive results and unusable forwards from the own JID
     forged_forwards: int = 0  # carbons / archive results from anyone else (CVE-2017-5591)
     carbons_received: int = 0  # copies of messages to another device of the account, queued

@@ -1,8 +1,18 @@
 """IRC connector (pydle): private messages and channel messages that mention the nick.
 
 Only translates wire events. Channel messages that do not mention the persona's nick are counted
-in ``stats.room_messages_ignored`` and dropped. ``wire`` is the raw line as received (bytes,
-including the line terminator).
+in ``stats.room_messages_ignored`` and dropped; lines that are empty or whitespace only (after
+IRC formatting) are nobody's words and only counted (``stats.empty_ignored``), as XMPP does.
+``wire`` is the raw line as received (bytes, including the line terminator).
+
+Never answered (``InboundMessage.answer`` False, recorded and decided): a ``NOTICE`` from a user
+to the persona (or to a channel, mentioning its nick): RFC 2812 section 3.3.2, "automatic replies
+MUST NEVER be sent in response to a NOTICE message" (``stats.notices``; notices from the server
+itself and CTCP replies are ignored); a CTCP ``DCC SEND`` file offer (``stats.file_offers``),
+recorded with its text as received and the offered file as attachment metadata (kind from the
+file name's extension, the declared size; no URL): the offer's address is never connected to
+(hard rule 2). Other ``DCC`` requests (``CHAT``, ``RESUME``...) are CTCP requests like the others
+and get no answer.
 
 Order and timing: pydle handles every received line in a task of its own, and for a nick it has
 not seen it first waits for a WHOIS reply (servers without WHOX, e.g. ngircd and miniircd), so a
@@ -32,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import mimetypes
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,6 +62,7 @@ from tutela.connectors.base import (
     InboundMessage,
     mentions,
 )
+from tutela.domain import Attachment
 from tutela.errors import ConnectorError
 
 __all__ = ["DEFAULT_CTCP_VERSION", "IRC_LINE_BYTES", "IrcConnector", "decode_line"]
@@ -67,6 +79,9 @@ _HOST_BYTES = 63
 DEFAULT_CTCP_VERSION = "HexChat 2.16.1 / Linux"
 
 _C1 = re.compile("[\x80-\x9f]")
+#: mIRC formatting codes (bold, colour with its digits, reset, reverse, italic, underline...):
+#: a line of nothing else is blank
+_FORMATTING = re.compile(r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]")
 
 
 def decode_line(raw: bytes) -> str:
@@ -93,6 +108,7 @@ class _Line:
     text: str
     wire: bytes
     received_at: datetime
+    notice: bool = False
 
 
 class _Client(pydle.featurize(*pydle.features.LITE)):  # type: ignore[misc]
@@ -139,6 +155,20 @@ class _Client(pydle.featurize(*pydle.features.LITE)):  # type: ignore[misc]
         self.intake.put_nowait(_Line(nick, target, text, wire, received_at))
         self.in_background(self._sync_user(nick, metadata))
 
+    async def on_raw_notice(self, message: Any) -> None:
+        # a user's NOTICE joins the same ordered intake (never answered, module docstring);
+        # the server's own notices (no nick!user@host source) and CTCP replies are not messages
+        if "!" not in (message.source or "") or len(message.params) < 2:
+            return
+        nick, metadata = self._parse_user(message.source)
+        target, text = message.params[0], message.params[-1]
+        if is_ctcp(text):
+            return
+        received_at = getattr(message, "_received_at", None) or self._owner._now()
+        wire = getattr(message, "_wire", str(message).encode("utf-8"))
+        self.intake.put_nowait(_Line(nick, target, text, wire, received_at, notice=True))
+        self.in_background(self._sync_user(nick, metadata))
+
     def in_background(self, coro: Any) -> None:
         """Run ``coro`` beside the intake; cancelled when the session ends."""
         task = asyncio.get_running_loop().create_task(coro)
@@ -150,7 +180,9 @@ class _Client(pydle.featurize(*pydle.features.LITE)):  # type: ignore[misc]
         while True:
             line = await self.intake.get()
             try:
-                if is_ctcp(line.text):
+                if line.notice:
+                    await self._owner._on_privmsg(self, line, line.text, answer=False)
+                elif is_ctcp(line.text):
                     kind, contents = parse_ctcp(line.text)
                     await self._owner._on_ctcp(self, line, str(kind).upper(), contents)
                 else:
@@ -287,21 +319,43 @@ class IrcConnector(BaseConnector):
 
     # -- inbound -------------------------------------------------------------------------------
 
-    async def _on_privmsg(self, client: _Client, line: _Line, text: str) -> None:
+    async def _on_privmsg(
+        self,
+        client: _Client,
+        line: _Line,
+        text: str,
+        *,
+        answer: bool = True,
+        attachments: tuple[Attachment, ...] | None = None,
+    ) -> None:
         if client.is_same_nick(line.nick, client.nickname):
+            return
+        if not attachments and not _FORMATTING.sub("", text).strip():
+            self.stats.empty_ignored += 1  # a blank line is nobody's words
             return
         if client.is_channel(line.target):
             if not mentions(text, client.nickname):
                 self._ignore_room_message()
                 return
-            await self._emit(client, line, line.target, text, direct=False)
+            room: str | None = line.target
         else:
-            await self._emit(client, line, None, text, direct=True)
+            room = None
+        if line.notice:
+            self.stats.notices += 1
+        await self._emit(
+            client, line, room, text, direct=room is None, answer=answer, attachments=attachments
+        )
 
     async def _on_ctcp(self, client: _Client, line: _Line, kind: str, contents: str | None) -> None:
         nick = line.nick
         if kind == "ACTION":
             await self._on_privmsg(client, line, f"/me {contents or ''}".rstrip())
+            return
+        offer = _dcc_offer(contents) if kind == "DCC" else None
+        if offer is not None:
+            self.stats.file_offers += 1
+            text = f"DCC {contents}".strip()
+            await self._on_privmsg(client, line, text, answer=False, attachments=(offer,))
             return
         self.stats.ctcp_queries += 1
         reply: str | None = None
@@ -322,6 +376,8 @@ class IrcConnector(BaseConnector):
         text: str,
         *,
         direct: bool,
+        answer: bool = True,
+        attachments: tuple[Attachment, ...] | None = None,
     ) -> None:
         await self._deliver(
             InboundMessage(
@@ -335,6 +391,38 @@ class IrcConnector(BaseConnector):
                 received_at=line.received_at,
                 wire=line.wire,
                 platform_id=None,
-                attachments=attachments_in_text(text),
+                attachments=attachments_in_text(text) if attachments is None else attachments,
+                answer=answer,
             )
         )
+
+
+def _dcc_offer(contents: str | None) -> Attachment | None:
+    """The file a CTCP ``DCC SEND`` offers, as metadata, or ``None`` for anything else.
+
+    Form (the de-facto DCC protocol of irchelp.org's "DCC" description and the CTCP drafts):
+    ``SEND <filename> <ip> <port> [<size>]``, the file name in double quotes when it holds
+    spaces. ``kind`` from the name's extension (``mimetypes``), ``size`` the declared one;
+    the address is dropped (never connected to).
+    """
+    if not contents:
+        return None
+    rest = contents.strip()
+    verb, _, rest = rest.partition(" ")
+    if verb.upper() != "SEND":
+        return None
+    rest = rest.strip()
+    if rest.startswith('"'):
+        name, _, tail = rest[1:].partition('"')
+    else:
+        name, _, tail = rest.partition(" ")
+    fields = tail.split()
+    if not name or len(fields) < 2:
+        return None
+    size = None
+    if len(fields) >= 3 and fields[2].isdigit():
+        size = int(fields[2])
+    mime, _ = mimetypes.guess_type(name, strict=False)
+    major = (mime or "").split("/", 1)[0]
+    kind = major if major in ("image", "video", "audio") else "file"
+    return Attachment(kind=kind, mime=mime, size=size)

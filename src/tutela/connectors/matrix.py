@@ -2,6 +2,7 @@
 
 Only translates wire events, with the same contract as the XMPP and IRC connectors. References are
 to sections of the Matrix Client-Server API specification (spec.matrix.org, v1.10 or later).
+Pure helpers live in :mod:`tutela.connectors._matrix_events`.
 
 Sessions
     Logs in with a password (``m.login.password``) or uses a given access token, then long-polls
@@ -11,55 +12,72 @@ Sessions
     so never name this software). A refused login (``M_FORBIDDEN``, ``M_USER_DEACTIVATED``,
     ``M_UNKNOWN_TOKEN`` with no password to fall back on) raises :class:`AuthenticationError`;
     anything else ends the session and :class:`BaseConnector` reconnects with back-off, resuming
-    ``/sync`` from the last ``next_batch`` so nothing sent while disconnected is lost.
+    ``/sync`` from the last ``next_batch``.
 
-History
-    The very first ``/sync`` of the connector (no ``since`` token given) only yields
-    ``next_batch`` and the room state: its timelines are history and nothing of them is delivered
-    (``stats.history_ignored``), as the XMPP connector ignores room history. In a room joined
-    during the session, the events before the persona's own join are history too, except in a
-    direct room: there they are what the contact wrote to the persona before the invite was
-    accepted (clients send the invite and the first line together), and they are delivered.
+Nothing sent while Tutela was down is lost
+    Every sync asks for up to 100 timeline events per room. The first ``/sync`` of a connector
+    (no ``since`` token) delivers the timelines of the **direct** rooms again, addressed lines
+    only, by the usual rules: lines already recorded carry the same event id and words and the
+    engine drops them (``durable_message_ids``, ``Recorder.find_message``); what came while
+    nothing ran is recorded and answered. Group rooms' first-sync timelines stay history
+    (``stats.history_ignored``), as the XMPP connector ignores room history. A timeline the
+    server marks ``limited`` is paged back with ``/messages`` (to the previous ``since`` token,
+    or on a first sync up to 7 days back), at most 500 events per room; a larger gap is logged and
+    counted (``matrix_stats.history_gaps``). A fresh persona account has no direct rooms, so its
+    first start delivers nothing; an existing account's direct rooms give their last lines (up to
+    500 or 7 days per room) to an engine that has never recorded them. ``since`` and
+    :attr:`sync_token` remain for callers but are not needed for correctness. In a room joined
+    during the session, the events before the persona's own join are history, except in a direct
+    room: there they are what the contact wrote before the invite was accepted.
 
 Rooms and invites
     Rooms in ``rooms=[...]`` (ids or aliases) are joined at start. An invite is accepted only when
-    its ``m.room.member`` event has ``is_direct: true`` ("Direct Messaging", the ``is_direct``
-    flag that ``/createRoom`` sets for the invitees) or names a configured room. Any other invite
-    is left pending, neither accepted nor declined, so that nothing visible happens and an
-    operator can decide (``matrix_stats.invites_ignored``). The persona never creates a room.
+    its ``m.room.member`` event has ``is_direct: true`` ("Direct Messaging") and its stripped state
+    shows no other member than the inviter and no canonical alias, or when it names a configured
+    room (a direct room found to hold more members once joined is a group room, see below). Any
+    other invite is left pending, neither accepted nor declined, so that nothing visible happens
+    and an operator can decide (``matrix_stats.invites_ignored``). The persona never creates a room.
 
 Direct or room
-    A joined room is direct when it was marked direct (an ``is_direct`` invite, or the account's
-    ``m.direct`` account data, "Direct Messaging") and has at most two members (joined + invited),
-    or when it is not a configured room and has exactly two members. Messages there are delivered
-    with ``direct=True`` and ``room=None``. In any other joined room only messages that mention the
-    persona are delivered: its user id in ``content["m.mentions"]["user_ids"]`` ("User and room
-    mentions"), a ``https://matrix.to/#/<user id>`` link in ``formatted_body`` (older "pills"), or
-    its user id, or its localpart or display name (profile or per-room) as a word in ``body``
-    outside other user ids (``@mia:other.org`` is someone else). All other room traffic only
-    increments ``stats.room_messages_ignored`` and is not kept.
+    A joined room is direct when it is not a configured room, never had more than one member
+    besides the persona (members, invitees, former members and senders in the room state and
+    every timeline seen), and either was marked direct (an ``is_direct`` invite, or the account's
+    ``m.direct`` account data) and has at most two members (joined + invited) now, or has exactly
+    two. A line is direct only if its sender is the room's other member now (a line from someone
+    who has since left was a group line). Messages there are delivered with ``direct=True`` and
+    ``room=None``. In any other joined room only messages that mention the persona are delivered
+    (rules in :func:`~tutela.connectors._matrix_events.mentions_user`: ``m.mentions`` is
+    authoritative when present; otherwise a pill, the user id, a display name as a case-sensitive
+    word, or the localpart as ``@mia`` / ``mia:``). All other room traffic only increments
+    ``stats.room_messages_ignored`` and is not kept.
+
+Recorded but never answered (``InboundMessage.answer=False``)
+    Edits (``rel_type: m.replace``, "Event replacements"): the text is ``m.new_content.body`` (the
+    body, ``* ...``, when there is none); the replaced event id stays in the wire
+    (``content.m.relates_to.event_id``). ``m.notice`` ("the spec reserves it for automated
+    clients, which must not be answered"), from anyone.
 
 Never delivered
-    The persona's own events (``stats.own_echoes_ignored``); edits, ``m.relates_to`` with
-    ``rel_type: m.replace`` ("Event replacements"); redactions and redacted events; ``m.notice``
-    (the spec reserves it for automated clients, which must not be answered); empty or blank
-    bodies; state events, reactions and calls (not words); ``m.room.encrypted`` events: end-to-end
-    encryption is not supported (matrix-nio without its ``e2e`` extra), such messages are counted in
-    ``matrix_stats.encrypted_ignored`` and logged once per room. Nothing is ever sent to an
-    encrypted room (it would go out unencrypted).
+    The persona's own events (``stats.own_echoes_ignored``); redactions and redacted events
+    (``matrix_stats.redactions_ignored``: nothing new is recorded and nothing recorded is
+    removed); empty or blank bodies; state events, reactions and calls (not words);
+    ``m.room.encrypted`` events: end-to-end encryption is not supported (matrix-nio without its
+    ``e2e`` extra), such messages are counted in ``matrix_stats.encrypted_ignored`` and logged
+    once per room. Nothing is ever sent to an encrypted room (it would go out unencrypted).
 
 Translation
     ``m.text`` gives its ``body``; ``m.emote`` gives ``"/me " + body`` (as IRC actions); a rich
-    reply's fallback quote (leading ``> `` lines, "Rich replies") is removed from the text, but
-    counts for the mention test. ``m.image``/``m.video``/``m.audio``/``m.file`` and ``m.sticker``
-    become :class:`tutela.domain.Attachment` metadata: ``url`` the ``mxc://`` URI (``url``, or
-    ``file.url`` for encrypted media), ``mime`` and ``size`` from ``info``. Nothing is downloaded.
-    Their text is ``""`` unless ``filename`` differs from ``body``, in which case ``body`` is a
-    caption ("Media captions", v1.10) and becomes the text. Unknown msgtypes with a ``body`` give
-    the body (the spec's fallback rule). ``platform_id`` is the event id, ``sent_at`` the
-    ``origin_server_ts`` (milliseconds, aware UTC), ``sender`` the user id with its display name,
-    ``wire`` the event as received in canonical JSON (sorted keys, no spaces, UTF-8; "Canonical
-    JSON" in the appendices).
+    reply's fallback quote is removed only where it has the fallback's shape
+    (:func:`~tutela.connectors._matrix_events.strip_reply_fallback`), but counts for the mention
+    test. ``body`` is the text even when ``formatted_body`` shows other words: nothing is
+    appended, the event stays whole in the wire and ``matrix_stats.formatted_differs`` counts it.
+    ``m.image``/``m.video``/``m.audio``/``m.file`` and ``m.sticker`` become
+    :class:`tutela.domain.Attachment` metadata (``mxc://`` URI, ``mime`` and ``size`` from
+    ``info``); nothing is downloaded. Their text is ``""`` unless ``filename`` differs from
+    ``body``, in which case ``body`` is a caption ("Media captions", v1.10). Unknown msgtypes with
+    a ``body`` give the body (the spec's fallback rule). ``platform_id`` is the event id,
+    ``sent_at`` the ``origin_server_ts`` (aware UTC), ``sender`` the user id with its display name,
+    ``wire`` the event as received in canonical JSON ("Canonical JSON" in the appendices).
 
 Outgoing
     ``m.text`` with an empty ``m.mentions`` (v1.7 clients always send one). A direct reply
@@ -76,26 +94,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import logging
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from tutela.connectors.attachments import media_kind
+from tutela.connectors._matrix_events import (
+    MatrixStats,
+    RoomRules,
+    canonical_json,
+    is_message,
+    sent_at,
+)
 from tutela.connectors.base import (
     Address,
     AuthenticationError,
     BaseConnector,
     Capabilities,
-    Identity,
-    InboundMessage,
-    mentions,
 )
-from tutela.domain import Attachment
 from tutela.errors import ConfigError, ConnectorError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,34 +128,10 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 4000
 #: Login error codes that no retry can fix.
 _AUTH_ERRORS = frozenset({"M_FORBIDDEN", "M_USER_DEACTIVATED", "M_INVALID_USERNAME"})
-_MEDIA_KINDS = {"m.image": "image", "m.video": "video", "m.audio": "audio", "m.file": None}
-#: Timeline events per room and sync (Synapse's default is 10; pre-join lines must not be lost).
-_TIMELINE_LIMIT = 100
-#: Something shaped like a user id ("Identifier Grammar", user identifiers), for mention tests.
-_USER_ID = re.compile(r"@[A-Za-z0-9._=/+\-]+:[A-Za-z0-9.\-]+(?::[0-9]+)?")
-_TRAILING = ".,;:!?)]}'\""
-
-
-@dataclass(slots=True)
-class MatrixStats:
-    """Matrix-specific counters (since construction); nothing of the ignored events is kept."""
-
-    edits_ignored: int = 0  # m.replace edits
-    notices_ignored: int = 0  # m.notice messages (bots)
-    redactions_ignored: int = 0  # m.room.redaction events and redacted events
-    empty_ignored: int = 0  # blank bodies without media
-    encrypted_ignored: int = 0  # m.room.encrypted events (no end-to-end support)
-    invites_accepted: int = 0  # direct invites and invites to configured rooms
-    invites_ignored: int = 0  # other invites, left pending
-
-
-def canonical_json(obj: Any) -> bytes:
-    """``obj`` as Matrix canonical JSON bytes: sorted keys, no insignificant spaces, UTF-8.
-
-    (Matrix spec, appendices, "Canonical JSON"; the number rules do not matter for events as
-    received, which carry integers only.)
-    """
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+#: Bounds of paging back behind a ``limited`` timeline (module docstring): events per room, and
+#: how old the oldest event of a first sync may be.
+BACKFILL_EVENTS = 500
+BACKFILL_AGE = timedelta(days=7)
 
 
 def _nio() -> Any:
@@ -158,49 +151,7 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-def _strip_reply_fallback(body: str) -> str:
-    """``body`` without a rich reply's leading quote (``> `` lines up to the first blank line).
-
-    Matrix spec, "Rich replies", stripping the fallback (fallbacks are no longer sent since v1.13
-    but older clients still add them).
-    """
-    lines = body.split("\n")
-    if not lines or not lines[0].startswith("> "):
-        return body
-    i = 0
-    while i < len(lines) and lines[i].startswith(">"):
-        i += 1
-    if i < len(lines) and lines[i] == "":
-        i += 1
-    return "\n".join(lines[i:])
-
-
-def _sent_at(source: dict[str, Any]) -> datetime | None:
-    ts = source.get("origin_server_ts")
-    if isinstance(ts, bool) or not isinstance(ts, int) or ts < 0:
-        return None
-    try:
-        return datetime.fromtimestamp(ts / 1000, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _attachment(event_type: str, content: dict[str, Any]) -> Attachment:
-    msgtype = content.get("msgtype")
-    info = content.get("info") if isinstance(content.get("info"), dict) else {}
-    url = content.get("url")
-    if not isinstance(url, str):
-        file = content.get("file")
-        url = file.get("url") if isinstance(file, dict) else None
-    url = url if isinstance(url, str) and url else None
-    mime = info.get("mimetype") if isinstance(info.get("mimetype"), str) else None
-    size = info.get("size")
-    size = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
-    kind = "image" if event_type == "m.sticker" else _MEDIA_KINDS.get(msgtype) or media_kind(mime)
-    return Attachment(kind=kind, url=url, mime=mime, size=size)
-
-
-class MatrixConnector(BaseConnector):
+class MatrixConnector(RoomRules, BaseConnector):
     """A persona's Matrix account.
 
     Parameters
@@ -214,7 +165,8 @@ class MatrixConnector(BaseConnector):
     rooms: room ids or aliases to join at start; messages there must mention the persona.
     display_name: the name that counts as a mention; default: the account's profile name.
     since: a ``next_batch`` token saved from an earlier run (:attr:`sync_token`): the first
-        ``/sync`` resumes there and delivers what came meanwhile instead of skipping history.
+        ``/sync`` resumes there and delivers what came meanwhile in every room. Not needed for
+        direct rooms (module docstring, "Nothing sent while Tutela was down is lost").
     allow_plaintext: allow ``http://`` to a loopback host (test servers only).
     sync_timeout: seconds one ``/sync`` long-poll may wait on the server.
     request_timeout: seconds any other request may take.
@@ -280,6 +232,9 @@ class MatrixConnector(BaseConnector):
         self._joined: set[str] = set()  # rooms joined as of the last processed /sync
         self._configured: dict[str, str] = {}  # configured id/alias -> room id
         self._direct_marked: set[str] = set()
+        self._others: dict[str, set[str]] = {}  # room id -> other members ever seen
+        self._grown: set[str] = set()  # rooms that ever had more than one other member
+        self._timeline_limit = 100  # timeline events per room and /sync (Synapse's default: 10)
         self._dm: dict[str, str] = {}  # contact user id -> direct room it last wrote from
         self._invites_seen: set[str] = set()
         self._encrypted_warned: set[str] = set()
@@ -336,10 +291,9 @@ class MatrixConnector(BaseConnector):
             raise AuthenticationError(f"matrix: login refused for {self.user_id}: {resp}")
         raise ConnectorError(f"matrix: login failed: {resp}")
 
-    def _filter(self, *, first: bool) -> dict[str, Any]:
-        # The first sync's timelines are history: one event per room is enough for next_batch.
-        limit = 1 if first else _TIMELINE_LIMIT
-        return {"room": {"timeline": {"limit": limit}}, "presence": {"not_types": ["*"]}}
+    def _filter(self) -> dict[str, Any]:
+        timeline = {"limit": self._timeline_limit}
+        return {"room": {"timeline": timeline}, "presence": {"not_types": ["*"]}}
 
     async def _sync(self, client: nio.AsyncClient, **kwargs: Any) -> Any:
         """One ``/sync``; ``None`` when the session was closed meanwhile."""
@@ -379,12 +333,12 @@ class MatrixConnector(BaseConnector):
                     timeout=0,
                     full_state=True,
                     since=self._since,
-                    sync_filter=self._filter(first=first),
+                    sync_filter=self._filter(),
                 )
                 if resp is None:
                     return
                 self._client = client
-                await self._process_sync(client, resp, history=first)
+                await self._process_sync(client, resp, initial=first)
                 await self._join_configured(client)
             except (ConnectorError, asyncio.CancelledError):
                 raise
@@ -396,11 +350,11 @@ class MatrixConnector(BaseConnector):
                     client,
                     timeout=int(self.sync_timeout * 1000),
                     since=self._since,
-                    sync_filter=self._filter(first=False),
+                    sync_filter=self._filter(),
                 )
                 if resp is None:
                     return
-                await self._process_sync(client, resp, history=False)
+                await self._process_sync(client, resp, initial=False)
         finally:
             self._client = None
             with contextlib.suppress(Exception):
@@ -421,8 +375,11 @@ class MatrixConnector(BaseConnector):
 
     # -- sync processing -----------------------------------------------------------------------
 
-    async def _process_sync(self, client: Any, resp: Any, *, history: bool) -> None:
-        """Handle one ``/sync`` response (nio has already updated ``client.rooms``)."""
+    async def _process_sync(self, client: Any, resp: Any, *, initial: bool) -> None:
+        """Handle one ``/sync`` response (nio has already updated ``client.rooms``).
+
+        ``initial``: the connector's first sync without a ``since`` token (module docstring).
+        """
         for event in getattr(resp, "account_data_events", ()):
             if getattr(event, "type", None) == "m.direct" and isinstance(event.content, dict):
                 for rooms in event.content.values():
@@ -432,17 +389,25 @@ class MatrixConnector(BaseConnector):
             self._joined.discard(room_id)
             self._invites_seen.discard(room_id)
             self._dm = {user: r for user, r in self._dm.items() if r != room_id}
+        since = self._since
         for room_id, info in resp.rooms.join.items():
             room = client.rooms.get(room_id)
             if room is None:
                 continue
-            events = list(info.timeline.events)
-            if history:
-                self.stats.history_ignored += sum(1 for e in events if _is_message(e))
+            timeline = info.timeline
+            events = list(timeline.events)
+            self._note_members(room, [*getattr(info, "state", ()), *events])
+            known = room_id in self._joined
+            if initial and not self._is_direct(room):  # group history: not for the persona
+                self.stats.history_ignored += sum(1 for e in events if is_message(e))
                 self._joined.add(room_id)
                 continue
+            if getattr(timeline, "limited", False) and (known or self._is_direct(room)):
+                older = await self._backfill(client, room_id, timeline.prev_batch, since)
+                self._note_members(room, older)
+                events = older + events
             cut = 0
-            if room_id not in self._joined:  # joined since the last sync: skip what came before
+            if not known:  # joined since the last sync: skip what came before
                 for i, event in enumerate(events):
                     src = getattr(event, "source", {})
                     if (
@@ -453,7 +418,7 @@ class MatrixConnector(BaseConnector):
                         cut = i + 1
             self._joined.add(room_id)
             for i, event in enumerate(events):
-                if i < cut and _is_message(event) and not self._is_direct(room):
+                if i < cut and is_message(event) and not self._is_direct(room):
                     self.stats.history_ignored += 1
                     continue
                 message = self._translate(event, room)
@@ -463,6 +428,44 @@ class MatrixConnector(BaseConnector):
             await self._on_invite(client, room_id, info)
         if resp.next_batch:
             self._since = resp.next_batch
+
+    async def _backfill(
+        self, client: Any, room_id: str, token: str | None, since: str | None
+    ) -> list[Any]:
+        """Events behind a ``limited`` timeline, oldest first: ``/messages`` backwards from the
+        timeline's ``prev_batch`` to ``since`` (or, without one, to :data:`BACKFILL_AGE` ago), at
+        most :data:`BACKFILL_EVENTS`. A gap left larger is logged and counted."""
+        nio = _nio()
+        older: list[Any] = []
+        oldest = self._now() - BACKFILL_AGE
+        complete = False
+        while token and len(older) < BACKFILL_EVENTS:
+            limit = min(100, BACKFILL_EVENTS - len(older))
+            resp = await client.room_messages(room_id, start=token, end=since, limit=limit)
+            if not isinstance(resp, nio.RoomMessagesResponse):
+                log.warning("matrix: paging back in %s failed: %s", room_id, resp)
+                break
+            for event in resp.chunk:  # newest first
+                ts = sent_at(getattr(event, "source", {}) or {})
+                if since is None and ts is not None and ts < oldest:
+                    complete = True
+                    break
+                older.append(event)
+            if complete or not resp.chunk or not resp.end or resp.end == token:
+                complete = True
+                break
+            token = resp.end
+        complete = complete or not token
+        self.matrix_stats.backfilled += len(older)
+        if not complete:
+            self.matrix_stats.history_gaps += 1
+            log.warning(
+                "matrix: more than %d events missed in %s; older ones are not delivered",
+                BACKFILL_EVENTS,
+                room_id,
+            )
+        older.reverse()
+        return older
 
     async def _on_invite(self, client: Any, room_id: str, info: Any) -> None:
         if room_id in self._invites_seen or room_id in self._joined:
@@ -478,7 +481,16 @@ class MatrixConnector(BaseConnector):
             return
         self._invites_seen.add(room_id)
         content = getattr(invite, "content", None) or {}
-        is_direct = content.get("is_direct") is True
+        # stripped state (nio keeps members, name and alias): a direct chat has one other member
+        # and no published alias
+        members = {
+            e.state_key
+            for e in info.invite_state
+            if getattr(e, "membership", None) in ("join", "invite")
+            and getattr(e, "state_key", None) not in (None, self.user_id)
+        }
+        alias = any(getattr(e, "canonical_alias", None) for e in info.invite_state)
+        is_direct = content.get("is_direct") is True and len(members) <= 1 and not alias
         configured = room_id in self._configured.values()
         if not is_direct and not configured:
             self.matrix_stats.invites_ignored += 1
@@ -495,127 +507,6 @@ class MatrixConnector(BaseConnector):
             inviter = getattr(invite, "sender", None)
             if isinstance(inviter, str) and inviter != self.user_id:
                 self._dm.setdefault(inviter, room_id)
-
-    # -- translation ---------------------------------------------------------------------------
-
-    def _is_direct(self, room: Any) -> bool:
-        """Direct room rule (see the module docstring)."""
-        count = room.member_count
-        if room.room_id in self._direct_marked:
-            return count <= 2
-        if room.room_id in self._configured.values():
-            return False
-        return count == 2
-
-    def _names(self, room: Any) -> list[str]:
-        names = [self.user_id, self.localpart]
-        for name in (self.display_name or self._profile_name, _display(room, self.user_id)):
-            if name and name not in names:
-                names.append(name)
-        return names
-
-    def _mentions_me(self, body: str, content: dict[str, Any], room: Any) -> bool:
-        m = content.get("m.mentions")
-        if isinstance(m, dict):
-            ids = m.get("user_ids")
-            if isinstance(ids, list) and self.user_id in ids:
-                return True
-        formatted = content.get("formatted_body")
-        if isinstance(formatted, str) and (
-            f"matrix.to/#/{self.user_id}" in formatted
-            or f"matrix.to/#/{self.user_id.replace('@', '%40').replace(':', '%3A')}" in formatted
-        ):
-            return True
-        if any(m.group(0).rstrip(_TRAILING) == self.user_id for m in _USER_ID.finditer(body)):
-            return True
-        # Someone else's user id (``@mia:other.org``) does not mention this persona's names.
-        plain = _USER_ID.sub(" ", body)
-        return any(mentions(plain, name) for name in self._names(room)[1:])
-
-    def _translate(self, event: Any, room: Any) -> InboundMessage | None:
-        """One timeline event of the joined ``room`` (a nio ``MatrixRoom``) as an
-        :class:`InboundMessage`, or ``None`` when it is not delivered (rules in the module
-        docstring). ``event`` is any nio event with a ``source`` dict (parsed or ``BadEvent``)."""
-        src = getattr(event, "source", None)
-        if not isinstance(src, dict):
-            return None
-        etype = src.get("type")
-        sender = src.get("sender")
-        if not isinstance(sender, str) or "state_key" in src:
-            return None  # state events (membership, names...) are not words
-        if sender == self.user_id:
-            if etype in ("m.room.message", "m.sticker", "m.room.encrypted"):
-                self.stats.own_echoes_ignored += 1
-            return None
-        if etype == "m.room.redaction":
-            self.matrix_stats.redactions_ignored += 1
-            return None
-        if etype == "m.room.encrypted":
-            self.matrix_stats.encrypted_ignored += 1
-            if room.room_id not in self._encrypted_warned:
-                self._encrypted_warned.add(room.room_id)
-                log.warning(
-                    "matrix: %s is end-to-end encrypted; its messages cannot be read",
-                    room.room_id,
-                )
-            return None
-        if etype not in ("m.room.message", "m.sticker"):
-            return None  # reactions, calls, unknown types
-        content = src.get("content")
-        unsigned = src.get("unsigned")
-        if (
-            not isinstance(content, dict)
-            or not content
-            or (isinstance(unsigned, dict) and "redacted_because" in unsigned)
-        ):
-            self.matrix_stats.redactions_ignored += 1
-            return None
-        body = content.get("body")
-        body = body if isinstance(body, str) else ""
-        direct = self._is_direct(room)
-        mentioned = self._mentions_me(body, content, room)
-        if not direct and not mentioned:
-            self._ignore_room_message()
-            return None
-        relates = content.get("m.relates_to")
-        if isinstance(relates, dict) and relates.get("rel_type") == "m.replace":
-            self.matrix_stats.edits_ignored += 1
-            return None
-        msgtype = content.get("msgtype")
-        if msgtype == "m.notice":
-            self.matrix_stats.notices_ignored += 1
-            return None
-        attachments: tuple[Attachment, ...] = ()
-        if etype == "m.sticker" or msgtype in _MEDIA_KINDS:
-            attachments = (_attachment(etype, content),)
-            filename = content.get("filename")
-            caption = isinstance(filename, str) and filename != body and body.strip()
-            text = body if caption else ""
-        else:
-            if isinstance(relates, dict) and "m.in_reply_to" in relates:
-                body = _strip_reply_fallback(body)
-            if not body.strip():
-                self.matrix_stats.empty_ignored += 1
-                return None
-            text = f"/me {body}" if msgtype == "m.emote" else body
-        display = _display(room, sender)
-        if direct:
-            self._dm[sender] = room.room_id
-        event_id = src.get("event_id")
-        return InboundMessage(
-            platform=self.name,
-            account=self.user_id,
-            sender=Identity(self.name, sender, display),
-            room=None if direct else room.room_id,
-            text=text,
-            direct=direct,
-            mentioned=mentioned,
-            received_at=self._now(),
-            wire=canonical_json(src),
-            platform_id=event_id if isinstance(event_id, str) else None,
-            attachments=attachments,
-            sent_at=_sent_at(src),
-        )
 
     # -- outbound ------------------------------------------------------------------------------
 
@@ -652,14 +543,3 @@ class MatrixConnector(BaseConnector):
         resp = await client.room_send(room_id, "m.room.message", content)
         if not isinstance(resp, _nio().RoomSendResponse):
             raise ConnectorError(f"matrix: sending to {room_id} failed: {resp}")
-
-
-def _display(room: Any, user_id: str) -> str | None:
-    user = getattr(room, "users", {}).get(user_id)
-    name = getattr(user, "display_name", None)
-    return name if isinstance(name, str) and name else None
-
-
-def _is_message(event: Any) -> bool:
-    src = getattr(event, "source", None)
-    return isinstance(src, dict) and src.get("type") in ("m.room.message", "m.sticker")

@@ -5,31 +5,57 @@ Only translates wire events (after errbot's ``errbot/backends/xmpp.py``). What r
 
 - ``chat``/``normal`` messages with words or media, from anyone but the account itself; one
   delivered late from the server's offline storage carries its XEP-0203 ``<delay stamp>`` as
-  ``sent_at`` (``received_at`` stays the moment it arrived);
-- ``groupchat`` messages from a joined room that mention the persona's room nick;
+  ``sent_at`` (``received_at`` stays the moment it arrived), see *sent times* below;
+- ``groupchat`` messages from a joined room that mention the persona's room nick, a delay stamp
+  the *sender* added included (it is not history, see below);
 - with carbons (XEP-0280, enabled after every login): a *received* carbon, the copy of a message
   a contact sent to another device of the account, as an ``InboundMessage`` with
-  ``other_device=True`` (recorded and decided, not answered); a *sent* carbon, a line a human
-  typed on another device of the account, as an :class:`~tutela.connectors.base.OwnMessage`.
-  Both only when the wrapper comes from the account's own bare JID (XEP-0280 section 11).
+  ``other_device=True`` and ``answer=False`` (recorded and decided, not answered); a *sent*
+  carbon, a line a human typed on another device of the account, as an
+  :class:`~tutela.connectors.base.OwnMessage` (the engine keeps it only in a conversation that
+  exists). Both only when the wrapper comes from the account's own bare JID (XEP-0280 section
+  11). A private message from a room occupant (the room is one of ``rooms``, its domain is the
+  MUC service of one of them, or the message carries XEP-0045's ``<x
+  xmlns='http://jabber.org/protocol/muc#user'/>``, section 7.5) keeps the full occupant JID as
+  the contact, also in a carbon, never the room's bare JID. A message from a room itself (no
+  occupant nick), such as a mediated invitation (section 7.8.2), is nobody's words and only
+  counted (``stats.room_messages_ignored``).
 
 What never does:
 
 - bodies that are empty or whitespace only, without media (``stats.empty_ignored``);
 - room messages that do not mention the nick (counted in ``stats.room_messages_ignored``);
-- the persona's own room echoes and room history replays (anything with XEP-0203 ``<delay/>``),
-  and carbons of what this connector itself sent (``stats.own_echoes_ignored``);
+- the persona's own room echoes, and room history replays (``stats.history_ignored``): a
+  groupchat message with a ``<delay/>`` whose ``from`` is the room's bare JID (XEP-0045 section
+  7.2.15: the room stamps the history it sends with its own JID), or any delayed groupchat
+  message that arrives after the join and before the room's subject (the end of the history,
+  section 7.2.16);
+- carbons of what this connector itself sent (``stats.own_echoes_ignored``), and sent carbons of
+  a ``chat`` to a room's bare JID (``stats.own_lines_not_stored``);
 - carbons, archive results (XEP-0313) or any other ``<forwarded/>`` wrapper from anyone but the
   account's own bare JID: forgeries (CVE-2017-5591, ``stats.forged_forwards``), never unwrapped;
   archive results and carbons without a usable message from the own JID are not unwrapped
   either (``stats.forwards_ignored``).
 
-``platform_id`` (the engine de-duplicates on it): the sender's XEP-0359 ``<origin-id>`` (the same
-in every copy: a client's retransmission, an offline replay, a carbon), else a ``<stanza-id>``
-whose ``by`` is the account's own bare JID (added by the persona's server, which strips forged
-ones; Prosody's mod_mam gives each copy it *receives* a new one, so it cannot recognise a
-retransmission), else the stanza's ``id`` attribute. Every message this connector sends carries
-an origin-id (also its stanza id), by which its carbons are recognised.
+``platform_id`` (the engine de-duplicates on it, together with the text and the media): the
+sender's XEP-0359 ``<origin-id>`` (the same in every copy: a client's retransmission, an offline
+replay, a carbon), else the *last* ``<stanza-id>`` whose ``by`` is the account's own bare JID
+(XEP-0359 section 3: the server adds its own after whatever the sender put there, and section
+5: only an id ``by`` one's own account may be trusted; Prosody does not strip a forged one, so a
+sender's comes first; Prosody's mod_mam gives each copy it *receives* a new one, and a copy the
+server replays from storage keeps it), else ``None``. The stanza's ``id`` attribute is never
+used: it is unique only within one stream (RFC 6120 section 8.1.3), and a client restarting its
+counter would make a new "ok" look like a copy of an old one. Every message this connector
+sends carries an origin-id (also its stanza id), by which its carbons are recognised.
+
+*Sent times* of direct messages: only a ``<delay>`` whose ``from`` is the persona's own server
+domain counts (the server that stored the message while the account was offline; XEP-0203
+section 3 and XEP-0160); the last one when there are several (servers append). A stamp from any
+other ``from``, the sender's own JID and the persona's JID included, or without ``from`` is the
+sender's claim and ignored. A stamp later than the receive time is ignored with a warning. Whether
+a message really came out of offline storage cannot be told from the stanza (a sender can add a
+``<delay from='server'>`` itself), so ``sent_by`` records the stamp's ``from`` and the report
+says whose stamp it is.
 
 Media (XEP-0066 out-of-band data and bare links to media files) become
 :class:`tutela.domain.Attachment` metadata; nothing is downloaded. ``wire`` is
@@ -79,6 +105,7 @@ NS_MAM_PREFIX = "urn:xmpp:mam:"
 NS_DELAY = "urn:xmpp:delay"
 NS_OOB = "jabber:x:oob"
 NS_SID = "urn:xmpp:sid:0"
+NS_MUC_USER = "http://jabber.org/protocol/muc#user"
 
 #: XEP-0082 DateTime profile (``CCYY-MM-DDThh:mm:ss[.sss]TZD``), the form of XEP-0203 stamps.
 _STAMP = re.compile(
@@ -132,14 +159,21 @@ def _carbon(stanza: Any) -> tuple[str, Any] | None:
 
 
 def _platform_id(stanza: Any, own_bare: str) -> str | None:
-    """The message's stable id: origin-id, else a stanza-id by ``own_bare``, else ``id``."""
+    """The message's stable id (module docstring): the origin-id, else the *last* stanza-id
+    ``by`` ``own_bare``, else ``None`` (never the stream-local ``id`` attribute)."""
     origin = stanza.xml.find(f"{{{NS_SID}}}origin-id")
     if origin is not None and (origin.get("id") or "").strip():
         return str(origin.get("id"))
+    found = None
     for sid in stanza.xml.findall(f"{{{NS_SID}}}stanza-id"):
         if sid.get("by") == own_bare and (sid.get("id") or "").strip():
-            return str(sid.get("id"))
-    return stanza["id"] or None
+            found = str(sid.get("id"))
+    return found
+
+
+def _from_occupant(stanza: Any) -> bool:
+    """True when a private message says it comes through a room (XEP-0045 section 7.5)."""
+    return stanza.xml.find(f"{{{NS_MUC_USER}}}x") is not None
 
 
 def _oob_urls(stanza: Any) -> list[str]:
@@ -195,6 +229,8 @@ class XmppConnector(BaseConnector):
         self.host = host
         self.port = port
         self.rooms = tuple(slixmpp.JID(r).bare for r in rooms)
+        # MUC services of the monitored rooms: their JIDs are rooms and occupants, never users
+        self._muc_domains = frozenset(slixmpp.JID(r).domain for r in self.rooms)
         self.nick = nick or parsed.user
         self.allow_plaintext = allow_plaintext
         self.join_timeout = join_timeout
@@ -202,6 +238,8 @@ class XmppConnector(BaseConnector):
         self._client: slixmpp.ClientXMPP | None = None
         self._pending_puts: set[asyncio.Task[None]] = set()
         self._sent_ids: deque[str] = deque(maxlen=_SENT_IDS)
+        # rooms whose history is still arriving: joined, their subject not yet received
+        self._history_open: set[str] = set()
 
     # -- session -------------------------------------------------------------------------------
 
@@ -244,10 +282,14 @@ class XmppConnector(BaseConnector):
                 client.send_presence()
                 await self._enable_carbons(client)
                 muc = client.plugin["xep_0045"]
+                loop = asyncio.get_running_loop()
                 for room in self.rooms:
+                    self._history_open.add(room)
                     await muc.join_muc_wait(
                         slixmpp.JID(room), self.nick, maxstanzas=0, timeout=self.join_timeout
                     )
+                    # a room that never sends its subject: its history is over by then
+                    loop.call_later(self.join_timeout, self._history_open.discard, room)
             except Exception as e:
                 fail(ConnectorError(f"xmpp: joining rooms failed: {e}"))
                 return
@@ -388,6 +430,9 @@ class XmppConnector(BaseConnector):
         if frm.bare != own_bare or not to.user or to.bare == own_bare:
             self.stats.forwards_ignored += 1
             return None
+        if to.bare in self.rooms and not to.resource:
+            self.stats.own_lines_not_stored += 1  # a chat to a room itself: nobody's chat
+            return None
         pid = _platform_id(inner, own_bare)
         client = self._client
         ours = client is not None and str(frm) == str(client.boundjid)
@@ -398,7 +443,8 @@ class XmppConnector(BaseConnector):
         if not body.strip():
             self.stats.empty_ignored += 1
             return None
-        contact = to if to.bare in self.rooms else slixmpp.JID(to.bare)
+        occupant = to.resource and self._is_occupant(to, inner)
+        contact = to if occupant else slixmpp.JID(to.bare)
         self.stats.own_lines += 1
         return OwnMessage(
             platform=self.name,
@@ -412,22 +458,49 @@ class XmppConnector(BaseConnector):
             platform_id=pid,
         )
 
-    def _sent_at(self, msg: Any) -> datetime | None:
-        """The XEP-0203 stamp of a delayed direct message (offline storage): the one the
-        account's own server added (``from`` = its domain) when there are several, else the
-        first readable one; ``None`` without one. A sender can add a stamp of its own, so this
-        is the platform's claim; ``received_at`` is Tutela's own clock."""
-        found: list[tuple[bool, datetime]] = []
+    def _sent_at(self, msg: Any, received_at: datetime) -> tuple[datetime | None, str | None]:
+        """``(sent_at, sent_by)`` of a direct message (module docstring, *sent times*): the
+        last readable XEP-0203 stamp whose ``from`` is the persona's server domain, and that
+        domain; ``(None, None)`` without one, and for a stamp later than ``received_at``
+        (logged). Stamps from anyone else are the sender's and never used."""
+        domain = self.jid.domain
+        chosen: datetime | None = None
         for d in msg.xml.findall(f"{{{NS_DELAY}}}delay"):
+            if d.get("from") != domain:
+                continue  # the sender's own claim (any other from, or none)
             try:
-                at = parse_stamp(d.get("stamp") or "")
+                chosen = parse_stamp(d.get("stamp") or "")
             except ValueError:
                 log.warning("xmpp: ignored an unreadable delay stamp %r", d.get("stamp"))
+        if chosen is None:
+            return None, None
+        if chosen > received_at:
+            log.warning(
+                "xmpp: ignored a delay stamp %s later than the receive time %s",
+                chosen.isoformat(), received_at.isoformat(),
+            )  # fmt: skip
+            return None, None
+        return chosen, domain
+
+    def _is_occupant(self, jid: slixmpp.JID, msg: Any) -> bool:
+        """True when ``jid`` (with a resource) is a room occupant (module docstring)."""
+        return jid.bare in self.rooms or jid.domain in self._muc_domains or _from_occupant(msg)
+
+    def _is_history(self, msg: Any, room: str) -> bool:
+        """A groupchat message the room replays from its history (module docstring)."""
+        delays = msg.xml.findall(f"{{{NS_DELAY}}}delay")
+        if not delays:
+            return False
+        if room in self._history_open:
+            return True
+        for d in delays:
+            try:
+                by = slixmpp.JID(d.get("from") or "")
+            except Exception:  # an unparsable from: not the room's stamp
                 continue
-            found.append((d.get("from") in (self.jid.domain, self.jid.bare), at))
-        if not found:
-            return None
-        return next((at for by_server, at in found if by_server), found[0][1])
+            if by.bare == room and not by.resource:
+                return True
+        return False
 
     def _translate_plain(
         self, msg: Any, *, wire: bytes | None, other_device: bool
@@ -437,6 +510,13 @@ class XmppConnector(BaseConnector):
         own_bare = self.jid.bare
         if mtype in ("error", "headline"):
             return None
+        if (
+            mtype == "groupchat"
+            and msg.xml.find(f"{{{NS_CLIENT}}}subject") is not None
+            and msg.xml.find(f"{{{NS_CLIENT}}}body") is None
+        ):
+            self._history_open.discard(sender.bare)  # the subject ends the history
+            return None
         body = msg["body"] or ""
         oob = _oob_urls(msg)
         if not body.strip() and not oob:
@@ -444,7 +524,6 @@ class XmppConnector(BaseConnector):
                 self.stats.empty_ignored += 1  # a blank body is nobody's words
             return None  # also chat states, receipts, subjects: no body at all
         text = body or ""
-        is_history = msg.xml.find(f"{{{NS_DELAY}}}delay") is not None
 
         if mtype == "groupchat":
             room = sender.bare
@@ -453,7 +532,7 @@ class XmppConnector(BaseConnector):
             if sender.resource == self.nick:
                 self.stats.own_echoes_ignored += 1
                 return None
-            if is_history:
+            if self._is_history(msg, room):
                 self.stats.history_ignored += 1
                 return None
             if not mentions(text, self.nick):
@@ -472,11 +551,21 @@ class XmppConnector(BaseConnector):
 
         if sender.bare == own_bare or not sender.user:
             return None  # our own account (another device), the server or a component
-        # A private message from a room occupant keeps the full occupant JID as the identity.
-        if sender.bare in self.rooms:
+        # A private message from a room occupant (a monitored room, or one the message names as
+        # a room) keeps the full occupant JID as the identity, never the room's bare JID.
+        if not sender.resource and (
+            sender.bare in self.rooms
+            or sender.domain in self._muc_domains
+            or msg.xml.find(f"{{{NS_MUC_USER}}}x/{{{NS_MUC_USER}}}invite") is not None
+        ):
+            self._ignore_room_message()  # the room itself speaking (an invitation...)
+            return None
+        if sender.resource and self._is_occupant(sender, msg):
             identity = Identity(self.name, str(sender), sender.resource or None)
         else:
             identity = Identity(self.name, sender.bare, None)
+        received_at = self._now()
+        sent_at, sent_by = self._sent_at(msg, received_at)
         return self._inbound(
             msg,
             identity,
@@ -486,7 +575,9 @@ class XmppConnector(BaseConnector):
             oob=oob,
             wire=wire,
             other_device=other_device,
-            sent_at=self._sent_at(msg),
+            sent_at=sent_at,
+            sent_by=sent_by,
+            received_at=received_at,
         )
 
     def _inbound(
@@ -501,6 +592,8 @@ class XmppConnector(BaseConnector):
         wire: bytes | None,
         other_device: bool,
         sent_at: datetime | None = None,
+        sent_by: str | None = None,
+        received_at: datetime | None = None,
     ) -> InboundMessage:
         attachments = tuple(attachment_from_url(u) for u in oob)
         known = {a.url for a in attachments}
@@ -513,10 +606,12 @@ class XmppConnector(BaseConnector):
             text=text,
             direct=direct,
             mentioned=mentions(text, self.nick),
-            received_at=self._now(),
+            received_at=self._now() if received_at is None else received_at,
             wire=str(msg).encode("utf-8") if wire is None else wire,
             platform_id=_platform_id(msg, self.account),
             attachments=attachments,
             sent_at=sent_at,
+            sent_by=sent_by,
             other_device=other_device,
+            answer=not other_device,
         )

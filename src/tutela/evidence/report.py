@@ -31,24 +31,47 @@ _DEJAVU = (
 )
 
 
-def _line_times(line: TranscriptLine) -> str:
+def _stamp_label(by: str | None) -> str:
+    """Whose claim a sent time is: ``"stamp of SERVER"`` when the ledger entry names who
+    stated it (``sent_by``: the XEP-0203 ``from`` of an XMPP delay stamp, a server's claim that
+    a sender can imitate), else ``"platform's stamp"`` (e.g. a Matrix ``origin_server_ts``)."""
+    return f"stamp of {by}" if by else "platform's stamp"
+
+
+def _line_times(line: TranscriptLine, sent_by: str | None = None) -> str:
     """The time cell of a transcript line: an inbound line shows when Tutela received it and
-    when the platform says it was sent (or that it did not say); an outbound one its send time.
-    The HTML template writes the same."""
+    when the platform says it was sent, with whose stamp that is (``sent_by``, see
+    :func:`_stamp_label`), or that it did not say; an outbound one its send time. The HTML
+    template writes the same."""
     if line.direction != "in":
         return f"sent {line.at}"
-    sent = f"{line.sent_at} (platform's stamp)" if line.sent_at else "not stated"
+    sent = f"{line.sent_at} ({_stamp_label(sent_by)})" if line.sent_at else "not stated"
     return f"received {line.at}\nsent {sent}"
+
+
+def _stamps_of(c: PackageContents) -> dict[int, str]:
+    """``{ledger_seq: sent_by}`` of the inbound entries that name who stated their sent time
+    (migration 0006; entries without one are absent)."""
+    out: dict[int, str] = {}
+    for e in c.entries:
+        p = e.payload or {}
+        if e.kind.value == "inbound" and isinstance(p.get("sent_by"), str):
+            out[e.seq] = p["sent_by"]
+    return out
 
 
 def report_context(c: PackageContents) -> dict[str, Any]:
     """The template context: ``c`` (contents), ``views`` (conversation views), ``export``
-    ({seq, at, actor, entry_hash}), ``first_seq``, ``last_seq``, ``n_entries``, ``n_redacted``."""
+    ({seq, at, actor, entry_hash}), ``first_seq``, ``last_seq``, ``n_entries``, ``n_redacted``,
+    ``stamp_of`` ({ledger_seq: label of whose sent-time stamp it is})."""
+    stamps = _stamps_of(c)
     export = c.export_entry
     payload = export.payload or {}
     return {
         "c": c,
         "views": c.conversation_views(),
+        "stamp_of": {seq: _stamp_label(by) for seq, by in stamps.items()},
+        "sent_by": stamps,
         "export": {
             "seq": export.seq,
             "at": export.at,
@@ -237,7 +260,8 @@ def render_pdf(c: PackageContents) -> bytes:
                     f"\n{d['action']} (risk {d['risk']}; rule {d['rule']}"
                     f"{'; variant ' + str(d['variant']) if d['variant'] else ''})"
                 )
-            rows.append([line.message_seq, _line_times(line), who, text, note])
+            times = _line_times(line, ctx["sent_by"].get(line.ledger_seq))
+            rows.append([line.message_seq, times, who, text, note])
         story.append(table(rows, [12 * mm, 42 * mm, 35 * mm, width - 169 * mm, 80 * mm]))
         story.append(Spacer(1, 4 * mm))
         drows: list[list[object]] = [["After line", "Action", "Risk", "Rule", "Reason"]]

@@ -13,21 +13,36 @@ For every message addressed to the persona, in this order (DESIGN.md, data flow)
    the typing delay is waited on the engine's clock; the sent text is recorded.
 
 **De-duplication**: a message whose platform id was already recorded for the same account and
-sender with the same text (``Recorder.find_message``; only for connectors whose capabilities say
-``durable_message_ids``) is not recorded, decided or answered again, across restarts too; it is
-counted in ``duplicates_dropped`` and logged (``message.duplicate``). A message without a platform
-id is never de-duplicated; the same id with another text is recorded (``message.id_reused``), so a
-contact cannot make lines vanish by reusing an id.
+sender with the same text and the same attachment metadata (``Recorder.find_message``; only for
+connectors whose capabilities say ``durable_message_ids``) is not recorded, decided or answered
+again, across restarts too; it is counted in ``duplicates_dropped`` and logged
+(``message.duplicate``). A message without a platform id is never de-duplicated; the same id with
+other words or other media is recorded (``message.id_reused``), so a contact cannot make lines
+vanish by reusing an id.
 
-**Other devices of the account** (XMPP carbons): a contact's message that reached another device
-(``InboundMessage.other_device``) is recorded and decided but not answered; a line a human typed
-on another device (:class:`~tutela.connectors.base.OwnMessage`) is recorded as an operator line
-(origin ``human:device:DEVICE``, with the platform's copy as wire bytes) in the conversation with
-that contact, and audited (``own_account_line``).
+**Not answered**: a message with ``InboundMessage.answer`` False (a carbon copy that reached
+another device of the account, an IRC ``NOTICE``, a file offer, a Matrix edit or ``m.notice``) is
+recorded and decided but never answered; the flag is stored with it, so :meth:`resume` does not
+answer it after a restart either.
+
+**Lines from another device of the account** (XMPP sent carbons,
+:class:`~tutela.connectors.base.OwnMessage`): recorded as an operator line (origin
+``human:device:DEVICE``, with the platform's copy as wire bytes) and audited
+(``own_account_line``) only in a conversation that already exists with a contact who wrote to the
+persona. An own line never opens a conversation or creates a contact: the human's private chats
+with anyone else are none of Tutela's business (only messages addressed to a persona are stored)
+and the persona must not take over a chat it did not receive (it never initiates). Such a line
+is counted in ``own_lines_not_stored`` and nothing of it is kept. The engine then remembers, in
+memory only and for the quiet period after the human's last such line, that a human is chatting
+with that contact from another device: what the contact writes back (directly or as a carbon
+copy) is that human's chat, not a contact of the persona, and is neither recorded nor answered
+(``human_chats_ignored``). The memory is lost on a restart (storing the addressee would store
+the private chat).
 
 Conversation state is rebuilt from the store on start (:meth:`PersonaEngine.resume`): open
 conversations are reloaded, their contact lines re-scored, their dialogue state replayed from the
-recorded replies, and an inbound message that was recorded but not yet decided is processed then.
+recorded replies, and an inbound message that was recorded but not yet decided is processed then
+(and answered only if it was to be answered).
 """
 
 from __future__ import annotations
@@ -187,6 +202,13 @@ class PersonaEngine:
         self._live: dict[tuple[str, str, str, str | None], _Live] = {}
         self.duplicates_dropped = 0
         """Messages not recorded again because their platform id was already recorded."""
+        self.own_lines_not_stored = 0
+        """Own-device lines not recorded: no conversation with that contact (module docstring)."""
+        self.blank_ignored = 0
+        """Inbound messages without words or media, not recorded."""
+        self.human_chats_ignored = 0
+        """Inbound messages not recorded: the contact is in a chat a human began elsewhere."""
+        self._human_chats: dict[tuple[str, str, str, str | None], datetime] = {}
         if detector is None and policy.params.line_evidence.enabled:
             detector = default_line_detector(gate=0.0)
         self.detector = detector if policy.params.line_evidence.enabled else None
@@ -270,8 +292,10 @@ class PersonaEngine:
             "direction": "in" if inbound else "out",
             "author": msg.sender.id if inbound else None,
         }
-        # the same words under the same id (a purged original has none: recorded again)
-        found = self.recorder.find_message(**query, text=msg.text)
+        # the same words and media under the same id (a purged original has none: recorded again)
+        found = self.recorder.find_message(
+            **query, text=msg.text, attachments=msg.attachments if inbound else ()
+        )
         if found is None:
             if final and self.recorder.find_message(**query) is not None:
                 log.warning("message.id_reused", platform=msg.platform, platform_id=msg.platform_id)
@@ -291,10 +315,18 @@ class PersonaEngine:
     async def handle(self, msg: InboundMessage) -> Handled | None:
         """Record, score, decide and answer one inbound message (see the module docstring).
 
-        Returns ``None`` for a second delivery of a recorded message (nothing is recorded,
-        decided or sent). A message with ``other_device`` set is recorded and decided, never
-        answered.
+        Returns ``None`` for a message without words or media, a second delivery of a
+        recorded message and a message from a contact a human is chatting with from another
+        device of the account (nothing is recorded, decided or sent; module docstring). A
+        message with ``answer`` False is recorded (with that flag) and decided, never answered.
         """
+        if not (msg.text or "").strip() and not msg.attachments:
+            # no words, no media: nobody's line (connectors drop these too; a second guard)
+            self.blank_ignored += 1
+            log.info("message.blank", platform=msg.platform)
+            return None
+        if self._in_human_chat(msg):
+            return None
         if self._already_recorded(msg, final=False):  # before a conversation is opened for it
             return None
         live = self._conversation_for(msg)
@@ -312,18 +344,36 @@ class PersonaEngine:
                 attachments=msg.attachments,
                 contact_line=live.contact_lines,
                 sent_at=msg.sent_at,
+                sent_by=msg.sent_by if msg.sent_at is not None else None,
+                answer=msg.answer,
             )
-            return await self._process(live, inbound, answer=not msg.other_device)
+            return await self._process(live, inbound, answer=msg.answer)
 
     async def handle_own(self, msg: OwnMessage) -> MessageRecord | None:
         """Record a line a human sent from another device of the persona's account as an
         operator line (origin ``human:device:DEVICE``, ``sent_at`` = when it was seen, wire =
-        the platform's copy) in the conversation with ``msg.contact`` (opened if there is none),
-        and audit it (``own_account_line``). Nothing is sent. Returns the record, or ``None``
-        for a second delivery of a recorded line."""
+        the platform's copy) in the existing conversation with ``msg.contact``, and audit it
+        (``own_account_line``). Nothing is sent. Returns the record, or ``None`` for a second
+        delivery of a recorded line and for a line to anyone the persona has no conversation
+        with (a contact who never wrote to it, or whose conversation ended more than the quiet
+        period ago): that line is counted in ``own_lines_not_stored``, logged without its
+        content or addressee, and not stored (module docstring)."""
+        key = self._key(msg)
+        live = self._live.get(key)
+        if (
+            live is None
+            or live.contact_lines == 0
+            or (live.ended_at is not None and msg.received_at - live.ended_at > self.quiet_period)
+        ):
+            self.own_lines_not_stored += 1
+            if len(self._human_chats) >= 10_000:  # forget chats past their quiet period
+                cutoff = msg.received_at - self.quiet_period
+                self._human_chats = {k: t for k, t in self._human_chats.items() if t >= cutoff}
+            self._human_chats[key] = msg.received_at
+            log.info("own_line.not_stored", reason="no conversation with that contact")
+            return None
         if self._already_recorded(msg, final=False):
             return None
-        live = self._conversation_for(msg)
         async with live.lock:
             if self._already_recorded(msg, final=True):
                 return None
@@ -343,6 +393,24 @@ class PersonaEngine:
         )
         log.info("own_line.recorded", conversation=live.record.id, device=msg.device)
         return record
+
+    def _in_human_chat(self, msg: InboundMessage) -> bool:
+        """True (counted, logged without content) when ``msg`` comes from a contact a human
+        began a chat with from another device of the account, within the quiet period of the
+        human's last line, and the persona has no conversation of its own with them."""
+        key = self._key(msg)
+        since = self._human_chats.get(key)
+        if since is None:
+            return False
+        if msg.received_at - since > self.quiet_period:
+            del self._human_chats[key]
+            return False
+        live = self._live.get(key)
+        if live is not None and live.contact_lines > 0:
+            return False
+        self.human_chats_ignored += 1
+        log.info("message.not_stored", reason="a human's chat from another device")
+        return True
 
     async def _process(
         self, live: _Live, inbound: MessageRecord, *, answer: bool = True
@@ -648,5 +716,5 @@ class PersonaEngine:
             self._live[(record.platform, record.account, contact, record.room)] = live
             for m in pending:
                 async with live.lock:
-                    done.append(await self._process(live, m))
+                    done.append(await self._process(live, m, answer=m.answer))
         return done

@@ -86,6 +86,8 @@ def _message_record(row: MessageRow) -> MessageRecord:
         ledger_seq=row.ledger_seq,
         purged_at=row.purged_at,
         sent_at=row.sent_at,
+        sent_by=row.sent_by,
+        answer=row.answer is not False,
     )
 
 
@@ -244,6 +246,8 @@ class RecorderBase:
                 "origin": record.origin,
                 "at": record.at,
                 "sent_at": record.sent_at,
+                "sent_by": record.sent_by,
+                "answer": None if record.answer else False,
                 "attachments": attachments,
                 "ledger_seq": record.ledger_seq,
             },

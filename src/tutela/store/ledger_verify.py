@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import func, select
@@ -168,8 +169,10 @@ def verify_ledger(
     ``key_rotated`` entries (the old key signs the handover; a key is valid up to the rotation,
     its successor after it); that every checkpoint of the witness file is still in the database
     (truncation); every message row (of ``conversations`` when given) against its entry — text,
-    author, wire, message number; purged rows against a retention tombstone; no row without its
-    entry and no recorded message without its row; the same for audit rows, decisions, case events
+    author, wire, message number, times (``at`` and ``sent_at`` exactly as the entry writes
+    them), contact line, origin, platform id, attachments, ``sent_by`` and ``answer``; purged
+    rows against a retention tombstone; no row without its entry and no recorded message
+    without its row; the same for audit rows, decisions, case events
     and referrals (proposer and decider against the review entries: four-eyes).
 
     ``trusted``: public keys (object, 32 raw bytes or PEM); ``trusted_fingerprints``: 64-hex
@@ -403,6 +406,37 @@ def _check_witness(
     return len(witnessed), len(stamps)
 
 
+def _message_checks(msg: MessageRow, *, inbound: bool) -> dict[str, Any]:
+    """What a message row's ledger payload states about it, computed from the row: every
+    column the payload holds (``Recorder.record_inbound`` / ``record_outbound`` write them).
+    Keys a payload holds only when set (``sent_at``/``sent_by``/``answer`` of an inbound entry,
+    ``wire_sha256``/``platform_msg_id`` of an outbound one) are expected absent (``None``) when
+    the row has none. Times compare as the payload writes them (``format_instant``)."""
+    checks: dict[str, Any] = {
+        "text_sha256": sha256_hex((msg.text or "").encode("utf-8")),
+        "author_sha256": sha256_hex(msg.author.encode("utf-8")),
+        "message_seq": msg.seq,
+        "platform_msg_id": msg.platform_msg_id,
+    }
+    if msg.wire is not None or inbound:
+        checks["wire_sha256"] = sha256_hex(msg.wire or b"")
+    if inbound:
+        checks["received_at"] = format_instant(msg.at)
+        checks["contact_line"] = msg.contact_line
+        checks["attachments"] = list(msg.attachments or [])
+        # the platform's stamp, who stated it, and "never answer" (migration 0006), if any
+        checks["sent_at"] = None if msg.sent_at is None else format_instant(msg.sent_at)
+        checks["sent_by"] = msg.sent_by
+        checks["answer"] = False if msg.answer is False else None
+    else:
+        checks["sent_at"] = format_instant(msg.at)
+        checks["origin"] = msg.origin
+        checks["contact_line"] = msg.contact_line  # no entry names one: must stay NULL
+        checks["sent_by"] = msg.sent_by
+        checks["answer"] = None if msg.answer is None else msg.answer
+    return checks
+
+
 def _check_messages(
     store: Store,
     start: int,
@@ -445,16 +479,7 @@ def _check_messages(
                     )  # fmt: skip
                 continue
             checked += 1
-            checks = {
-                "text_sha256": sha256_hex((msg.text or "").encode("utf-8")),
-                "author_sha256": sha256_hex(msg.author.encode("utf-8")),
-                "message_seq": msg.seq,
-            }
-            if msg.wire is not None or expected_kind == "inbound":
-                checks["wire_sha256"] = sha256_hex(msg.wire or b"")
-            if expected_kind == "inbound":  # the platform's stamp (migration 0006), if any
-                checks["sent_at"] = None if msg.sent_at is None else format_instant(msg.sent_at)
-            for name, actual in checks.items():
+            for name, actual in _message_checks(msg, inbound=expected_kind == "inbound").items():
                 if payload.get(name) != actual:
                     raise TamperError(
                         f"message {msg.id} (conversation {msg.conversation_id}, "

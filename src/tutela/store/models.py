@@ -173,6 +173,8 @@ class MessageRow(Base):
     conversation; ``contact_line`` numbers the contact's (inbound) lines from 1. ``text`` and
     ``wire`` are ``NULL`` after a retention purge (``purged_at``). ``sent_at`` (inbound only,
     migration 0006): when the platform says the message was sent, ``NULL`` when it says nothing;
+    ``sent_by``: who stated it (the XEP-0203 ``from``), if named; ``answer``: ``False`` for an
+    inbound message that must never be answered automatically, ``NULL`` otherwise;
     ``platform_msg_id`` is indexed for de-duplication (``Recorder.find_message``)."""
 
     __tablename__ = "messages"
@@ -193,6 +195,8 @@ class MessageRow(Base):
     origin: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime]  # received_at (inbound) or sent_at (outbound)
     sent_at: Mapped[datetime | None]  # inbound: the platform's own send stamp, if it gives one
+    sent_by: Mapped[str | None] = mapped_column(String(300))  # who stated sent_at, if named
+    answer: Mapped[bool | None] = mapped_column(Boolean)  # False: never answer (inbound)
     attachments: Mapped[list[Any]]
     ledger_seq: Mapped[int] = mapped_column(ForeignKey("ledger_entries.seq"))
     purged_at: Mapped[datetime | None]

@@ -107,6 +107,8 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
         attachments: Iterable[Attachment] = (),
         contact_line: int,
         sent_at: datetime | None = None,
+        sent_by: str | None = None,
+        answer: bool = True,
     ) -> MessageRecord:
         """Durably record a message addressed to a persona; returns after the commit.
 
@@ -114,15 +116,23 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
         number of this contact line in the conversation (unique per conversation);
         ``attachments``: metadata only; ``received_at``: when Tutela received it (the record's
         ``at``); ``sent_at``: when the platform says it was sent (aware; XMPP XEP-0203 delay
-        stamp, Matrix ``origin_server_ts``), ``None`` when it says nothing. Ledger: ``inbound``
-        with ``message_seq``, ``contact_line``, ``author_sha256``, ``text_sha256``,
-        ``wire_sha256``, ``received_at``, ``platform_msg_id``, the attachments' metadata and,
-        only when given, ``sent_at`` (so entries of messages without one, and every entry
-        written before migration 0006, keep their exact payload).
+        stamp, Matrix ``origin_server_ts``), ``None`` when it says nothing; ``sent_by``: who
+        made that claim when the platform names it (the stamp's XEP-0203 ``from``), only with
+        ``sent_at``; ``answer``: ``False`` for a message that is recorded and decided but must
+        never be answered automatically (``InboundMessage.answer``), honoured on restart.
+        Ledger: ``inbound`` with ``message_seq``, ``contact_line``, ``author_sha256``,
+        ``text_sha256``, ``wire_sha256``, ``received_at``, ``platform_msg_id``, the attachments'
+        metadata and, only when given, ``sent_at``, ``sent_by`` and ``answer: false`` (so
+        entries of other messages, and every entry written before migration 0006, keep their
+        exact payload).
         """
         _check_aware("received_at", received_at)
         if sent_at is not None:
             _check_aware("sent_at", sent_at)
+        if sent_by is not None and (sent_at is None or not isinstance(sent_by, str)):
+            raise InputError("sent_by must be a string, and only given with sent_at")
+        if not isinstance(answer, bool):
+            raise InputError(f"answer must be a bool, got {answer!r}")
         if not isinstance(wire, bytes | bytearray):
             raise InputError("wire must be bytes")
         if isinstance(contact_line, bool) or not isinstance(contact_line, int) or contact_line < 1:
@@ -144,6 +154,10 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
             }
             if sent_at is not None:
                 payload["sent_at"] = format_instant(sent_at)
+            if sent_by is not None:
+                payload["sent_by"] = sent_by
+            if not answer:
+                payload["answer"] = False
             entry = self._append(s, EntryKind.INBOUND, conversation_id, payload)
             record = MessageRecord(
                 id=0,
@@ -159,6 +173,8 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
                 wire=bytes(wire),
                 ledger_seq=entry.seq,
                 sent_at=sent_at,
+                sent_by=sent_by,
+                answer=answer,
             )
             record = self._insert_message(s, record, atts)
             s.connection().execute(_TOUCH_CONTACT, {"cid": conversation_id, "seen": received_at})
@@ -231,13 +247,15 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
         direction: str = "in",
         author: str | None = None,
         text: str | None = None,
+        attachments: Iterable[Attachment] | None = None,
     ) -> MessageRecord | None:
         """The first recorded message with ``platform_msg_id`` in any conversation of the
         persona account ``(platform, account)`` (``direction`` ``"in"`` or ``"out"``; by
-        ``author`` and with exactly ``text`` when given; a purged message has no text), or
-        ``None``. The engine's durable de-duplication: a message the platform delivers again
-        (after a reconnection, a restart, an offline replay) is found here and not recorded
-        twice. Uses the index of migration 0006."""
+        ``author``, with exactly ``text`` and exactly the attachment metadata ``attachments``
+        (same items, same order) when given; a purged message has neither), or ``None``. The
+        engine's durable de-duplication: a message the platform delivers again (after a
+        reconnection, a restart, an offline replay) is found here and not recorded twice.
+        Uses the index of migration 0006."""
         if direction not in ("in", "out"):
             raise InputError(f"direction must be 'in' or 'out', got {direction!r}")
         q = (
@@ -250,15 +268,19 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
                 ConversationRow.account == account,
             )
             .order_by(MessageRow.id)
-            .limit(1)
         )
         if author is not None:
             q = q.where(MessageRow.author == author)
         if text is not None:
             q = q.where(MessageRow.text == text)
+        wanted = None if attachments is None else [_attachment_dict(a) for a in attachments]
+        if wanted is None:
+            q = q.limit(1)
         with self.store.session() as s:
-            row = s.execute(q).scalar_one_or_none()
-            return None if row is None else _message_record(row)
+            for row in s.execute(q).scalars():
+                if wanted is None or (row.purged_at is None and list(row.attachments) == wanted):
+                    return _message_record(row)
+            return None
 
     def record_decision(
         self,

@@ -63,7 +63,10 @@ class MessageRecord:
     ``ledger_seq``: the ledger entry that records this message. ``sent_at``: for an inbound
     message, the aware UTC instant the platform says it was sent (XMPP XEP-0203 delay stamp,
     Matrix ``origin_server_ts``), ``None`` when the platform states none (IRC) and for outbound
-    messages (their ``at`` is the send time).
+    messages (their ``at`` is the send time). ``sent_by``: who stated ``sent_at`` when the
+    platform names it (the XEP-0203 ``from`` of the stamp, e.g. the persona's server domain),
+    else ``None``. ``answer``: ``False`` for an inbound message recorded and decided but never
+    to be answered automatically (``InboundMessage.answer``); ``True`` otherwise.
     """
 
     id: int
@@ -81,6 +84,8 @@ class MessageRecord:
     ledger_seq: int = 0
     purged_at: datetime | None = None
     sent_at: datetime | None = None
+    sent_by: str | None = None
+    answer: bool = True
 
 
 @dataclass(frozen=True, slots=True)

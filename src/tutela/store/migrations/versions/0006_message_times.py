@@ -1,20 +1,28 @@
-"""Message times and de-duplication: ``messages.sent_at`` and an index on ``platform_msg_id``.
+"""Message times, "do not answer" and de-duplication: ``messages.sent_at``, ``sent_by`` and
+``answer``, and an index on ``platform_msg_id``.
 
 * ``messages.sent_at`` (nullable): for an inbound message, the instant the platform says it was
   sent (XMPP XEP-0203 ``<delay stamp>`` of an offline delivery, Matrix ``origin_server_ts``);
   ``NULL`` when the platform states none and for every message recorded before this revision.
   ``messages.at`` stays the receive time (inbound) or send time (outbound).
+* ``messages.sent_by`` (nullable): who made that claim when the platform names it (the XEP-0203
+  ``from`` of the stamp, e.g. the persona's server domain); ``NULL`` otherwise.
+* ``messages.answer`` (nullable boolean): ``FALSE`` for an inbound message that is recorded and
+  decided but must never be answered automatically (a carbon copy that reached another device,
+  an IRC ``NOTICE``, a DCC file offer, a Matrix edit or ``m.notice``); ``NULL`` otherwise (every
+  older row: answered as before). The engine's restart (``resume``) honours it.
 * ``ix_messages_platform_msg_id``: the engine looks a platform message id up before recording a
   message again (``Recorder.find_message``), so a message delivered twice is recorded once.
 
 The append-only guard of migration 0004 on ``messages`` (a retention purge only, every other
-column immutable, no delete) is re-created with ``sent_at`` among the immutable columns. The column
-is added with ``ALTER TABLE ... ADD COLUMN`` on both dialects (no SQLite table rebuild, which would
-drop the triggers).
+column immutable, no delete) is re-created with the three columns among the immutable ones. They
+are added with ``ALTER TABLE ... ADD COLUMN`` on both dialects (no SQLite table rebuild, which
+would drop the triggers).
 
-Downgrade drops the column and the index and restores 0004's guard; it refuses (``RuntimeError``)
-while any message holds a ``sent_at``: that value would be lost from the tables (the ledger keeps
-it, but the rows would no longer show it).
+Downgrade drops the columns and the index and restores 0004's guard; it refuses (``RuntimeError``)
+while any message holds a ``sent_at`` or ``answer = FALSE``: that value would be lost from the
+tables (the ledger keeps it, but the rows would no longer show it, and a restarted engine would
+answer a message it must not).
 
 Revision ID: 0006
 Revises: 0005
@@ -43,7 +51,11 @@ _MESSAGE_PURGE_0004 = (
     "AND NEW.origin IS NOT DISTINCT FROM OLD.origin AND NEW.at = OLD.at "
     "AND NEW.ledger_seq = OLD.ledger_seq"
 )
-_MESSAGE_PURGE_0006 = _MESSAGE_PURGE_0004 + " AND NEW.sent_at IS NOT DISTINCT FROM OLD.sent_at"
+_MESSAGE_PURGE_0006 = _MESSAGE_PURGE_0004 + (
+    " AND NEW.sent_at IS NOT DISTINCT FROM OLD.sent_at"
+    " AND NEW.sent_by IS NOT DISTINCT FROM OLD.sent_by"
+    " AND NEW.answer IS NOT DISTINCT FROM OLD.answer"
+)
 _MESSAGE = "messages are append-only (a retention purge only)"
 
 
@@ -73,6 +85,8 @@ def _guard(condition: str) -> None:
 
 def upgrade() -> None:
     op.add_column("messages", sa.Column("sent_at", UTCDateTime(), nullable=True))
+    op.add_column("messages", sa.Column("sent_by", sa.String(300), nullable=True))
+    op.add_column("messages", sa.Column("answer", sa.Boolean(), nullable=True))
     op.create_index("ix_messages_platform_msg_id", "messages", ["platform_msg_id"])
     _guard(_MESSAGE_PURGE_0006)
 
@@ -87,12 +101,22 @@ def downgrade() -> None:
             f"cannot downgrade below 0006: {held} messages hold a platform sent time that the "
             "older schema has no column for"
         )
+    silent = bind.execute(
+        sa.text("SELECT COUNT(*) FROM messages WHERE answer IS NOT NULL AND NOT answer")
+    ).scalar_one()
+    if silent:
+        raise RuntimeError(
+            f"cannot downgrade below 0006: {silent} messages must not be answered, which the "
+            "older schema cannot say"
+        )
     if bind.dialect.name == "sqlite":
         # the guard names sent_at, and SQLite refuses to drop a column a trigger uses
         op.execute("DROP TRIGGER IF EXISTS messages_guard_update")
     op.drop_index("ix_messages_platform_msg_id", table_name="messages")
     if bind.dialect.name == "sqlite":
-        op.execute("ALTER TABLE messages DROP COLUMN sent_at")  # SQLite >= 3.35
+        for column in ("answer", "sent_by", "sent_at"):
+            op.execute(f"ALTER TABLE messages DROP COLUMN {column}")  # SQLite >= 3.35
     else:
-        op.drop_column("messages", "sent_at")
+        for column in ("answer", "sent_by", "sent_at"):
+            op.drop_column("messages", column)
     _guard(_MESSAGE_PURGE_0004)
