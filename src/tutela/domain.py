@@ -126,6 +126,9 @@ class Conversation:
     source: file the conversation was read from.
     content_available: False when the source holds who wrote when but not what (a Discord export
         made without message content): its authors are "not assessed", never "low risk".
+    author_names: display names the source gives for author ids that are not names themselves
+        (Telegram ``from_id`` -> ``from``, Discord ``author.id`` -> nickname or name); the last
+        name seen for an id. Shown beside the id; never used as the identity.
     """
 
     id: str
@@ -136,6 +139,7 @@ class Conversation:
     flattened: bool = False
     source: str | None = None
     content_available: bool = True
+    author_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def authors(self) -> list[str]:

@@ -69,3 +69,11 @@ def test_no_unmatched_key_without_truth(model):
     convs[0].label = 0
     m = evaluate(convs, model, task="segments")
     assert "truth_ids_unmatched" not in m
+
+
+def test_display_names_reach_the_result(model):
+    conv = _conv("c1", [("user1", "hi"), ("user2", "hello")])
+    conv.author_names = {"user1": "Sam"}
+    result = analyze([conv], model)
+    by_id = {a.id: a.to_dict() for a in result.authors}
+    assert by_id["user1"]["name"] == "Sam" and by_id["user2"]["name"] is None

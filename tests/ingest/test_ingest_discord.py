@@ -313,3 +313,11 @@ def test_control_characters_are_removed_with_a_warning_naming_the_message(write)
     assert w.message.startswith("messages[1].content: removed 3 control characters")
     assert "U+0000, U+001B, U+0085" in w.message
     assert text.splitlines()[w.line].strip() == '"id": "902",'
+
+
+def test_display_names_are_kept_beside_the_ids(write):
+    doc = export([msg(1, "hi", who=ALICE), msg(2, "yo", who=BOB)])
+    (conv,) = read_corpus(write("d.json", json.dumps(doc, indent=1)))
+    assert [m.author for m in conv.messages] == [ALICE["id"], BOB["id"]]
+    # two accounts with one display name stay two authors; the channel nickname is shown
+    assert conv.author_names == {ALICE["id"]: "Sam", BOB["id"]: "Sam"}

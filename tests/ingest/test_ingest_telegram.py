@@ -432,3 +432,14 @@ def test_a_chat_without_an_id_is_read_under_its_name(write):
     del doc["id"]
     (conv,) = read_corpus(write("result.json", dump(doc)), fmt="telegram")
     assert (conv.id, conv.messages[0].text) == ("Alice", "hi")
+
+
+def test_display_names_are_kept_beside_the_stable_ids(write):
+    messages = [
+        msg(1, "hi", author="Alice", from_id="user111"),
+        msg(2, "hey", author="Bob", from_id="user222"),
+        msg(3, "gone", author=None, from_id="user333"),
+    ]
+    (conv,) = read_corpus(write("result.json", dump(chat(messages))))
+    assert [m.author for m in conv.messages] == ["user111", "user222", "user333"]
+    assert conv.author_names == {"user111": "Alice", "user222": "Bob"}  # a deleted one has none

@@ -204,6 +204,7 @@ def import_analysis(
                     "format": fmt,
                     "conversation": conv.id,
                     "author": author_id,
+                    "author_name": conv.author_names.get(author_id),
                 },
             )
             evidence = {line for cid, line in res.lines if cid == conv.id}

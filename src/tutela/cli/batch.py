@@ -209,9 +209,10 @@ def analyze(
         for col in cols:
             table.add_column(col, justify="right" if col in ("#", "risk", "convs") else "left")
         for i, a in enumerate(p["authors"][:top], start=1):
+            who = f"{a['id']} ({a['name']})" if a.get("name") else a["id"]
             if not a["assessed"]:
                 table.add_row(
-                    str(i), a["id"], "-", "not assessed", "-", str(a["conversations"]), "", ""
+                    str(i), who, "-", "not assessed", "-", str(a["conversations"]), "", ""
                 )
                 continue
             inds = ", ".join(dict.fromkeys(f"{h['category']}@{h['line']}" for h in a["indicators"]))
@@ -225,7 +226,7 @@ def analyze(
             )
             table.add_row(
                 str(i),
-                a["id"],
+                who,
                 f"{a['risk']:.3f}",
                 "RISK" if a["label"] else "",
                 a["stage"],

@@ -174,6 +174,7 @@ class AuthorResult:
     evidence: list[EvidenceLine] = field(default_factory=list)
     model_risk: float = 0.0
     assessed: bool = True
+    name: str | None = None  # the display name the source gives for this id, if any
 
     def to_dict(self) -> dict:
         """JSON-ready; an author seen only where the source held no words (``assessed`` false)
@@ -182,6 +183,7 @@ class AuthorResult:
             "model_risk": round(self.model_risk, 6) if self.assessed else None,
             "evidence": [e.to_dict() for e in self.evidence],
             "id": self.id,
+            "name": self.name,
             "assessed": self.assessed,
             "risk": round(self.risk, 6) if self.assessed else None,
             "label": int(self.label) if self.assessed else None,
@@ -365,6 +367,7 @@ def analyze(
             author_keys, author_docs, author_preps, a_risk, strict=True
         ):
             res = authors.setdefault(a, AuthorResult(id=a))
+            res.name = conv.author_names.get(a, res.name)
             res.assessed = True
             res.conversations += 1
             hits = [h for line_hits in prep.hits for h in line_hits]
@@ -422,6 +425,7 @@ def _not_assessed(
         res = authors.get(a)
         if res is None:
             res = authors[a] = AuthorResult(id=a, assessed=False)
+        res.name = conv.author_names.get(a, res.name)
         res.conversations += 1
 
 

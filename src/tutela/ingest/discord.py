@@ -185,6 +185,7 @@ def read(
     surrogates = naive_times = 0
     blank = 0  # messages with no content and nothing attached or embedded
     messages: list[Message] = []
+    names: dict[str, str] = {}
     for i, item, line in items:
         mp: JsonPath = ("messages", i)
         m = doc.obj(item, mp)
@@ -194,6 +195,11 @@ def read(
             continue
         author = doc.obj(doc.field(m, "author", mp), (*mp, "author"))
         author_id = doc.ident(author, "id", (*mp, "author"))
+        for key in ("nickname", "name"):  # the name shown in the channel, else the account's
+            shown = author.get(key)
+            if isinstance(shown, str) and shown.strip():
+                names[author_id] = shown
+                break
         text = doc.string(m, "content", mp, default="")
         fixed = fix_surrogates(text)
         if fixed != text:
@@ -279,4 +285,10 @@ def read(
                 "kept as text, with no UTC instant",
             )
         )
-    yield Conversation(id=cid, messages=messages, source=where, content_available=content_available)
+    yield Conversation(
+        id=cid,
+        messages=messages,
+        source=where,
+        content_available=content_available,
+        author_names=names,
+    )

@@ -344,6 +344,7 @@ def _conversation(
         cid = name if isinstance(name, str) and name.strip() else f"{stem}#{format_path(cp)}"
     items = doc.items(doc.field(chat, "messages", cp), (*cp, "messages"))
     messages: list[Message] = []
+    names: dict[str, str] = {}
     for i, item, line in items:
         mp: JsonPath = (*cp, "messages", i)
         m = doc.obj(item, mp)
@@ -355,6 +356,9 @@ def _conversation(
         author = _author(doc, m, mp)
         if "from" in m and m["from"] is None:
             tally.deleted[author] += 1
+        shown = m.get("from")
+        if isinstance(shown, str) and shown.strip() and shown != author:
+            names[author] = shown
         if "forwarded_from" in m:
             origin = m["forwarded_from"]
             tally.forwarded[
@@ -386,7 +390,7 @@ def _conversation(
                 kind="text" if text else "media",
             )
         )
-    return Conversation(id=cid, messages=messages, source=doc.where)
+    return Conversation(id=cid, messages=messages, source=doc.where, author_names=names)
 
 
 def read(
