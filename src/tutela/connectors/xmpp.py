@@ -69,11 +69,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import uuid
 from collections import deque
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
 import slixmpp
@@ -81,6 +80,18 @@ from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
+from tutela.connectors._xmpp_stanzas import (
+    NS_CLIENT,
+    NS_DELAY,
+    NS_MUC_USER,
+    NS_SID,
+    carbon,
+    from_occupant,
+    is_forward,
+    oob_urls,
+    parse_stamp,
+    platform_id,
+)
 from tutela.connectors.attachments import attachment_from_url, attachments_in_text
 from tutela.connectors.base import (
     Address,
@@ -98,91 +109,8 @@ __all__ = ["XmppConnector", "parse_stamp"]
 
 log = logging.getLogger(__name__)
 
-NS_CLIENT = "jabber:client"
-NS_FORWARD = "urn:xmpp:forward:0"
-NS_CARBONS = "urn:xmpp:carbons:2"
-NS_MAM_PREFIX = "urn:xmpp:mam:"
-NS_DELAY = "urn:xmpp:delay"
-NS_OOB = "jabber:x:oob"
-NS_SID = "urn:xmpp:sid:0"
-NS_MUC_USER = "http://jabber.org/protocol/muc#user"
-
-#: XEP-0082 DateTime profile (``CCYY-MM-DDThh:mm:ss[.sss]TZD``), the form of XEP-0203 stamps.
-_STAMP = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})"
-)
 #: how many ids of messages this connector sent are remembered (to recognise their carbons)
 _SENT_IDS = 1000
-
-
-def parse_stamp(text: str) -> datetime:
-    """An XEP-0082 DateTime (the XEP-0203 ``stamp`` attribute) as an aware UTC datetime.
-
-    Accepts ``2024-05-01T10:00:00Z``, fractions of any length (cut to microseconds) and a
-    ``±hh:mm`` offset. Raises ``ValueError`` for anything else, the legacy XEP-0091 form
-    ``20240501T10:00:00`` included (deprecated, and it states no zone).
-    """
-    m = _STAMP.fullmatch(text.strip())
-    if m is None:
-        raise ValueError(f"not an XEP-0082 DateTime: {text!r}")
-    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    micro = int((m.group(7) or "0")[:6].ljust(6, "0"))
-    at = datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
-    zone = m.group(8)
-    if zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        at -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-    return at
-
-
-def _is_forward(stanza: Any) -> bool:
-    """True when the stanza wraps another message (carbons, MAM result, any forward)."""
-    for child in stanza.xml.iter():
-        tag = child.tag
-        if not isinstance(tag, str) or not tag.startswith("{"):
-            continue
-        ns = tag[1:].split("}", 1)[0]
-        if ns in (NS_FORWARD, NS_CARBONS) or ns.startswith(NS_MAM_PREFIX):
-            return True
-    return False
-
-
-def _carbon(stanza: Any) -> tuple[str, Any] | None:
-    """``(kind, inner)`` for an XEP-0280 carbon: ``kind`` is ``"sent"`` or ``"received"``,
-    ``inner`` the forwarded ``<message/>`` element (``None`` when the wrapper holds none);
-    ``None`` when the stanza is not a carbon."""
-    for kind in ("sent", "received"):
-        wrapper = stanza.xml.find(f"{{{NS_CARBONS}}}{kind}")
-        if wrapper is not None:
-            return kind, wrapper.find(f"{{{NS_FORWARD}}}forwarded/{{{NS_CLIENT}}}message")
-    return None
-
-
-def _platform_id(stanza: Any, own_bare: str) -> str | None:
-    """The message's stable id (module docstring): the origin-id, else the *last* stanza-id
-    ``by`` ``own_bare``, else ``None`` (never the stream-local ``id`` attribute)."""
-    origin = stanza.xml.find(f"{{{NS_SID}}}origin-id")
-    if origin is not None and (origin.get("id") or "").strip():
-        return str(origin.get("id"))
-    found = None
-    for sid in stanza.xml.findall(f"{{{NS_SID}}}stanza-id"):
-        if sid.get("by") == own_bare and (sid.get("id") or "").strip():
-            found = str(sid.get("id"))
-    return found
-
-
-def _from_occupant(stanza: Any) -> bool:
-    """True when a private message says it comes through a room (XEP-0045 section 7.5)."""
-    return stanza.xml.find(f"{{{NS_MUC_USER}}}x") is not None
-
-
-def _oob_urls(stanza: Any) -> list[str]:
-    urls = []
-    for x in stanza.xml.findall(f"{{{NS_OOB}}}x"):
-        url = x.findtext(f"{{{NS_OOB}}}url")
-        if url and url.strip():
-            urls.append(url.strip())
-    return urls
 
 
 class XmppConnector(BaseConnector):
@@ -395,10 +323,10 @@ class XmppConnector(BaseConnector):
         own_bare = self.jid.bare
         # RFC 6120 section 8.1.2.1: a stanza without 'from' comes from the user's own account
         from_own_account = not sender.bare or (sender.bare == own_bare and not sender.resource)
-        carbon = _carbon(msg)
-        if carbon is not None and from_own_account and carbon[1] is not None:
-            return self._translate_carbon(msg, carbon[0], slixmpp.Message(xml=carbon[1]))
-        if carbon is not None or _is_forward(msg):
+        wrapped = carbon(msg)
+        if wrapped is not None and from_own_account and wrapped[1] is not None:
+            return self._translate_carbon(msg, wrapped[0], slixmpp.Message(xml=wrapped[1]))
+        if wrapped is not None or is_forward(msg):
             if not sender.bare or sender.bare == own_bare:
                 self.stats.forwards_ignored += 1  # archive results, empty or odd wrappers
             else:
@@ -415,7 +343,7 @@ class XmppConnector(BaseConnector):
         frm: slixmpp.JID = inner["from"]
         to: slixmpp.JID = inner["to"]
         wire = str(outer).encode("utf-8")
-        if _is_forward(inner) or (inner["type"] or "normal") not in ("chat", "normal"):
+        if is_forward(inner) or (inner["type"] or "normal") not in ("chat", "normal"):
             self.stats.forwards_ignored += 1  # nested forwards; carbons never copy groupchat
             return None
         if kind == "received":  # a contact's message to another device of the account
@@ -433,7 +361,7 @@ class XmppConnector(BaseConnector):
         if to.bare in self.rooms and not to.resource:
             self.stats.own_lines_not_stored += 1  # a chat to a room itself: nobody's chat
             return None
-        pid = _platform_id(inner, own_bare)
+        pid = platform_id(inner, own_bare)
         client = self._client
         ours = client is not None and str(frm) == str(client.boundjid)
         if ours or (pid is not None and pid in self._sent_ids):
@@ -484,7 +412,7 @@ class XmppConnector(BaseConnector):
 
     def _is_occupant(self, jid: slixmpp.JID, msg: Any) -> bool:
         """True when ``jid`` (with a resource) is a room occupant (module docstring)."""
-        return jid.bare in self.rooms or jid.domain in self._muc_domains or _from_occupant(msg)
+        return jid.bare in self.rooms or jid.domain in self._muc_domains or from_occupant(msg)
 
     def _is_history(self, msg: Any, room: str) -> bool:
         """A groupchat message the room replays from its history (module docstring)."""
@@ -518,7 +446,7 @@ class XmppConnector(BaseConnector):
             self._history_open.discard(sender.bare)  # the subject ends the history
             return None
         body = msg["body"] or ""
-        oob = _oob_urls(msg)
+        oob = oob_urls(msg)
         if not body.strip() and not oob:
             if msg.xml.find(f"{{{NS_CLIENT}}}body") is not None:
                 self.stats.empty_ignored += 1  # a blank body is nobody's words
@@ -608,7 +536,7 @@ class XmppConnector(BaseConnector):
             mentioned=mentions(text, self.nick),
             received_at=self._now() if received_at is None else received_at,
             wire=str(msg).encode("utf-8") if wire is None else wire,
-            platform_id=_platform_id(msg, self.account),
+            platform_id=platform_id(msg, self.account),
             attachments=attachments,
             sent_at=sent_at,
             sent_by=sent_by,
