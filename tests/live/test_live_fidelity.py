@@ -6,6 +6,7 @@ device is recorded as an operator line. Then the same over real Prosody and mini
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sys
 import time
 from collections.abc import Iterator
@@ -476,30 +477,51 @@ def test_own_line_to_someone_who_never_wrote_is_not_stored_and_not_taken_over(me
     async def go() -> None:
         await conn.start()
         assert await engine.handle_own(_own("mum", "home at six", "o1")) is None
-        # mum writes back: the human's chat, neither stored nor answered by the persona
+        # mum writes back to the account: recorded and decided (it is addressed to the
+        # account), never answered by the persona (a human holds that chat)
         back = replace(_msg("ok see you", "m1", received_at=T0 + timedelta(minutes=2)),
                        sender=Identity("memory", "mum", "mum"))  # fmt: skip
-        assert await engine.handle(back) is None
-        assert await engine.handle(replace(back, platform_id="m2", other_device=True)) is None
+        first = await engine.handle(back)
+        assert first is not None and first.replies == ()
+        copy = await engine.handle(replace(back, platform_id="m2", other_device=True))
+        assert copy is not None and copy.replies == ()
         with pytest.raises(TimeoutError):
             await mum.next_reply(timeout=0.3)
-        # after the quiet period, mum writing first is a contact like any other
-        later = replace(back, platform_id="m3", received_at=T0 + timedelta(hours=7))
+        # after the quiet period the persona answers again
+        later = replace(back, text="are you there", platform_id="m3",
+                        received_at=T0 + timedelta(hours=7))  # fmt: skip
         assert (await engine.handle(later)) is not None
         await conn.stop()
 
     run(go())
-    assert engine.own_lines_not_stored == 1 and engine.human_chats_ignored == 2
-    texts = [m.text for m in _messages(recorder)]
-    assert "home at six" not in texts and "ok see you" in texts
-    assert texts.count("ok see you") == 1  # the late one only
+    # the copy that reached another device was never to be answered: only the direct line counts
+    assert engine.own_lines_not_stored == 1 and engine.human_chats_ignored == 1
+    rows = _messages(recorder)
+    texts = [m.text for m in rows]
+    assert "home at six" not in texts  # the human's own line to a non-contact is not stored
+    assert texts.count("ok see you") == 2
+    assert [m.answer for m in rows if m.text == "ok see you"] == [False, False]
     audits = [e for e in iter_ledger(store) if e.kind.value == "audit"]
     assert not any((e.payload or {}).get("action") == "own_account_line" for e in audits)
-    with store.session() as s:
-        from sqlalchemy import text as sql
 
-        contacts = s.execute(sql("SELECT COUNT(*) FROM contacts")).scalar_one()
-    assert contacts == 1  # mum, created only when she wrote first, after the quiet period
+
+def test_a_human_reply_in_an_open_conversation_stops_the_persona_answering(memory) -> None:
+    """No double answers: once a human wrote from another device, the contact's next lines are
+    recorded, never answered by the persona, for the quiet period."""
+    conn, recorder, engine = memory.conn, memory.recorder, memory.engine
+
+    async def go() -> None:
+        await conn.start()
+        assert (await engine.handle(_msg("hi", "h1"))) is not None
+        assert await engine.handle_own(_own("c1", "hey, me here", "o9", minutes=1)) is not None
+        nxt = await engine.handle(_msg("who is this", "h2", received_at=T0 + timedelta(minutes=2)))
+        assert nxt is not None and nxt.replies == ()
+        await conn.stop()
+
+    run(go())
+    rows = _messages(recorder)
+    assert [m.text for m in rows if m.direction == "in"] == ["hi", "who is this"]
+    assert rows[-1].answer is False
 
 
 def test_own_line_after_the_conversation_ended_long_ago_is_not_stored(memory) -> None:
@@ -553,3 +575,67 @@ def test_a_blank_line_is_neither_recorded_nor_answered(memory) -> None:
 
     run(go())
     assert _messages(recorder) == [] and engine.blank_ignored == 1
+
+
+def test_a_restart_remembers_a_conversation_in_its_quiet_period(memory, tables) -> None:
+    """A line minutes after the conversation ended (e.g. after a deterrence warning) belongs to
+    that ended conversation after a restart too: no new conversation, no persona reply."""
+    store, conn, recorder, engine = memory.store, memory.conn, memory.recorder, memory.engine
+    contact = memory.hub.client("c1")
+
+    async def go() -> None:
+        await conn.start()
+        first = await engine.handle(_msg("hi", "q1"))
+        await contact.next_reply(timeout=1)
+        recorder.end_conversation(first.conversation_id, ended_at=T0 + timedelta(minutes=1))
+        engine._live[("memory", PERSONA, "c1", None)].ended_at = T0 + timedelta(minutes=1)
+        _, restarted = _engine(store, conn, tables, memory.clock)
+        await restarted.resume()
+        again = await restarted.handle(
+            _msg("sorry, can we still chat?", "q2", received_at=T0 + timedelta(minutes=4))
+        )
+        assert again is not None and again.conversation_id == first.conversation_id
+        assert again.replies == ()
+        with pytest.raises(TimeoutError):
+            await contact.next_reply(timeout=0.3)
+        await conn.stop()
+
+    run(go())
+
+
+def test_every_dropped_copy_leaves_an_audit_entry(memory) -> None:
+    conn, engine, store = memory.conn, memory.engine, memory.store
+
+    async def go() -> None:
+        await conn.start()
+        assert await engine.handle(_msg("ok", "dup-1")) is not None
+        resend = replace(_msg("ok", "dup-1", received_at=T0 + timedelta(hours=1)), wire=b"<2nd>")
+        assert await engine.handle(resend) is None
+        await conn.stop()
+
+    run(go())
+    drops = [
+        e.payload
+        for e in iter_ledger(store)
+        if e.kind.value == "audit" and (e.payload or {}).get("action") == "duplicate_dropped"
+    ]
+    assert len(drops) == 1
+    details = drops[0]["details"]
+    assert details["platform_msg_id"] == "dup-1"
+    assert details["wire_sha256"] == hashlib.sha256(b"<2nd>").hexdigest()
+    assert details["received_at"].startswith((T0 + timedelta(hours=1)).isoformat()[:16])
+
+
+def test_a_redelivered_copy_of_a_purged_message_is_not_recorded_again(memory) -> None:
+    conn, recorder, engine = memory.conn, memory.recorder, memory.engine
+
+    async def go() -> None:
+        await conn.start()
+        first = await engine.handle(_msg("old words", "pg-1"))
+        recorder.purge_messages([first.inbound.id], actor="system", reason="retention")
+        assert await engine.handle(_msg("old words", "pg-1")) is None
+        await conn.stop()
+
+    run(go())
+    ins = [m for m in _messages(recorder) if m.direction == "in"]
+    assert len(ins) == 1 and ins[0].text is None  # still only the purged original

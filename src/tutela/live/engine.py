@@ -12,7 +12,9 @@ For every message addressed to the persona, in this order (DESIGN.md, data flow)
    variant (the persona then ends the conversation), else a reply planned from the reviewed bank;
    the typing delay is waited on the engine's clock; the sent text is recorded.
 
-**De-duplication**: a message whose platform id was already recorded for the same account and
+**De-duplication** (every dropped copy leaves a ``duplicate_dropped`` audit entry with its
+receive time and wire digest; a copy of a purged original is dropped too, so retention is never
+undone by a redelivery): a message whose platform id was already recorded for the same account and
 sender with the same text and the same attachment metadata (``Recorder.find_message``; only for
 connectors whose capabilities say ``durable_message_ids``) is not recorded, decided or answered
 again, across restarts too; it is counted in ``duplicates_dropped`` and logged
@@ -32,12 +34,13 @@ answer it after a restart either.
 persona. An own line never opens a conversation or creates a contact: the human's private chats
 with anyone else are none of Tutela's business (only messages addressed to a persona are stored)
 and the persona must not take over a chat it did not receive (it never initiates). Such a line
-is counted in ``own_lines_not_stored`` and nothing of it is kept. The engine then remembers, in
-memory only and for the quiet period after the human's last such line, that a human is chatting
-with that contact from another device: what the contact writes back (directly or as a carbon
-copy) is that human's chat, not a contact of the persona, and is neither recorded nor answered
-(``human_chats_ignored``). The memory is lost on a restart (storing the addressee would store
-the private chat).
+is counted in ``own_lines_not_stored`` and nothing of it is kept. The engine then remembers, for
+the quiet period after the human's last line (recorded or not), that a human holds the chat with
+that contact from another device: what the contact writes to the persona's account is still
+recorded and decided (it is addressed to the account, and may be evidence), but never answered
+by the persona (``human_chats_ignored`` counts these). After a restart the memory is rebuilt from
+the recorded operator lines; the memory of unrecorded lines is lost (storing their addressee
+would store the private chat), so such a contact's later line would be answered.
 
 Conversation state is rebuilt from the store on start (:meth:`PersonaEngine.resume`): open
 conversations are reloaded, their contact lines re-scored, their dialogue state replayed from the
@@ -48,6 +51,7 @@ recorded replies, and an inbound message that was recorded but not yet decided i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -207,7 +211,7 @@ class PersonaEngine:
         self.blank_ignored = 0
         """Inbound messages without words or media, not recorded."""
         self.human_chats_ignored = 0
-        """Inbound messages not recorded: the contact is in a chat a human began elsewhere."""
+        """Inbound messages recorded but not answered: a human holds that chat elsewhere."""
         self._human_chats: dict[tuple[str, str, str, str | None], datetime] = {}
         if detector is None and policy.params.line_evidence.enabled:
             detector = default_line_detector(gate=0.0)
@@ -297,10 +301,29 @@ class PersonaEngine:
             **query, text=msg.text, attachments=msg.attachments if inbound else ()
         )
         if found is None:
-            if final and self.recorder.find_message(**query) is not None:
-                log.warning("message.id_reused", platform=msg.platform, platform_id=msg.platform_id)
-            return False
+            same_id = self.recorder.find_message(**query)
+            if same_id is not None and same_id.text is None:
+                found = same_id  # the original was purged (retention): never record it again
+            else:
+                if final and same_id is not None:
+                    log.warning(
+                        "message.id_reused", platform=msg.platform, platform_id=msg.platform_id
+                    )
+                return False
         self.duplicates_dropped += 1
+        # a durable trace of every dropped copy: when it came and what its bytes were
+        self.recorder.record_audit(
+            "system",
+            "duplicate_dropped",
+            f"conversation:{found.conversation_id}",
+            {
+                "message_seq": found.seq,
+                "platform_msg_id": msg.platform_id,
+                "received_at": msg.received_at.isoformat(),
+                "wire_sha256": hashlib.sha256(msg.wire).hexdigest(),
+                "original_purged": found.text is None,
+            },
+        )
         log.info(
             "message.duplicate",
             platform=msg.platform,
@@ -315,18 +338,20 @@ class PersonaEngine:
     async def handle(self, msg: InboundMessage) -> Handled | None:
         """Record, score, decide and answer one inbound message (see the module docstring).
 
-        Returns ``None`` for a message without words or media, a second delivery of a
-        recorded message and a message from a contact a human is chatting with from another
-        device of the account (nothing is recorded, decided or sent; module docstring). A
-        message with ``answer`` False is recorded (with that flag) and decided, never answered.
+        Returns ``None`` for a message without words or media and a second delivery of a
+        recorded message (nothing is recorded, decided or sent; module docstring). A message
+        with ``answer`` False, or from a contact a human is chatting with from another device of
+        the account, is recorded (with ``answer`` False) and decided, never answered.
         """
         if not (msg.text or "").strip() and not msg.attachments:
             # no words, no media: nobody's line (connectors drop these too; a second guard)
             self.blank_ignored += 1
             log.info("message.blank", platform=msg.platform)
             return None
-        if self._in_human_chat(msg):
-            return None
+        if msg.answer and self._in_human_chat(msg):
+            # a human holds this chat from another device: the line is recorded and decided,
+            # never answered by the persona (no double answers, no lost evidence)
+            msg = dataclasses.replace(msg, answer=False)
         if self._already_recorded(msg, final=False):  # before a conversation is opened for it
             return None
         live = self._conversation_for(msg)
@@ -385,6 +410,7 @@ class PersonaEngine:
                 wire=msg.wire,
                 platform_msg_id=msg.platform_id,
             )
+        self._human_chats[key] = msg.received_at  # the persona stops answering this chat
         self.recorder.record_audit(
             "system",
             "own_account_line",
@@ -396,8 +422,8 @@ class PersonaEngine:
 
     def _in_human_chat(self, msg: InboundMessage) -> bool:
         """True (counted, logged without content) when ``msg`` comes from a contact a human
-        began a chat with from another device of the account, within the quiet period of the
-        human's last line, and the persona has no conversation of its own with them."""
+        wrote to from another device of the account within the quiet period of the human's last
+        line: the line is then recorded but not answered."""
         key = self._key(msg)
         since = self._human_chats.get(key)
         if since is None:
@@ -405,11 +431,8 @@ class PersonaEngine:
         if msg.received_at - since > self.quiet_period:
             del self._human_chats[key]
             return False
-        live = self._live.get(key)
-        if live is not None and live.contact_lines > 0:
-            return False
         self.human_chats_ignored += 1
-        log.info("message.not_stored", reason="a human's chat from another device")
+        log.info("message.not_answered", reason="a human's chat from another device")
         return True
 
     async def _process(
@@ -669,7 +692,10 @@ class PersonaEngine:
         Returns what was done with inbound messages that had been recorded but not decided.
         """
         done: list[Handled] = []
-        for record in self.recorder.open_conversations():
+        # also the conversations still in their quiet period (just warned, just ended): a line
+        # after the restart belongs to them, as it would have without the restart
+        since = self.clock.now() - self.quiet_period
+        for record in self.recorder.open_conversations(ended_since=since):
             if record.persona_id != self.persona.id:
                 continue
             messages = self.recorder.conversation_messages(record.id)
@@ -689,6 +715,8 @@ class PersonaEngine:
                 prior_warnings=self._prior_warnings(record.contact_id, record.id),
                 reader=LineReader(self.detector, lang=record.lang),
             )
+            live.ended_at = record.ended_at
+            key = (record.platform, record.account, contact, record.room)
             pending: list[MessageRecord] = []
             for m in messages:
                 if m.direction == "in":
@@ -709,11 +737,13 @@ class PersonaEngine:
                         live.dialogue = self.dialogue.apply(
                             live.dialogue, ReplySent(origin.split(":", 1)[1], m.text)
                         )
+                    elif origin.startswith("human:device:") and m.at >= since:
+                        self._human_chats[key] = m.at  # a human holds this chat elsewhere
             for d in self.recorder.conversation_decisions(record.id):
                 action = Action(d.action)
                 if action.rank > live.strongest.rank:
                     live.strongest = action
-            self._live[(record.platform, record.account, contact, record.room)] = live
+            self._live[key] = live
             for m in pending:
                 async with live.lock:
                     done.append(await self._process(live, m, answer=m.answer))

@@ -319,12 +319,19 @@ class ConversationsMixin(RecorderBase):
             ).scalars()
             return [_decision_record(r) for r in rows]
 
-    def open_conversations(self) -> list[ConversationRecord]:
-        """Conversations not yet ended, oldest first."""
+    def open_conversations(
+        self, *, ended_since: datetime | None = None
+    ) -> list[ConversationRecord]:
+        """Conversations not yet ended, oldest first; with ``ended_since`` (aware UTC) also those
+        that ended at or after it (a restart must remember a conversation still in its quiet
+        period, e.g. just after a deterrence warning)."""
+        if ended_since is not None:
+            _check_aware("ended_since", ended_since)
         with self.store.session() as s:
+            wanted = ConversationRow.ended_at.is_(None)
+            if ended_since is not None:
+                wanted = wanted | (ConversationRow.ended_at >= ended_since)
             rows = s.execute(
-                select(ConversationRow)
-                .where(ConversationRow.ended_at.is_(None))
-                .order_by(ConversationRow.id)
+                select(ConversationRow).where(wanted).order_by(ConversationRow.id)
             ).scalars()
             return [_conversation_record(r) for r in rows]
