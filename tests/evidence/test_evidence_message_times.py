@@ -194,13 +194,137 @@ def test_report_names_whose_stamp_a_sent_time_is(tmp_path: Path) -> None:
     store.close()
     verify_package(out, expected_fingerprint=signer.fingerprint())
     html = members(out)["report.html"].decode("utf-8")
-    assert "sent 2025-03-01T11:40:05.000000Z (stamp of localhost)" in html
+    assert (
+        "sent 2025-03-01T11:40:05.000000Z (as stamped by localhost, the server&#39;s claim)" in html
+    )
+    assert "stamp of localhost" not in html  # reads as if the stamp were checked: it is not
     assert "platform&#39;s stamp" not in html and "platform's stamp" not in html
     contents = verified_contents(out, expected_fingerprint=signer.fingerprint())
     ctx = report_context(contents)
     (line,) = [ln for v in ctx["views"] for ln in v.lines]
     assert _line_times(line, ctx["sent_by"].get(line.ledger_seq)) == (
         "received 2025-03-01T12:00:00.000000Z\n"
-        "sent 2025-03-01T11:40:05.000000Z (stamp of localhost)"
+        "sent 2025-03-01T11:40:05.000000Z (as stamped by localhost, the server's claim)"
     )
     assert members(out)["report.pdf"].startswith(b"%PDF")
+
+
+# ---------------------------------------------------------------------------------------------
+# "not answered by design" and purged rows (review of issue 11)
+
+
+@pytest.fixture
+def quiet_case(tmp_path: Path) -> tuple[Path, Signer, Path]:
+    """A case with a line stored ``answer = false``, a plain one, and a purged one; returns the
+    package, the signer and the database file."""
+    signer = Signer.generate()
+    db = tmp_path / "db.sqlite"
+    store = open_store(f"sqlite:///{db}")
+    rec = Recorder(store, signer=signer, checkpoint_every=4)
+    op = rec.ensure_demo_operation()
+    cid = rec.get_or_create_contact("xmpp", "bob@localhost")
+    conv = rec.open_conversation(
+        operation_id=op.id, persona_id="p", platform="xmpp", account="mia@localhost",
+        contact_id=cid, lang="en", started_at=T0,
+    ).id  # fmt: skip
+    for n, answer in ((1, False), (2, True), (3, True)):
+        m = rec.record_inbound(
+            conversation_id=conv, author="bob@localhost", text=f"line {n}",
+            wire=f"<message>{n}</message>".encode(), received_at=T0 + timedelta(minutes=n),
+            contact_line=n, answer=answer,
+        )  # fmt: skip
+    rec.purge_messages([m.id], actor="retention", reason="expired")
+    out = tmp_path / "case.zip"
+    export_package(store, rec.get_or_create_case(cid).id, out, signer=signer)
+    store.close()
+    return out, signer, db
+
+
+def test_a_line_not_to_be_answered_is_marked_and_nothing_more(quiet_case, monkeypatch) -> None:
+    path, signer, _ = quiet_case
+    verify_package(path, expected_fingerprint=signer.fingerprint())
+    rows = _rows(path)
+    assert [(r.get("answer"), r.get("answer_note")) for r in rows] == [
+        (False, "not answered by design"), (None, None), (None, None),
+    ]  # fmt: skip
+    assert "answer" not in rows[1] and "answer_note" not in rows[1]  # earlier layout kept
+    html = members(path)["report.html"].decode("utf-8")
+    assert html.count("[not answered by design]") == 1
+    assert '<td>line 1<br><small class="quiet">[not answered by design]</small></td>' in html
+    contents = verified_contents(path, expected_fingerprint=signer.fingerprint())
+    lines = [ln for v in contents.conversation_views() for ln in v.lines]
+    assert [ln.not_answered for ln in lines] == [True, False, False]
+
+    import reportlab.platypus as platypus
+
+    from tutela.evidence.report import render_pdf
+
+    drawn: list[str] = []
+
+    class Spy(platypus.Paragraph):  # what the PDF draws, before the font encodes it
+        def __init__(self, text, *a, **kw) -> None:
+            drawn.append(str(text))
+            super().__init__(text, *a, **kw)
+
+    monkeypatch.setattr(platypus, "Paragraph", Spy)
+    assert render_pdf(contents).startswith(b"%PDF")
+    marked = [t for t in drawn if "not answered by design" in t]
+    assert len(marked) == 1 and marked[0].startswith("line 1")
+
+
+def test_a_forged_or_dropped_not_answered_mark_is_detected(quiet_case, tmp_path: Path) -> None:
+    path, signer, _ = quiet_case
+
+    def dropped(r: dict) -> None:
+        r.pop("answer", None)
+        r.pop("answer_note", None)
+
+    def invented(r: dict) -> None:
+        if r["message_seq"] == 2:
+            r.update(answer=False, answer_note="not answered by design")
+
+    def reworded(r: dict) -> None:
+        if r.get("answer") is False:
+            r["answer_note"] = "not answered: the contact was an adult"
+
+    for n, change in enumerate((dropped, invented, reworded)):
+        forged = _edit_rows(path, tmp_path / f"quiet{n}.zip", signer, change)
+        with pytest.raises(TamperError, match="answer"):
+            verify_package(forged, expected_fingerprint=signer.fingerprint())
+
+
+def test_a_purged_row_carrying_text_is_refused(quiet_case, tmp_path: Path) -> None:
+    path, signer, _ = quiet_case
+    assert [(r["purged"], r["text"], r["wire"]) for r in _rows(path)][2] == (True, None, None)
+    for name, value in (("text", "line 3"), ("wire", "PG0+")):
+
+        def restored(r: dict, name=name, value=value) -> None:
+            if r["purged"]:
+                r[name] = value
+
+        forged = _edit_rows(path, tmp_path / f"purged-{name}.zip", signer, restored)
+        with pytest.raises(TamperError, match=f"{name} of a purged message"):
+            verify_package(forged, expected_fingerprint=signer.fingerprint())
+
+
+def test_content_written_on_a_purged_row_is_not_exported(quiet_case, tmp_path: Path) -> None:
+    """Text put back on a purged row behind the dropped guard: the collector leaves it out (the
+    ledger verify names the row, see tests/store/test_store_message_times.py)."""
+    from tutela.evidence._collect import message_rows
+
+    _, _, db = quiet_case
+    con = sqlite3.connect(db)
+    con.execute("DROP TRIGGER messages_guard_update")
+    con.execute("UPDATE messages SET text = 'made up', wire = X'00' WHERE purged_at IS NOT NULL")
+    con.commit()
+    con.close()
+    store = open_store(f"sqlite:///{db}")
+    try:
+        rows = message_rows(store, [1], max_seq=10_000)
+    finally:
+        store.close()
+    assert [(r["purged"], r["text"], r["wire"]) for r in rows] == [
+        (False, "line 1", "PG1lc3NhZ2U+MTwvbWVzc2FnZT4="),
+        (False, "line 2", "PG1lc3NhZ2U+MjwvbWVzc2FnZT4="),
+        (True, None, None),
+    ]

@@ -418,3 +418,65 @@ def test_every_mirrored_column_edited_behind_the_guard_is_caught(
         assert c.execute(text(stmt)).rowcount == 1
     with pytest.raises(TamperError, match=field):
         verify_store(store, signer.public_key)
+
+
+# columns no ledger entry holds for that row, edited behind the dropped guard (review of issue 11)
+_IN = "direction = 'in' AND purged_at IS NULL"
+_OUT = "direction = 'out'"
+_GONE = "purged_at IS NOT NULL"
+
+
+@pytest.mark.parametrize(
+    ("stmt", "field", "row"),
+    [
+        # a line moved into another conversation
+        (
+            f"UPDATE messages SET conversation_id = :other WHERE {_IN}",
+            "conversation differs",
+            "kept",
+        ),
+        # content fabricated on a row the retention purge emptied
+        (f"UPDATE messages SET text = 'made up' WHERE {_GONE}", "text of a purged message", "gone"),
+        (f"UPDATE messages SET wire = :blob WHERE {_GONE}", "wire of a purged message", "gone"),
+        (
+            f"""UPDATE messages SET attachments = '[{{"kind": "image"}}]' WHERE {_GONE}""",
+            "attachments of a purged message",
+            "gone",
+        ),
+        # "the persona sent media", a send stamp beside ``at``, an origin on what the contact wrote
+        (
+            f"""UPDATE messages SET attachments = '[{{"kind": "image"}}]' WHERE {_OUT}""",
+            "attachments",
+            "out",
+        ),
+        (f"UPDATE messages SET sent_at = at WHERE {_OUT}", "sent_at column", "out"),
+        (f"UPDATE messages SET origin = 'bank:x' WHERE {_IN}", "origin", "kept"),
+        # a purged row's kept columns are still bound to its entry
+        (f"UPDATE messages SET sent_by = 'evil.example' WHERE {_GONE}", "sent_by", "gone"),
+    ],
+)
+def test_columns_an_entry_leaves_empty_edited_behind_the_guard_are_caught(
+    store: Store, signer: Signer, stmt: str, field: str, row: str
+) -> None:
+    rec = _recorder(store, signer)
+    conv = _conversation(rec)
+    other = _conversation(rec)
+    kept = _inbound(rec, conv, 1)
+    gone = _inbound(rec, conv, 2, sent_at=T0, sent_by="localhost", answer=False)
+    out = rec.record_outbound(
+        conversation_id=conv, text="hey", origin="bank:x", sent_at=T0 + timedelta(minutes=3)
+    )
+    assert rec.purge_messages([gone.id], actor="retention", reason="expired") is not None
+    rec.checkpoint()
+    verify_store(store, signer.public_key)
+    with store.session() as s:  # the outbound row holds no sent_at of its own
+        assert s.execute(
+            text("SELECT sent_at FROM messages WHERE id = :i"), {"i": out.id}
+        ).one() == (None,)
+    _drop_message_guard(store)
+    with store.engine.execution_options(**{_WRITE: True}).begin() as c:
+        assert c.execute(text(stmt), {"other": other, "blob": b"\x00"}).rowcount == 1
+    with pytest.raises(TamperError, match=field) as info:
+        verify_store(store, signer.public_key)
+    want = {"kept": kept, "gone": gone, "out": out}[row]
+    assert info.value.seq == want.ledger_seq  # the error names the edited row's entry

@@ -18,7 +18,11 @@ from tutela.evidence.entry import EntryKind, format_instant
 if TYPE_CHECKING:
     from tutela.store import Store
 
-__all__ = ["CaseScope", "case_scope", "message_rows", "operation_rows"]
+__all__ = ["NOT_ANSWERED", "CaseScope", "case_scope", "message_rows", "operation_rows"]
+
+NOT_ANSWERED = "not answered by design"
+"""How a package and its report mark an inbound message stored with ``answer = false`` (the
+engine's "never answer" choice; the ledger entry holds ``"answer": false`` and nothing more)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +108,11 @@ def message_rows(
     message number. Shape: ``{conversation, message_seq, direction,
     contact_line, author, text, wire (base64 or None), at, ledger_seq, purged}``; inbound rows
     also ``sent_at``: the platform's own send stamp (ledger text) or ``None`` when it stated none
-    (``at`` is when Tutela received the message)."""
+    (``at`` is when Tutela received the message), and, only for a message stored with
+    ``answer = false`` (its ledger entry holds ``"answer": false``), ``answer: false`` with
+    ``answer_note: "not answered by design"`` (all the ledger says). A purged row's ``text`` and
+    ``wire`` are ``None`` whatever the table holds (the purge cleared them; anything there now
+    was written after it and is not exported)."""
     from sqlalchemy import select
 
     from tutela.store.models import MessageRow
@@ -123,14 +131,23 @@ def message_rows(
                 "direction": m.direction,
                 "contact_line": m.contact_line,
                 "author": m.author,
-                "text": m.text,
-                "wire": None if m.wire is None else base64.b64encode(m.wire).decode("ascii"),
+                "text": None if m.purged_at is not None else m.text,
+                "wire": (
+                    None
+                    if m.wire is None or m.purged_at is not None
+                    else base64.b64encode(m.wire).decode("ascii")
+                ),
                 "at": format_instant(m.at),
                 "ledger_seq": m.ledger_seq,
                 "purged": m.purged_at is not None,
                 **(
                     {"sent_at": None if m.sent_at is None else format_instant(m.sent_at)}
                     if m.direction == "in"
+                    else {}
+                ),
+                **(
+                    {"answer": False, "answer_note": NOT_ANSWERED}
+                    if m.direction == "in" and m.answer is False
                     else {}
                 ),
             }

@@ -29,6 +29,8 @@ class TranscriptLine:
     that decision (decisions list the indicators seen so far in the conversation). ``at`` is the
     receive time of an inbound line and the send time of an outbound one; ``sent_at`` (inbound
     only) the platform's own send stamp, ``None`` when the platform stated none.
+    ``not_answered``: the ledger entry of an inbound line holds ``"answer": false`` (it was not to
+    be answered, by design); the entry says nothing more.
     """
 
     message_seq: int
@@ -42,6 +44,7 @@ class TranscriptLine:
     decision: Mapping[str, Any] | None = None
     new_indicators: tuple[str, ...] = ()
     sent_at: str | None = None
+    not_answered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,7 @@ class PackageContents:
         ended: dict[int, Mapping[str, Any]] = {}
         decisions: dict[tuple[int, int], dict[str, Any]] = {}
         origin: dict[int, str] = {}
+        quiet: set[int] = set()  # inbound entries holding "answer": false
         for e in self.entries:
             if e.conversation not in wanted or e.payload is None:
                 continue
@@ -153,6 +157,8 @@ class PackageContents:
                 }
             elif e.kind is EntryKind.OUTBOUND:
                 origin[e.seq] = str(p.get("origin"))
+            elif e.kind is EntryKind.INBOUND and p.get("answer") is False:
+                quiet.add(e.seq)
         views = []
         for conv in sorted(wanted):
             seen: set[str] = set()
@@ -178,6 +184,7 @@ class PackageContents:
                         decision=d,
                         new_indicators=new,
                         sent_at=m.get("sent_at"),
+                        not_answered=int(m["ledger_seq"]) in quiet,
                     )
                 )
             seq, opened_payload = opened.get(conv, (0, {}))

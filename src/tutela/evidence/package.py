@@ -1060,6 +1060,11 @@ def _check_messages(
         }
         if inbound:
             checks["contact_line"] = (payload.get("contact_line"), m.get("contact_line"))
+        # "never answer": only a row whose entry holds "answer": false is marked (the key is
+        # absent otherwise, and in packages written before it)
+        quiet = inbound and payload.get("answer") is False
+        checks["answer"] = (False if quiet else None, m.get("answer"))
+        checks["answer_note"] = ("not answered by design" if quiet else None, m.get("answer_note"))
         if m.get("purged"):
             if (m.get("conversation"), m.get("message_seq")) not in tombstones:
                 raise TamperError(
@@ -1068,6 +1073,13 @@ def _check_messages(
                     expected="tombstone",
                     actual=None,
                 )
+            # the purge cleared them: content on a purged row was written after it
+            for name in ("text", "wire"):
+                if m.get(name) is not None:
+                    raise TamperError(
+                        f"{where}: {name} of a purged message", seq=entry.seq,
+                        expected=None, actual=m.get(name),
+                    )  # fmt: skip
         else:
             checks["text_sha256"] = (
                 payload.get("text_sha256"),

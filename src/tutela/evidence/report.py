@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from tutela.evidence._collect import NOT_ANSWERED
 from tutela.evidence.contents import PackageContents, TranscriptLine
 
 __all__ = ["render_html", "render_pdf", "report_context"]
@@ -32,10 +33,11 @@ _DEJAVU = (
 
 
 def _stamp_label(by: str | None) -> str:
-    """Whose claim a sent time is: ``"stamp of SERVER"`` when the ledger entry names who
-    stated it (``sent_by``: the XEP-0203 ``from`` of an XMPP delay stamp, a server's claim that
-    a sender can imitate), else ``"platform's stamp"`` (e.g. a Matrix ``origin_server_ts``)."""
-    return f"stamp of {by}" if by else "platform's stamp"
+    """Whose claim a sent time is: ``"as stamped by SERVER, the server's claim"`` when the ledger
+    entry names who stated it (``sent_by``: the XEP-0203 ``from`` of an XMPP delay stamp, a
+    server's claim that a sender can imitate; Tutela does not verify it), else
+    ``"platform's stamp"`` (e.g. a Matrix ``origin_server_ts``)."""
+    return f"as stamped by {by}, the server's claim" if by else "platform's stamp"
 
 
 def _line_times(line: TranscriptLine, sent_by: str | None = None) -> str:
@@ -63,7 +65,9 @@ def _stamps_of(c: PackageContents) -> dict[int, str]:
 def report_context(c: PackageContents) -> dict[str, Any]:
     """The template context: ``c`` (contents), ``views`` (conversation views), ``export``
     ({seq, at, actor, entry_hash}), ``first_seq``, ``last_seq``, ``n_entries``, ``n_redacted``,
-    ``stamp_of`` ({ledger_seq: label of whose sent-time stamp it is})."""
+    ``stamp_of`` ({ledger_seq: label of whose sent-time stamp it is}), ``sent_by``
+    ({ledger_seq: who stated the sent time}), ``not_answered`` (the mark of a line whose entry
+    holds ``"answer": false``)."""
     stamps = _stamps_of(c)
     export = c.export_entry
     payload = export.payload or {}
@@ -72,6 +76,7 @@ def report_context(c: PackageContents) -> dict[str, Any]:
         "views": c.conversation_views(),
         "stamp_of": {seq: _stamp_label(by) for seq, by in stamps.items()},
         "sent_by": stamps,
+        "not_answered": NOT_ANSWERED,
         "export": {
             "seq": export.seq,
             "at": export.at,
@@ -253,6 +258,8 @@ def render_pdf(c: PackageContents) -> bytes:
             if prov and line.direction == "in":  # an imported file's lines are its own authors'
                 who = line.author
             text = "[text deleted under the retention rules]" if line.text is None else line.text
+            if line.not_answered:
+                text += f"\n[{NOT_ANSWERED}]"
             note = ", ".join(line.new_indicators)
             if line.decision:
                 d = line.decision

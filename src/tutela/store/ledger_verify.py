@@ -411,7 +411,12 @@ def _message_checks(msg: MessageRow, *, inbound: bool) -> dict[str, Any]:
     column the payload holds (``Recorder.record_inbound`` / ``record_outbound`` write them).
     Keys a payload holds only when set (``sent_at``/``sent_by``/``answer`` of an inbound entry,
     ``wire_sha256``/``platform_msg_id`` of an outbound one) are expected absent (``None``) when
-    the row has none. Times compare as the payload writes them (``format_instant``)."""
+    the row has none. Times compare as the payload writes them (``format_instant``).
+
+    Columns the payload of a direction never holds are expected empty: ``origin`` of an inbound
+    row, ``attachments`` of an outbound one (``[]``, compared as ``None``: no key). The
+    ``sent_at`` column of an outbound row is checked by :func:`_row_only_faults` (the payload's
+    ``sent_at`` of an outbound entry is the send time, stored in ``at``)."""
     checks: dict[str, Any] = {
         "text_sha256": sha256_hex((msg.text or "").encode("utf-8")),
         "author_sha256": sha256_hex(msg.author.encode("utf-8")),
@@ -428,13 +433,35 @@ def _message_checks(msg: MessageRow, *, inbound: bool) -> dict[str, Any]:
         checks["sent_at"] = None if msg.sent_at is None else format_instant(msg.sent_at)
         checks["sent_by"] = msg.sent_by
         checks["answer"] = False if msg.answer is False else None
+        checks["origin"] = msg.origin  # no inbound entry names one: must stay NULL
     else:
         checks["sent_at"] = format_instant(msg.at)
         checks["origin"] = msg.origin
         checks["contact_line"] = msg.contact_line  # no entry names one: must stay NULL
         checks["sent_by"] = msg.sent_by
         checks["answer"] = None if msg.answer is None else msg.answer
+        # no outbound entry lists attachments: a row with some fakes "the persona sent media"
+        checks["attachments"] = list(msg.attachments) if msg.attachments else None
     return checks
+
+
+def _row_only_faults(msg: MessageRow, *, inbound: bool) -> list[tuple[str, Any, Any]]:
+    """Columns of a message row that must be empty whatever its payload says, as
+    ``(column, expected, actual)`` for each that is not: the ``sent_at`` column of an outbound row
+    (``record_outbound`` stores the send time in ``at``; the column holds an inbound platform
+    stamp only), and the text, wire and attachments of a purged row (``purge_messages`` clears
+    them; content on a purged row was fabricated after the purge)."""
+    faults: list[tuple[str, Any, Any]] = []
+    if not inbound and msg.sent_at is not None:
+        faults.append(("sent_at column", None, format_instant(msg.sent_at)))
+    if msg.purged_at is not None:
+        if msg.text is not None:
+            faults.append(("text of a purged message", None, sha256_hex(msg.text.encode())))
+        if msg.wire is not None:
+            faults.append(("wire of a purged message", None, sha256_hex(bytes(msg.wire))))
+        if msg.attachments:
+            faults.append(("attachments of a purged message", [], list(msg.attachments)))
+    return faults
 
 
 def _check_messages(
@@ -449,14 +476,16 @@ def _check_messages(
     seen: list[int] = []
     with store.session() as s:
         q = (
-            select(MessageRow, LedgerEntryRow.payload, LedgerEntryRow.kind)
+            select(
+                MessageRow, LedgerEntryRow.payload, LedgerEntryRow.kind, LedgerEntryRow.conversation
+            )
             .outerjoin(LedgerEntryRow, LedgerEntryRow.seq == MessageRow.ledger_seq)
             .where(MessageRow.ledger_seq >= start)
             .order_by(MessageRow.ledger_seq)
         )
         if wanted is not None:
             q = q.where(MessageRow.conversation_id.in_(sorted(wanted)))
-        for msg, payload_text, kind in s.execute(q):
+        for msg, payload_text, kind, conversation in s.execute(q):
             if payload_text is None or msg.ledger_seq > last_seq:
                 raise TamperError(
                     f"message {msg.id} has no ledger entry (entries removed)",
@@ -469,7 +498,21 @@ def _check_messages(
                     f"message {msg.id} is not the message its ledger entry records",
                     seq=msg.ledger_seq, expected=expected_kind, actual=kind,
                 )  # fmt: skip
+            if conversation != msg.conversation_id:
+                raise TamperError(
+                    f"message {msg.id} (message {msg.seq}) conversation differs from its ledger "
+                    "entry (row moved into another conversation)",
+                    seq=msg.ledger_seq, expected=conversation, actual=msg.conversation_id,
+                )  # fmt: skip
             seen.append(msg.ledger_seq)
+            inbound = expected_kind == "inbound"
+            for name, want, actual in _row_only_faults(msg, inbound=inbound):
+                raise TamperError(
+                    f"message {msg.id} (conversation {msg.conversation_id}, "
+                    f"message {msg.seq}) {name} must be empty (row edited)",
+                    seq=msg.ledger_seq, expected=want, actual=actual,
+                )  # fmt: skip
+            checks = _message_checks(msg, inbound=inbound)
             if msg.purged_at is not None:
                 purged += 1
                 if (msg.conversation_id, msg.seq) not in tombstones:
@@ -477,9 +520,12 @@ def _check_messages(
                         f"message {msg.id} purged without a retention_purge entry",
                         seq=msg.ledger_seq, expected="tombstone", actual=None,
                     )  # fmt: skip
-                continue
-            checked += 1
-            for name, actual in _message_checks(msg, inbound=expected_kind == "inbound").items():
+                # what the purge cleared (found empty above) no longer matches its digests
+                for name in ("text_sha256", "wire_sha256", "attachments"):
+                    checks.pop(name, None)
+            else:
+                checked += 1
+            for name, actual in checks.items():
                 if payload.get(name) != actual:
                     raise TamperError(
                         f"message {msg.id} (conversation {msg.conversation_id}, "
