@@ -16,6 +16,7 @@ from tutela.errors import InputError
 
 __all__ = [
     "check_file",
+    "decode_utf8",
     "iter_json_objects",
     "iter_text_lines",
     "json_type_name",
@@ -55,6 +56,28 @@ def utf8_problem(raw: bytes) -> str | None:
         column = len(raw[: e.start].decode("utf-8", "replace")) + 1
         return f"byte 0x{raw[e.start]:02x} at column {column}"
     return None
+
+
+def decode_utf8(raw: bytes, where: str, *, hint: str = "") -> str:
+    """``raw`` (a whole file, BOM already removed) decoded as UTF-8.
+
+    Raises
+    ------
+    InputError
+        Not UTF-8: names the line and column of the first bad byte, and the byte; ``hint`` is
+        appended to the advice (e.g. ``" (in Excel: CSV UTF-8)"``).
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line_start = raw.rfind(b"\n", 0, e.start) + 1
+        column = len(raw[line_start : e.start].decode("utf-8", "replace")) + 1
+        raise InputError(
+            f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at column {column}); save the file as "
+            f"UTF-8{hint}",
+            path=where,
+            line=raw.count(b"\n", 0, e.start) + 1,
+        ) from e
 
 
 def iter_text_lines(path: Path) -> Iterator[tuple[int, str]]:

@@ -30,7 +30,7 @@ from typing import Any
 
 from tutela.errors import InputError
 
-from ._files import json_type_name
+from ._files import decode_utf8, json_type_name
 
 __all__ = [
     "EXPORT_NAMES",
@@ -369,17 +369,7 @@ class JsonDoc:
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise InputError("the file is UTF-16; save it as UTF-8", path=where)
         raw = raw.removeprefix(_BOM)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line_start = raw.rfind(b"\n", 0, e.start) + 1
-            column = len(raw[line_start : e.start].decode("utf-8", "replace")) + 1
-            raise InputError(
-                f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at column {column}); "
-                "save the file as UTF-8",
-                path=where,
-                line=raw.count(b"\n", 0, e.start) + 1,
-            ) from e
+        text = decode_utf8(raw, where)
         del raw
         if fix_text is not None:
             text = fix_text(text)

@@ -46,6 +46,7 @@ from tutela.domain import Conversation
 from tutela.errors import InputError
 
 from ._fields import check_length
+from ._files import decode_utf8
 from ._group import add_message
 from ._jsondoc import iso_instant
 from ._text import Controls
@@ -136,17 +137,7 @@ def _decode(path: Path) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError("the file is UTF-16; save it as UTF-8 (CSV UTF-8)", path=where)
     raw = raw.removeprefix(b"\xef\xbb\xbf")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line_start = raw.rfind(b"\n", 0, e.start) + 1
-        column = len(raw[line_start : e.start].decode("utf-8", "replace")) + 1
-        raise InputError(
-            f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at column {column}); save the file as "
-            "UTF-8 (in Excel: CSV UTF-8)",
-            path=where,
-            line=raw.count(b"\n", 0, e.start) + 1,
-        ) from e
+    return decode_utf8(raw, where, hint=" (in Excel: CSV UTF-8)")
 
 
 def _delimiter(text: str, options: dict[str, str], where: str) -> str:
