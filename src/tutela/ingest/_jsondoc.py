@@ -31,6 +31,7 @@ from typing import Any
 from tutela.errors import InputError
 
 from ._files import decode_utf8, json_type_name
+from ._utf16 import refuse_utf16
 
 __all__ = [
     "EXPORT_NAMES",
@@ -366,8 +367,7 @@ class JsonDoc:
             raw = path.read_bytes()
         except OSError as e:
             raise InputError(f"cannot read the file: {e.strerror or e}", path=where) from e
-        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise InputError("the file is UTF-16; save it as UTF-8", path=where)
+        refuse_utf16(path)
         raw = raw.removeprefix(_BOM)
         text = decode_utf8(raw, where)
         del raw

@@ -1,4 +1,6 @@
-"""Refusing UTF-16 (and UTF-32) text files by name, for the line readers (WhatsApp, IRC).
+"""Refusing UTF-16 (and UTF-32) files by name: :func:`tutela.ingest.read_corpus` and
+:func:`~tutela.ingest.detect_format` check every file, and the readers that decode a file
+themselves (WhatsApp, IRC, the JSON exports, CSV) check it too when called directly.
 
 Windows tools (Notepad "Unicode", PowerShell ``>`` redirection) save text as UTF-16. Read as
 bytes, such a file has a NUL in every other byte; the IRC reader would strip those NULs as

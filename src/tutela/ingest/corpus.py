@@ -29,6 +29,7 @@ from tutela.domain import Conversation
 from tutela.errors import InputError
 
 from ._files import check_file, iter_json_objects
+from ._utf16 import refuse_utf16
 from ._warn import ReadWarning, WarnFn, ignore_warnings
 
 __all__ = ["FORMATS", "READERS", "ReaderSpec", "detect_format", "read_corpus"]
@@ -171,36 +172,6 @@ def _json_document_error(path: Path) -> InputError:
     )
 
 
-#: Byte-order marks of encodings other than UTF-8.
-_FOREIGN_BOMS = (
-    (b"\xff\xfe\x00\x00", "UTF-32"),
-    (b"\x00\x00\xfe\xff", "UTF-32"),
-    (b"\xff\xfe", "UTF-16"),
-    (b"\xfe\xff", "UTF-16"),
-)
-
-
-def _check_encoding(path: Path) -> None:
-    """Refuse UTF-16/32 by name (a BOM, or a NUL in every other byte of the start): every
-    reader expects UTF-8 (or, for IRC logs, UTF-8 with a Windows-1252 fallback)."""
-    try:
-        with path.open("rb") as f:
-            raw = f.read(4096)
-    except OSError as e:
-        raise InputError(f"cannot read the file: {e.strerror or e}", path=str(path)) from e
-    name = next((enc for bom, enc in _FOREIGN_BOMS if raw.startswith(bom)), None)
-    sample = raw[:512]
-    if name is None and len(sample) >= 8:
-        odd, even = sample[1::2], sample[0::2]
-        if odd.count(0) > 0.9 * len(odd) or even.count(0) > 0.9 * len(even):
-            name = "UTF-16"
-    if name is not None:
-        raise InputError(
-            f"the file is {name}, not UTF-8; save it as UTF-8 (e.g. iconv -f {name} -t UTF-8)",
-            path=str(path),
-        )
-
-
 def _json_lines_start(stripped: str) -> bool:
     """True when the first two non-blank lines are each a whole JSON object (JSON Lines, not
     one JSON document), so a JSON Lines file that mentions an export's keys stays JSON Lines."""
@@ -220,7 +191,7 @@ _HTML = re.compile(r"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
 
 
 def _detect(path: Path) -> str:
-    _check_encoding(path)
+    """The format of a checked file that is not UTF-16/32 (the callers refuse those first)."""
     head = _head(path)
     stripped = head.lstrip()
     if not stripped:
@@ -277,7 +248,9 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         Missing file, a directory, an empty file, malformed JSON, JSON of an unknown shape ("not
         a known export format", naming the formats Tutela reads), or content no reader knows.
     """
-    return _detect(check_file(path))
+    p = check_file(path)
+    refuse_utf16(p)
+    return _detect(p)
 
 
 def parse_options(text: str | None) -> dict[str, str]:
@@ -336,7 +309,7 @@ def read_corpus(
     if max_message_chars < 1:
         raise InputError(f"max_message_chars must be at least 1, got {max_message_chars}")
     p = check_file(path)
-    _check_encoding(p)
+    refuse_utf16(p)  # every reader expects UTF-8 (IRC logs: with a Windows-1252 fallback)
     name = fmt if fmt is not None else _detect(p)
     read = _reader(name)
     warn = warn or ignore_warnings

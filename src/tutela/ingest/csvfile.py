@@ -50,6 +50,7 @@ from ._files import decode_utf8
 from ._group import add_message
 from ._jsondoc import iso_instant
 from ._text import Controls
+from ._utf16 import refuse_utf16
 from ._warn import ReadWarning, WarnFn
 
 __all__ = ["COLUMN_KEYS", "OPTION_KEYS", "SYNONYMS", "read", "sniff"]
@@ -134,8 +135,7 @@ def _decode(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as e:
         raise InputError(f"cannot read the file: {e.strerror or e}", path=where) from e
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError("the file is UTF-16; save it as UTF-8 (CSV UTF-8)", path=where)
+    refuse_utf16(path)
     raw = raw.removeprefix(b"\xef\xbb\xbf")
     return decode_utf8(raw, where, hint=" (in Excel: CSV UTF-8)")
 
