@@ -32,7 +32,6 @@ refused, so a queue never holds a file twice.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -44,7 +43,14 @@ from typing import Any
 from tutela.domain import Action, Conversation, Message
 from tutela.errors import InputError
 
-__all__ = ["IMPORT_PERSONA", "ImportSummary", "file_sha256", "import_account", "import_analysis"]
+__all__ = [
+    "IMPORT_PERSONA",
+    "ImportSummary",
+    "check_import",
+    "file_sha256",
+    "import_account",
+    "import_analysis",
+]
 
 #: ``persona_id`` of conversations that came from a file, not from a live persona.
 IMPORT_PERSONA = "import"
@@ -97,6 +103,36 @@ def import_account(sha256: str) -> str:
     return f"import:{sha256[:16]}"
 
 
+def check_import(
+    recorder: Any, *, path: str | os.PathLike[str], fmt: str, sha256: str, operation_id: int
+) -> None:
+    """Refuse an import before any work: the operation must exist and the file (by SHA-256)
+    must not be imported into it already. The command line calls this before the analysis;
+    :func:`import_analysis` calls it again before it writes.
+
+    Raises
+    ------
+    InputError
+        No operation ``operation_id``, or this file was already imported into it.
+    """
+    from tutela.store import NotFoundError
+
+    try:
+        recorder.get_operation(operation_id)
+    except NotFoundError as e:
+        raise InputError(
+            f"--operation {operation_id}: no such operation (see tutela operations list)"
+        ) from e
+    if recorder.has_account_conversations(
+        platform=fmt, account=import_account(sha256), operation_id=operation_id
+    ):
+        raise InputError(
+            f"this file (SHA-256 {sha256[:16]}…) was already imported into operation "
+            f"{operation_id}",
+            path=str(path),
+        )
+
+
 def _wire(sha: str, m: Message) -> bytes:
     return json.dumps(
         {
@@ -120,10 +156,10 @@ def _flagged_pairs(result: Any) -> dict[str, dict[str, Any]]:
     for a in result.authors:
         if not a.assessed or not a.label:
             continue
-        convs = {cid for cid, _ in a.lines} | {cid for cid, _ in a.indicators}
-        for cid in convs:
-            if cid in flagged_convs or any(c == cid for c, _ in a.lines):
-                out.setdefault(cid, {})[a.id] = a
+        # where the author has evidence lines, or indicators in a flagged conversation
+        lined = {cid for cid, _ in a.lines}
+        for cid in lined | ({cid for cid, _ in a.indicators} & flagged_convs):
+            out.setdefault(cid, {})[a.id] = a
     return out
 
 
@@ -156,20 +192,10 @@ def import_analysis(
     InputError
         The operation does not exist, or this file was already imported into it.
     """
-    from tutela.store import NotFoundError
-
     sha = sha256 or file_sha256(path)
     name = Path(path).name
     account = import_account(sha)
-    try:
-        recorder.get_operation(operation_id)
-    except NotFoundError as e:
-        raise InputError(f"--operation {operation_id}: no such operation") from e
-    if recorder.has_account_conversations(platform=fmt, account=account, operation_id=operation_id):
-        raise InputError(
-            f"this file (SHA-256 {sha[:16]}…) was already imported into operation {operation_id}",
-            path=str(path),
-        )
+    check_import(recorder, path=path, fmt=fmt, sha256=sha, operation_id=operation_id)
     recorder.record_audit(
         actor,
         "import_started",
@@ -179,7 +205,6 @@ def import_analysis(
     pairs = _flagged_pairs(result)
     # the language the analysis found (the second reading of the file has none set yet)
     langs = {c.id: c.lang for c in result.conversations}
-    takes_sent = "sent_at" in inspect.signature(recorder.record_inbound).parameters
     recorded = messages = 0
     case_risk: dict[int, float] = {}
     for conv in conversations():
@@ -210,9 +235,6 @@ def import_analysis(
             evidence = {line for cid, line in res.lines if cid == conv.id}
             last_own = last_evidence = last = None
             for i, m in enumerate(conv.messages, start=1):
-                extra: dict[str, Any] = {}
-                if takes_sent and m.at is not None:
-                    extra["sent_at"] = m.at
                 last = recorder.record_inbound(
                     conversation_id=record.id,
                     author=m.author,
@@ -222,7 +244,7 @@ def import_analysis(
                     platform_msg_id=m.source,
                     attachments=m.attachments,
                     contact_line=i,
-                    **extra,
+                    sent_at=m.at,  # the export's own instant, where it states one
                 )
                 messages += 1
                 if m.author == author_id:

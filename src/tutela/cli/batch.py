@@ -142,28 +142,17 @@ def analyze(
     name, options = _input(path, fmt, columns)
     recorder = sha = None
     if operation is not None:
-        from tutela.cases.imports import file_sha256, import_account
+        from tutela.cases.imports import check_import, file_sha256
         from tutela.cli.ledger import load_signer
         from tutela.evidence import key_path_for_db
-        from tutela.store import NotFoundError, Recorder, default_url, open_store
+        from tutela.store import Recorder, default_url, open_store
 
         url = db or default_url()
         # the import's ledger entries are signed by the database's own key, as an export's are
         recorder = Recorder(open_store(url), signer=load_signer(key_path_for_db(url)))
-        try:
-            recorder.get_operation(operation)
-        except NotFoundError as e:
-            raise InputError(
-                f"--operation {operation}: no such operation (see tutela operations list)"
-            ) from e
         sha = file_sha256(path)
-        if recorder.has_account_conversations(
-            platform=name, account=import_account(sha), operation_id=operation
-        ):  # before the analysis, not after it
-            raise InputError(
-                f"this file (SHA-256 {sha[:16]}…) was already imported into operation {operation}",
-                path=str(path),
-            )
+        # before the analysis, not after it
+        check_import(recorder, path=path, fmt=name, sha256=sha, operation_id=operation)
     cfg, clf = _setup(model, config)
     warnings = _Warnings(quiet=as_json)
     with progress_bar(f"analysing {path.name} ({name})", enabled=not as_json) as advance:
