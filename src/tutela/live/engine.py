@@ -296,20 +296,21 @@ class PersonaEngine:
             "direction": "in" if inbound else "out",
             "author": msg.sender.id if inbound else None,
         }
-        # the same words and media under the same id (a purged original has none: recorded again)
+        same_id = self.recorder.find_message(**query)
+        if same_id is None:
+            return False  # the common case, a new message: one lookup
+        # the same words and media under the same id
         found = self.recorder.find_message(
             **query, text=msg.text, attachments=msg.attachments if inbound else ()
         )
         if found is None:
-            same_id = self.recorder.find_message(**query)
-            if same_id is not None and same_id.text is None:
-                found = same_id  # the original was purged (retention): never record it again
-            else:
-                if final and same_id is not None:
+            if same_id.text is not None:
+                if final:
                     log.warning(
                         "message.id_reused", platform=msg.platform, platform_id=msg.platform_id
                     )
                 return False
+            found = same_id  # the original was purged (retention): never record it again
         self.duplicates_dropped += 1
         # a durable trace of every dropped copy: when it came and what its bytes were
         self.recorder.record_audit(
@@ -372,7 +373,7 @@ class PersonaEngine:
                 sent_by=msg.sent_by if msg.sent_at is not None else None,
                 answer=msg.answer,
             )
-            return await self._process(live, inbound, answer=msg.answer)
+            return await self._process(live, inbound)
 
     async def handle_own(self, msg: OwnMessage) -> MessageRecord | None:
         """Record a line a human sent from another device of the persona's account as an
@@ -391,10 +392,7 @@ class PersonaEngine:
             or (live.ended_at is not None and msg.received_at - live.ended_at > self.quiet_period)
         ):
             self.own_lines_not_stored += 1
-            if len(self._human_chats) >= 10_000:  # forget chats past their quiet period
-                cutoff = msg.received_at - self.quiet_period
-                self._human_chats = {k: t for k, t in self._human_chats.items() if t >= cutoff}
-            self._human_chats[key] = msg.received_at
+            self._remember_human_chat(key, msg.received_at)
             log.info("own_line.not_stored", reason="no conversation with that contact")
             return None
         if self._already_recorded(msg, final=False):
@@ -410,7 +408,7 @@ class PersonaEngine:
                 wire=msg.wire,
                 platform_msg_id=msg.platform_id,
             )
-        self._human_chats[key] = msg.received_at  # the persona stops answering this chat
+        self._remember_human_chat(key, msg.received_at)  # the persona stops answering it
         self.recorder.record_audit(
             "system",
             "own_account_line",
@@ -419,6 +417,14 @@ class PersonaEngine:
         )
         log.info("own_line.recorded", conversation=live.record.id, device=msg.device)
         return record
+
+    def _remember_human_chat(self, key: tuple[str, str, str, str | None], at: datetime) -> None:
+        """Remember that a human wrote in the chat ``key`` from another device at ``at`` (the
+        latest time wins); chats past their quiet period are forgotten once 10,000 are held."""
+        if len(self._human_chats) >= 10_000:
+            cutoff = at - self.quiet_period
+            self._human_chats = {k: t for k, t in self._human_chats.items() if t >= cutoff}
+        self._human_chats[key] = max(at, self._human_chats.get(key, at))
 
     def _in_human_chat(self, msg: InboundMessage) -> bool:
         """True (counted, logged without content) when ``msg`` comes from a contact a human
@@ -435,9 +441,8 @@ class PersonaEngine:
         log.info("message.not_answered", reason="a human's chat from another device")
         return True
 
-    async def _process(
-        self, live: _Live, inbound: MessageRecord, *, answer: bool = True
-    ) -> Handled:
+    async def _process(self, live: _Live, inbound: MessageRecord) -> Handled:
+        answer = inbound.answer  # as recorded: honoured on resume as on first receipt
         text = inbound.text
         line = inbound.contact_line or live.contact_lines
         self._link_identities(live, inbound)
@@ -738,7 +743,7 @@ class PersonaEngine:
                             live.dialogue, ReplySent(origin.split(":", 1)[1], m.text)
                         )
                     elif origin.startswith("human:device:") and m.at >= since:
-                        self._human_chats[key] = m.at  # a human holds this chat elsewhere
+                        self._remember_human_chat(key, m.at)  # a human holds it elsewhere
             for d in self.recorder.conversation_decisions(record.id):
                 action = Action(d.action)
                 if action.rank > live.strongest.rank:
@@ -746,5 +751,5 @@ class PersonaEngine:
             self._live[key] = live
             for m in pending:
                 async with live.lock:
-                    done.append(await self._process(live, m, answer=m.answer))
+                    done.append(await self._process(live, m))
         return done
