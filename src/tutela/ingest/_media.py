@@ -4,7 +4,9 @@ its file name. Metadata only: no reader opens, fetches or hashes a media file (h
 
 from __future__ import annotations
 
-__all__ = ["kind_from_mime", "kind_from_name"]
+from typing import Any
+
+__all__ = ["declared_size", "kind_from_mime", "kind_from_name"]
 
 _EXTENSIONS = {
     "image": "apng avif bmp gif heic heif jpeg jpg png svg tif tiff webp",
@@ -29,3 +31,10 @@ def kind_from_name(name: str | None) -> str:
     base = name.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
     _, dot, ext = base.rpartition(".")
     return _KIND_BY_EXT.get(ext.lower(), "file") if dot else "file"
+
+
+def declared_size(value: Any) -> int | None:
+    """A declared byte size; anything but a non-negative integer is ignored (metadata only)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None

@@ -60,7 +60,7 @@ from tutela.errors import InputError
 
 from ._fields import check_length
 from ._jsondoc import JsonDoc, JsonPath, counted, fix_surrogates, plural
-from ._media import kind_from_name
+from ._media import declared_size, kind_from_name
 from ._text import Controls
 from ._warn import ReadWarning, WarnFn
 
@@ -120,12 +120,6 @@ def _instant(doc: JsonDoc, stamp: str, sp: JsonPath) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _size(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    return None
-
-
 def _list(doc: JsonDoc, m: dict[str, Any], key: str, mp: JsonPath) -> list[Any]:
     value = m.get(key)
     if value is None:
@@ -142,7 +136,9 @@ def _attachments(doc: JsonDoc, m: dict[str, Any], mp: JsonPath) -> tuple[Attachm
         name = doc.string(a, "fileName", ap, default=None)
         out.append(
             Attachment(
-                kind=kind_from_name(name or url), url=url, size=_size(a.get("fileSizeBytes"))
+                kind=kind_from_name(name or url),
+                url=url,
+                size=declared_size(a.get("fileSizeBytes")),
             )
         )
     for j, item in enumerate(_list(doc, m, "stickers", mp)):

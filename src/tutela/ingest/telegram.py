@@ -69,7 +69,7 @@ from tutela.errors import InputError
 
 from ._fields import check_length
 from ._jsondoc import JsonDoc, JsonPath, counted, fix_surrogates, format_path, plural
-from ._media import kind_from_mime, kind_from_name
+from ._media import declared_size, kind_from_mime, kind_from_name
 from ._text import Controls
 from ._warn import ReadWarning, WarnFn
 
@@ -197,17 +197,10 @@ def _text(doc: JsonDoc, m: dict[str, Any], mp: JsonPath) -> str:
     return "".join(parts)
 
 
-def _size(value: Any) -> int | None:
-    """A declared byte size; anything but a non-negative integer is ignored (metadata only)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    return None
-
-
 def _attachments(doc: JsonDoc, m: dict[str, Any], mp: JsonPath) -> tuple[Attachment, ...]:
     out: list[Attachment] = []
     if m.get("photo") is not None:
-        out.append(Attachment(kind="image", size=_size(m.get("photo_file_size"))))
+        out.append(Attachment(kind="image", size=declared_size(m.get("photo_file_size"))))
     if m.get("file") is not None or m.get("media_type") is not None:
         media_type = doc.string(m, "media_type", mp, default=None)
         mime = doc.string(m, "mime_type", mp, default=None)
@@ -216,7 +209,7 @@ def _attachments(doc: JsonDoc, m: dict[str, Any], mp: JsonPath) -> tuple[Attachm
         if kind is None:
             name = m.get("file_name") or m.get("file")
             kind = kind_from_name(name if isinstance(name, str) else None)
-        out.append(Attachment(kind=kind, mime=mime, size=_size(m.get("file_size"))))
+        out.append(Attachment(kind=kind, mime=mime, size=declared_size(m.get("file_size"))))
     return tuple(out)
 
 
