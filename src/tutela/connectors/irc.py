@@ -63,6 +63,7 @@ from tutela.connectors.base import (
     mentions,
 )
 from tutela.domain import Attachment
+from tutela.encodings import decode_utf8_or_cp1252
 from tutela.errors import ConnectorError
 
 __all__ = ["DEFAULT_CTCP_VERSION", "IRC_LINE_BYTES", "IrcConnector", "decode_line"]
@@ -78,7 +79,6 @@ _HOST_BYTES = 63
 #: What CTCP VERSION answers by default: a common desktop client, nothing about this software.
 DEFAULT_CTCP_VERSION = "HexChat 2.16.1 / Linux"
 
-_C1 = re.compile("[\x80-\x9f]")
 #: mIRC formatting codes (bold, colour with its digits, reset, reverse, italic, underline...):
 #: a line of nothing else is blank
 _FORMATTING = re.compile(r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]")
@@ -92,11 +92,7 @@ def decode_line(raw: bytes) -> str:
     clients that do not send UTF-8 send their system's code page, mostly Windows-1252, whose
     0x80–0x9F are punctuation (0x92 ’, 0x93 “, 0x85 …) where Latin-1 has C1 controls.
     """
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-    return _C1.sub("\ufffd", text)
+    return decode_utf8_or_cp1252(raw)[0]
 
 
 @dataclass(frozen=True, slots=True)

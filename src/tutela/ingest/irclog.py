@@ -69,6 +69,7 @@ from datetime import date
 from pathlib import Path
 
 from tutela.domain import Conversation, Message
+from tutela.encodings import decode_utf8_or_cp1252
 from tutela.errors import InputError
 
 from ._utf16 import refuse_utf16
@@ -163,7 +164,6 @@ _ANY = {
     "znc": _ZNC_ANY,
 }
 
-_C1 = re.compile("[\x80-\x9f]")
 #: mIRC formatting: bold, colour (with its digits), hex colour, reset, monospace, reverse,
 #: italic, strike-through, underline; and other C0 controls except the tab.
 _FORMATTING = re.compile(
@@ -180,13 +180,7 @@ def decode_line(raw: bytes) -> tuple[str, bool, bool]:
     U+009F) left, e.g. from UTF-8-encoded Latin-1 mojibake, is replaced by U+FFFD. The result never
     holds one. The line ending is removed.
     """
-    raw = raw.rstrip(b"\r\n")
-    try:
-        text, legacy = raw.decode("utf-8"), False
-    except UnicodeDecodeError:
-        text, legacy = raw.decode("cp1252", errors="replace"), True
-    cleaned, n = _C1.subn("\ufffd", text)
-    return cleaned, legacy, n > 0
+    return decode_utf8_or_cp1252(raw.rstrip(b"\r\n"))
 
 
 def detect_client(lines: list[str]) -> str | None:
