@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from tutela.cases.users import User, UserStore
 from tutela.cases.workflow import CaseWorkflow
-from tutela.evidence import Signer
+from tutela.ledger import Signer
 from tutela.store import Recorder, Store
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from cases_support import PASSWORD, Clock, Env
 
 from tutela.cases.users import UserStore
 from tutela.cases.workflow import CaseWorkflow
-from tutela.evidence import Signer
+from tutela.ledger import Signer
 from tutela.store import Recorder, open_store
 
 

@@ -9,7 +9,7 @@ from cases_support import Env, record_conversation
 
 from tutela.cases.workflow import DEFAULT_RETENTION_DAYS
 from tutela.errors import InputError
-from tutela.evidence import EntryKind
+from tutela.ledger import EntryKind
 from tutela.store import iter_ledger, verify_store
 
 LINES = [("hi there", "continue", 0.1, []), ("how old are you", "deter", 0.6, [])]

@@ -195,7 +195,7 @@ def test_a_legacy_plaintext_secret_still_works_and_is_encrypted(env: Env, users:
 def test_default_totp_key_sits_beside_the_signing_key(tmp_path: Path, monkeypatch) -> None:
     demo = tmp_path / "tutela-demo-x" / "tutela.db"
     assert default_totp_key_path(f"sqlite:///{demo}") == demo.parent / "totp-secrets.key"
-    from tutela.evidence.signing import default_key_path
+    from tutela.ledger.signing import default_key_path
 
     monkeypatch.delenv("TUTELA_TOTP_KEY_FILE", raising=False)
     other = default_totp_key_path(f"sqlite:///{tmp_path / 'x.db'}")

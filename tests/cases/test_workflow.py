@@ -15,7 +15,7 @@ from tutela.cases.workflow import (
     PermissionDenied,
 )
 from tutela.errors import InputError
-from tutela.evidence import EntryKind
+from tutela.ledger import EntryKind
 from tutela.store import NotFoundError, iter_ledger, verify_store
 from tutela.store.models import AuditLogRow
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tutela.evidence import Signer, canonical_json, sha256_hex
+from tutela.ledger import Signer, canonical_json, sha256_hex
 from tutela.store import Recorder, open_store
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

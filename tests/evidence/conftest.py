@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from _evidence_packages import Exported, build_case, copy_db
 
-from tutela.evidence import Signer, export_package
+from tutela.evidence import export_package
+from tutela.ledger import Signer
 from tutela.store import open_store
 
 

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tutela.errors import InputError
-from tutela.evidence import canonical_json, format_risk
-from tutela.evidence.canonical import MAX_SAFE_INT, jcs_minimal, to_plain
+from tutela.ledger import canonical_json, format_risk
+from tutela.ledger.canonical import MAX_SAFE_INT, jcs_minimal, to_plain
 
 
 def test_sorted_keys_no_whitespace_utf8() -> None:

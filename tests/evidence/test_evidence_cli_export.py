@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from _evidence_packages import Exported, copy_db
 
-from tutela.evidence import Signer, key_path_for_db, verify_package
+from tutela.evidence import verify_package
+from tutela.ledger import Signer, key_path_for_db
 
 RunCli = Callable[..., tuple[int, str, str]]
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from tutela.errors import InputError
-from tutela.evidence import GENESIS_HASH, EntryKind, LedgerEntry, format_instant
+from tutela.ledger import GENESIS_HASH, EntryKind, LedgerEntry, format_instant
 
 AT = datetime(2025, 3, 1, 12, 0, 0, 5, tzinfo=UTC)
 

@@ -13,16 +13,10 @@ import pytest
 from _evidence_packages import members, rewrite
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tutela.evidence import (
-    Signer,
-    TamperError,
-    canonical_json,
-    export_package,
-    verified_contents,
-    verify_package,
-)
+from tutela.evidence import export_package, verified_contents, verify_package
 from tutela.evidence.contents import TranscriptLine
 from tutela.evidence.report import _line_times, report_context
+from tutela.ledger import Signer, TamperError, canonical_json
 from tutela.store import Recorder, open_store
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -10,15 +10,8 @@ from pathlib import Path
 import pytest
 
 from tutela.errors import InputError
-from tutela.evidence import (
-    EntryKind,
-    Signer,
-    TamperError,
-    canonical_json,
-    export_package,
-    sha256_hex,
-    verify_package,
-)
+from tutela.evidence import export_package, verify_package
+from tutela.ledger import EntryKind, Signer, TamperError, canonical_json, sha256_hex
 from tutela.store import Recorder, open_store
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

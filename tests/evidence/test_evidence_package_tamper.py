@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from _evidence_packages import Exported, members, rewrite, write_members
 
-from tutela.evidence import Signer, TamperError, canonical_json, sha256_hex, verify_package
+from tutela.evidence import verify_package
+from tutela.ledger import Signer, TamperError, canonical_json, sha256_hex
 
 RunCli = Callable[..., tuple[int, str, str]]
 MEMBERS = (

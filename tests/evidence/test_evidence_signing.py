@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tutela.errors import InputError
-from tutela.evidence import (
+from tutela.ledger import (
     CHECKPOINT_DOMAIN,
     Signer,
     SigningKeyError,
@@ -137,7 +137,7 @@ def test_export_with_a_passphrase_file(
 
 # -- the demo key (issue 10, keys) ------------------------------------------------------------
 def test_demo_key_paths(tmp_path: Path) -> None:
-    from tutela.evidence.signing import demo_key_path, key_path_for_db
+    from tutela.ledger.signing import demo_key_path, key_path_for_db
 
     demo = tmp_path / "tutela-demo-x" / "tutela.db"
     assert demo_key_path(f"sqlite:///{demo}") == demo.parent / "signing-key.pem"
@@ -154,7 +154,7 @@ def test_demo_on_a_reused_db_never_signs_with_the_production_key(
     from tutela.store import iter_checkpoints, open_store
 
     production = tmp_path / "data" / "ledger-signing-key.pem"
-    monkeypatch.setattr("tutela.evidence.signing.default_key_path", lambda: production)
+    monkeypatch.setattr("tutela.ledger.signing.default_key_path", lambda: production)
     db = tmp_path / "reused" / "tutela.db"
     url = f"sqlite:///{db}"
     run_demo(Scenario(lines=("hi", "how old are you")), db_url=url)
@@ -179,7 +179,7 @@ def test_demo_on_a_reused_db_never_signs_with_the_production_key(
 def test_unusable_passphrase_is_a_clear_error(tmp_path, passphrase) -> None:
     """A passphrase OpenSSL cannot use (over 1023 bytes, or not text) is a ``SigningKeyError``
     (exit 2 with ``error: ...``), not a ValueError from the backend (found by the CLI fuzz test)."""
-    from tutela.evidence.errors import SigningKeyError
+    from tutela.ledger.errors import SigningKeyError
 
     with pytest.raises(SigningKeyError, match="passphrase"):
         Signer.load_or_create(tmp_path / "k.pem", passphrase=passphrase)

@@ -10,14 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tutela.errors import InputError
-from tutela.evidence import (
-    GENESIS_HASH,
-    Checkpoint,
-    LedgerEntry,
-    Signer,
-    TamperError,
-    verify_chain,
-)
+from tutela.ledger import GENESIS_HASH, Checkpoint, LedgerEntry, Signer, TamperError, verify_chain
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 SIGNER = Signer.generate()

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from _evidence_packages import Exported, build_case, members, rewrite
 
-from tutela.evidence import TamperError, export_package, verify_package
-from tutela.evidence.errors import TimestampError
-from tutela.evidence.timestamp import request_timestamp, verify_timestamp
+from tutela.evidence import export_package, verify_package
+from tutela.ledger import TamperError
+from tutela.ledger.errors import TimestampError
+from tutela.ledger.timestamp import request_timestamp, verify_timestamp
 from tutela.store import open_store
 
 RunCli = Callable[..., tuple[int, str, str]]

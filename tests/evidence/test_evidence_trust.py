@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from test_evidence_package_tamper import resign_with
 
 from tutela.errors import InputError
-from tutela.evidence import Signer, canonical_json, key_path_for_db
-from tutela.evidence.trust import parse_trusted_keys, read_trusted_keys, trusted_keys
+from tutela.ledger import Signer, canonical_json, key_path_for_db
+from tutela.ledger.trust import parse_trusted_keys, read_trusted_keys, trusted_keys
 
 RunCli = Callable[..., tuple[int, str, str]]
 

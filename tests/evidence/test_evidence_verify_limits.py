@@ -20,8 +20,9 @@ import pytest
 from _evidence_packages import Exported, members, rewrite, write_members
 
 from tutela.errors import InputError
-from tutela.evidence import TamperError, verify_package
+from tutela.evidence import verify_package
 from tutela.evidence.package import PACKAGE_FORMAT, ReadLimits, read_package
+from tutela.ledger import TamperError
 
 RunCli = Callable[..., tuple[int, str, str]]
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from _evidence_packages import copy_db
 
-from tutela.evidence import Signer, TamperError, export_package, verify_package
+from tutela.evidence import export_package, verify_package
 from tutela.evidence.package import DRAFT_STATUS
+from tutela.ledger import Signer, TamperError
 from tutela.store import iter_ledger, open_store
 
 RunCli = Callable[..., tuple[int, str, str]]

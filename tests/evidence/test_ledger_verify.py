@@ -13,7 +13,8 @@ import pytest
 from _evidence_packages import build_case
 from test_evidence_timestamp import openssl_transport, tsa  # noqa: F401  (local TSA)
 
-from tutela.evidence import Signer, export_package, verify_package
+from tutela.evidence import export_package, verify_package
+from tutela.ledger import Signer
 from tutela.store import Recorder, open_store
 from tutela.store.ledger import read_witness, witness_path
 from tutela.store.ledger_verify import verify_ledger
@@ -222,7 +223,7 @@ def test_key_rotation_is_recorded_and_accepted(
 
 def test_forged_rotation_is_rejected(case_db: tuple[Path, int, Signer]) -> None:
     """A rotation whose handover the old key did not sign does not introduce the new key."""
-    from tutela.evidence import TamperError
+    from tutela.ledger import TamperError
 
     db, _, old = case_db
     url = f"sqlite:///{db}"

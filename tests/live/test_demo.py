@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tutela.evidence.signing import Signer
+from tutela.ledger.signing import Signer
 from tutela.live.demo import load_scenario, run_demo, shipped_scenarios
 from tutela.persona import OutgoingGuard, load_persona
 from tutela.store import open_store, verify_store

@@ -25,7 +25,7 @@ from tutela.connectors.xmpp import XmppConnector
 from tutela.detect.config import load_detection_config
 from tutela.detect.incremental import ScoringTables
 from tutela.detect.persistence import load_model
-from tutela.evidence import Signer
+from tutela.ledger import Signer
 from tutela.live.clock import SimulatedClock
 from tutela.live.engine import PersonaEngine
 from tutela.persona import load_persona

@@ -22,7 +22,7 @@ import yaml
 
 from connector_clients import IrcContact, XmppContact, payload
 from servers import miniircd_server, prosody_server
-from tutela.evidence.signing import Signer
+from tutela.ledger.signing import Signer
 from tutela.store import open_store, verify_store
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]

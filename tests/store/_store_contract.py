@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from tutela.domain import Attachment
 from tutela.errors import InputError
-from tutela.evidence import EntryKind, Signer, TamperError, sha256_hex, verify_chain
+from tutela.ledger import EntryKind, Signer, TamperError, sha256_hex, verify_chain
 from tutela.store import (
     NotFoundError,
     Recorder,

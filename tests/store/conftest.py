@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tutela.evidence import Signer
+from tutela.ledger import Signer
 
 
 @pytest.fixture

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from _store_contract import T0
 
-from tutela.evidence import Signer
+from tutela.ledger import Signer
 from tutela.store import Recorder, iter_ledger, open_store, verify_store
 
 WRITER = textwrap.dedent(
     """
     import sys
     from datetime import UTC, datetime
-    from tutela.evidence import Signer
+    from tutela.ledger import Signer
     from tutela.store import Recorder, open_store
 
     store = open_store(sys.argv[1])

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import inspect, text
 
 from tutela.errors import InputError
-from tutela.evidence import Signer, TamperError, format_instant, sha256_hex
+from tutela.ledger import Signer, TamperError, format_instant, sha256_hex
 from tutela.store import Recorder, Store, StoreError, iter_ledger, open_store, verify_store
 from tutela.store.engine import _WRITE, alembic_config
 

@@ -194,7 +194,7 @@ def test_dashboard_export_is_audited(web):
     (row,) = _audit(web, "case_exported")
     assert row.actor == "sue" and row.target == f"case:{web.case_id}"
     assert row.ledger_seq is not None and row.details["via"] == "dashboard"
-    from tutela.evidence import sha256_hex
+    from tutela.ledger import sha256_hex
 
     assert row.details["package_sha256"] == sha256_hex(r.content)
 
@@ -266,7 +266,7 @@ def test_dashboard_export_signs_with_the_databases_own_key(demo_dir, tmp_path):
         )
         r = sue.post(f"/cases/{case_id}/export", data={"csrf_token": token})
         assert r.status_code == 200, r.text
-        from tutela.evidence import Signer
+        from tutela.ledger import Signer
 
         own = Signer.load(folder / "signing-key.pem")
         assert services.signer.fingerprint() == own.fingerprint()

@@ -144,14 +144,14 @@ def totp_uri(name: str, secret: str, *, issuer: str = TOTP_ISSUER) -> str:
 def default_totp_key_path(url: str) -> Path:
     """Where the TOTP key of the database at ``url`` lives: ``$TUTELA_TOTP_KEY_FILE`` if set;
     for a SQLite file in a ``tutela-demo-*`` folder, that folder (where its signing key is);
-    else the folder of the default signing key (``tutela.evidence.signing.default_key_path()``,
+    else the folder of the default signing key (``tutela.ledger.signing.default_key_path()``,
     the user data dir). It depends on the URL only, so the CLI and every ``tutela serve`` process
     over one database use the same key, and it never moves (a key that moved would no longer
     decrypt the stored secrets)."""
     env = os.environ.get("TUTELA_TOTP_KEY_FILE")
     if env:
         return Path(env)
-    from tutela.evidence.signing import DEMO_FOLDER_PREFIX, default_key_path
+    from tutela.ledger.signing import DEMO_FOLDER_PREFIX, default_key_path
 
     if url.startswith("sqlite:///"):
         db = Path(url.removeprefix("sqlite:///").split("?", 1)[0])

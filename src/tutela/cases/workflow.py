@@ -60,7 +60,7 @@ from sqlalchemy.orm import Session, aliased
 from tutela.cases.users import Role, User
 from tutela.domain import Attachment, Category
 from tutela.errors import InputError, TutelaError
-from tutela.evidence import EntryKind, sha256_hex
+from tutela.ledger import EntryKind, sha256_hex
 from tutela.store import CaseRecord, DecisionRecord, NotFoundError, Recorder
 from tutela.store._base import _case_record, _decision_record
 from tutela.store.models import (

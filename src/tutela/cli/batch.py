@@ -144,7 +144,7 @@ def analyze(
     if operation is not None:
         from tutela.cases.imports import check_import, file_sha256
         from tutela.cli.ledger import load_signer
-        from tutela.evidence import key_path_for_db
+        from tutela.ledger import key_path_for_db
         from tutela.store import Recorder, default_url, open_store
 
         url = db or default_url()

@@ -1,6 +1,6 @@
 """``tutela export`` and ``tutela verify``: evidence packages.
 
-Exit status of ``verify`` (trust, not only integrity: ``tutela.evidence.trust``):
+Exit status of ``verify`` (trust, not only integrity: ``tutela.ledger.trust``):
 
 ====  =====================================================================================
 0     intact (every hash, link and signature checks) *and* signed by a trusted key: the local
@@ -92,7 +92,8 @@ def export(
     """
     from tutela.cases.workflow import CaseWorkflow
     from tutela.cli.ledger import load_signer
-    from tutela.evidence import TamperError, export_package, key_path_for_db, sha256_hex
+    from tutela.evidence import export_package
+    from tutela.ledger import TamperError, key_path_for_db, sha256_hex
     from tutela.store import Recorder, default_url, open_store
 
     if out.is_dir():
@@ -101,7 +102,7 @@ def export(
     signer = load_signer(key if key is not None else key_path_for_db(url), passphrase_file)
     timestamper = None
     if tsa_url:
-        from tutela.evidence.timestamp import http_transport
+        from tutela.ledger.timestamp import http_transport
 
         timestamper = http_transport(tsa_url)
     try:
@@ -172,7 +173,7 @@ def verify(
     trusted_keys_file: list[Path] | None = typer.Option(
         None,
         "--trusted-keys",
-        help="File of trusted key fingerprints or PEM public keys (see tutela.evidence.trust); "
+        help="File of trusted key fingerprints or PEM public keys (see tutela.ledger.trust); "
         "repeatable; default: trusted-keys.txt beside the default signing key, if present.",
     ),
     db: str | None = typer.Option(
@@ -212,9 +213,10 @@ def verify(
 ) -> None:
     """Re-derive every hash and signature of an evidence package and check that its key is
     trusted (exit 0 only if intact and trusted; 3: intact, untrusted key)."""
-    from tutela.evidence import TamperError, verify_package
-    from tutela.evidence._files import read_small_file
-    from tutela.evidence.trust import default_trusted_keys_path, trusted_keys
+    from tutela.evidence import verify_package
+    from tutela.files import read_small_file
+    from tutela.ledger import TamperError
+    from tutela.ledger.trust import default_trusted_keys_path, trusted_keys
 
     shown = escape(str(package))
 

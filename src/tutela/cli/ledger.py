@@ -32,7 +32,7 @@ from tutela.errors import InputError
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    from tutela.evidence.signing import Signer
+    from tutela.ledger.signing import Signer
 
 __all__ = ["ledger_app", "load_signer"]
 
@@ -45,7 +45,7 @@ _FINGERPRINT = re.compile(r"[0-9a-fA-F]{64}")
 def load_signer(path: Path | None, passphrase_file: Path | None = None) -> Signer:
     """``Signer.load_or_create`` with the passphrase from ``passphrase_file`` (first line) or
     ``$TUTELA_KEY_PASSPHRASE``; ``SigningKeyError`` (exit 2) for a missing or wrong one."""
-    from tutela.evidence.signing import Signer, read_passphrase_file
+    from tutela.ledger.signing import Signer, read_passphrase_file
 
     secret = None if passphrase_file is None else read_passphrase_file(passphrase_file)
     return Signer.load_or_create(path, passphrase=secret)
@@ -56,8 +56,8 @@ def _trusted(
 ) -> tuple[list[Ed25519PublicKey], list[str]]:
     """Public keys and fingerprints from ``--key`` values (PEM file or 64 hex digits); without
     any, the database's own signing key (never created here)."""
-    from tutela.evidence._files import read_small_file
-    from tutela.evidence.signing import (
+    from tutela.files import read_small_file
+    from tutela.ledger.signing import (
         Signer,
         default_key_path,
         key_path_for_db,
@@ -120,7 +120,7 @@ def verify_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Verify the live ledger end to end (exit 0 intact, 1 tampered, 2 usage error)."""
-    from tutela.evidence import TamperError
+    from tutela.ledger import TamperError
     from tutela.store import default_url, open_store
     from tutela.store.ledger_verify import verify_ledger
 
@@ -180,7 +180,7 @@ def rotate_key_cmd(
 ) -> None:
     """Replace the signing key; the handover is signed by the old key and recorded."""
     from tutela.cli.evidence import _actor
-    from tutela.evidence.signing import (
+    from tutela.ledger.signing import (
         Signer,
         SigningKeyError,
         default_key_path,

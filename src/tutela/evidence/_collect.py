@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tutela.errors import InputError
-from tutela.evidence.entry import EntryKind, format_instant
+from tutela.ledger.entry import EntryKind, format_instant
 
 if TYPE_CHECKING:
     from tutela.store import Store

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutela.evidence.entry import EntryKind, LedgerEntry
-from tutela.evidence.signing import Checkpoint
+from tutela.ledger.entry import EntryKind, LedgerEntry
+from tutela.ledger.signing import Checkpoint
 
 __all__ = ["ConversationView", "PackageContents", "TranscriptLine"]
 

@@ -8,7 +8,7 @@ Layout (``format = "tutela-evidence-package-v1"``)::
                         files: {member name: sha256 hex}}; lists every member but itself and
                         manifest.sig
     manifest.sig        Ed25519 signature (128 hex digits) of manifest.json by the ledger key
-                        (``tutela.evidence.signing.manifest_message``)
+                        (``tutela.ledger.signing.manifest_message``)
     entries.jsonl       ledger entries first_seq..last_seq, one canonical JSON object a line;
                         in full: the case's conversations, its operations' ``operation_created``
                         entries, its ``review`` entries, retention tombstones and the closing
@@ -25,7 +25,7 @@ Layout (``format = "tutela-evidence-package-v1"``)::
                         evidential flag), each bound to its ``operation_created`` ledger entry
     public_key.pem      the ledger key (compare its fingerprint with the published one!)
     timestamp.tsr       optional: RFC 3161 TimeStampResp over the head checkpoint
-                        (``tutela.evidence.timestamp``)
+                        (``tutela.ledger.timestamp``)
     report.html         human-readable report (derived from the members above)
     report.pdf          the same report as PDF
     case.jsonld         CASE 1.x / UCO 1.x JSON-LD (``tutela.evidence.caseuco``)
@@ -35,7 +35,7 @@ checkpoint over it, so the excerpt ends with signed proof of its own export and 
 The manifest signature binds every member, the derived reports included: a changed byte anywhere
 fails verification even when the manifest hash was fixed up. Whoever holds another key can re-sign
 a forged package consistently; only comparing the key fingerprint with one published out of band
-(``expected_fingerprint``) or with a trusted key (``tutela.evidence.trust``) detects that.
+(``expected_fingerprint``) or with a trusted key (``tutela.ledger.trust``) detects that.
 
 Reading a package treats it as hostile input: member count, names and declared sizes are checked
 against ``ReadLimits`` from the central directory before any member is decompressed (the data
@@ -66,19 +66,19 @@ from typing import TYPE_CHECKING, Any
 
 from tutela import __version__
 from tutela.errors import InputError
-from tutela.evidence._files import open_regular
-from tutela.evidence.canonical import canonical_json, to_plain
 from tutela.evidence.contents import PackageContents
-from tutela.evidence.entry import EntryKind, LedgerEntry, format_instant, sha256_hex
-from tutela.evidence.errors import SigningKeyError, TamperError
-from tutela.evidence.signing import (
+from tutela.files import open_regular
+from tutela.ledger.canonical import canonical_json, to_plain
+from tutela.ledger.entry import EntryKind, LedgerEntry, format_instant, sha256_hex
+from tutela.ledger.errors import SigningKeyError, TamperError
+from tutela.ledger.signing import (
     Checkpoint,
     Signer,
     fingerprint,
     load_public_key,
     verify_manifest_signature,
 )
-from tutela.evidence.verify import verify_chain
+from tutela.ledger.verify import verify_chain
 from tutela.private import private_file
 
 if TYPE_CHECKING:
@@ -273,7 +273,7 @@ def export_package(
     }
     ts_summary = None
     if timestamper is not None:
-        from tutela.evidence.timestamp import request_timestamp, timestamp_summary
+        from tutela.ledger.timestamp import request_timestamp, timestamp_summary
 
         files[TIMESTAMP] = request_timestamp(canonical_json(head.to_dict()), timestamper)
         ts_summary = timestamp_summary(files[TIMESTAMP])
@@ -778,7 +778,7 @@ def verify_package(
     root; without them only the imprint is checked).
 
     Integrity only: whether the key is *trusted* is the caller's decision
-    (``tutela.evidence.trust``; ``tutela verify`` exits 3 for an intact package signed by an
+    (``tutela.ledger.trust``; ``tutela verify`` exits 3 for an intact package signed by an
     untrusted key). ``limits``: resource limits checked before any member is decompressed
     (default ``ReadLimits()``); data members (at most ``max_parsed_member`` bytes each, default
     64 MiB) are parsed in memory, derived members (``report.*``, ``case.jsonld``) only hashed in
@@ -817,7 +817,7 @@ def _verify(
     contents = _check_contents(manifest, raw_manifest, signature, data, expected_fingerprint)
     trusted = False
     if TIMESTAMP in data:
-        from tutela.evidence.timestamp import verify_timestamp
+        from tutela.ledger.timestamp import verify_timestamp
 
         head = contents.checkpoints[-1]
         summary = verify_timestamp(

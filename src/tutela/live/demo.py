@@ -32,7 +32,7 @@ from tutela.detect.incremental import ScoringTables
 from tutela.detect.persistence import load_model
 from tutela.domain import Action
 from tutela.errors import InputError
-from tutela.evidence.signing import DEMO_FOLDER_PREFIX, Signer, demo_key_path
+from tutela.ledger.signing import DEMO_FOLDER_PREFIX, Signer, demo_key_path
 from tutela.live.clock import Clock, SimulatedClock, WallClock
 from tutela.live.engine import PersonaEngine
 from tutela.persona import load_persona, persona_for_language

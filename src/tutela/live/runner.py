@@ -43,7 +43,7 @@ from tutela.detect.config import load_detection_config
 from tutela.detect.incremental import ScoringTables
 from tutela.detect.persistence import load_model
 from tutela.errors import ConfigError
-from tutela.evidence.signing import Signer
+from tutela.ledger.signing import Signer
 from tutela.live.engine import PersonaEngine
 from tutela.live.takeover import OperatorOutbox
 from tutela.persona import load_persona

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tutela.errors import InputError
-from tutela.evidence.signing import DEMO_FOLDER_PREFIX
+from tutela.ledger.signing import DEMO_FOLDER_PREFIX
 from tutela.live.demo import Scenario, read_scenario_json, run_demo, scenario_from_data
 
 __all__ = [

@@ -14,13 +14,7 @@ from sqlalchemy.orm import Session
 
 from tutela.domain import Action, Attachment
 from tutela.errors import InputError
-from tutela.evidence import (
-    EntryKind,
-    LedgerEntry,
-    Signer,
-    canonical_json,
-    sha256_hex,
-)
+from tutela.ledger import EntryKind, LedgerEntry, Signer, canonical_json, sha256_hex
 from tutela.store import ledger
 from tutela.store.engine import Store
 from tutela.store.errors import NotFoundError

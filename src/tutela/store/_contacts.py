@@ -10,9 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tutela.errors import InputError
-from tutela.evidence import (
-    format_risk,
-)
+from tutela.ledger import format_risk
 from tutela.store._base import (
     IDENTITY_KINDS,
     SYSTEM,

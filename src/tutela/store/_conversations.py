@@ -9,10 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tutela.evidence import (
-    EntryKind,
-    format_instant,
-)
+from tutela.ledger import EntryKind, format_instant
 from tutela.store._base import (
     DEMO_AUTHORISATION_REF,
     RecorderBase,

@@ -40,7 +40,7 @@ from sqlalchemy import bindparam, event, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
-from tutela.evidence import (
+from tutela.ledger import (
     Checkpoint,
     EntryKind,
     LedgerEntry,
@@ -272,7 +272,7 @@ def read_witness(path: Path) -> tuple[list[Checkpoint], dict[int, bytes]]:
 
 def _transport_for(url: str) -> Callable[[bytes], bytes]:
     """The RFC 3161 transport of the anchoring thread (HTTP POST to ``url``)."""
-    from tutela.evidence.timestamp import http_transport
+    from tutela.ledger.timestamp import http_transport
 
     return http_transport(url)
 
@@ -313,7 +313,7 @@ class _Anchor:
 
     def _run(self, url: str) -> None:
         from tutela.errors import TutelaError
-        from tutela.evidence.timestamp import request_timestamp
+        from tutela.ledger.timestamp import request_timestamp
 
         transport = _transport_for(url)
         while True:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tutela.evidence import EntryKind, TamperError, canonical_json, sha256_hex
+from tutela.ledger import EntryKind, TamperError, canonical_json, sha256_hex
 from tutela.store.engine import Store
 from tutela.store.models import LedgerEntryRow
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import func, select
 
 from tutela.errors import InputError
-from tutela.evidence import (
+from tutela.ledger import (
     Checkpoint,
     EntryKind,
     LedgerEntry,
@@ -33,7 +33,7 @@ from tutela.evidence import (
     sha256_hex,
     verify_chain,
 )
-from tutela.evidence.signing import verify_checkpoint_signature, verify_handover
+from tutela.ledger.signing import verify_checkpoint_signature, verify_handover
 from tutela.store.engine import Store
 from tutela.store.ledger import (
     KEY_ROTATED,
@@ -381,7 +381,7 @@ def _check_head(store: Store, last: LedgerEntry | None) -> None:
 def _check_witness(
     path: Path, cps: list[Checkpoint], last_seq: int, warnings: list[str]
 ) -> tuple[int, int]:
-    from tutela.evidence.timestamp import verify_timestamp
+    from tutela.ledger.timestamp import verify_timestamp
 
     witnessed, stamps = read_witness(path)
     if not path.exists():

@@ -1,7 +1,7 @@
 """The write API of the store: every method commits ONE transaction that writes its rows AND the
 ledger entry that records them (or neither).
 
-What enters the ledger (see ``tutela.evidence.entry``): personal content — message texts, wire
+What enters the ledger (see ``tutela.ledger.entry``): personal content — message texts, wire
 bytes, authors, identity values — only as SHA-256 hex (``*_sha256``), so a retention purge can
 delete the content while the chain still verifies; floats never (risk as a 6-decimal string).
 Messages and decisions are referred to by ``(conversation, message_seq)``, not by database ids.
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from tutela.domain import Action, Attachment
 from tutela.errors import InputError
-from tutela.evidence import (
+from tutela.ledger import (
     Checkpoint,
     EntryKind,
     LedgerEntry,

@@ -23,7 +23,7 @@ from tutela.web.throttle import LoginThrottle
 if TYPE_CHECKING:
     from tutela.cases.users import UserStore
     from tutela.cases.workflow import CaseWorkflow
-    from tutela.evidence import Signer
+    from tutela.ledger import Signer
 
 __all__ = ["Services"]
 
@@ -82,10 +82,10 @@ class Services:
     def signer(self) -> Signer:
         """The checkpoint key used for exports (loaded on first export): ``signing_key_path``,
         else the database's own key by the rule every command uses
-        (:func:`tutela.evidence.signing.key_path_for_db`: a demo database's key beside it, the
+        (:func:`tutela.ledger.signing.key_path_for_db`: a demo database's key beside it, the
         default key otherwise)."""
-        from tutela.evidence import Signer
-        from tutela.evidence.signing import key_path_for_db
+        from tutela.ledger import Signer
+        from tutela.ledger.signing import key_path_for_db
 
         path = self.settings.signing_key_path or key_path_for_db(self.settings.db_url)
         return Signer.load_or_create(path)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from tutela.evidence import Signer
+from tutela.ledger import Signer
 from tutela.store import Recorder, open_store
 
 HERE = Path(__file__).resolve().parent

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
-from tutela.evidence import sha256_hex
+from tutela.ledger import sha256_hex
 from tutela.web.deps import ActingUser, RequireRole, ServicesDep
 from tutela.web.queries import DbId
 from tutela.web.render import env, render

@@ -20,7 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tutela.evidence import sha256_hex
+from tutela.ledger import sha256_hex
 from tutela.live.takeover import PersonaUnavailable, takeover_profile
 from tutela.persona import GuardRefusal, OutgoingGuard, load_personas
 from tutela.web.deps import ActingUser, RequireRole, ServicesDep

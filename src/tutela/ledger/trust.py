@@ -4,7 +4,7 @@ Anyone can build a self-consistent package and sign it with a key of their own; 
 proves only that a package is intact *under the key it carries*. ``tutela verify`` therefore also
 asks whether that key is trusted (RFC 4949 "trust anchor": a key accepted on grounds outside the
 data being verified). A key is trusted when its fingerprint (lowercase hex SHA-256 of the raw
-32-byte Ed25519 public key, ``tutela.evidence.signing.fingerprint``) is
+32-byte Ed25519 public key, ``tutela.ledger.signing.fingerprint``) is
 
 * ``--expect-fingerprint`` (then that key alone is accepted), or otherwise
 * one of the local store's own keys: the default signing key (``default_key_path()``), the key
@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tutela.errors import InputError
-from tutela.evidence import signing
-from tutela.evidence._files import read_small_file
-from tutela.evidence.errors import SigningKeyError
+from tutela.files import read_small_file
+from tutela.ledger import signing
+from tutela.ledger.errors import SigningKeyError
 
 __all__ = [
     "TRUSTED_KEYS_FILE",

@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC
 from typing import Any
 
-from tutela.evidence.entry import format_instant
-from tutela.evidence.errors import TamperError, TimestampError
+from tutela.ledger.entry import format_instant
+from tutela.ledger.errors import TamperError, TimestampError
 
 __all__ = [
     "http_transport",

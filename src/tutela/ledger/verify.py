@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tutela.errors import InputError
-from tutela.evidence.entry import GENESIS_HASH, LedgerEntry
-from tutela.evidence.errors import TamperError
-from tutela.evidence.signing import (
+from tutela.ledger.entry import GENESIS_HASH, LedgerEntry
+from tutela.ledger.errors import TamperError
+from tutela.ledger.signing import (
     Checkpoint,
     fingerprint,
     load_public_key,

@@ -41,8 +41,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from tutela.errors import InputError
-from tutela.evidence.entry import _HEX64, _INSTANT, format_instant
-from tutela.evidence.errors import SigningKeyError
+from tutela.ledger.entry import _HEX64, _INSTANT, format_instant
+from tutela.ledger.errors import SigningKeyError
 
 __all__ = [
     "CHECKPOINT_DOMAIN",
@@ -161,9 +161,9 @@ def _passphrase(given: bytes | str | None) -> bytes | None:
 def read_passphrase_file(path: str | os.PathLike[str]) -> bytes:
     """A passphrase from a file (first line, without its line break); ``SigningKeyError`` when
     it cannot be read, is not a regular file (a FIFO or device such as ``/dev/zero``: refused
-    without blocking), is larger than 1 MiB (``tutela.evidence._files.MAX_SMALL_FILE``) or is
+    without blocking), is larger than 1 MiB (``tutela.files.MAX_SMALL_FILE``) or is
     empty."""
-    from tutela.evidence._files import read_small_file
+    from tutela.files import read_small_file
 
     data = read_small_file(path, what="passphrase file", error=SigningKeyError)
     line = data.splitlines()[0] if data.strip() else b""
@@ -346,7 +346,7 @@ class Signer:
         """Load an existing key (never creates one); errors as ``load_or_create``, and
         ``SigningKeyError`` for a missing file, one that is not a regular file (a FIFO, a device)
         or one over 1 MiB."""
-        from tutela.evidence._files import read_small_file
+        from tutela.files import read_small_file
 
         p = Path(path)
         try:

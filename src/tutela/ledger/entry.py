@@ -39,7 +39,7 @@ from types import MappingProxyType
 from typing import Any
 
 from tutela.errors import InputError
-from tutela.evidence.canonical import canonical_json, to_plain
+from tutela.ledger.canonical import canonical_json, to_plain
 
 __all__ = [
     "ENTRY_DOMAIN",
