@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tutela.cases.users import User, UserStore
+from tutela.accounts.users import User, UserStore
 from tutela.cases.workflow import CaseWorkflow
 from tutela.ledger import Signer
 from tutela.store import Recorder, Store

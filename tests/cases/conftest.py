@@ -9,7 +9,7 @@ import pytest
 from argon2 import PasswordHasher
 from cases_support import PASSWORD, Clock, Env
 
-from tutela.cases.users import UserStore
+from tutela.accounts.users import UserStore
 from tutela.cases.workflow import CaseWorkflow
 from tutela.ledger import Signer
 from tutela.store import Recorder, open_store

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from cases_support import PASSWORD, Env
 from sqlalchemy import select
 
-from tutela.cases.users import (
+from tutela.accounts.users import (
     FERNET_PREFIX,
     MIN_PASSWORD_LENGTH,
     Role,
@@ -296,7 +296,7 @@ def test_cli_grant_and_ungrant_operations(tmp_path: Path, capsys) -> None:
     """``tutela users grant/ungrant`` narrow and widen what a user sees; each change is audited."""
     import json
 
-    from tutela.cases.access import granted_operations
+    from tutela.accounts.access import granted_operations
     from tutela.cli import main
     from tutela.store import open_store
     from tutela.store.models import AuditLogRow

@@ -354,7 +354,7 @@ def _move_to(env: Env, case_id: int, operation_id: int) -> None:
 
 
 def test_operation_grants_restrict_reads_and_actions(env: Env) -> None:
-    from tutela.cases.access import grant_operation, granted_operations, revoke_operation
+    from tutela.accounts.access import grant_operation, granted_operations, revoke_operation
 
     wf = env.workflow
     demo = env.recorder.ensure_demo_operation().id

@@ -26,7 +26,7 @@ def _approve_referral(url: str, case_id: int, signer: Signer) -> None:
     """An analyst proposes, another supervisor approves (four-eyes), as in the dashboard."""
     from argon2 import PasswordHasher
 
-    from tutela.cases.users import UserStore
+    from tutela.accounts.users import UserStore
     from tutela.cases.workflow import CaseWorkflow
     from tutela.store import Recorder
 
@@ -194,7 +194,7 @@ def _sql_as_attacker(db: Path, *statements: str) -> None:
 def _propose(url: str, case_id: int, signer: Signer) -> None:
     from argon2 import PasswordHasher
 
-    from tutela.cases.users import UserStore
+    from tutela.accounts.users import UserStore
     from tutela.cases.workflow import CaseWorkflow
     from tutela.store import Recorder
 

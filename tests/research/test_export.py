@@ -13,7 +13,7 @@ import pytest
 from _research_store import KEY, OTHER_KEY, Synthetic
 from sqlalchemy import select
 
-from tutela.cases.users import Role, User, UserStore
+from tutela.accounts.users import Role, User, UserStore
 from tutela.errors import InputError
 from tutela.research import PermissionDenied, export_research, key_id, pseudonym
 from tutela.store import Store

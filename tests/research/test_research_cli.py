@@ -13,7 +13,7 @@ import pytest
 from _research_store import HANDLE_A, Synthetic
 from sqlalchemy import select
 
-from tutela.cases.users import UserStore
+from tutela.accounts.users import UserStore
 from tutela.cli import main
 from tutela.store import open_store
 from tutela.store.models import AuditLogRow

@@ -20,7 +20,7 @@ with warnings.catch_warnings():
 
 from web_support import PASSWORD, csrf_of
 
-from tutela.cases.users import UserStore
+from tutela.accounts.users import UserStore
 from tutela.store import open_store
 from tutela.web.app import create_app
 from tutela.web.services import Services

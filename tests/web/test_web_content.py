@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from web_support import PASSWORD, csrf_of, explicit_line
 
-from tutela.cases.access import grant_operation, revoke_operation
+from tutela.accounts.access import grant_operation, revoke_operation
 from tutela.store.models import AuditLogRow
 
 SOURCE = "placeholder source line standing for explicit content"

@@ -16,7 +16,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from tutela.cases.users import UserStore
+from tutela.accounts.users import UserStore
 from tutela.store import open_store
 from tutela.store.models import WebSessionRow
 from tutela.web.app import create_app

@@ -20,7 +20,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 from web_support import PASSWORD, csrf_of
 
-from tutela.cases.users import UserStore
+from tutela.accounts.users import UserStore
 from tutela.errors import InputError
 from tutela.store import open_store
 from tutela.store.models import AuditLogRow

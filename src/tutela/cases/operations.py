@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from tutela.errors import InputError, TutelaError
 from tutela.store import OperationRecord, Recorder
-from tutela.store._base import _check_aware, _operation_record
+from tutela.store._base import _check_aware
 from tutela.store.models import OperationRow
 from tutela.store.recorder import DEMO_AUTHORISATION_REF
 
@@ -67,7 +67,7 @@ def list_operations(recorder: Recorder) -> list[OperationRecord]:
     """Every operation, oldest first."""
     with recorder.store.session() as s:
         rows = s.execute(select(OperationRow).order_by(OperationRow.id)).scalars()
-        return [_operation_record(r) for r in rows]
+        return [OperationRecord.from_row(r) for r in rows]
 
 
 def active_operation(

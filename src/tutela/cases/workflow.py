@@ -30,7 +30,7 @@ Reading case content (the queue, case and contact pages, the live texts, exports
 taking a ``reader``) needs the role analyst or supervisor (``CASE_READERS``): admins manage
 accounts, read the audit log (hashes, no texts) and neither take case decisions nor read case
 content (need-to-know; OWASP Authorization Cheat Sheet, least privilege). A reader or actor who has
-been granted operations (``tutela.cases.access``) sees and acts only on cases whose conversations
+been granted operations (``tutela.accounts.access``) sees and acts only on cases whose conversations
 all belong to those operations (``PermissionDenied`` otherwise); one without grants sees every
 case. Calls without a ``reader`` (the CLI, run by the store's operator) are not restricted.
 
@@ -57,12 +57,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from tutela.cases.users import Role, User
+from tutela.accounts.users import Role, User
 from tutela.domain import Attachment, Category
 from tutela.errors import InputError, TutelaError
 from tutela.ledger import EntryKind, sha256_hex
 from tutela.store import CaseRecord, DecisionRecord, NotFoundError, Recorder
-from tutela.store._base import _case_record, _decision_record
 from tutela.store.models import (
     AuditLogRow,
     CaseEventRow,
@@ -437,7 +436,7 @@ class CaseWorkflow:
                 ).scalars()
             )
             return CaseDetail(
-                case=_case_record(case),
+                case=CaseRecord.from_row(case),
                 risk=max((c.risk for c in conversations), default=0.0),
                 identities=identities,
                 conversations=conversations,
@@ -1104,7 +1103,7 @@ class CaseWorkflow:
             ended_at=c.ended_at,
             risk=max((d.risk for d in decs), default=0.0),
             messages=tuple(views),
-            decisions=tuple(_decision_record(d) for d in decs),
+            decisions=tuple(DecisionRecord.from_row(d) for d in decs),
             provenance=(c.state or {}).get("provenance"),
         )
 

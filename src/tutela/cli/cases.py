@@ -74,7 +74,7 @@ def users_add(
     db: str | None = DB_OPTION,
 ) -> None:
     """Add a user. The password never comes from the command line: stdin or a hidden prompt."""
-    from tutela.cases.users import UserStore
+    from tutela.accounts.users import UserStore
 
     if password_stdin:
         try:
@@ -101,7 +101,7 @@ def users_list(
     db: str | None = DB_OPTION,
 ) -> None:
     """List users."""
-    from tutela.cases.users import UserStore
+    from tutela.accounts.users import UserStore
 
     rec = _recorder(db)
     try:
@@ -129,7 +129,7 @@ def users_totp(
     db: str | None = DB_OPTION,
 ) -> None:
     """Give a user a new TOTP secret and print its otpauth:// URI (for an authenticator app)."""
-    from tutela.cases.users import UserStore, totp_uri
+    from tutela.accounts.users import UserStore, totp_uri
 
     rec = _recorder(db)
     try:
@@ -146,7 +146,7 @@ def users_deactivate(
 ) -> None:
     """Disable a user's logins and case actions and end their open dashboard sessions (the
     account stays for the audit trail)."""
-    from tutela.cases.users import UserStore
+    from tutela.accounts.users import UserStore
 
     rec = _recorder(db)
     try:
@@ -163,7 +163,7 @@ def users_role(
     db: str | None = DB_OPTION,
 ) -> None:
     """Give a user another role; their open dashboard sessions end."""
-    from tutela.cases.users import UserStore
+    from tutela.accounts.users import UserStore
 
     rec = _recorder(db)
     try:
@@ -179,7 +179,7 @@ def users_revoke(
     db: str | None = DB_OPTION,
 ) -> None:
     """End every open dashboard session of a user (e.g. a lost laptop); the account stays."""
-    from tutela.cases.users import UserStore
+    from tutela.accounts.users import UserStore
 
     rec = _recorder(db)
     try:
@@ -190,8 +190,8 @@ def users_revoke(
 
 
 def _change_grant(name: str, operation_id: int, db: str | None, *, grant: bool) -> None:
-    from tutela.cases.access import grant_operation, granted_operations, revoke_operation
-    from tutela.cases.users import UserStore
+    from tutela.accounts.access import grant_operation, granted_operations, revoke_operation
+    from tutela.accounts.users import UserStore
 
     rec = _recorder(db)
     try:

@@ -74,9 +74,9 @@ def _password(password_stdin: bool) -> str:
 
 
 def _login(store: Any, name: str, password_stdin: bool, totp_code: str | None) -> Any:
-    """The :class:`~tutela.cases.users.User` ``name`` after checking its password and (if it
+    """The :class:`~tutela.accounts.users.User` ``name`` after checking its password and (if it
     has TOTP) a one-time code; ``PermissionDenied`` (audited) when that fails."""
-    from tutela.cases.users import UserStore
+    from tutela.accounts.users import UserStore
     from tutela.research.errors import PermissionDenied
     from tutela.store import Recorder
 

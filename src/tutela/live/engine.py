@@ -60,7 +60,7 @@ from typing import Any
 
 import structlog
 
-from tutela.cases.identity import extract_identifiers
+from tutela.detect.identifiers import extract_identifiers
 from tutela.cases.workflow import CaseWorkflow, InvalidTransition
 from tutela.connectors.base import Address, ChatConnector, InboundMessage, OwnMessage
 from tutela.detect.incremental import IncrementalScorer, ScoringTables, WarningRule

@@ -6,9 +6,9 @@ half-written export and a failure leaves nothing behind. An existing non-empty `
 replaced only with ``overwrite=True`` (the old folder is removed after the rename).
 
 Message texts are exported only when ``include_text`` is True **and** ``actor`` is an
-authenticated :class:`~tutela.cases.users.User` (``UserStore.authenticate``) that the store still
+authenticated :class:`~tutela.accounts.users.User` (``UserStore.authenticate``) that the store still
 holds as an *active* account with a role in :data:`TEXT_ROLES` (supervisor) and without
-per-operation restrictions (:mod:`tutela.cases.access`: the export spans every operation). A role
+per-operation restrictions (:mod:`tutela.accounts.access`: the export spans every operation). A role
 is never taken from the caller's word. Anything else raises :class:`PermissionDenied` before
 anything is read or written (OWASP ASVS V8.1 / Authorization Cheat Sheet: deny by default, check
 on the server side).
@@ -41,7 +41,7 @@ from tutela.research.tables import research_tables
 from tutela.store import Recorder, Store
 
 if TYPE_CHECKING:
-    from tutela.cases.users import User
+    from tutela.accounts.users import User
 
 __all__ = ["AUDIT_ACTION", "TEXT_ROLES", "ExportReport", "export_research"]
 
@@ -189,8 +189,8 @@ def _check_target(out: Path, overwrite: bool) -> None:
 def _text_permission(store: Store, actor: object) -> None:
     """Refuse a text export unless ``actor`` is, in the store now, an active unrestricted
     supervisor (module docstring). Raises ``PermissionDenied``."""
-    from tutela.cases.access import granted_operations
-    from tutela.cases.users import User, UserStore
+    from tutela.accounts.access import granted_operations
+    from tutela.accounts.users import User, UserStore
 
     if not isinstance(actor, User):
         raise PermissionDenied(
@@ -213,7 +213,7 @@ def _text_permission(store: Store, actor: object) -> None:
 
 
 def _actor_name(actor: object) -> str:
-    from tutela.cases.users import User
+    from tutela.accounts.users import User
 
     if isinstance(actor, User):
         return actor.name
@@ -236,7 +236,7 @@ def export_research(
 
     ``key``: pseudonym key (:func:`tutela.research.pseudonym.load_or_create_key`, at least 16
     bytes). ``include_text``: add message texts; ``actor`` must then be an authenticated
-    :class:`~tutela.cases.users.User` that is an active, unrestricted supervisor (module
+    :class:`~tutela.accounts.users.User` that is an active, unrestricted supervisor (module
     docstring). ``actor`` otherwise names who exports in the audit record (a ``User`` or a
     string such as ``"cli:alice"``). ``overwrite``: replace an existing non-empty ``out_dir``.
     ``recorder``: writes the audit record (default ``Recorder(store)``).

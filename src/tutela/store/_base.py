@@ -20,19 +20,12 @@ from tutela.store.engine import Store
 from tutela.store.errors import NotFoundError
 from tutela.store.models import (
     AuditLogRow,
-    CaseRow,
     ContactRow,
     ConversationRow,
-    DecisionRow,
     MessageRow,
-    OperationRow,
 )
 from tutela.store.records import (
-    CaseRecord,
-    ConversationRecord,
-    DecisionRecord,
     MessageRecord,
-    OperationRecord,
 )
 
 __all__ = ["DEMO_AUTHORISATION_REF", "IDENTITY_KINDS", "SYSTEM", "WARNING_ACTIONS", "RecorderBase"]
@@ -61,87 +54,6 @@ def _attachment_dict(a: Attachment | Mapping[str, Any]) -> dict[str, Any]:
         except TypeError as e:
             raise InputError(f"attachment metadata has unknown fields: {sorted(a)}") from e
     raise InputError(f"attachment must be an Attachment, got {type(a).__name__}")
-
-
-def _message_record(row: MessageRow) -> MessageRecord:
-    return MessageRecord(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        seq=row.seq,
-        direction=row.direction,
-        contact_line=row.contact_line,
-        author=row.author,
-        text=row.text,
-        at=row.at,
-        platform_msg_id=row.platform_msg_id,
-        attachments=tuple(Attachment(**a) for a in row.attachments),
-        origin=row.origin,
-        wire=row.wire,
-        ledger_seq=row.ledger_seq,
-        purged_at=row.purged_at,
-        sent_at=row.sent_at,
-        sent_by=row.sent_by,
-        answer=row.answer is not False,
-    )
-
-
-def _conversation_record(row: ConversationRow) -> ConversationRecord:
-    return ConversationRecord(
-        id=row.id,
-        operation_id=row.operation_id,
-        persona_id=row.persona_id,
-        platform=row.platform,
-        account=row.account,
-        contact_id=row.contact_id,
-        room=row.room,
-        lang=row.lang,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        state=dict(row.state),
-    )
-
-
-def _operation_record(row: OperationRow) -> OperationRecord:
-    return OperationRecord(
-        id=row.id,
-        organisation=row.organisation,
-        jurisdiction=row.jurisdiction,
-        legal_basis=row.legal_basis,
-        authorisation_ref=row.authorisation_ref,
-        officer=row.officer,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        evidential=row.evidential,
-        created_at=row.created_at,
-    )
-
-
-def _decision_record(r: DecisionRow) -> DecisionRecord:
-    return DecisionRecord(
-        id=r.id,
-        conversation_id=r.conversation_id,
-        message_id=r.message_id,
-        after_line=r.after_line,
-        action=r.action,
-        risk=r.risk,
-        indicators=tuple(r.indicators),
-        rule=r.rule,
-        reason=r.reason,
-        variant=r.variant,
-        created_at=r.created_at,
-        ledger_seq=r.ledger_seq,
-    )
-
-
-def _case_record(row: CaseRow) -> CaseRecord:
-    return CaseRecord(
-        id=row.id,
-        contact_id=row.contact_id,
-        status=row.status,
-        risk=row.risk,
-        opened_at=row.opened_at,
-        updated_at=row.updated_at,
-    )
 
 
 def _check_aware(name: str, at: datetime) -> None:

@@ -16,7 +16,6 @@ from tutela.store._base import (
     SYSTEM,
     WARNING_ACTIONS,
     RecorderBase,
-    _case_record,
     _check_aware,
     _sha,
 )
@@ -261,7 +260,7 @@ class ContactsMixin(RecorderBase):
                 s.add(row)
                 s.flush()
                 self._audit(s, SYSTEM, "case_opened", f"case:{row.id}", {"contact_id": cid})
-            return _case_record(row)
+            return CaseRecord.from_row(row)
 
         return self.store.write(_work)
 
@@ -289,7 +288,7 @@ class ContactsMixin(RecorderBase):
                 s, actor, "case_updated", f"case:{case_id}", {"status": status, "risk": risk_text}
             )
             s.flush()
-            return _case_record(row)
+            return CaseRecord.from_row(row)
 
         return self.store.write(_work)
 
@@ -299,7 +298,7 @@ class ContactsMixin(RecorderBase):
             row = s.get(CaseRow, case_id)
             if row is None:
                 raise NotFoundError(f"case {case_id} does not exist")
-            return _case_record(row)
+            return CaseRecord.from_row(row)
 
     # -- room traffic --------------------------------------------------------------------------
     def count_room_message(self, platform: str, account: str, room: str, n: int = 1) -> int:

@@ -14,10 +14,6 @@ from tutela.store._base import (
     DEMO_AUTHORISATION_REF,
     RecorderBase,
     _check_aware,
-    _conversation_record,
-    _decision_record,
-    _message_record,
-    _operation_record,
 )
 from tutela.store.errors import NotFoundError
 from tutela.store.models import (
@@ -88,7 +84,7 @@ class ConversationsMixin(RecorderBase):
                     "evidential": evidential,
                 },
             )
-            return _operation_record(row)
+            return OperationRecord.from_row(row)
 
         return self.store.write(_work)
 
@@ -121,7 +117,7 @@ class ConversationsMixin(RecorderBase):
                 .all()
             )
             for row in rows:
-                rec = _operation_record(row)
+                rec = OperationRecord.from_row(row)
                 if (
                     rec.organisation,
                     rec.jurisdiction,
@@ -164,7 +160,7 @@ class ConversationsMixin(RecorderBase):
                 .limit(1)
             ).scalar_one_or_none()
             if row is not None:
-                return _operation_record(row)
+                return OperationRecord.from_row(row)
         return self.create_operation(
             organisation="Tutela demonstration",
             jurisdiction="none",
@@ -181,7 +177,7 @@ class ConversationsMixin(RecorderBase):
             row = s.get(OperationRow, operation_id)
             if row is None:
                 raise NotFoundError(f"operation {operation_id} does not exist")
-            return _operation_record(row)
+            return OperationRecord.from_row(row)
 
     def has_account_conversations(self, *, platform: str, account: str, operation_id: int) -> bool:
         """True when ``operation_id`` holds a conversation of ``(platform, account)`` (an
@@ -253,7 +249,7 @@ class ConversationsMixin(RecorderBase):
             if provenance:
                 payload["provenance"] = dict(provenance)
             self._append(s, EntryKind.OPERATION, row.id, payload)
-            return _conversation_record(row)
+            return ConversationRecord.from_row(row)
 
         return self.store.write(_work)
 
@@ -279,7 +275,7 @@ class ConversationsMixin(RecorderBase):
                     },
                 )
             s.flush()
-            return _conversation_record(row)
+            return ConversationRecord.from_row(row)
 
         return self.store.write(_work)
 
@@ -294,7 +290,7 @@ class ConversationsMixin(RecorderBase):
     def conversation(self, conversation_id: int) -> ConversationRecord:
         """One conversation; ``NotFoundError`` if absent."""
         with self.store.session() as s:
-            return _conversation_record(self._conversation(s, conversation_id))
+            return ConversationRecord.from_row(self._conversation(s, conversation_id))
 
     def conversation_messages(self, conversation_id: int) -> list[MessageRecord]:
         """All messages of a conversation in ``seq`` order (to resume after a restart)."""
@@ -304,7 +300,7 @@ class ConversationsMixin(RecorderBase):
                 .where(MessageRow.conversation_id == conversation_id)
                 .order_by(MessageRow.seq)
             ).scalars()
-            return [_message_record(r) for r in rows]
+            return [MessageRecord.from_row(r) for r in rows]
 
     def conversation_decisions(self, conversation_id: int) -> list[DecisionRecord]:
         """All decisions of a conversation in the order they were taken."""
@@ -314,7 +310,7 @@ class ConversationsMixin(RecorderBase):
                 .where(DecisionRow.conversation_id == conversation_id)
                 .order_by(DecisionRow.id)
             ).scalars()
-            return [_decision_record(r) for r in rows]
+            return [DecisionRecord.from_row(r) for r in rows]
 
     def open_conversations(
         self, *, ended_since: datetime | None = None
@@ -331,4 +327,4 @@ class ConversationsMixin(RecorderBase):
             rows = s.execute(
                 select(ConversationRow).where(wanted).order_by(ConversationRow.id)
             ).scalars()
-            return [_conversation_record(r) for r in rows]
+            return [ConversationRecord.from_row(r) for r in rows]

@@ -352,7 +352,7 @@ class OperatorMessageRow(Base):
 
 
 class OperationAccessRow(Base):
-    """An operation a user is granted (``tutela.cases.access``): a user with at least one row
+    """An operation a user is granted (``tutela.accounts.access``): a user with at least one row
     reads and acts only on the cases of their granted operations; one without rows on all."""
 
     __tablename__ = "operation_access"

@@ -42,7 +42,6 @@ from tutela.store._base import (
     RecorderBase,
     _attachment_dict,
     _check_aware,
-    _message_record,
     _sha,
 )
 from tutela.store._contacts import ContactsMixin
@@ -279,7 +278,7 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
         with self.store.session() as s:
             for row in s.execute(q).scalars():
                 if wanted is None or (row.purged_at is None and list(row.attachments) == wanted):
-                    return _message_record(row)
+                    return MessageRecord.from_row(row)
             return None
 
     def record_decision(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from tutela.domain import Attachment
+from tutela.store.models import CaseRow, ConversationRow, DecisionRow, MessageRow, OperationRow
 
 __all__ = [
     "CaseRecord",
@@ -34,6 +35,22 @@ class OperationRecord:
     evidential: bool
     created_at: datetime
 
+    @classmethod
+    def from_row(cls, row: OperationRow) -> OperationRecord:
+        """The record of one ``OperationRow`` (detached: safe after the session closes)."""
+        return cls(
+            id=row.id,
+            organisation=row.organisation,
+            jurisdiction=row.jurisdiction,
+            legal_basis=row.legal_basis,
+            authorisation_ref=row.authorisation_ref,
+            officer=row.officer,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            evidential=row.evidential,
+            created_at=row.created_at,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ConversationRecord:
@@ -50,6 +67,23 @@ class ConversationRecord:
     started_at: datetime
     ended_at: datetime | None
     state: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: ConversationRow) -> ConversationRecord:
+        """The record of one ``ConversationRow`` (detached: safe after the session closes)."""
+        return cls(
+            id=row.id,
+            operation_id=row.operation_id,
+            persona_id=row.persona_id,
+            platform=row.platform,
+            account=row.account,
+            contact_id=row.contact_id,
+            room=row.room,
+            lang=row.lang,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            state=dict(row.state),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +121,29 @@ class MessageRecord:
     sent_by: str | None = None
     answer: bool = True
 
+    @classmethod
+    def from_row(cls, row: MessageRow) -> MessageRecord:
+        """The record of one ``MessageRow`` (detached: safe after the session closes)."""
+        return cls(
+            id=row.id,
+            conversation_id=row.conversation_id,
+            seq=row.seq,
+            direction=row.direction,
+            contact_line=row.contact_line,
+            author=row.author,
+            text=row.text,
+            at=row.at,
+            platform_msg_id=row.platform_msg_id,
+            attachments=tuple(Attachment(**a) for a in row.attachments),
+            origin=row.origin,
+            wire=row.wire,
+            ledger_seq=row.ledger_seq,
+            purged_at=row.purged_at,
+            sent_at=row.sent_at,
+            sent_by=row.sent_by,
+            answer=row.answer is not False,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
@@ -105,6 +162,24 @@ class DecisionRecord:
     created_at: datetime
     ledger_seq: int
 
+    @classmethod
+    def from_row(cls, r: DecisionRow) -> DecisionRecord:
+        """The record of one ``DecisionRow`` (detached: safe after the session closes)."""
+        return cls(
+            id=r.id,
+            conversation_id=r.conversation_id,
+            message_id=r.message_id,
+            after_line=r.after_line,
+            action=r.action,
+            risk=r.risk,
+            indicators=tuple(r.indicators),
+            rule=r.rule,
+            reason=r.reason,
+            variant=r.variant,
+            created_at=r.created_at,
+            ledger_seq=r.ledger_seq,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class CaseRecord:
@@ -116,6 +191,18 @@ class CaseRecord:
     risk: float
     opened_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: CaseRow) -> CaseRecord:
+        """The record of one ``CaseRow`` (detached: safe after the session closes)."""
+        return cls(
+            id=row.id,
+            contact_id=row.contact_id,
+            status=row.status,
+            risk=row.risk,
+            opened_at=row.opened_at,
+            updated_at=row.updated_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)

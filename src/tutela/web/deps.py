@@ -129,7 +129,7 @@ def RequireRole(*roles: str) -> Any:
 
 
 def acting_user(user: CurrentUser, services: ServicesDep) -> Any:
-    """The ``tutela.cases.users.User`` behind the session (re-read; the workflow re-checks it
+    """The ``tutela.accounts.users.User`` behind the session (re-read; the workflow re-checks it
     again in its own transaction). A deleted account ends the request as anonymous."""
     found = services.users.get_by_id(user.id)
     if found is None:

@@ -105,7 +105,6 @@ def live_conversations(
 ) -> list[LiveConversation]:
     """Open conversations, most recently started first, each with its ``last`` latest messages;
     ``operations``: only conversations of these operation ids (``None``: all)."""
-    from tutela.store._base import _message_record
 
     out: list[LiveConversation] = []
     with store.session() as s:
@@ -153,7 +152,7 @@ def live_conversations(
                     lang=c.lang,
                     started_at=c.started_at,
                     case_id=case_id,
-                    lines=tuple(_message_record(r) for r in reversed(rows)),
+                    lines=tuple(MessageRecord.from_row(r) for r in reversed(rows)),
                     explicit=explicit,
                 )
             )

@@ -21,7 +21,7 @@ from tutela.web.settings import WebSettings
 from tutela.web.throttle import LoginThrottle
 
 if TYPE_CHECKING:
-    from tutela.cases.users import UserStore
+    from tutela.accounts.users import UserStore
     from tutela.cases.workflow import CaseWorkflow
     from tutela.ledger import Signer
 
@@ -64,7 +64,7 @@ class Services:
 
     @cached_property
     def users(self) -> UserStore:
-        from tutela.cases.users import UserStore
+        from tutela.accounts.users import UserStore
 
         return UserStore(
             self.store,

@@ -1,7 +1,7 @@
 """The review queue: open cases, highest risk first (order from ``CaseWorkflow.review_queue``).
 
 Only for roles that may read case content (not admin: 403), and only the cases of the user's
-operations when they have operation grants (``tutela.cases.access``)."""
+operations when they have operation grants (``tutela.accounts.access``)."""
 
 from __future__ import annotations
 

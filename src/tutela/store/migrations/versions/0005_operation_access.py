@@ -1,4 +1,4 @@
-"""Per-operation access: the operations a dashboard user is granted (``tutela.cases.access``).
+"""Per-operation access: the operations a dashboard user is granted (``tutela.accounts.access``).
 
 A user with at least one row reads and acts only on cases whose conversations all belong to their
 granted operations; a user without rows is unrestricted (the behaviour before this revision).

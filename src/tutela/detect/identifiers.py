@@ -1,6 +1,6 @@
 """Identifiers a contact discloses in chat: e-mail, phone, handles elsewhere, payment refs, URLs.
 
-Contact profiles link identities across personas and platforms (DESIGN.md, ``cases``); a contact who
+Contact profiles link identities across personas and platforms (``tutela.cases``); a contact who
 moves the chat elsewhere ("add me on snap: ...", the platform-switch stage) or asks to be paid
 ("gcash 09..."; Sweetie 2.0's webcam-for-payment pattern) discloses such identifiers. This module
 only *reads* them from one line of raw text (before normalisation, so offsets index the line as

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tutela.cases.identity import KINDS, DisclosedIdentifier, extract_identifiers
+from tutela.detect.identifiers import KINDS, DisclosedIdentifier, extract_identifiers
 
 
 def found(text: str, **kw: str) -> list[tuple[str, str]]:
