@@ -229,6 +229,17 @@ class Action(StrEnum):
         return list(Action).index(self)
 
 
+WARNING_ACTIONS: tuple[str, ...] = tuple(a.value for a in Action if a is not Action.CONTINUE)
+"""Actions whose decision sends the contact a deterrence warning when it names a variant."""
+
+
+def is_warning(action: str, variant: str | None) -> bool:
+    """True for a decision that sent a deterrence warning: an action in :data:`WARNING_ACTIONS`
+    with a deterrence ``variant`` recorded. The one definition of "a warning" (store counts,
+    research statistics, the dashboard and the policy's prior-warning count all use it)."""
+    return variant is not None and action in WARNING_ACTIONS
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What the policy decided after one inbound message, and why.

@@ -14,7 +14,7 @@ from _research_store import KEY, OTHER_KEY, Synthetic
 from sqlalchemy import select
 
 from tutela.accounts.users import Role, User, UserStore
-from tutela.errors import InputError
+from tutela.errors import InputError, TutelaError
 from tutela.research import PermissionDenied, export_research, key_id, pseudonym
 from tutela.store import Store
 from tutela.store.models import AuditLogRow
@@ -180,7 +180,7 @@ def test_text_refused_without_an_authenticated_user(
     # a role or name given as text is not trusted (issue 10 item 11: --role was taken on faith)
     with pytest.raises(PermissionDenied, match="authenticated supervisor") as err:
         export_research(synthetic.store, tmp_path / "t", key=KEY, include_text=True, actor=actor)
-    assert isinstance(err.value, InputError)
+    assert isinstance(err.value, TutelaError)  # printed by the CLI as "error: ...", exit 2
     assert list(tmp_path.iterdir()) == []  # refused before anything was written
 
 

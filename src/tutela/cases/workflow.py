@@ -59,7 +59,7 @@ from sqlalchemy.orm import Session, aliased
 
 from tutela.accounts.users import Role, User
 from tutela.domain import Attachment, Category
-from tutela.errors import InputError, TutelaError
+from tutela.errors import InputError, PermissionDenied, TutelaError
 from tutela.ledger import EntryKind, sha256_hex
 from tutela.store import CaseRecord, DecisionRecord, NotFoundError, Recorder
 from tutela.store.models import (
@@ -110,10 +110,6 @@ READ = "read case content"
 SUPERVISORS = frozenset({Role.SUPERVISOR})
 SYSTEM = "system"
 EXPLICIT_CATEGORY = Category.SEXUAL_CONTENT.value
-
-
-class PermissionDenied(TutelaError):
-    """The acting user may not take this action (role, four-eyes rule, inactive account)."""
 
 
 class InvalidTransition(TutelaError):

@@ -77,7 +77,7 @@ def _login(store: Any, name: str, password_stdin: bool, totp_code: str | None) -
     """The :class:`~tutela.accounts.users.User` ``name`` after checking its password and (if it
     has TOTP) a one-time code; ``PermissionDenied`` (audited) when that fails."""
     from tutela.accounts.users import UserStore
-    from tutela.research.errors import PermissionDenied
+    from tutela.errors import PermissionDenied
     from tutela.store import Recorder
 
     recorder = Recorder(store)
@@ -130,8 +130,8 @@ def export(
     Message texts only with --include-text --user NAME, NAME being an active supervisor who logs
     in with a password (and TOTP code); the role is the account's, never typed.
     """
+    from tutela.errors import PermissionDenied
     from tutela.research import export_research, load_or_create_key
-    from tutela.research.errors import PermissionDenied
     from tutela.store import Recorder, open_store
 
     if role is not None:

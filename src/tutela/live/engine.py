@@ -60,9 +60,9 @@ from typing import Any
 
 import structlog
 
-from tutela.detect.identifiers import extract_identifiers
 from tutela.cases.workflow import CaseWorkflow, InvalidTransition
 from tutela.connectors.base import Address, ChatConnector, InboundMessage, OwnMessage
+from tutela.detect.identifiers import extract_identifiers
 from tutela.detect.incremental import IncrementalScorer, ScoringTables, WarningRule
 from tutela.detect.lines import LineDetector, default_line_detector
 from tutela.detect.understand import LineReader

@@ -12,7 +12,7 @@ or (unless an authenticated supervisor asks for it, audited) a message text.
 
 from __future__ import annotations
 
-from tutela.research.errors import PermissionDenied
+from tutela.errors import PermissionDenied
 from tutela.research.export import TEXT_ROLES, ExportReport, export_research
 from tutela.research.pseudonym import default_key_path, key_id, load_or_create_key, pseudonym
 from tutela.research.stats import summary

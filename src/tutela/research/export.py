@@ -33,9 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tutela.errors import InputError
+from tutela.errors import InputError, PermissionDenied
 from tutela.research import stats
-from tutela.research.errors import PermissionDenied
 from tutela.research.pseudonym import key_id, pseudonym
 from tutela.research.tables import research_tables
 from tutela.store import Recorder, Store

@@ -49,8 +49,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tutela.domain import WARNING_ACTIONS, is_warning
 from tutela.research.pseudonym import pseudonym
-from tutela.store import WARNING_ACTIONS, Store
+from tutela.store import Store
 from tutela.store.models import (
     ContactRow,
     ConversationRow,
@@ -121,11 +122,6 @@ def indicator_category(indicator_id: str) -> str | None:
     """The category part of ``<lang>.<category>.<name>``; ``None`` for another shape."""
     parts = str(indicator_id).split(".")
     return parts[1] if len(parts) >= 3 else None
-
-
-def is_warning(action: str, variant: str | None) -> bool:
-    """True for a decision that sent a deterrence warning (module docstring)."""
-    return variant is not None and action in WARNING_ACTIONS
 
 
 def _key(key: bytes | None) -> bytes:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from tutela.domain import Action, Attachment
+from tutela.domain import WARNING_ACTIONS, Attachment
 from tutela.errors import InputError
 from tutela.ledger import EntryKind, LedgerEntry, Signer, canonical_json, sha256_hex
 from tutela.store import ledger
@@ -32,7 +32,6 @@ __all__ = ["DEMO_AUTHORISATION_REF", "IDENTITY_KINDS", "SYSTEM", "WARNING_ACTION
 
 
 IDENTITY_KINDS = ("platform_id", "email", "phone", "handle", "payment_ref")
-WARNING_ACTIONS = tuple(a.value for a in Action if a is not Action.CONTINUE)
 DEMO_AUTHORISATION_REF = "tutela-demo"
 SYSTEM = "system"
 

@@ -52,7 +52,8 @@ _log = logging.getLogger("tutela.web")
 
 def _workflow_errors() -> list[tuple[type[Exception], int]]:
     """``PermissionDenied`` -> 403, ``InvalidTransition`` -> 409 (the workflow's errors)."""
-    from tutela.cases.workflow import InvalidTransition, PermissionDenied
+    from tutela.cases.workflow import InvalidTransition
+    from tutela.errors import PermissionDenied
 
     return [(PermissionDenied, 403), (InvalidTransition, 409)]
 
