@@ -16,14 +16,9 @@ Errors: ``NotFoundError`` (unknown user or operation), ``InputError`` (bad argum
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
-
 from tutela.errors import InputError
-from tutela.store import NotFoundError, Recorder, Store
-from tutela.store.models import OperationAccessRow, OperationRow, UserRow
+from tutela.store import Recorder, Store
+from tutela.store.queries import accounts as rows
 
 __all__ = ["grant_operation", "granted_operations", "revoke_operation"]
 
@@ -40,82 +35,22 @@ def _actor(actor: object) -> str:
     return actor.strip()
 
 
-def _check(s: Session, user_id: int, operation_id: int) -> None:
-    if s.get(UserRow, user_id) is None:
-        raise NotFoundError(f"user {user_id} does not exist")
-    if s.get(OperationRow, operation_id) is None:
-        raise NotFoundError(f"operation {operation_id} does not exist")
-
-
 def grant_operation(recorder: Recorder, user_id: int, operation_id: int, *, actor: str) -> bool:
     """Grant ``user_id`` access to ``operation_id``; ``True`` if newly granted, ``False`` if it
     already was (nothing is written then). Audited (module docstring)."""
     _ids(user_id, operation_id)
-    who = _actor(actor)
-
-    def _work(s: Session) -> bool:
-        _check(s, user_id, operation_id)
-        if s.get(OperationAccessRow, (user_id, operation_id)) is not None:
-            return False
-        s.add(
-            OperationAccessRow(
-                user_id=user_id,
-                operation_id=operation_id,
-                granted_by=who,
-                granted_at=datetime.now(UTC),
-            )
-        )
-        s.flush()
-        recorder._audit(
-            s,
-            who,
-            "operation_access_granted",
-            f"user:{user_id}",
-            {"user_id": user_id, "operation_id": operation_id},
-        )
-        return True
-
-    return recorder.store.write(_work)
+    return rows.add_operation_grant(recorder, user_id, operation_id, actor=_actor(actor))
 
 
 def revoke_operation(recorder: Recorder, user_id: int, operation_id: int, *, actor: str) -> bool:
     """Withdraw a grant; ``True`` if there was one. Revoking a user's last grant makes them
     unrestricted again (module docstring): deactivate the account to lock it out. Audited."""
     _ids(user_id, operation_id)
-    who = _actor(actor)
-
-    def _work(s: Session) -> bool:
-        _check(s, user_id, operation_id)
-        gone = s.execute(
-            delete(OperationAccessRow).where(
-                OperationAccessRow.user_id == user_id,
-                OperationAccessRow.operation_id == operation_id,
-            )
-        ).rowcount
-        if not gone:
-            return False
-        left = s.execute(
-            select(OperationAccessRow.operation_id).where(OperationAccessRow.user_id == user_id)
-        ).first()
-        recorder._audit(
-            s,
-            who,
-            "operation_access_revoked",
-            f"user:{user_id}",
-            {"user_id": user_id, "operation_id": operation_id, "unrestricted": left is None},
-        )
-        return True
-
-    return recorder.store.write(_work)
+    return rows.remove_operation_grant(recorder, user_id, operation_id, actor=_actor(actor))
 
 
 def granted_operations(store: Store, user_id: int) -> frozenset[int]:
     """The operation ids granted to ``user_id`` (empty: unrestricted)."""
     if isinstance(user_id, bool) or not isinstance(user_id, int):
         raise InputError(f"user id must be an integer, got {user_id!r}")
-    with store.session() as s:
-        return frozenset(
-            s.execute(
-                select(OperationAccessRow.operation_id).where(OperationAccessRow.user_id == user_id)
-            ).scalars()
-        )
+    return rows.operation_grants(store, user_id)

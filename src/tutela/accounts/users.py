@@ -26,7 +26,7 @@ Every change that must end open dashboard sessions (password, TOTP secret, role,
 deletes the user's ``web_sessions`` rows in the same transaction; a session is only honoured
 while its epoch equals the user's (``tutela.web.sessions``).
 
-Roles (DESIGN.md, ``web``; the case workflow enforces them in ``tutela.cases.workflow``):
+Roles (``docs/architecture.md``; the case workflow enforces them in ``tutela.cases.workflow``):
 
 ==============  ===================================================================================
 ``analyst``     reviews cases: dismiss, keep watching, propose a referral, reveal masked lines
@@ -57,14 +57,12 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from tutela.errors import ConfigError, InputError
 from tutela.private import secret_file
-from tutela.store import NotFoundError, Recorder, Store, StoreError
-from tutela.store.models import UserRow, WebSessionRow
+from tutela.store import Recorder, Store
+from tutela.store.queries import accounts as rows
+from tutela.store.queries.accounts import TotpUpdate, UserRecord
 
 __all__ = [
     "FERNET_PREFIX",
@@ -219,7 +217,7 @@ class TotpSecretBox:
         return key
 
 
-def _user(row: UserRow) -> User:
+def _user(row: UserRecord) -> User:
     return User(
         id=row.id,
         name=row.name,
@@ -301,32 +299,17 @@ class UserStore:
         name = _check_name(name)
         role = _check_role(role)
         pw_hash = self._hash(_check_password(password))  # outside the write lock
-
-        def _work(s: Session) -> User:
-            if s.execute(select(UserRow.id).where(UserRow.name == name)).first() is not None:
-                raise InputError(f"user {name!r} already exists")
-            row = UserRow(
-                name=name,
-                role=role.value,
-                password_hash=pw_hash,
-                totp_secret=None,
-                active=True,
-                created_at=self._clock(),
-                session_epoch=0,
-            )
-            s.add(row)
-            s.flush()
-            self.recorder._audit(
-                s, actor, "user_added", f"user:{row.id}", {"name": name, "role": role.value}
-            )
-            return _user(row)
-
-        try:
-            return self.store.write(_work)
-        except StoreError as e:
-            if isinstance(e.__cause__, IntegrityError):
-                raise InputError(f"user {name!r} already exists") from e
-            raise
+        row = rows.add_user(
+            self.recorder,
+            name=name,
+            role=role.value,
+            password_hash=pw_hash,
+            created_at=self._clock(),
+            actor=actor,
+        )
+        if row is None:
+            raise InputError(f"user {name!r} already exists")
+        return _user(row)
 
     def set_totp(self, name: str, *, actor: str = "system") -> str:
         """Give ``name`` a new random TOTP secret (base32, 160 bits) and return it; from now on
@@ -335,79 +318,35 @@ class UserStore:
         ``NotFoundError`` for an unknown user, ``ConfigError`` for an unusable key file."""
         secret = pyotp.random_base32(length=32)
         stored = self.secrets.encrypt(secret)
-
-        def _work(s: Session) -> str:
-            row = self._row(s, name)
-            row.totp_secret = stored
-            row.totp_last_step = None
-            self._credentials_changed(s, row)
-            self.recorder._audit(s, actor, "user_totp_set", f"user:{row.id}", {"name": name})
-            return secret
-
-        return self.store.write(_work)
+        rows.set_user_totp(self.recorder, name, stored, actor=actor, now=self._clock())
+        return secret
 
     def set_password(self, name: str, password: str, *, actor: str = "system") -> User:
         """Replace a user's password (same policy as ``add``); ends the user's sessions.
         Audited (``user_password_set``)."""
         pw_hash = self._hash(_check_password(password))
-
-        def _work(s: Session) -> User:
-            row = self._row(s, name)
-            row.password_hash = pw_hash
-            self._credentials_changed(s, row)
-            self.recorder._audit(s, actor, "user_password_set", f"user:{row.id}", {"name": name})
-            return _user(row)
-
-        return self.store.write(_work)
+        return _user(
+            rows.set_user_password(self.recorder, name, pw_hash, actor=actor, now=self._clock())
+        )
 
     def set_role(self, name: str, role: Role | str, *, actor: str = "system") -> User:
         """Give a user another role; ends the user's sessions (the next login carries the new
         role). Audited (``user_role_set``). ``InputError`` for an unknown role."""
         new_role = _check_role(role)
-
-        def _work(s: Session) -> User:
-            row = self._row(s, name)
-            old = row.role
-            row.role = new_role.value
-            self._credentials_changed(s, row)
-            self.recorder._audit(
-                s,
-                actor,
-                "user_role_set",
-                f"user:{row.id}",
-                {"name": name, "from": old, "to": new_role.value},
-            )
-            return _user(row)
-
-        return self.store.write(_work)
+        return _user(
+            rows.set_user_role(self.recorder, name, new_role.value, actor=actor, now=self._clock())
+        )
 
     def deactivate(self, name: str, *, actor: str = "system") -> User:
         """Disable a user's logins and case actions and end their open sessions (the row
         stays: events and audit rows name it). Audited (``user_deactivated``).
         ``NotFoundError`` for an unknown user."""
-
-        def _work(s: Session) -> User:
-            row = self._row(s, name)
-            row.active = False
-            self._credentials_changed(s, row)
-            self.recorder._audit(s, actor, "user_deactivated", f"user:{row.id}", {"name": name})
-            return _user(row)
-
-        return self.store.write(_work)
+        return _user(rows.deactivate_user(self.recorder, name, actor=actor, now=self._clock()))
 
     def revoke_sessions(self, name: str, *, actor: str = "system") -> User:
         """End every open dashboard session of ``name`` (e.g. a lost laptop) without changing the
         account. Audited (``user_sessions_revoked``). ``NotFoundError`` for an unknown user."""
-
-        def _work(s: Session) -> User:
-            row = self._row(s, name)
-            self._credentials_changed(s, row)
-            self.recorder._audit(
-                s, actor, "user_sessions_revoked", f"user:{row.id}", {"name": name}
-            )
-            return _user(row)
-
-        return self.store.write(_work)
+        return _user(rows.revoke_user_sessions(self.recorder, name, actor=actor, now=self._clock()))
 
     # -- login -------------------------------------------------------------------------------
     def verify_password(self, name: str, password: str) -> LoginCheck:
@@ -421,30 +360,23 @@ class UserStore:
         """
         if not isinstance(name, str) or not isinstance(password, str):
             return LoginCheck(user=None, ok=False, reason="unknown_user")
-        with self.store.session() as s:
-            row = s.execute(select(UserRow).where(UserRow.name == name)).scalar_one_or_none()
-            found = (
-                None
-                if row is None
-                else (row.password_hash, row.totp_secret is not None, row.session_epoch, _user(row))
-            )
-        if found is None:
+        row = rows.user_by_name(self.store, name)
+        if row is None:
             self._verify(self._dummy(), password)
             return LoginCheck(user=None, ok=False, reason="unknown_user")
-        pw_hash, has_totp, epoch, user = found
+        pw_hash, has_totp, epoch, user = (
+            row.password_hash,
+            row.totp_secret is not None,
+            row.session_epoch,
+            _user(row),
+        )
         if not self._verify(pw_hash, password):
             return LoginCheck(user=user, ok=False, reason="bad_password", epoch=epoch)
         if not user.active:
             return LoginCheck(user=user, ok=False, reason="inactive", epoch=epoch)
         if self.hasher.check_needs_rehash(pw_hash):
             new_hash = self._hash(password)
-
-            def _rehash(s: Session) -> None:
-                r = s.get(UserRow, user.id)
-                if r is not None and r.password_hash == pw_hash:
-                    r.password_hash = new_hash
-
-            self.store.write(_rehash)
+            rows.replace_password_hash(self.recorder, user.id, pw_hash, new_hash)
         return LoginCheck(user=user, ok=True, needs_totp=has_totp, epoch=epoch)
 
     def verify_totp(self, user_id: int, code: str | None, *, epoch: int | None) -> LoginCheck:
@@ -462,36 +394,32 @@ class UserStore:
         code = code.strip().replace(" ", "")
         now = self._clock()
 
-        def _work(s: Session) -> LoginCheck:
-            row = s.get(UserRow, user_id, with_for_update=True)
+        def _decide(row: UserRecord | None) -> tuple[LoginCheck, TotpUpdate | None]:
             if row is None:
-                return LoginCheck(user=None, ok=False, reason="unknown_user")
+                return LoginCheck(user=None, ok=False, reason="unknown_user"), None
             user = _user(row)
+            at = row.session_epoch
             if not row.active:
-                return LoginCheck(user=user, ok=False, reason="inactive", epoch=row.session_epoch)
+                return LoginCheck(user=user, ok=False, reason="inactive", epoch=at), None
             if epoch is None or row.session_epoch != epoch:
-                return LoginCheck(
-                    user=user, ok=False, reason="credentials_changed", epoch=row.session_epoch
-                )
+                return LoginCheck(user=user, ok=False, reason="credentials_changed", epoch=at), None
             if row.totp_secret is None:
-                return LoginCheck(user=user, ok=True, epoch=row.session_epoch)
+                return LoginCheck(user=user, ok=True, epoch=at), None
             secret = self.secrets.decrypt(row.totp_secret)
             step = _matching_step(secret, code, now)
             if step is None:
-                return LoginCheck(user=user, ok=False, reason="bad_totp", epoch=row.session_epoch)
+                return LoginCheck(user=user, ok=False, reason="bad_totp", epoch=at), None
             if row.totp_last_step is not None and step <= row.totp_last_step:
-                return LoginCheck(
-                    user=user, ok=False, reason="totp_replay", epoch=row.session_epoch
-                )
-            row.totp_last_step = step
+                return LoginCheck(user=user, ok=False, reason="totp_replay", epoch=at), None
+            upgraded: str | None = None
             if not self.secrets.is_encrypted(row.totp_secret):
                 try:
-                    row.totp_secret = self.secrets.encrypt(secret)
+                    upgraded = self.secrets.encrypt(secret)
                 except ConfigError as e:  # keep the login working; say why it stays plain
                     _log.warning("TOTP secret of user %s left unencrypted: %s", row.id, e)
-            return LoginCheck(user=user, ok=True, epoch=row.session_epoch)
+            return LoginCheck(user=user, ok=True, epoch=at), TotpUpdate(step, upgraded)
 
-        return self.store.write(_work)
+        return rows.update_totp_locked(self.recorder, user_id, _decide)
 
     def authenticate(
         self, name: str, password: str, *, totp_code: str | None = None
@@ -514,37 +442,19 @@ class UserStore:
     # -- reads -------------------------------------------------------------------------------
     def get(self, name: str) -> User | None:
         """The user called ``name``, or ``None``."""
-        with self.store.session() as s:
-            row = s.execute(select(UserRow).where(UserRow.name == name)).scalar_one_or_none()
-            return None if row is None else _user(row)
+        row = rows.user_by_name(self.store, name)
+        return None if row is None else _user(row)
 
     def get_by_id(self, user_id: int) -> User | None:
         """The user with id ``user_id``, or ``None``."""
-        with self.store.session() as s:
-            row = s.get(UserRow, user_id)
-            return None if row is None else _user(row)
+        row = rows.user_by_id(self.store, user_id)
+        return None if row is None else _user(row)
 
     def list(self) -> list[User]:
         """All users (active or not), by name."""
-        with self.store.session() as s:
-            return [_user(r) for r in s.execute(select(UserRow).order_by(UserRow.name)).scalars()]
+        return [_user(r) for r in rows.list_users(self.store)]
 
     # -- internals ---------------------------------------------------------------------------
-    @staticmethod
-    def _row(s: Session, name: str) -> UserRow:
-        row = s.execute(
-            select(UserRow).where(UserRow.name == name).with_for_update()
-        ).scalar_one_or_none()
-        if row is None:
-            raise NotFoundError(f"user {name!r} does not exist")
-        return row
-
-    def _credentials_changed(self, s: Session, row: UserRow) -> None:
-        """End the user's sessions: bump the epoch, stamp the change, drop the session rows."""
-        row.session_epoch = (row.session_epoch or 0) + 1
-        row.credentials_changed_at = self._clock()
-        s.execute(delete(WebSessionRow).where(WebSessionRow.user_id == row.id))
-
     def _hash(self, password: str) -> str:
         with self._hash_slots:
             return self.hasher.hash(password)

@@ -30,11 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.orm import Session
-
 from tutela.store import Store
-from tutela.store.models import UserRow, WebSessionRow
+from tutela.store.queries import sessions as rows
+from tutela.store.queries.sessions import SessionRecord
 
 __all__ = ["COOKIE_NAME", "SessionStore", "WebSession", "token_digest"]
 
@@ -121,49 +119,24 @@ class SessionStore:
             user_epoch=user_epoch if user_id is not None else None,
             data={_ROLE: role} if user_id is not None else {},
         )
-
-        def _work(db: Session) -> None:
-            self._prune(db, now)
-            db.add(
-                WebSessionRow(
-                    token_sha256=token_digest(s.token),
-                    csrf_token=s.csrf_token,
-                    user_id=s.user_id,
-                    user_epoch=s.user_epoch,
-                    created_at=now,
-                    last_seen=now,
-                    data=dict(s.data),
-                )
-            )
-
-        self.store.write(_work)
-        return s
-
-    def _prune(self, db: Session, now: float) -> None:
-        db.execute(
-            delete(WebSessionRow).where(
-                or_(
-                    WebSessionRow.created_at < now - self.ttl_s,
-                    WebSessionRow.last_seen < now - self.idle_s,
-                )
-            )
+        record = SessionRecord(
+            token_sha256=token_digest(s.token),
+            csrf_token=s.csrf_token,
+            user_id=s.user_id,
+            user_epoch=s.user_epoch,
+            created_at=now,
+            last_seen=now,
+            data=dict(s.data),
         )
-        anonymous = db.execute(
-            select(func.count()).select_from(WebSessionRow).where(WebSessionRow.user_id.is_(None))
-        ).scalar_one()
-        excess = anonymous + 1 - self.max_anonymous
-        if excess > 0:
-            oldest = (
-                select(WebSessionRow.token_sha256)
-                .where(WebSessionRow.user_id.is_(None))
-                .order_by(WebSessionRow.last_seen)
-                .limit(excess)
-            )
-            db.execute(
-                delete(WebSessionRow).where(
-                    WebSessionRow.token_sha256.in_(oldest.scalar_subquery())
-                )
-            )
+        # expired sessions and the least recently used anonymous ones beyond the cap go first
+        rows.insert_session(
+            self.store,
+            record,
+            created_before=now - self.ttl_s,
+            seen_before=now - self.idle_s,
+            max_anonymous=self.max_anonymous,
+        )
+        return s
 
     def get(self, token: str | None) -> WebSession | None:
         """The live session for ``token``, or ``None``: unknown, expired, or its account
@@ -172,57 +145,40 @@ class SessionStore:
             return None
         digest = token_digest(token)
         now = self._clock()
-        with self.store.session() as db:
-            row = db.get(WebSessionRow, digest)
-            if row is None:
-                return None
-            user = db.get(UserRow, row.user_id) if row.user_id is not None else None
-            session = WebSession(
-                token=token,
-                csrf_token=row.csrf_token,
-                created_at=row.created_at,
-                last_seen=row.last_seen,
-                user_id=row.user_id,
-                user_epoch=row.user_epoch,
-                data=dict(row.data or {}),
+        found = rows.session_with_account(self.store, digest)
+        if found is None:
+            return None
+        row, user = found
+        session = WebSession(
+            token=token,
+            csrf_token=row.csrf_token,
+            created_at=row.created_at,
+            last_seen=row.last_seen,
+            user_id=row.user_id,
+            user_epoch=row.user_epoch,
+            data=dict(row.data),
+        )
+        valid = not self._expired(row.created_at, row.last_seen, now)
+        if valid and row.user_id is not None:
+            valid = (
+                user is not None
+                and user.active
+                and user.role == session.data.get(_ROLE)
+                and user.session_epoch == row.user_epoch
             )
-            valid = not self._expired(row.created_at, row.last_seen, now)
-            if valid and row.user_id is not None:
-                valid = (
-                    user is not None
-                    and user.active
-                    and user.role == session.data.get(_ROLE)
-                    and user.session_epoch == row.user_epoch
-                )
-                if valid and user is not None:
-                    session.username, session.role = user.name, user.role
+            if valid and user is not None:
+                session.username, session.role = user.name, user.role
         if not valid:
-            self.store.write(lambda db: self._delete(db, digest))
+            rows.delete_session(self.store, digest)
             return None
         if now - session.last_seen >= self.touch_s:
             session.last_seen = now
-
-            def _touch(db: Session) -> None:
-                db.execute(
-                    update(WebSessionRow)
-                    .where(WebSessionRow.token_sha256 == digest)
-                    .values(last_seen=now)
-                )
-
-            self.store.write(_touch)
+            rows.touch_session(self.store, digest, now)
         return session
 
     def save(self, session: WebSession) -> None:
         """Write ``session.data`` back (a session deleted meanwhile stays deleted)."""
-        data = dict(session.data)
-        digest = token_digest(session.token)
-
-        def _work(db: Session) -> None:
-            db.execute(
-                update(WebSessionRow).where(WebSessionRow.token_sha256 == digest).values(data=data)
-            )
-
-        self.store.write(_work)
+        rows.set_session_data(self.store, token_digest(session.token), dict(session.data))
 
     def take(self, session: WebSession, key: str) -> Any:
         """Remove ``key`` from the session's *stored* ``data`` and return its stored value, in
@@ -231,51 +187,22 @@ class SessionStore:
         requests of one session at most one gets the value, whatever their in-memory copies
         hold, so a value kept here is single-use (the pending TOTP step). The key is also
         dropped from ``session.data``."""
-        digest = token_digest(session.token)
-
-        def _work(db: Session) -> Any:
-            row = db.execute(
-                select(WebSessionRow).where(WebSessionRow.token_sha256 == digest).with_for_update()
-            ).scalar_one_or_none()
-            if row is None or not isinstance(row.data, dict) or key not in row.data:
-                return None
-            data = dict(row.data)
-            value = data.pop(key)
-            row.data = data
-            return value
-
-        value = self.store.write(_work)
+        value = rows.take_session_value(self.store, token_digest(session.token), key)
         session.data.pop(key, None)
         return value
 
-    @staticmethod
-    def _delete(db: Session, digest: str) -> None:
-        db.execute(delete(WebSessionRow).where(WebSessionRow.token_sha256 == digest))
-
     def delete(self, token: str) -> None:
         """End one session (logout, or the anonymous session a login replaces)."""
-        digest = token_digest(token)
-        self.store.write(lambda db: self._delete(db, digest))
+        rows.delete_session(self.store, token_digest(token))
 
     def delete_user(self, user_id: int) -> int:
         """End every session of a user (explicit revocation); returns how many were ended.
         ``UserStore.revoke_sessions`` does the same and also bumps the user's epoch."""
-
-        def _work(db: Session) -> int:
-            result = db.execute(delete(WebSessionRow).where(WebSessionRow.user_id == user_id))
-            return int(result.rowcount or 0)
-
-        return self.store.write(_work)
+        return rows.delete_user_sessions(self.store, user_id)
 
     def count(self, *, authenticated: bool | None = None) -> int:
         """Sessions stored (``authenticated``: only logged-in ones, or only anonymous ones)."""
-        q = select(func.count()).select_from(WebSessionRow)
-        if authenticated is True:
-            q = q.where(WebSessionRow.user_id.is_not(None))
-        elif authenticated is False:
-            q = q.where(WebSessionRow.user_id.is_(None))
-        with self.store.session() as db:
-            return int(db.execute(q).scalar_one())
+        return rows.count_sessions(self.store, authenticated=authenticated)
 
     def __len__(self) -> int:
         return self.count()

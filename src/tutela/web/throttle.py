@@ -59,16 +59,15 @@ import hmac
 import math
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from tutela.errors import InputError
 from tutela.store import Store
-from tutela.store.models import LoginThrottleRow
+from tutela.store.queries import throttle as rows
+from tutela.store.queries.throttle import ThrottleRecord
 
 __all__ = ["DEVICE_COOKIE_PREFIX", "STALE_S", "Attempt", "DeviceCookies", "LoginThrottle"]
 
@@ -152,11 +151,11 @@ class LoginThrottle:
         return (f"user:{username.strip().lower()}"[:300], f"ip:{client_ip}"[:300])
 
     # -- scores ------------------------------------------------------------------------------
-    def _score(self, row: LoginThrottleRow, now: float) -> float:
+    def _score(self, row: ThrottleRecord, now: float) -> float:
         age = max(0.0, now - row.updated_at)
         return row.failures * 0.5 ** (age / self.decay_s)
 
-    def _in_flight(self, row: LoginThrottleRow, now: float) -> int:
+    def _in_flight(self, row: ThrottleRecord, now: float) -> int:
         return row.in_flight if now - row.updated_at <= STALE_S else 0
 
     def _lock_for(self, scope: str, score: float) -> float:
@@ -169,23 +168,6 @@ class LoginThrottle:
                 return 0.0
             return min(self.base_s * 2 ** (failures - self.max_failures), self.max_s)
         return self.address_slow_s if failures >= self.address_max_failures else 0.0
-
-    @staticmethod
-    def _rows(s: Session, keys: Sequence[str], now: float) -> dict[str, LoginThrottleRow]:
-        """The rows of ``keys``, created when missing, locked for update."""
-        rows: dict[str, LoginThrottleRow] = {}
-        for key in keys:
-            row = s.execute(
-                select(LoginThrottleRow).where(LoginThrottleRow.key == key).with_for_update()
-            ).scalar_one_or_none()
-            if row is None:
-                with s.begin_nested():  # another process may insert the same key meanwhile
-                    _insert_ignore(s, key, now)
-                row = s.execute(
-                    select(LoginThrottleRow).where(LoginThrottleRow.key == key).with_for_update()
-                ).scalar_one()
-            rows[key] = row
-        return rows
 
     # -- the protocol ------------------------------------------------------------------------
     def reserve(self, username: str, client_ip: str, *, device: str | None = None) -> Attempt:
@@ -200,36 +182,41 @@ class LoginThrottle:
         now = self._clock()
         self._reservations += 1
         prune = self._reservations % _PRUNE_EVERY == 0
-        ident = {"account_key": account_key, "address_key": address_key, "device_key": device_key}
-        scopes = Attempt(allowed=False, **ident).charged
+        refused = Attempt(
+            allowed=False, account_key=account_key, address_key=address_key, device_key=device_key
+        )
+        scopes = refused.charged
 
-        def _work(s: Session) -> Attempt:
-            if prune:
-                self._prune(s, now)
-            rows = self._rows(s, list(scopes), now)
+        def _charge(
+            found: dict[str, ThrottleRecord],
+        ) -> tuple[Attempt, dict[str, ThrottleRecord]]:
             waits = [
                 (row.locked_until - now, scopes[key])
-                for key, row in rows.items()
+                for key, row in found.items()
                 if row.locked_until > now
             ]
             if waits:
                 wait, scope = max(waits)
-                return Attempt(
-                    allowed=False, retry_after=max(1, math.ceil(wait)), scope=scope, **ident
-                )
+                return replace(refused, retry_after=max(1, math.ceil(wait)), scope=scope), {}
             locks: dict[str, int] = {}
-            for key, row in rows.items():
+            changed: dict[str, ThrottleRecord] = {}
+            for key, row in found.items():
                 score = self._score(row, now) + 1.0
-                row.in_flight = self._in_flight(row, now) + 1
-                row.failures = score
-                row.updated_at = now
                 lock = self._lock_for(scopes[key], score)
+                changed[key] = replace(
+                    row,
+                    in_flight=self._in_flight(row, now) + 1,
+                    failures=score,
+                    updated_at=now,
+                    locked_until=now + lock if lock > 0 else row.locked_until,
+                )
                 if lock > 0:
-                    row.locked_until = now + lock
                     locks[scopes[key]] = max(1, math.ceil(lock))
-            return Attempt(allowed=True, locks=locks, **ident)
+            return replace(refused, allowed=True, locks=locks), changed
 
-        return self.store.write(_work)
+        # keys whose score has decayed to nothing (2 ** -20 of one failure) are forgotten
+        forget = now - 20 * self.decay_s if prune else None
+        return rows.update_throttle(self.store, list(scopes), now, _charge, forget_before=forget)
 
     def succeeded(self, attempt: Attempt) -> None:
         """The login succeeded: clear the account's score and lock and refund the address, or,
@@ -252,46 +239,41 @@ class LoginThrottle:
         now = self._clock()
         keys = attempt.charged
 
-        def _work(s: Session) -> None:
-            for key, row in self._rows(s, list(keys), now).items():
-                row.in_flight = max(0, self._in_flight(row, now) - 1)
+        def _settle(found: dict[str, ThrottleRecord]) -> tuple[None, dict[str, ThrottleRecord]]:
+            changed: dict[str, ThrottleRecord] = {}
+            for key, row in found.items():
+                failures, locked_until = row.failures, row.locked_until
                 if clear and keys[key] in ("account", "device"):
-                    row.failures, row.locked_until = 0.0, 0.0
+                    failures, locked_until = 0.0, 0.0
                 elif refund:
-                    row.failures = max(0.0, self._score(row, now) - 1.0)
-                    if self._lock_for(keys[key], row.failures) == 0:
-                        row.locked_until = min(row.locked_until, now)
+                    failures = max(0.0, self._score(row, now) - 1.0)
+                    if self._lock_for(keys[key], failures) == 0:
+                        locked_until = min(locked_until, now)
                 else:
-                    row.failures = self._score(row, now)
-                row.updated_at = now
+                    failures = self._score(row, now)
+                changed[key] = replace(
+                    row,
+                    in_flight=max(0, self._in_flight(row, now) - 1),
+                    failures=failures,
+                    locked_until=locked_until,
+                    updated_at=now,
+                )
+            return None, changed
 
-        self.store.write(_work)
+        rows.update_throttle(self.store, list(keys), now, _settle)
 
     # -- inspection --------------------------------------------------------------------------
     def retry_after(self, *keys: str) -> float:
         """Seconds until every key is unlocked (0 when none is locked)."""
         now = self._clock()
-        with self.store.session() as s:
-            rows = s.execute(
-                select(LoginThrottleRow).where(LoginThrottleRow.key.in_(keys))
-            ).scalars()
-            return max((r.locked_until - now for r in rows if r.locked_until > now), default=0.0)
+        found = rows.throttle_records(self.store, keys)
+        return max((r.locked_until - now for r in found if r.locked_until > now), default=0.0)
 
     def score(self, key: str) -> float:
         """The key's current (decayed) failure score; 0 for an unknown key."""
         now = self._clock()
-        with self.store.session() as s:
-            row = s.get(LoginThrottleRow, key)
-            return 0.0 if row is None else self._score(row, now)
-
-    def _prune(self, s: Session, now: float) -> None:
-        """Forget keys whose score has decayed to nothing (2 ** -20 of one failure)."""
-        s.execute(
-            delete(LoginThrottleRow).where(
-                LoginThrottleRow.updated_at < now - 20 * self.decay_s,
-                LoginThrottleRow.locked_until < now,
-            )
-        )
+        row = rows.throttle_record(self.store, key)
+        return 0.0 if row is None else self._score(row, now)
 
 
 DEVICE_COOKIE_PREFIX = "tutela_device_"
@@ -359,20 +341,3 @@ class DeviceCookies:
         if not (isinstance(nonce, str) and 16 <= len(nonce) <= 64 and set(nonce) <= _NONCE_CHARS):
             return None
         return nonce
-
-
-def _insert_ignore(s: Session, key: str, now: float) -> None:
-    """``INSERT`` an empty row for ``key`` unless one exists (``ON CONFLICT DO NOTHING``)."""
-    values = {"key": key, "failures": 0.0, "updated_at": now, "locked_until": 0.0, "in_flight": 0}
-    dialect = s.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        s.execute(pg_insert(LoginThrottleRow).values(**values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        s.execute(sqlite_insert(LoginThrottleRow).values(**values).on_conflict_do_nothing())
-    else:  # pragma: no cover - the store supports SQLite and PostgreSQL only
-        s.add(LoginThrottleRow(**values))
-        s.flush()
