@@ -28,8 +28,13 @@ def test_demo_return_after_warning(tmp_path: Path) -> None:
     run_demo(second, db_url=url)
     with open_store(url) as store:
         rates = returns_after_warning(store)
-        assert set(rates) == variants
-        assert all(r.warned == r.returned == 1 and r.rate == 1.0 for r in rates.values())
+        assert variants <= set(rates)
+        assert all(
+            rates[v].warned == rates[v].returned == 1 and rates[v].rate == 1.0 for v in variants
+        )
+        # the return conversation's own warning (the next variant: the rotation resumes on a
+        # reused database, tutela.runtime) has no later conversation to return in
+        assert all(r.returned == 0 for v, r in rates.items() if v not in variants)
         s = summary(store)
         assert s["totals"]["contacts"] == 1 and s["totals"]["conversations"] == 2
         report = export_research(store, tmp_path / "export", key=b"x" * 32)

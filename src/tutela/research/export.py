@@ -278,10 +278,10 @@ def export_research(
             f"cannot create the export folder: {e.strerror or e}", path=str(out)
         ) from e
     try:
-        for name, rows in tables.items():
-            _write(tmp, f"{name}.csv", _csv_bytes(rows))
-        for name, rows in _stat_tables(summary).items():
-            _write(tmp, name, _csv_bytes(rows))
+        for name, table in tables.items():
+            _write(tmp, f"{name}.csv", _csv_bytes(table))
+        for name, stat_rows in _stat_tables(summary).items():
+            _write(tmp, name, _csv_bytes(stat_rows))
         _write(tmp, "summary.json", (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
         plots.plot_contacts_per_day(contacts, tmp / "plot_contacts_per_day.png")
         plots.plot_time_to_first_solicitation(

@@ -1,10 +1,11 @@
 """Research statistics over the store: read-only, de-identified, JSON-ready via :func:`summary`.
 
-Every function takes an open :class:`~tutela.store.Store`, runs SQLAlchemy 2 ``select()`` queries
-on :mod:`tutela.store.models` in one read session, and returns plain values. No output holds a
-database id, a platform handle, an account, a text or a time of day: days are UTC calendar dates,
-conversations are keyed pseudonyms (:mod:`tutela.research.pseudonym`). Merged contacts are
-resolved to the surviving contact (``contacts.merged_into``). An empty store gives empty results.
+Every function takes an open :class:`~tutela.store.Store`, reads plain records through
+:mod:`tutela.store.queries.research` (one snapshot per statistic) and returns plain values. No
+output holds a database id, a platform handle, an account, a text or a time of day: days are UTC
+calendar dates, conversations are keyed pseudonyms (:mod:`tutela.research.pseudonym`). Merged
+contacts are resolved to the surviving contact (``contacts.merged_into``). An empty store gives
+empty results.
 
 Definitions
 -----------
@@ -12,9 +13,10 @@ contact per day
     A contact counts on UTC day *d* and platform *p* when it sent at least one message addressed to
     a persona (``messages.direction = 'in'``) received on *d* in a conversation on *p*.
 warning
-    A decision that sent a deterrence message: ``variant`` set and action in
-    :data:`tutela.store.WARNING_ACTIONS` (``deter``, ``escalate``, ``refer``), the same rule as
-    ``Recorder.contact_summary``. Its day is the UTC date of ``decisions.created_at``.
+    A decision that sent a deterrence message: :func:`tutela.domain.is_warning` (``variant`` set
+    and action in :data:`tutela.domain.WARNING_ACTIONS`: ``deter``, ``escalate``, ``refer``), the
+    rule ``Recorder.contact_summary`` counts too. Its day is the UTC date of
+    ``decisions.created_at``.
 first solicitation (of a conversation)
     The earliest decision of the conversation (in recording order) that either took an action in
     ``WARNING_ACTIONS`` or lists an indicator whose category (the middle part of the id
@@ -43,22 +45,13 @@ from __future__ import annotations
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any, NamedTuple
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from tutela.domain import WARNING_ACTIONS, is_warning
 from tutela.research.pseudonym import pseudonym
 from tutela.store import Store
-from tutela.store.models import (
-    ContactRow,
-    ConversationRow,
-    DecisionRow,
-    LedgerEntryRow,
-    MessageRow,
-)
+from tutela.store.queries import research as rq
 
 __all__ = [
     "SOLICITATION_CATEGORIES",
@@ -68,6 +61,7 @@ __all__ = [
     "WarningsPerDay",
     "assemble_summary",
     "contacts_per_day",
+    "conversation_contacts",
     "indicator_category",
     "indicator_frequencies",
     "is_warning",
@@ -128,40 +122,38 @@ def _key(key: bytes | None) -> bytes:
     return _PROCESS_KEY if key is None else key
 
 
-def resolved_contacts(s: Session) -> dict[int, int]:
-    """Contact id → surviving contact id (following ``merged_into``), for every contact."""
-    parent = dict(s.execute(select(ContactRow.id, ContactRow.merged_into)).all())
+def resolved_contacts(links: Iterable[rq.ContactLink]) -> dict[int, int]:
+    """Contact id → surviving contact id (following ``merged_into``), for every contact of
+    ``links`` (:attr:`tutela.store.queries.research.ContactGraph.links`)."""
+    parent = {link.contact_id: link.merged_into for link in links}
     out: dict[int, int] = {}
     for cid in parent:
         seen = [cid]
         cur = cid
-        while parent.get(cur) is not None and parent[cur] not in seen:
-            cur = parent[cur]  # type: ignore[assignment]
+        while (nxt := parent.get(cur)) is not None and nxt not in seen:
+            cur = nxt
             seen.append(cur)
         for c in seen:
             out[c] = cur
     return out
 
 
-def _conversation_contacts(s: Session) -> dict[int, int]:
+def conversation_contacts(graph: rq.ContactGraph) -> dict[int, int]:
     """Conversation id → surviving contact id."""
-    resolve = resolved_contacts(s)
-    rows = s.execute(select(ConversationRow.id, ConversationRow.contact_id))
-    return {conv: resolve.get(contact, contact) for conv, contact in rows}
+    resolve = resolved_contacts(graph.links)
+    return {c.id: resolve.get(c.contact_id, c.contact_id) for c in graph.conversations}
 
 
 def contacts_per_day(store: Store) -> list[ContactsPerDay]:
     """Distinct contacts writing to a persona per UTC day and platform, sorted by day, platform."""
-    with store.session() as s:
-        contact_of = _conversation_contacts(s)
-        rows = s.execute(
-            select(MessageRow.at, ConversationRow.platform, MessageRow.conversation_id)
-            .join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
-            .where(MessageRow.direction == "in")
+    activity = rq.inbound_activity(store)
+    contact_of = conversation_contacts(activity.graph)
+    platform_of = {c.id: c.platform for c in activity.graph.conversations}
+    groups: dict[tuple[date, str], set[int]] = defaultdict(set)
+    for line in activity.lines:
+        groups[(line.at.date(), platform_of[line.conversation_id])].add(
+            contact_of[line.conversation_id]
         )
-        groups: dict[tuple[date, str], set[int]] = defaultdict(set)
-        for at, platform, conv in rows:
-            groups[(at.date(), platform)].add(contact_of[conv])
     return [ContactsPerDay(d, p, len(c)) for (d, p), c in sorted(groups.items())]
 
 
@@ -182,25 +174,11 @@ def time_to_first_solicitation(
     """
     k = _key(key)
     found: dict[int, tuple[int, float]] = {}
-    with store.session() as s:
-        rows = s.execute(
-            select(
-                DecisionRow.conversation_id,
-                DecisionRow.after_line,
-                DecisionRow.action,
-                DecisionRow.indicators,
-                MessageRow.at,
-                ConversationRow.started_at,
-            )
-            .join(MessageRow, MessageRow.id == DecisionRow.message_id)
-            .join(ConversationRow, ConversationRow.id == DecisionRow.conversation_id)
-            .order_by(DecisionRow.conversation_id, DecisionRow.id)
-        )
-        for conv, after_line, action, indicators, at, started in rows:
-            if conv in found or not _is_solicitation(action, indicators or ()):
-                continue
-            minutes = max(0.0, (at - started).total_seconds() / 60.0)
-            found[conv] = (after_line, round(minutes, 2))
+    for d in rq.solicitation_candidates(store):
+        if d.conversation_id in found or not _is_solicitation(d.action, d.indicators):
+            continue
+        minutes = max(0.0, (d.at - d.started_at).total_seconds() / 60.0)
+        found[d.conversation_id] = (d.after_line, round(minutes, 2))
     out = [FirstSolicitation(pseudonym(k, "conversation", c), m, t) for c, (m, t) in found.items()]
     return sorted(out)
 
@@ -209,36 +187,15 @@ def indicator_frequencies(store: Store) -> dict[str, int]:
     """Indicator id → number of conversations whose decisions list it; most frequent first,
     ties by id."""
     pairs: set[tuple[int, str]] = set()
-    with store.session() as s:
-        for conv, indicators in s.execute(
-            select(DecisionRow.conversation_id, DecisionRow.indicators)
-        ):
-            pairs.update((conv, str(i)) for i in indicators or ())
+    for listing in rq.decision_indicators(store):
+        pairs.update((listing.conversation_id, i) for i in listing.indicators)
     counts = Counter(i for _, i in pairs)
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _warning_rows(s: Session) -> list[tuple[int, str, datetime, int]]:
-    """(conversation id, variant, created_at, ledger_seq) of every warning, in recording order."""
-    return [
-        (conv, variant, at, seq)
-        for conv, variant, at, seq in s.execute(
-            select(
-                DecisionRow.conversation_id,
-                DecisionRow.variant,
-                DecisionRow.created_at,
-                DecisionRow.ledger_seq,
-            )
-            .where(DecisionRow.variant.is_not(None), DecisionRow.action.in_(WARNING_ACTIONS))
-            .order_by(DecisionRow.ledger_seq)
-        )
-    ]
-
-
 def warnings(store: Store) -> list[WarningsPerDay]:
     """Warnings per UTC day and variant, sorted by day, variant."""
-    with store.session() as s:
-        counts = Counter((at.date(), variant) for _, variant, at, _ in _warning_rows(s))
+    counts = Counter((w.created_at.date(), w.variant) for w in rq.warning_decisions(store))
     return [WarningsPerDay(d, v, n) for (d, v), n in sorted(counts.items())]
 
 
@@ -248,18 +205,14 @@ def returns_after_warning(store: Store) -> dict[str, ReturnRate]:
     ``ReturnRate`` is a named tuple; :func:`summary` gives the JSON shape
     ``{variant: {"warned": n, "returned": n, "rate": float}}``. ``rate`` is rounded to 4 decimals.
     """
-    with store.session() as s:
-        contact_of = _conversation_contacts(s)
-        opened = dict(
-            s.execute(
-                select(LedgerEntryRow.conversation, func.min(LedgerEntryRow.seq))
-                .where(LedgerEntryRow.conversation.is_not(None))
-                .group_by(LedgerEntryRow.conversation)
-            ).all()
+    facts = rq.warning_returns(store)
+    contact_of = conversation_contacts(facts.graph)
+    opened = {o.conversation_id: o.first_seq for o in facts.opened}
+    first: dict[tuple[int, str], tuple[int, int]] = {}  # (contact, variant) -> (seq, conv)
+    for w in facts.warnings:
+        first.setdefault(
+            (contact_of[w.conversation_id], w.variant), (w.ledger_seq, w.conversation_id)
         )
-        first: dict[tuple[int, str], tuple[int, int]] = {}  # (contact, variant) -> (seq, conv)
-        for conv, variant, _, seq in _warning_rows(s):
-            first.setdefault((contact_of[conv], variant), (seq, conv))
     convs_of: dict[int, list[int]] = defaultdict(list)
     for conv, contact in contact_of.items():
         convs_of[contact].append(conv)
@@ -276,24 +229,15 @@ def returns_after_warning(store: Store) -> dict[str, ReturnRate]:
 
 
 def _totals(store: Store) -> dict[str, int]:
-    with store.session() as s:
-        contact_of = _conversation_contacts(s)
-        by_dir = dict(
-            s.execute(
-                select(MessageRow.direction, func.count(MessageRow.id)).group_by(
-                    MessageRow.direction
-                )
-            ).all()
-        )
-        n_decisions = s.execute(select(func.count(DecisionRow.id))).scalar_one()
-        n_warnings = len(_warning_rows(s))
+    t = rq.store_totals(store)
+    contact_of = conversation_contacts(t.graph)
     return {
         "contacts": len(set(contact_of.values())),
         "conversations": len(contact_of),
-        "messages_in": int(by_dir.get("in", 0)),
-        "messages_out": int(by_dir.get("out", 0)),
-        "decisions": int(n_decisions),
-        "warnings": n_warnings,
+        "messages_in": t.messages_in,
+        "messages_out": t.messages_out,
+        "decisions": t.decisions,
+        "warnings": t.warnings,
     }
 
 

@@ -15,7 +15,7 @@ decision reasons (free text), times of day. ``final_action`` is the strongest de
 the conversation (``none`` without decisions); ``indicators`` of a message are those listed by
 the decision taken after it (``;``-separated, empty for persona lines); ``attachments`` is the
 number of media items declared (metadata only); ``risk`` is rounded to 3 decimals; ``warnings``
-counts decisions that sent a deterrence warning (:func:`tutela.research.stats.is_warning`).
+counts decisions that sent a deterrence warning (:func:`tutela.domain.is_warning`).
 Rows are sorted by pseudonym (then ``seq``/``after_line``), so their order reveals nothing about
 when they were recorded.
 """
@@ -25,13 +25,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
-
-from tutela.domain import Action
+from tutela.domain import Action, is_warning
 from tutela.research.pseudonym import pseudonym
-from tutela.research.stats import is_warning, resolved_contacts
+from tutela.research.stats import conversation_contacts
 from tutela.store import Store
-from tutela.store.models import ConversationRow, DecisionRow, MessageRow
+from tutela.store.queries.research import research_table_rows
 
 __all__ = [
     "CONTACT_COLUMNS",
@@ -76,64 +74,21 @@ def research_tables(store: Store, key: bytes, *, include_text: bool = False) -> 
     ``include_text`` adds a ``text`` column to ``messages`` (empty after a retention purge); the
     caller checks the permission (:func:`tutela.research.export.export_research`).
     """
-    with store.session() as s:
-        resolve = resolved_contacts(s)
-        convs = s.execute(
-            select(
-                ConversationRow.id,
-                ConversationRow.contact_id,
-                ConversationRow.persona_id,
-                ConversationRow.platform,
-                ConversationRow.lang,
-                ConversationRow.started_at,
-            )
-        ).all()
-        counts: dict[tuple[int, str], int] = {
-            (c, d): n
-            for c, d, n in s.execute(
-                select(
-                    MessageRow.conversation_id, MessageRow.direction, func.count(MessageRow.id)
-                ).group_by(MessageRow.conversation_id, MessageRow.direction)
-            )
-        }
-        decisions = s.execute(
-            select(
-                DecisionRow.conversation_id,
-                DecisionRow.message_id,
-                DecisionRow.after_line,
-                DecisionRow.action,
-                DecisionRow.risk,
-                DecisionRow.indicators,
-                DecisionRow.rule,
-                DecisionRow.variant,
-                DecisionRow.created_at,
-            ).order_by(DecisionRow.id)
-        ).all()
-        cols = [
-            MessageRow.id,
-            MessageRow.conversation_id,
-            MessageRow.seq,
-            MessageRow.direction,
-            MessageRow.at,
-            MessageRow.contact_line,
-            MessageRow.attachments,
-        ]
-        if include_text:
-            cols.append(MessageRow.text)
-        messages = s.execute(select(*cols)).all()
-
+    rows = research_table_rows(store, include_text=include_text)
+    convs = rows.graph.conversations
+    counts = {(c.conversation_id, c.direction): c.n for c in rows.counts}
+    contact_of = conversation_contacts(rows.graph)
     conv_p = {c.id: pseudonym(key, "conversation", c.id) for c in convs}
-    contact_of = {c.id: resolve.get(c.contact_id, c.contact_id) for c in convs}
     contact_p = {k: pseudonym(key, "contact", k) for k in set(contact_of.values())}
 
     final: dict[int, str] = {}
     indicators_of: dict[int, list[str]] = {}
     warnings_of: dict[int, int] = defaultdict(int)
     decision_rows: Table = []
-    for d in decisions:
+    for d in rows.decisions:
         if _RANK.get(d.action, -1) > _RANK.get(final.get(d.conversation_id, ""), -1):
             final[d.conversation_id] = d.action
-        indicators_of[d.message_id] = [str(i) for i in d.indicators or ()]
+        indicators_of[d.message_id] = list(d.indicators)
         if is_warning(d.action, d.variant):
             warnings_of[contact_of[d.conversation_id]] += 1
         decision_rows.append(
@@ -141,7 +96,7 @@ def research_tables(store: Store, key: bytes, *, include_text: bool = False) -> 
                 conv_p[d.conversation_id],
                 d.after_line,
                 d.action,
-                f"{round(float(d.risk), 3):.3f}",
+                f"{round(d.risk, 3):.3f}",
                 d.rule,
                 d.variant or "",
                 d.created_at.date().isoformat(),
@@ -164,14 +119,14 @@ def research_tables(store: Store, key: bytes, *, include_text: bool = False) -> 
     ]
 
     message_rows: Table = []
-    for m in messages:
+    for m in rows.messages:
         row = [
             conv_p[m.conversation_id],
             m.seq,
             m.direction,
             m.at.date().isoformat(),
             "" if m.contact_line is None else m.contact_line,
-            len(m.attachments or ()),
+            m.attachments,
             ";".join(indicators_of.get(m.id, ())),
         ]
         if include_text:

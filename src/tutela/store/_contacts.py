@@ -14,7 +14,6 @@ from tutela.ledger import format_risk
 from tutela.store._base import (
     IDENTITY_KINDS,
     SYSTEM,
-    WARNING_ACTIONS,
     RecorderBase,
     _check_aware,
     _sha,
@@ -28,6 +27,7 @@ from tutela.store.models import (
     IdentityRow,
     RoomCounterRow,
 )
+from tutela.store.queries.research import warning_clause
 from tutela.store.records import (
     CaseRecord,
     ContactSummary,
@@ -205,9 +205,11 @@ class ContactsMixin(RecorderBase):
     ) -> ContactSummary:
         """Conversations, personas, platforms and warnings of a contact (merges resolved).
 
-        ``warnings`` counts decisions that sent a deterrence warning (``variant`` set, action in
-        :data:`WARNING_ACTIONS`); ``exclude_conversation`` leaves one conversation out of the
-        warning count (the ladder wants warnings from *earlier* conversations).
+        ``warnings`` counts decisions that sent a deterrence warning
+        (:func:`tutela.domain.is_warning`; its SQL form is
+        :func:`tutela.store.queries.research.warning_clause`); ``exclude_conversation`` leaves
+        one conversation out of the warning count (the ladder wants warnings from *earlier*
+        conversations).
         """
         with self.store.session() as s:
             cid = self._resolve_contact(s, contact_id).id
@@ -216,11 +218,7 @@ class ContactsMixin(RecorderBase):
                     ConversationRow.contact_id == cid
                 )
             ).all()
-            conditions = [
-                ConversationRow.contact_id == cid,
-                DecisionRow.action.in_(WARNING_ACTIONS),
-                DecisionRow.variant.is_not(None),
-            ]
+            conditions = [ConversationRow.contact_id == cid, warning_clause()]
             if exclude_conversation is not None:
                 conditions.append(DecisionRow.conversation_id != exclude_conversation)
             n_warn, last = s.execute(
@@ -238,12 +236,11 @@ class ContactsMixin(RecorderBase):
             )
 
     def warnings_issued(self) -> int:
-        """Deterrence warnings sent so far, all contacts (resumes the variant assignment)."""
+        """Deterrence warnings sent so far, all contacts (resumes the variant assignment);
+        a warning is :func:`tutela.domain.is_warning`."""
         with self.store.session() as s:
             return int(
-                s.execute(
-                    select(func.count(DecisionRow.id)).where(DecisionRow.variant.is_not(None))
-                ).scalar_one()
+                s.execute(select(func.count(DecisionRow.id)).where(warning_clause())).scalar_one()
             )
 
     def get_or_create_case(self, contact_id: int) -> CaseRecord:
