@@ -18,7 +18,16 @@ from pathlib import Path
 
 from tutela.errors import ConfigError
 
-__all__ = ["FILE_MODE", "FOLDER_MODE", "data_dir", "private_file", "private_folder", "secret_file"]
+__all__ = [
+    "FILE_MODE",
+    "FOLDER_MODE",
+    "data_dir",
+    "private_file",
+    "private_folder",
+    "refuse_shared",
+    "secret_file",
+    "write_new_file",
+]
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
@@ -81,6 +90,41 @@ def private_file(path: str | os.PathLike[str], *, create: bool = True) -> Path:
     return file
 
 
+def write_new_file(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Create ``path`` exclusively as a ``0600`` file holding ``data`` (its missing folders
+    ``0700``), written and fsynced before returning it.
+
+    Raises ``FileExistsError`` when the file already exists (another process made it first: read
+    theirs) and ``OSError`` when it cannot be created or written.
+    """
+    file = Path(path).expanduser()
+    private_folder(file.parent)
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return file
+
+
+def refuse_shared(
+    path: str | os.PathLike[str], *, what: str, error: type[Exception] = ConfigError
+) -> None:
+    """Raise ``error`` when the file at ``path`` is readable or writable by group or others
+    (POSIX only): ``"FILE: {what} is accessible by group/others (mode 0644); run: chmod 600
+    FILE"``. A secret is refused, not tightened: someone may already have copied it.
+
+    Raises ``OSError`` when ``path`` cannot be examined (a missing file included).
+    """
+    file = Path(path).expanduser()
+    mode = file.stat().st_mode
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise error(
+            f"{file}: {what} is accessible by group/others "
+            f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {file}"
+        )
+
+
 def secret_file(
     path: str | os.PathLike[str], *, what: str, new: Callable[[], bytes] | None = None
 ) -> bytes:
@@ -88,8 +132,8 @@ def secret_file(
 
     When the file is missing and ``new`` is given, it is created with ``new()`` (``0600``, its
     folders ``0700``, exclusively and fsynced: when two processes race, the first file wins and
-    both read it). A secret readable or writable by group or others is refused, not tightened:
-    someone may already have copied it. ``what`` names the file in messages.
+    both read it; :func:`write_new_file`). A secret readable or writable by group or others is
+    refused, not tightened (:func:`refuse_shared`). ``what`` names the file in messages.
 
     Raises ``ConfigError`` when the file cannot be created or read (a missing one included) or is
     accessible by group/others.
@@ -97,24 +141,13 @@ def secret_file(
     file = Path(path).expanduser()
     if new is not None and not file.exists():
         try:
-            private_folder(file.parent)
-            fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            write_new_file(file, new())
         except FileExistsError:
             pass  # another process made it first: read theirs
         except OSError as e:
             raise ConfigError(f"{file}: cannot create {what}: {e}") from e
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(new())
-                fh.flush()
-                os.fsync(fh.fileno())
     try:
-        mode = file.stat().st_mode
-        if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(
-                f"{file}: {what} is accessible by group/others "
-                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {file}"
-            )
+        refuse_shared(file, what=what)
         return file.read_bytes().strip()
     except OSError as e:
         raise ConfigError(f"{file}: cannot read {what}: {e}") from e

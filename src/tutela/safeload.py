@@ -11,6 +11,8 @@ an error of the parser's own type, so every existing ``except yaml.YAMLError`` /
   (checked while composing, before the recursion), an alias that refers to its own anchor (a
   recursive structure), and a document whose alias-expanded size exceeds :data:`MAX_NODES`
   nodes; raises :class:`YAMLLimitError` (a ``yaml.MarkedYAMLError``).
+* :func:`load_yaml_node`: the same, also returning the composed root node, whose marks give the
+  line of every key (:mod:`tutela.configfile` reports errors by them).
 * :func:`loads_json`: ``json.loads`` that refuses nesting deeper than :data:`MAX_DEPTH`; raises
   :class:`JSONLimitError` (a ``json.JSONDecodeError``, hence a ``ValueError``) with the line and
   column where the limit was passed.
@@ -25,7 +27,15 @@ from typing import Any
 
 import yaml
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "JSONLimitError", "YAMLLimitError", "load_yaml", "loads_json"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "JSONLimitError",
+    "YAMLLimitError",
+    "load_yaml",
+    "load_yaml_node",
+    "loads_json",
+]
 
 MAX_DEPTH = 100
 """Deepest nesting of mappings/sequences (YAML) or objects/arrays (JSON) accepted."""
@@ -124,13 +134,26 @@ def load_yaml(text: str | bytes, *, max_depth: int = MAX_DEPTH, max_nodes: int =
     yaml.YAMLError
         Any other YAML error, as ``yaml.safe_load`` raises it.
     """
+    return load_yaml_node(text, max_depth=max_depth, max_nodes=max_nodes)[0]
+
+
+def load_yaml_node(
+    text: str | bytes, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES
+) -> tuple[Any, yaml.Node | None]:
+    """``(value, root node)`` of one YAML document, bounded as :func:`load_yaml`.
+
+    The node is ``None`` for an empty document (value ``None``). Its ``start_mark.line`` (0-based)
+    and those of its children locate every key and item. Constructing the value flattens merge
+    keys (``<<``) into the node's mappings, so merged keys are found there too. Raises as
+    :func:`load_yaml`.
+    """
     loader = _BoundedSafeLoader(text, max_depth=max_depth)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None
+            return None, None
         _check_expansion(node, max_nodes=max_nodes, max_depth=max_depth)
-        return loader.construct_document(node)
+        return loader.construct_document(node), node
     finally:
         loader.dispose()
 

@@ -1,20 +1,18 @@
 """Detection parameters (YAML, validated with pydantic).
 
 The packaged ``detection.yaml`` holds the documented defaults; ``--config FILE`` replaces any of
-them. Unknown keys are an error, so a misspelt parameter cannot silently fall back to a default.
+them. Unknown keys are an error, so a misspelt parameter cannot silently fall back to a default;
+every error names the file, line and key (:mod:`tutela.configfile`).
 """
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from tutela.configfile import read_resource, read_yaml, validate
 from tutela.detect.incremental import WarningRule
-from tutela.errors import ConfigError
-from tutela.safeload import load_yaml
 
 __all__ = ["DetectionConfig", "LineEvidenceConfig", "load_detection_config"]
 
@@ -70,28 +68,26 @@ class DetectionConfig(BaseModel):
 def load_detection_config(path: str | Path | None = None) -> DetectionConfig:
     """Load ``path`` (YAML) over the packaged defaults; ``None`` returns the defaults.
 
+    The file is either the parameters themselves or a mapping with a ``detection`` section
+    holding them; its keys replace the defaults' top-level keys (a shallow merge). An empty file
+    gives the defaults.
+
     Raises
     ------
-    ConfigError: unreadable YAML or a field that does not validate (names the file and field).
+    ConfigError: unreadable YAML or a field that does not validate, in the format of
+        :mod:`tutela.configfile` (``"FILE:LINE: KEY.PATH: problem"``).
     """
-    default_text = (resources.files("tutela.detect") / "detection.yaml").read_text("utf-8")
-    data = yaml.safe_load(default_text) or {}
-    name = "tutela/detect/detection.yaml"
-    if path is not None:
-        name = str(path)
-        try:
-            user = load_yaml(Path(path).read_text("utf-8")) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-            raise ConfigError(f"{name}: cannot read detection config: {e}") from e
-        if not isinstance(user, dict):
-            raise ConfigError(f"{name}: the top level must be a mapping")
-        section = user.get("detection", user)
-        if not isinstance(section, dict):
-            raise ConfigError(f"{name}: 'detection' must be a mapping")
-        data = {**data, **section}
-    try:
-        return DetectionConfig.model_validate(data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{name}: {field}: {first['msg']}") from e
+    defaults = read_resource("tutela.detect", "detection.yaml", name=_DEFAULTS)
+    data = defaults.mapping(what="detection config", empty_ok=True)
+    if path is None:
+        return validate(defaults, DetectionConfig, what="detection config", data=data)
+    doc = read_yaml(path, what="detection config")
+    user = doc.mapping(what="detection config", empty_ok=True)
+    at: tuple[str, ...] = ("detection",) if "detection" in user else ()
+    section = user.get("detection", user)
+    if not isinstance(section, dict):
+        raise doc.error(at, "'detection' must be a mapping")
+    return validate(doc, DetectionConfig, what="detection config", data={**data, **section}, at=at)
+
+
+_DEFAULTS = "tutela/detect/detection.yaml"

@@ -24,14 +24,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from tutela.configfile import YamlDocument, located, read_resource, read_yaml
 from tutela.domain import Category
 from tutela.errors import ConfigError
-from tutela.safeload import load_yaml
 
 __all__ = [
     "ALSO",
@@ -94,37 +91,38 @@ class Exemplar:
         return self.label in SOLICITING
 
 
-def parse_exemplars(data: object, *, origin: str = "<memory>") -> list[Exemplar]:
+def parse_exemplars(data: object, *, origin: str | YamlDocument = "<memory>") -> list[Exemplar]:
     """Validate one exemplar file's content.
 
-    Raises ``ConfigError`` naming ``origin`` for a wrong shape, an unknown label, an empty, overlong
-    or duplicate line.
+    ``origin`` names the file in messages; a :class:`~tutela.configfile.YamlDocument` (the parsed
+    file ``data`` came from) also gives the line. Raises ``ConfigError`` (format of
+    :mod:`tutela.configfile`; list items by 0-based index) for a wrong shape, an unknown label, an
+    empty, overlong or duplicate line.
     """
+    doc = located(origin, data)
     if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: the top level must be a mapping")
+        raise doc.error((), "the top level must be a mapping")
     lang = data.get("language")
     if not isinstance(lang, str) or not lang:
-        raise ConfigError(f"{origin}: 'language' must be a language code")
+        raise doc.error(("language",), "'language' must be a language code")
     groups = data.get("exemplars")
     if not isinstance(groups, dict) or not groups:
-        raise ConfigError(f"{origin}: 'exemplars' must map labels to lists of lines")
+        raise doc.error(("exemplars",), "'exemplars' must map labels to lists of lines")
     out: list[Exemplar] = []
     seen: set[str] = set()
     for label, lines in groups.items():
         if label not in SOLICITING and label not in BENIGN and label not in RAPPORT:
             known = ", ".join(sorted([*SOLICITING, *RAPPORT, *BENIGN]))
-            raise ConfigError(f"{origin}: unknown label {label!r}; known: {known}")
+            raise doc.error(("exemplars", label), f"unknown label {label!r}; known: {known}")
         if not isinstance(lines, list):
-            raise ConfigError(f"{origin}: exemplars.{label} must be a list of strings")
+            raise doc.error(("exemplars", label), "must be a list of strings")
         for i, text in enumerate(lines, 1):
+            at = ("exemplars", label, i - 1)
             if not isinstance(text, str) or not text.strip() or len(text) > _MAX_CHARS:
-                raise ConfigError(
-                    f"{origin}: exemplars.{label}[{i}] must be a non-empty line of at most "
-                    f"{_MAX_CHARS} characters"
-                )
+                raise doc.error(at, f"must be a non-empty line of at most {_MAX_CHARS} characters")
             key = " ".join(text.lower().split())
             if key in seen:
-                raise ConfigError(f"{origin}: exemplars.{label}[{i}] repeats {text!r}")
+                raise doc.error(at, f"repeats {text!r}")
             seen.add(key)
             out.append(Exemplar(f"{lang}.{label}.{i}", lang, label, text.strip()))
     return out
@@ -133,8 +131,8 @@ def parse_exemplars(data: object, *, origin: str = "<memory>") -> list[Exemplar]
 @cache
 def _shipped(lang: str) -> tuple[Exemplar, ...]:
     name = f"{lang}.yaml"
-    text = (resources.files("tutela.detect") / "exemplars" / name).read_text("utf-8")
-    return tuple(parse_exemplars(yaml.safe_load(text), origin=f"tutela/detect/exemplars/{name}"))
+    doc = read_resource("tutela.detect", "exemplars", name, name=f"tutela/detect/exemplars/{name}")
+    return tuple(parse_exemplars(doc.data, origin=doc))
 
 
 def load_exemplars(
@@ -145,11 +143,8 @@ def load_exemplars(
     Raises ``ConfigError`` for an unknown language or an invalid file.
     """
     if path is not None:
-        try:
-            data = load_yaml(Path(path).read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-            raise ConfigError(f"{path}: cannot read exemplars: {e}") from e
-        return parse_exemplars(data, origin=str(path))
+        doc = read_yaml(path, what="exemplars file")
+        return parse_exemplars(doc.data, origin=doc)
     out: list[Exemplar] = []
     for lang in langs:
         if lang not in EXEMPLAR_LANGUAGES:

@@ -23,7 +23,8 @@ Patterns match *normalised* text (:func:`tutela.detect.normalize.normalize`) on 
 * ``re:`` starts a regular expression, written against normalised text; use ``(?:...)``, not
   capturing groups with names.
 
-Load-time validation raises :class:`tutela.errors.ConfigError` for: a missing header field, an
+Load-time validation raises :class:`tutela.errors.ConfigError` (file, line and key, the format
+of :mod:`tutela.configfile`) for: a missing header field, an
 unknown category, a weight outside [0, 1], a pattern that does not compile or matches the empty
 string, a duplicate id, and a pattern listed twice (under two categories this is the conflict
 Rasa's keyword intent classifier refuses; under one category it is a copy-paste slip).
@@ -42,11 +43,9 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import yaml
-
+from tutela.configfile import YamlDocument, located, read_resource
 from tutela.detect.normalize import normalize
 from tutela.domain import Category, IndicatorHit
 from tutela.errors import ConfigError
@@ -251,44 +250,48 @@ def _pattern_key(pattern: str, indicator_id: str) -> str:
 # --- parsing and validation --------------------------------------------------------------------
 
 
-def _check_indicator(raw: object, lang: str, where: str) -> IndicatorDef:
+def _check_indicator(raw: object, lang: str, doc: YamlDocument, index: int) -> IndicatorDef:
+    at = ("indicators", index)
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}: an indicator must be a mapping, got {type(raw).__name__}")
+        raise doc.error(at, f"an indicator must be a mapping, got {type(raw).__name__}")
     missing = _INDICATOR_KEYS - raw.keys()
     if missing:
-        raise ConfigError(f"{where}: indicator lacks {sorted(missing)}")
+        raise doc.error(at, f"indicator lacks {sorted(missing)}")
     ind_id = raw["id"]
     if not isinstance(ind_id, str) or not ind_id.startswith(f"{lang}."):
-        raise ConfigError(f"{where}: id {ind_id!r} must be a string starting with {lang!r}.")
+        raise doc.error((*at, "id"), f"id {ind_id!r} must be a string starting with {lang!r}.")
     category = _CATEGORIES.get(raw["category"]) if isinstance(raw["category"], str) else None
     if category is None:
-        raise ConfigError(
-            f"{where}: {ind_id}: unknown category {raw['category']!r} "
-            f"(known: {', '.join(_CATEGORIES)})"
+        raise doc.error(
+            (*at, "category"),
+            f"{ind_id}: unknown category {raw['category']!r} (known: {', '.join(_CATEGORIES)})",
         )
     weight = raw["weight"]
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
-        raise ConfigError(f"{where}: {ind_id}: weight {weight!r} is not a number in [0, 1]")
+        raise doc.error((*at, "weight"), f"{ind_id}: weight {weight!r} is not a number in [0, 1]")
     patterns = raw["patterns"]
     if (
         not isinstance(patterns, list)
         or not patterns
         or not all(isinstance(p, str) and p.strip() for p in patterns)
     ):
-        raise ConfigError(f"{where}: {ind_id}: patterns must be a non-empty list of strings")
-    for p in patterns:
+        raise doc.error(
+            (*at, "patterns"), f"{ind_id}: patterns must be a non-empty list of strings"
+        )
+    for i, p in enumerate(patterns):
         if p.startswith("re:"):
+            where = (*at, "patterns", i)
             try:
                 compiled = re.compile(p[3:])
             except re.error as e:
-                raise ConfigError(f"{where}: {ind_id}: pattern {p!r} does not compile: {e}") from e
+                raise doc.error(where, f"{ind_id}: pattern {p!r} does not compile: {e}") from e
             if compiled.groupindex:
-                raise ConfigError(f"{where}: {ind_id}: pattern {p!r} uses named groups")
+                raise doc.error(where, f"{ind_id}: pattern {p!r} uses named groups")
             if compiled.fullmatch(""):
-                raise ConfigError(f"{where}: {ind_id}: pattern {p!r} matches the empty string")
+                raise doc.error(where, f"{ind_id}: pattern {p!r} matches the empty string")
     source = raw["source"]
     if not isinstance(source, str) or not source.strip():
-        raise ConfigError(f"{where}: {ind_id}: source must be a non-empty string")
+        raise doc.error((*at, "source"), f"{ind_id}: source must be a non-empty string")
     return IndicatorDef(
         id=ind_id,
         category=category,
@@ -299,32 +302,32 @@ def _check_indicator(raw: object, lang: str, where: str) -> IndicatorDef:
     )
 
 
-def parse_lexicon(data: object, *, origin: str = "<memory>") -> Lexicon:
+def parse_lexicon(data: object, *, origin: str | YamlDocument = "<memory>") -> Lexicon:
     """Validate a decoded lexicon file (the mapping described in the module docstring).
 
-    ``origin`` names the file in error messages. Raises :class:`~tutela.errors.ConfigError`.
+    ``origin`` names the file in error messages; a :class:`~tutela.configfile.YamlDocument` (the
+    parsed file ``data`` came from) also gives the line. Raises
+    :class:`~tutela.errors.ConfigError` in the format of :mod:`tutela.configfile`.
     """
+    doc = located(origin, data)
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{origin}: a lexicon must be a mapping")
+        raise doc.error((), "a lexicon must be a mapping")
     missing = [k for k in _HEADER if k not in data]
     if missing:
-        raise ConfigError(f"{origin}: missing header field(s) {missing}")
+        raise doc.error((), f"missing header field(s) {missing}")
     lang = data["language"]
     if not isinstance(lang, str) or not lang:
-        raise ConfigError(f"{origin}: language must be a non-empty string")
+        raise doc.error(("language",), "language must be a non-empty string")
     sources = data["sources"]
     if not isinstance(sources, list) or not sources or not all(isinstance(s, str) for s in sources):
-        raise ConfigError(f"{origin}: sources must be a non-empty list of strings")
+        raise doc.error(("sources",), "sources must be a non-empty list of strings")
     if not isinstance(data["indicators"], list):
-        raise ConfigError(f"{origin}: indicators must be a list")
-    indicators = [
-        _check_indicator(raw, lang, f"{origin}: indicator {i + 1}")
-        for i, raw in enumerate(data["indicators"])
-    ]
+        raise doc.error(("indicators",), "indicators must be a list")
+    indicators = [_check_indicator(raw, lang, doc, i) for i, raw in enumerate(data["indicators"])]
     try:
         return Lexicon(indicators, langs=(lang,))
     except ConfigError as e:
-        raise ConfigError(f"{origin}: {e}") from e
+        raise doc.error(("indicators",), str(e)) from e
 
 
 def _canonical(lang: str) -> str:
@@ -335,15 +338,10 @@ def _canonical(lang: str) -> str:
 
 @functools.cache
 def _load(lang: str) -> Lexicon:
-    resource = resources.files("tutela.detect").joinpath("lexicons", f"{lang}.yaml")
-    origin = f"lexicons/{lang}.yaml"
-    try:
-        data = yaml.safe_load(resource.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"{origin}: cannot read lexicon: {e}") from e
-    lexicon = parse_lexicon(data, origin=origin)
+    doc = read_resource("tutela.detect", "lexicons", f"{lang}.yaml", name=f"lexicons/{lang}.yaml")
+    lexicon = parse_lexicon(doc.data, origin=doc)
     if lexicon.langs != (lang,):
-        raise ConfigError(f"{origin}: states language {lexicon.langs[0]!r}")
+        raise doc.error(("language",), f"states language {lexicon.langs[0]!r}")
     return lexicon
 
 

@@ -12,11 +12,11 @@ One YAML file per language under ``persona/banks/`` (``en``, ``nl``, ``tl``, ``d
       ...                              # one list for every Intent, plus "ending"
 
 Templates use the slots :data:`SLOTS`, filled from the profile. Load-time validation (any failure
-is a ``ConfigError`` naming the file): every :class:`~tutela.persona.intents.Intent` and ``ending``
-has >= 2 templates, at least one of them with ``{age}`` (so the persona can always make its age
-plain); only known slots; templates at most 120 characters; a ``?`` only in ``unknown`` (the
-persona asks nothing but "what do you mean"); every template, with its slots blanked, passes the
-guard's content checks.
+is a ``ConfigError`` naming the file, line and key, as :mod:`tutela.configfile` formats them):
+every :class:`~tutela.persona.intents.Intent` and ``ending`` has >= 2 templates, at least one of
+them with ``{age}`` (so the persona can always make its age plain); only known slots; templates
+at most 120 characters; a ``?`` only in ``unknown`` (the persona asks nothing but "what do you
+mean"); every template, with its slots blanked, passes the guard's content checks.
 
 A *bank key* names one template: ``"{lang}.{intent}.{index}"``, e.g. ``"en.webcam_request.2"``.
 """
@@ -29,16 +29,13 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from tutela.configfile import YamlDocument, read_resource, read_yaml
 from tutela.errors import ConfigError
 from tutela.persona.content import content_violations
 from tutela.persona.intents import Intent
 from tutela.persona.profile import PersonaProfile
-from tutela.safeload import load_yaml
 
 __all__ = [
     "BANK_LANGUAGES",
@@ -100,9 +97,9 @@ def template_slots(template: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _validate(data: object, where: str, lang: str | None) -> ResponseBank:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: a response bank must be a mapping")
+def _validate(doc: YamlDocument, lang: str | None) -> ResponseBank:
+    data = doc.mapping(what="response bank")
+    where = doc.name
     try:
         version = int(data["version"])
         reviewed_by = str(data["reviewed_by"])
@@ -110,36 +107,38 @@ def _validate(data: object, where: str, lang: str | None) -> ResponseBank:
         gender_words = {str(k): str(v) for k, v in dict(data["gender_words"]).items()}
         sections = dict(data["intents"])
     except (KeyError, TypeError, ValueError) as e:
-        raise ConfigError(f"{where}: missing or malformed header field: {e}") from e
+        raise doc.error((), f"missing or malformed header field: {e}") from e
     if lang is not None and file_lang != lang:
-        raise ConfigError(f"{where}: lang {file_lang!r} does not match the file name")
+        raise doc.error(("lang",), f"lang {file_lang!r} does not match the file name")
     if set(gender_words) != {"female", "male"}:
-        raise ConfigError(f"{where}: gender_words needs exactly 'female' and 'male'")
+        raise doc.error(("gender_words",), "gender_words needs exactly 'female' and 'male'")
     unknown = set(sections) - set(_SECTIONS)
     if unknown:
-        raise ConfigError(f"{where}: unknown sections {sorted(unknown)}")
+        raise doc.error(("intents", sorted(unknown)[0]), f"unknown sections {sorted(unknown)}")
     templates: dict[str, tuple[str, ...]] = {}
     for section in _SECTIONS:
+        key = ("intents", section)
         items = sections.get(section)
         if not isinstance(items, list) or len(items) < 2:
-            raise ConfigError(f"{where}: section {section!r} needs a list of >= 2 templates")
+            raise doc.error(key, f"section {section!r} needs a list of >= 2 templates")
         if not any("{age}" in str(t) for t in items):
-            raise ConfigError(f"{where}: section {section!r} needs a template with {{age}}")
-        for t in items:
+            raise doc.error(key, f"section {section!r} needs a template with {{age}}")
+        for i, t in enumerate(items):
+            at = (*key, i)
             if not isinstance(t, str) or not t.strip() or len(t) > MAX_TEMPLATE_CHARS:
-                raise ConfigError(f"{where}: {section}: bad template {t!r}")
+                raise doc.error(at, f"bad template {t!r}")
             try:
                 slots = set(template_slots(t))
             except ValueError as e:
-                raise ConfigError(f"{where}: {section}: malformed template {t!r}: {e}") from e
+                raise doc.error(at, f"malformed template {t!r}: {e}") from e
             if slots - SLOTS:
-                raise ConfigError(f"{where}: {section}: unknown slots {sorted(slots - SLOTS)}")
+                raise doc.error(at, f"unknown slots {sorted(slots - SLOTS)}")
             if "?" in t and section != Intent.UNKNOWN.value:
-                raise ConfigError(f"{where}: {section}: only 'unknown' replies may ask: {t!r}")
+                raise doc.error(at, f"only 'unknown' replies may ask: {t!r}")
             blank = t.format(**{s: "zz" for s in slots})
             reasons = content_violations(blank)
             if reasons:
-                raise ConfigError(f"{where}: {section}: template {t!r} fails: {reasons}")
+                raise doc.error(at, f"template {t!r} fails: {reasons}")
         templates[section] = tuple(items)
     return ResponseBank(file_lang, version, reviewed_by, gender_words, templates, where)
 
@@ -149,28 +148,16 @@ def load_bank(lang: str) -> ResponseBank:
     """The shipped bank of ``lang`` (one of :data:`BANK_LANGUAGES`); else ``ConfigError``."""
     if lang not in BANK_LANGUAGES:
         raise ConfigError(f"no response bank for language {lang!r} (have {BANK_LANGUAGES})")
-    where = f"persona/banks/{lang}.yaml"
-    try:
-        text = (
-            resources.files("tutela.persona")
-            .joinpath("banks")
-            .joinpath(f"{lang}.yaml")
-            .read_text("utf-8")
-        )
-        data = yaml.safe_load(text)
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"{where}: cannot load: {e}") from e
-    return _validate(data, where, lang)
+    doc = read_resource("tutela.persona", "banks", f"{lang}.yaml")
+    return _validate(doc, lang)
 
 
 def load_bank_file(path: str | Path) -> ResponseBank:
-    """A bank from any YAML file (for review and tests); validated like the shipped ones."""
-    p = Path(path)
-    try:
-        data = load_yaml(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"{p}: cannot load response bank: {e}") from e
-    return _validate(data, str(p), None)
+    """A bank from any YAML file (for review and tests); validated like the shipped ones.
+
+    Raises ``ConfigError`` in the format of :mod:`tutela.configfile`.
+    """
+    return _validate(read_yaml(path, what="response bank"), None)
 
 
 def slot_values(profile: PersonaProfile, bank: ResponseBank) -> dict[str, tuple[str, ...]]:

@@ -24,11 +24,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
-import yaml
-
-from tutela.errors import ConfigError
+from tutela.configfile import read_resource
 from tutela.persona._text import collapsed_views, raw_view, word_views
 
 __all__ = [
@@ -91,19 +88,20 @@ def _phrase_regex(phrase: str) -> str:
 
 @cache
 def _lexicon() -> tuple[_Category, ...]:
-    """Load and compile ``guard_lexicon.yaml``; a malformed file is a ``ConfigError``."""
+    """Load and compile ``guard_lexicon.yaml``; a malformed file is a ``ConfigError`` in the
+    format of :mod:`tutela.configfile` (file, line, key)."""
+    doc = read_resource("tutela.persona", _LEXICON_FILE, name=_LEXICON_FILE)
+    key: tuple[str | int, ...] = ("categories",)
     try:
-        raw = yaml.safe_load(
-            resources.files("tutela.persona").joinpath(_LEXICON_FILE).read_text(encoding="utf-8")
-        )
-        cats = raw["categories"]
+        cats = doc.mapping(what="guard lexicon")["categories"]
         out = []
         for name, spec in cats.items():
+            key = ("categories", name)
             words = [str(w) for w in spec["words"]]
             stems = [str(s).lower() for s in spec.get("stems", [])]
             bad = [s for s in stems if not s.isalpha() or len(s) < 4]
             if bad:
-                raise ConfigError(f"{_LEXICON_FILE}: stems must be >= 4 letters: {bad}")
+                raise doc.error((*key, "stems"), f"stems must be >= 4 letters: {bad}")
             wre = re.compile(
                 _WORD_EDGE_L
                 + "(?:"
@@ -114,8 +112,8 @@ def _lexicon() -> tuple[_Category, ...]:
             sre = re.compile("|".join(sorted(set(stems), key=len, reverse=True))) if stems else None
             out.append(_Category(str(name), wre, sre))
         return tuple(out)
-    except (KeyError, TypeError, AttributeError, re.error, yaml.YAMLError) as e:
-        raise ConfigError(f"{_LEXICON_FILE}: malformed guard lexicon: {e}") from e
+    except (KeyError, TypeError, AttributeError, re.error) as e:
+        raise doc.error(key, f"malformed guard lexicon: {e}") from e
 
 
 LEXICON_CATEGORIES: tuple[str, ...] = (

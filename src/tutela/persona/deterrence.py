@@ -21,11 +21,10 @@ and where confidential help is (the helpline of ``country``).
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from tutela.configfile import read_resource, validate
 from tutela.errors import ConfigError
 
 __all__ = [
@@ -57,38 +56,46 @@ class Helpline(BaseModel):
         return ", ".join(p for p in (self.name, self.phone, self.url) if p)
 
 
+class _HelplinesFile(BaseModel):
+    """``helplines.yaml``: ``version``, ``reviewed_by`` and ``helplines`` (country -> helpline)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    helplines: dict[str, Helpline]
+
+
+class _DeterrenceFile(BaseModel):
+    """``deterrence/<lang>.yaml``: ``variants`` (id -> text) and its header."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    variants: dict[str, str]
+
+
 @cache
 def load_helplines() -> dict[str, Helpline]:
-    """Country code (ISO 3166-1 alpha-2) -> helpline, from ``helplines.yaml``."""
-    where = "persona/helplines.yaml"
-    try:
-        data = yaml.safe_load(
-            resources.files("tutela.persona").joinpath("helplines.yaml").read_text("utf-8")
-        )
-        return {str(k): Helpline.model_validate(v) for k, v in dict(data["helplines"]).items()}
-    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as e:
-        raise ConfigError(f"{where}: invalid helplines file: {e}") from e
+    """Country code (ISO 3166-1 alpha-2) -> helpline, from ``helplines.yaml``.
+
+    Raises ``ConfigError`` in the format of :mod:`tutela.configfile`.
+    """
+    doc = read_resource("tutela.persona", "helplines.yaml")
+    return dict(validate(doc, _HelplinesFile, what="helplines file").helplines)
 
 
 @cache
 def _texts(lang: str) -> dict[str, str]:
-    where = f"persona/deterrence/{lang}.yaml"
     if lang not in DETERRENCE_LANGUAGES:
         raise ConfigError(f"no deterrence messages for language {lang!r}")
-    try:
-        raw = (
-            resources.files("tutela.persona").joinpath("deterrence").joinpath(f"{lang}.yaml")
-        ).read_text("utf-8")
-        data = yaml.safe_load(raw)
-        variants = {str(k): str(v).strip() for k, v in dict(data["variants"]).items()}
-    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as e:
-        raise ConfigError(f"{where}: invalid deterrence file: {e}") from e
+    doc = read_resource("tutela.persona", "deterrence", f"{lang}.yaml")
+    raw = validate(doc, _DeterrenceFile, what="deterrence file").variants
+    variants = {k: v.strip() for k, v in raw.items()}
     missing = set(DETERRENCE_VARIANTS) - set(variants)
     if missing:
-        raise ConfigError(f"{where}: missing variants {sorted(missing)}")
+        raise doc.error(("variants",), f"missing variants {sorted(missing)}")
     for name, text in variants.items():
         if "{helpline}" not in text or "{organisation}" not in text:
-            raise ConfigError(f"{where}: variant {name!r} needs {{organisation}} and {{helpline}}")
+            problem = f"variant {name!r} needs {{organisation}} and {{helpline}}"
+            raise doc.error(("variants", name), problem)
     return variants
 
 

@@ -6,7 +6,8 @@ a street address, a romantic word...) does not load.
 
 Public API: :class:`PersonaProfile` (with :class:`PersonaFacts`, :class:`TypingStyle`,
 :class:`ReplyDelay`), :func:`load_personas`, :func:`load_persona`, :func:`persona_for_language`.
-All loaders raise :class:`tutela.errors.ConfigError` naming the file on any problem.
+All loaders raise :class:`tutela.errors.ConfigError` naming the file, line and key on any problem
+(the format of :mod:`tutela.configfile`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tutela.configfile import YamlDocument, parse_yaml, read_yaml, validate
 from tutela.errors import ConfigError
 from tutela.persona._codes import ISO_639_1, ISO_3166_ALPHA2
-from tutela.safeload import load_yaml
 
 __all__ = [
     "PersonaFacts",
@@ -149,29 +149,30 @@ class PersonaProfile(_Strict):
         )
 
 
-def _check_facts(profile: PersonaProfile, where: str) -> None:
+def _check_facts(profile: PersonaProfile, doc: YamlDocument) -> None:
     from tutela.persona.content import content_violations
 
-    for fact in profile.fact_strings():
+    f = profile.facts
+    named: list[tuple[tuple[str | int, ...], str]] = [
+        (("display_name",), profile.display_name),
+        *((("facts", k), getattr(f, k)) for k in _SINGLE_FACTS),
+        *((("facts", k, i), v) for k in _LIST_FACTS for i, v in enumerate(getattr(f, k))),
+    ]
+    for key, fact in named:
         reasons = content_violations(fact)
         if reasons:
-            raise ConfigError(f"{where}: fact {fact!r} is not allowed: {'; '.join(reasons)}")
+            raise doc.error(key, f"fact {fact!r} is not allowed: {'; '.join(reasons)}")
 
 
-def _parse(text: str, where: str, *, stem: str | None) -> PersonaProfile:
-    try:
-        data = load_yaml(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{where}: not valid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: a persona profile must be a mapping")
-    try:
-        profile = PersonaProfile.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(f"{where}: invalid persona profile: {e}") from e
+_SINGLE_FACTS = ("school_year", "school_type", "city_region", "family")
+_LIST_FACTS = ("hobbies", "pets", "favourite_games", "favourite_music")
+
+
+def _parse(doc: YamlDocument, *, stem: str | None) -> PersonaProfile:
+    profile = validate(doc, PersonaProfile, what="persona profile")
     if stem is not None and profile.id != stem:
-        raise ConfigError(f"{where}: id {profile.id!r} must equal the file name {stem!r}")
-    _check_facts(profile, where)
+        raise doc.error(("id",), f"id {profile.id!r} must equal the file name {stem!r}")
+    _check_facts(profile, doc)
     return profile
 
 
@@ -185,7 +186,7 @@ def load_personas() -> dict[str, PersonaProfile]:
             continue
         stem = entry.name.removesuffix(".yaml")
         where = f"persona/{_PROFILE_DIR}/{entry.name}"
-        out[stem] = _parse(entry.read_text(encoding="utf-8"), where, stem=stem)
+        out[stem] = _parse(parse_yaml(entry.read_bytes(), name=where), stem=stem)
     return out
 
 
@@ -203,11 +204,7 @@ def load_persona(id_or_path: str | Path) -> PersonaProfile:
             f"{id_or_path}: no shipped persona with this id and no such YAML file "
             f"(shipped: {', '.join(shipped)})"
         )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read persona profile: {e}") from e
-    return _parse(text, str(path), stem=None)
+    return _parse(read_yaml(path, what="persona profile"), stem=None)
 
 
 def persona_for_language(lang: str) -> PersonaProfile:

@@ -1,9 +1,10 @@
 """Policy parameters: validated, immutable, loaded from YAML.
 
 Every field has a default, and the packaged ``default.yaml`` repeats them with their sources
-(DESIGN.md, "Policy ladder"; Terre des Hommes, Sweetie 2.0, 2013/2016; Vogt, Leser & Akbik 2021 for
+(:mod:`tutela.policy.ladder`; Terre des Hommes, Sweetie 2.0, 2013/2016; Vogt, Leser & Akbik 2021 for
 the early-warning rule). A file may leave any key out; an unknown key, a wrong type or a value out
-of range raises :class:`tutela.errors.ConfigError` naming the file and the dotted field.
+of range raises :class:`tutela.errors.ConfigError` naming the file, the line and the dotted field
+(the format of :mod:`tutela.configfile`).
 
 Shape of a file::
 
@@ -22,21 +23,18 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
     StrictInt,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
+from tutela.configfile import load_config
 from tutela.domain import Category
-from tutela.errors import ConfigError
-from tutela.safeload import load_yaml
 
 __all__ = [
     "CommercialParams",
@@ -173,7 +171,7 @@ class LineEvidenceParams(_Params):
 
 
 class LadderParams(_Params):
-    """The repeat-contact ladder (DESIGN.md, "Policy ladder").
+    """The repeat-contact ladder (:mod:`tutela.policy.ladder`).
 
     Attributes
     ----------
@@ -281,19 +279,6 @@ def default_policy_path() -> Path:
     return Path(str(files("tutela.policy") / "default.yaml"))
 
 
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for err in error.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if err["type"] != "extra_forbidden" and "input" in err:
-            msg = f"{msg} (got {err['input']!r})"
-        elif err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        parts.append(f"{field}: {msg}")
-    return "; ".join(parts)
-
-
 def load_policy(path: str | Path | None = None) -> PolicyParams:
     """Load and validate policy parameters from a YAML file.
 
@@ -306,25 +291,8 @@ def load_policy(path: str | Path | None = None) -> PolicyParams:
     ------
     ConfigError
         The file cannot be read, is not YAML, is not a mapping, or does not validate; the message
-        starts with the file and names each offending dotted field
-        (``"policy.yaml: invalid policy: solicitation.risk_threshold: ..."``).
+        is in the format of :mod:`tutela.configfile`, one part per offending dotted field
+        (``"policy.yaml:3: solicitation.risk_threshold: ..."``).
     """
     source = default_policy_path() if path is None else Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{source}: cannot read policy file: {e}") from e
-    try:
-        data = load_yaml(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else str(source)
-        raise ConfigError(f"{where}: not valid YAML: {e}") from e
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: a policy file must be a mapping, not {type(data).__name__}")
-    try:
-        return PolicyParams.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(f"{source}: invalid policy: {_describe(e)}") from e
+    return load_config(source, PolicyParams, what="policy file", empty_ok=True)
