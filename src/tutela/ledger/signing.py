@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from tutela.errors import InputError
 from tutela.ledger.entry import _HEX64, _INSTANT, format_instant
 from tutela.ledger.errors import SigningKeyError
+from tutela.private import data_dir, private_folder, refuse_shared, write_new_file
 
 __all__ = [
     "CHECKPOINT_DOMAIN",
@@ -72,10 +72,9 @@ _HEX128 = re.compile(r"[0-9a-f]{128}")
 
 
 def default_key_path() -> Path:
-    """``<platformdirs user_data_dir('tutela')>/ledger-signing-key.pem``."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("tutela")) / "ledger-signing-key.pem"
+    """``<tutela.private.data_dir()>/ledger-signing-key.pem`` (``platformdirs``'
+    ``user_data_dir("tutela")``)."""
+    return data_dir() / "ledger-signing-key.pem"
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -316,7 +315,7 @@ class Signer:
         p = Path(path)
         secret = _passphrase(passphrase)
         try:
-            p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_folder(p.parent)
         except OSError as e:
             raise SigningKeyError(f"{p}: cannot create signing key folder: {e}") from e
         key = Ed25519PrivateKey.generate()
@@ -328,17 +327,13 @@ class Signer:
             else serialization.NoEncryption(),
         )
         try:
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            write_new_file(p, pem)
         except FileExistsError as e:  # created concurrently: load that one
             if not exist_ok:
                 raise SigningKeyError(f"{p}: a signing key already exists") from e
             return cls.load(p, passphrase=passphrase)
         except OSError as e:
             raise SigningKeyError(f"{p}: cannot create signing key: {e}") from e
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-            fh.flush()
-            os.fsync(fh.fileno())
         return cls(key)
 
     @classmethod
@@ -350,12 +345,7 @@ class Signer:
 
         p = Path(path)
         try:
-            st = p.stat()
-            if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise SigningKeyError(
-                    f"{p}: signing key is accessible by group/others "
-                    f"(mode {stat.S_IMODE(st.st_mode):04o}); run: chmod 600 {p}"
-                )
+            refuse_shared(p, what="signing key", error=SigningKeyError)
             data = read_small_file(p, what="signing key", error=SigningKeyError)  # not a FIFO
         except OSError as e:
             raise SigningKeyError(f"{p}: cannot read signing key: {e}") from e
