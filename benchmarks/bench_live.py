@@ -26,14 +26,9 @@ from pathlib import Path
 
 from tutela.cli._app import configure_logging
 from tutela.connectors import InMemoryConnector, MemoryHub
-from tutela.detect.config import load_detection_config
-from tutela.detect.incremental import ScoringTables
-from tutela.detect.persistence import load_model
 from tutela.live.clock import SimulatedClock
 from tutela.live.engine import PersonaEngine
-from tutela.persona import load_persona
-from tutela.policy import Policy, VariantAssigner, load_policy
-from tutela.store import Recorder, open_store
+from tutela.runtime import build_live, select_persona
 
 SMALL_TALK = [
     "hi",
@@ -52,24 +47,15 @@ SOLICITING = ["how old are you", "are your parents home", "dont tell anyone", "t
 
 async def run(url: str, n_conv: int, n_lines: int) -> list[float]:
     clock = SimulatedClock()
-    det = load_detection_config()
-    params = load_policy(None)
-    store = open_store(url)
-    recorder = Recorder(store, clock=clock.now)
-    op = recorder.ensure_demo_operation()
-    persona = load_persona("gb-ellie")
+    # built as every entry point builds (tutela.runtime); unsigned, as the benchmark always ran:
+    # the figures measure the pipeline, not the checkpoint signatures
+    system = build_live(url, signer=None, clock=clock.now)
+    op = system.recorder.ensure_demo_operation()
+    persona = select_persona("gb-ellie")
     hub = MemoryHub(now=clock.now)
     conn = InMemoryConnector(hub, account=persona.id, now=clock.now)
-    engine = PersonaEngine(
-        recorder=recorder,
-        connector=conn,
-        persona=persona,
-        operation_id=op.id,
-        policy=Policy(params),
-        assigner=VariantAssigner(params),
-        tables=ScoringTables(load_model(det.model)),
-        rule=det.warning_rule,
-        clock=clock,
+    engine = system.engine(
+        PersonaEngine, connector=conn, persona=persona, operation_id=op.id, clock=clock
     )
     rng = random.Random(0)
     contacts = [hub.client(f"contact-{i}") for i in range(n_conv)]
@@ -87,7 +73,7 @@ async def run(url: str, n_conv: int, n_lines: int) -> list[float]:
             while c.pending():
                 await c.next_reply(timeout=1)
     await conn.stop()
-    store.close()
+    system.close()
     return latencies
 
 

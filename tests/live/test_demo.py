@@ -166,3 +166,55 @@ def test_cli_json_and_bad_scenarios(tmp_path: Path) -> None:
             timeout=120,
         )
         assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_reused_db_continues_the_deterrence_rotation(tmp_path: Path) -> None:
+    """Issue 8: the demo restarted the variant rotation on a reused ``--db``; like ``tutela run``
+    it continues after the warnings the database already holds (``tutela.runtime``)."""
+    from dataclasses import replace
+
+    from tutela.policy import VariantAssigner, load_policy
+
+    db = _db(tmp_path)
+    grooming = load_scenario("grooming_en")
+    first = run_demo(grooming, db_url=db)
+    second = run_demo(replace(grooming, contact="another-stranger"), db_url=db)
+    variants = [d["variant"] for r in (first, second) for d in r["decisions"] if d.get("variant")]
+    assigner = VariantAssigner(load_policy(None))
+    assert variants == [assigner.advance(), assigner.advance()]
+    assert variants[0] != variants[1]
+
+
+def test_demo_takes_the_detection_config_and_model(tmp_path: Path) -> None:
+    """Issue 8: ``tutela demo --config/--model``, the common options the README lists; both are
+    loaded before any database is touched."""
+    from _cli_harness import invoke
+
+    config = tmp_path / "detection.yaml"
+    config.write_text("model: nowhere.skops\n")
+    folder = tmp_path / "tutela-demo-opts"
+    folder.mkdir()
+    db = f"sqlite:///{folder / 'demo.db'}"
+    r = invoke(["demo", "--json", "--db", db, "--config", str(config)])
+    assert r.code == 2 and "nowhere.skops" in r.err, r.text
+    missing = tmp_path / "missing.skops"
+    r = invoke(["demo", "--json", "--db", db, "--model", str(missing)])
+    assert r.code == 2 and "missing.skops" in r.err, r.text
+    assert not (folder / "demo.db").exists()
+    from tutela.detect.persistence import default_model_path
+
+    config.write_text("{}\n")
+    r = invoke(
+        [
+            "demo",
+            "--json",
+            "--db",
+            db,
+            "--config",
+            str(config),
+            "--model",
+            str(default_model_path()),
+        ]
+    )
+    assert r.code == 0, r.text
+    assert json.loads(r.out)["final_action"] == "deter"

@@ -1,4 +1,5 @@
-"""The Typer application object and the global options shared by every command."""
+"""The Typer application object and the global options shared by every command (the options
+several commands share are in :mod:`tutela.cli._options`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from tutela import __version__
 from tutela.errors import InputError
 
 __all__ = [
-    "DB_OPTION",
     "EX_PIPE",
     "app",
     "atomic_write",
@@ -70,12 +70,6 @@ def stdout_gone() -> NoReturn:
     except (OSError, ValueError, AttributeError):  # no real file descriptor behind stdout
         pass
     raise SystemExit(EX_PIPE)
-
-
-DB_OPTION = typer.Option(
-    None, "--db", envvar="TUTELA_DB", help="Database URL (default: a file in the user data dir)."
-)
-"""The common ``--db`` option (``TUTELA_DB``; ``None``: ``tutela.store.default_url()``)."""
 
 
 out_console: Console = _Console()

@@ -14,7 +14,6 @@ from rich.table import Table
 
 from tutela import __version__
 from tutela.cli._app import (
-    DB_OPTION,
     app,
     atomic_write,
     check_output_path,
@@ -22,6 +21,7 @@ from tutela.cli._app import (
     out_console,
     progress_bar,
 )
+from tutela.cli._options import DbOption, DetectionConfigOption, ModelOption
 from tutela.errors import InputError
 from tutela.ingest import (
     FORMATS,
@@ -45,8 +45,6 @@ TASKS = ("segments", "authors", "early")
 LIVE_TASK = "live"
 ALL_TASKS = (*TASKS, LIVE_TASK)
 
-ModelOpt = typer.Option(None, "--model", help="Model file (default: the shipped model).")
-ConfigOpt = typer.Option(None, "--config", help="Detection config YAML (see detection.yaml).")
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 FormatOpt = typer.Option(
     None,
@@ -91,11 +89,10 @@ def _input(path: Path, fmt: str | None, columns: str | None) -> tuple[str, dict[
 def _setup(
     model_path: Path | None, config: Path | None
 ) -> tuple[DetectionConfig, GroomingClassifier]:
-    from tutela.detect.config import load_detection_config
-    from tutela.detect.persistence import load_model
+    from tutela.runtime import load_detection
 
-    cfg = load_detection_config(config)
-    return cfg, load_model(model_path or cfg.model)
+    detection = load_detection(config, model_path)  # --model > the config's model: > shipped
+    return detection.config, detection.model
 
 
 def _emit(payload: dict, *, as_json: bool, out: Path | None, render) -> None:
@@ -119,11 +116,11 @@ def analyze(
     as_json: bool = JsonOpt,
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON result here."),
     top: int = typer.Option(20, "--top", min=1, help="Authors shown in the table."),
-    model: Path | None = ModelOpt,
-    config: Path | None = ConfigOpt,
+    model: ModelOption = None,
+    config: DetectionConfigOption = None,
     fmt: str | None = FormatOpt,
     columns: str | None = ColumnsOpt,
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
     operation: int | None = typer.Option(
         None,
         "--operation",
@@ -143,13 +140,11 @@ def analyze(
     recorder = sha = None
     if operation is not None:
         from tutela.cases.imports import check_import, file_sha256
-        from tutela.cli.ledger import load_signer
-        from tutela.ledger import key_path_for_db
-        from tutela.store import Recorder, default_url, open_store
+        from tutela.runtime import open_runtime
 
-        url = db or default_url()
-        # the import's ledger entries are signed by the database's own key, as an export's are
-        recorder = Recorder(open_store(url), signer=load_signer(key_path_for_db(url)))
+        # the import's ledger entries are signed by the database's own key (tutela.runtime), as
+        # an export's are
+        recorder = open_runtime(db).recorder
         sha = file_sha256(path)
         # before the analysis, not after it
         check_import(recorder, path=path, fmt=name, sha256=sha, operation_id=operation)
@@ -258,8 +253,8 @@ def evaluate(
         "live path and score the first warning per language).",
     ),
     as_json: bool = JsonOpt,
-    model: Path | None = ModelOpt,
-    config: Path | None = ConfigOpt,
+    model: ModelOption = None,
+    config: DetectionConfigOption = None,
     fmt: str | None = FormatOpt,
     columns: str | None = ColumnsOpt,
 ) -> None:

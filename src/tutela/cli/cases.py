@@ -12,7 +12,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tutela.cli._app import DB_OPTION, app, out_console
+from tutela.cli._app import app, out_console
+from tutela.cli._options import DbOption
 from tutela.errors import InputError
 
 __all__ = ["cases_app", "operations_app", "users_app"]
@@ -37,10 +38,14 @@ def _cli_actor() -> str:
         return "cli"
 
 
-def _recorder(db: str | None) -> Any:
-    from tutela.store import Recorder, open_store
+def _recorder(db: str | None, *, sign: bool = True) -> Any:
+    """The recorder of ``db`` (``None``: ``TUTELA_DB`` or the user data dir), built by
+    :func:`tutela.runtime.open_runtime`: it signs checkpoints with the database's key by the
+    runtime's rule; ``sign=False`` for the listings, which write nothing (no key is loaded,
+    so a protected key needs no passphrase to list)."""
+    from tutela.runtime import open_runtime
 
-    return Recorder(open_store(db))
+    return (open_runtime(db) if sign else open_runtime(db, signer=None)).recorder
 
 
 def _instant(text: str | None, option: str) -> datetime | None:
@@ -71,7 +76,7 @@ def users_add(
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from the first line of stdin."
     ),
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """Add a user. The password never comes from the command line: stdin or a hidden prompt."""
     from tutela.accounts.users import UserStore
@@ -98,12 +103,12 @@ def users_add(
 @users_app.command("list")
 def users_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """List users."""
     from tutela.accounts.users import UserStore
 
-    rec = _recorder(db)
+    rec = _recorder(db, sign=False)
     try:
         users = UserStore(rec.store, recorder=rec).list()
     finally:
@@ -126,7 +131,7 @@ def users_list(
 @users_app.command("totp")
 def users_totp(
     name: str = typer.Argument(..., help="Login name."),
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """Give a user a new TOTP secret and print its otpauth:// URI (for an authenticator app)."""
     from tutela.accounts.users import UserStore, totp_uri
@@ -142,7 +147,7 @@ def users_totp(
 @users_app.command("deactivate")
 def users_deactivate(
     name: str = typer.Argument(..., help="Login name."),
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """Disable a user's logins and case actions and end their open dashboard sessions (the
     account stays for the audit trail)."""
@@ -160,7 +165,7 @@ def users_deactivate(
 def users_role(
     name: str = typer.Argument(..., help="Login name."),
     role: str = typer.Option(..., "--role", help="analyst, supervisor or admin."),
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """Give a user another role; their open dashboard sessions end."""
     from tutela.accounts.users import UserStore
@@ -176,7 +181,7 @@ def users_role(
 @users_app.command("revoke")
 def users_revoke(
     name: str = typer.Argument(..., help="Login name."),
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """End every open dashboard session of a user (e.g. a lost laptop); the account stays."""
     from tutela.accounts.users import UserStore
@@ -219,7 +224,7 @@ _OP_ID = typer.Argument(..., min=1, max=2**31 - 1, help="Operation id (tutela op
 def users_grant(
     name: str = typer.Argument(..., help="Login name."),
     operation_id: int = _OP_ID,
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """Let a user see the cases of one operation. A user with grants sees only the cases of
     granted operations; a user without any sees all (audited)."""
@@ -230,7 +235,7 @@ def users_grant(
 def users_ungrant(
     name: str = typer.Argument(..., help="Login name."),
     operation_id: int = _OP_ID,
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """Withdraw a user's grant of one operation; withdrawing the last grant makes the user
     unrestricted again (audited)."""
@@ -247,17 +252,17 @@ def cases_queue(
     limit: int = typer.Option(
         200, "--limit", min=1, max=MAX_LIST_LIMIT, help="At most this many cases."
     ),
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """The review queue, highest risk first."""
     from tutela.cases.workflow import REVIEW_STATUSES, CaseWorkflow
 
-    rec = _recorder(db)
+    rec = _recorder(db, sign=False)
     try:
         queue = CaseWorkflow(rec).review_queue(statuses=status or REVIEW_STATUSES, limit=limit)
     finally:
         rec.store.close()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "case_id": c.case_id,
             "contact_id": c.contact_id,
@@ -298,7 +303,7 @@ def cases_retention(
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only list the cases that would go."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """Apply the retention rule: delete the message texts of long-dismissed cases (a
     ``retention_purge`` tombstone stays in the ledger, which keeps verifying)."""
@@ -343,7 +348,7 @@ def operations_add(
     non_evidential: bool = typer.Option(
         False, "--non-evidential", help="Training/test operation: its records are not evidence."
     ),
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """Record an operation (ledger entry ``operation``)."""
     from tutela.cases.operations import add_operation
@@ -371,12 +376,12 @@ def operations_add(
 @operations_app.command("list")
 def operations_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """List operations and whether each is active now."""
     from tutela.cases.operations import is_active, list_operations
 
-    rec = _recorder(db)
+    rec = _recorder(db, sign=False)
     try:
         ops = list_operations(rec)
     finally:

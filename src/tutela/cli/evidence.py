@@ -35,7 +35,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tutela.cli._app import DB_OPTION, app, err_console, out_console
+from tutela.cli._app import app, err_console, out_console
+from tutela.cli._options import (
+    DbOption,
+    PassphraseFileOption,
+    SigningKeyOption,
+    TrustDbOption,
+)
 from tutela.errors import InputError, TutelaError
 from tutela.evidence.package import ReadLimits
 
@@ -58,12 +64,8 @@ def export(
         ..., min=1, max=2**31 - 1, help="Case id (see the dashboard or `tutela demo`)."
     ),
     out: Path = typer.Option(..., "--out", help="Package file to write (.zip)."),
-    db: str | None = DB_OPTION,
-    key: Path | None = typer.Option(
-        None,
-        "--key",
-        help="Ledger signing key (default: the database's demo key or the user's ledger key).",
-    ),
+    db: DbOption = None,
+    key: SigningKeyOption = None,
     actor: str | None = typer.Option(
         None, "--actor", help="Who exports (recorded in the ledger; default: the login name)."
     ),
@@ -76,11 +78,7 @@ def export(
         help="Export a case without an approved referral as a DRAFT, marked not evidential "
         "(manifest and report) and audited.",
     ),
-    passphrase_file: Path | None = typer.Option(
-        None,
-        "--passphrase-file",
-        help="File holding the signing key's passphrase (default: $TUTELA_KEY_PASSPHRASE).",
-    ),
+    passphrase_file: PassphraseFileOption = None,
 ) -> None:
     """Write the verifiable evidence package of one case (appends a signed export entry).
 
@@ -91,15 +89,14 @@ def export(
     (nothing written); 2 usage error, unknown case, no approved referral, unusable key.
     """
     from tutela.cases.workflow import CaseWorkflow
-    from tutela.cli.ledger import load_signer
     from tutela.evidence import export_package
-    from tutela.ledger import TamperError, key_path_for_db, sha256_hex
-    from tutela.store import Recorder, default_url, open_store
+    from tutela.ledger import TamperError, sha256_hex
+    from tutela.runtime import load_signer, open_runtime, resolve_url
 
     if out.is_dir():
         raise InputError("--out is a directory, not a package file to write", path=str(out))
-    url = db or default_url()
-    signer = load_signer(key if key is not None else key_path_for_db(url), passphrase_file)
+    url = resolve_url(db)
+    signer = load_signer(url, key, passphrase_file=passphrase_file)
     timestamper = None
     if tsa_url:
         from tutela.ledger.timestamp import http_transport
@@ -109,9 +106,9 @@ def export(
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(f"cannot create the folder: {e.strerror or e}", path=str(out)) from e
-    store = open_store(url)
+    runtime = open_runtime(url, signer=signer, checkpoint_every=0)
+    store, recorder = runtime.store, runtime.recorder
     try:  # export_package writes to a temporary name and renames: no half-written package
-        recorder = Recorder(store, signer=signer, checkpoint_every=0)
         recorder.get_case(case_id)  # NotFoundError (exit 2) for an unknown case
         if not draft and not CaseWorkflow(recorder).referral_ready(case_id):
             raise InputError(
@@ -127,6 +124,7 @@ def export(
                 actor=actor or _actor(),
                 timestamper=timestamper,
                 draft=draft,
+                recorder=recorder,
             )
             recorder.record_audit(  # as the dashboard's export: who exported which package
                 actor or _actor(),
@@ -176,12 +174,7 @@ def verify(
         help="File of trusted key fingerprints or PEM public keys (see tutela.ledger.trust); "
         "repeatable; default: trusted-keys.txt beside the default signing key, if present.",
     ),
-    db: str | None = typer.Option(
-        None,
-        "--db",
-        envvar="TUTELA_DB",
-        help="Also trust this database's own signing key (e.g. a `tutela demo` database's).",
-    ),
+    db: TrustDbOption = None,
     tsa_cert: list[Path] | None = typer.Option(
         None,
         "--tsa-cert",

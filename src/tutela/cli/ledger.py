@@ -26,29 +26,24 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
-from tutela.cli._app import DB_OPTION, app, err_console, out_console
+from tutela.cli._app import app, err_console, out_console
+from tutela.cli._options import (
+    DbOption,
+    RotatePassphraseFileOption,
+    TrustedKeyOption,
+    TrustedKeyPassphraseFileOption,
+)
 from tutela.errors import InputError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    from tutela.ledger.signing import Signer
-
-__all__ = ["ledger_app", "load_signer"]
+__all__ = ["ledger_app"]
 
 ledger_app = typer.Typer(help="The live database's tamper-evident ledger: verify, rotate the key.")
 app.add_typer(ledger_app, name="ledger")
 
 _FINGERPRINT = re.compile(r"[0-9a-fA-F]{64}")
-
-
-def load_signer(path: Path | None, passphrase_file: Path | None = None) -> Signer:
-    """``Signer.load_or_create`` with the passphrase from ``passphrase_file`` (first line) or
-    ``$TUTELA_KEY_PASSPHRASE``; ``SigningKeyError`` (exit 2) for a missing or wrong one."""
-    from tutela.ledger.signing import Signer, read_passphrase_file
-
-    secret = None if passphrase_file is None else read_passphrase_file(passphrase_file)
-    return Signer.load_or_create(path, passphrase=secret)
 
 
 def _trusted(
@@ -57,19 +52,14 @@ def _trusted(
     """Public keys and fingerprints from ``--key`` values (PEM file or 64 hex digits); without
     any, the database's own signing key (never created here)."""
     from tutela.files import read_small_file
-    from tutela.ledger.signing import (
-        Signer,
-        default_key_path,
-        key_path_for_db,
-        load_public_key,
-        read_passphrase_file,
-    )
+    from tutela.ledger.signing import Signer, load_public_key, read_passphrase_file
+    from tutela.runtime import signing_key_path
 
     secret = None if passphrase_file is None else read_passphrase_file(passphrase_file)
     publics: list[Ed25519PublicKey] = []
     fps: list[str] = []
     if not keys:
-        path = key_path_for_db(url) or default_key_path()
+        path = signing_key_path(url)  # the rule of tutela.runtime, never created here
         if not path.exists():
             raise InputError(
                 f"no signing key at {path}: give the ledger's key with --key (PEM or fingerprint)"
@@ -107,29 +97,22 @@ def _existing(url: str) -> None:
 
 @ledger_app.command("verify")
 def verify_cmd(
-    db: str | None = DB_OPTION,
-    key: list[str] | None = typer.Option(
-        None,
-        "--key",
-        help="Trusted ledger key: a PEM file (public or private) or its 64-hex fingerprint; "
-        "repeatable (default: the database's own signing key).",
-    ),
-    passphrase_file: Path | None = typer.Option(
-        None, "--passphrase-file", help="Passphrase of a protected private key given as --key."
-    ),
+    db: DbOption = None,
+    key: TrustedKeyOption = None,
+    passphrase_file: TrustedKeyPassphraseFileOption = None,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Verify the live ledger end to end (exit 0 intact, 1 tampered, 2 usage error)."""
     from tutela.ledger import TamperError
-    from tutela.store import default_url, open_store
+    from tutela.runtime import open_runtime, resolve_url
     from tutela.store.ledger_verify import verify_ledger
 
-    url = db or default_url()
+    url = resolve_url(db)
     _existing(url)  # the database first: a wrong URL is not a missing key
     publics, fps = _trusted(list(key or []), url, passphrase_file)
-    store = open_store(url)
+    runtime = open_runtime(url, signer=None)  # verifying signs nothing
     try:
-        report = verify_ledger(store, publics, trusted_fingerprints=fps)
+        report = verify_ledger(runtime.store, publics, trusted_fingerprints=fps)
     except TamperError as e:
         if as_json:
             finding = {
@@ -143,7 +126,7 @@ def verify_cmd(
             err_console.print(f"[bold red]TAMPERED[/bold red] {escape(str(e))}", soft_wrap=True)
         raise SystemExit(1) from e
     finally:
-        store.close()
+        runtime.close()
     if as_json:
         sys.stdout.write(json.dumps({"ok": True, **asdict(report)}) + "\n")
         return
@@ -165,32 +148,21 @@ def verify_cmd(
 
 @ledger_app.command("rotate-key")
 def rotate_key_cmd(
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
     key: Path | None = typer.Option(
         None, "--key", help="The current signing key file (default: the database's key)."
     ),
     actor: str | None = typer.Option(None, "--actor", help="Who rotates (recorded)."),
     reason: str = typer.Option("", "--reason", help="Why (recorded in the ledger)."),
-    passphrase_file: Path | None = typer.Option(
-        None,
-        "--passphrase-file",
-        help="Passphrase of the current key; also protects the new one "
-        "(default: $TUTELA_KEY_PASSPHRASE).",
-    ),
+    passphrase_file: RotatePassphraseFileOption = None,
 ) -> None:
     """Replace the signing key; the handover is signed by the old key and recorded."""
     from tutela.cli.evidence import _actor
-    from tutela.ledger.signing import (
-        Signer,
-        SigningKeyError,
-        default_key_path,
-        key_path_for_db,
-        read_passphrase_file,
-    )
-    from tutela.store import Recorder, default_url, open_store
+    from tutela.ledger.signing import Signer, SigningKeyError, read_passphrase_file
+    from tutela.runtime import open_runtime, resolve_url, signing_key_path
 
-    url = db or default_url()
-    path = key if key is not None else (key_path_for_db(url) or default_key_path())
+    url = resolve_url(db)
+    path = signing_key_path(url, key)
     if not path.exists():
         raise InputError("no signing key to rotate", path=str(path))
     secret = None if passphrase_file is None else read_passphrase_file(passphrase_file)
@@ -200,14 +172,14 @@ def rotate_key_cmd(
     if staged.exists():
         raise SigningKeyError(f"{staged} exists (an interrupted rotation?): remove it first")
     new = Signer.create(staged, passphrase=secret)
-    store = open_store(url)
+    runtime = open_runtime(url, signer=old)
     try:
-        entry = Recorder(store, signer=old).rotate_key(new, actor=actor or _actor(), reason=reason)
+        entry = runtime.recorder.rotate_key(new, actor=actor or _actor(), reason=reason)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
     finally:
-        store.close()
+        runtime.close()
     retired = path.with_name(f"{path.name}.retired-{old.fingerprint()[:16]}")
     os.replace(path, retired)
     os.replace(staged, path)

@@ -1,17 +1,17 @@
-"""``tutela demo`` and ``tutela run``."""
+"""``tutela demo`` and ``tutela run`` (both build through :mod:`tutela.runtime`)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from tutela.cli._app import DB_OPTION, app, out_console
+from tutela.cli._app import app, out_console
+from tutela.cli._options import DbOption, DemoDbOption, DetectionConfigOption, ModelOption
 
 
 @app.command()
@@ -22,11 +22,11 @@ def demo(
         help="Scenario JSON file, or the name of a shipped one (see --list).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a transcript."),
-    db: str | None = typer.Option(
-        None, "--db", help="Database URL; default: a new SQLite file in a temporary folder."
-    ),
+    db: DemoDbOption = None,
     realtime: bool = typer.Option(False, "--realtime", help="Really wait for typing delays."),
     list_: bool = typer.Option(False, "--list", help="List the shipped scenarios and exit."),
+    config: DetectionConfigOption = None,
+    model: ModelOption = None,
 ) -> None:
     """Run a persona against a scripted contact over the in-memory connector (whole live path)."""
     from tutela.live.demo import load_scenario, run_demo, shipped_scenarios
@@ -35,7 +35,9 @@ def demo(
         for name in sorted(shipped_scenarios()):
             out_console.print(name)
         return
-    result = run_demo(load_scenario(scenario), db_url=db, realtime=realtime)
+    result = run_demo(
+        load_scenario(scenario), db_url=db, realtime=realtime, config=config, model=model
+    )
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         return
@@ -64,10 +66,10 @@ def demo(
 @app.command()
 def run(
     config: Path = typer.Option(..., "--config", help="Run configuration YAML (see README)."),
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
 ) -> None:
     """Run the configured personas on their platforms until stopped (SIGINT/SIGTERM)."""
     from tutela.live.runner import load_run_config, run_personas
 
     cfg = load_run_config(config)
-    asyncio.run(run_personas(cfg, db_url=db or os.environ.get("TUTELA_DB")))
+    asyncio.run(run_personas(cfg, db_url=db))  # --db (or TUTELA_DB) wins over the config

@@ -18,7 +18,8 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from tutela.cli._app import DB_OPTION, app, check_output_path, out_console
+from tutela.cli._app import app, check_output_path, out_console
+from tutela.cli._options import DbOption
 from tutela.errors import InputError
 
 __all__ = ["research_app"]
@@ -73,15 +74,14 @@ def _password(password_stdin: bool) -> str:
     )
 
 
-def _login(store: Any, name: str, password_stdin: bool, totp_code: str | None) -> Any:
+def _login(recorder: Any, name: str, password_stdin: bool, totp_code: str | None) -> Any:
     """The :class:`~tutela.accounts.users.User` ``name`` after checking its password and (if it
-    has TOTP) a one-time code; ``PermissionDenied`` (audited) when that fails."""
+    has TOTP) a one-time code; ``PermissionDenied`` (audited through ``recorder``) when that
+    fails."""
     from tutela.accounts.users import UserStore
     from tutela.errors import PermissionDenied
-    from tutela.store import Recorder
 
-    recorder = Recorder(store)
-    users = UserStore(store, recorder=recorder)
+    users = UserStore(recorder.store, recorder=recorder)
     password = _password(password_stdin)
     known = users.get(name)
     if totp_code is None and known is not None and known.has_totp:
@@ -103,7 +103,7 @@ def _login(store: Any, name: str, password_stdin: bool, totp_code: str | None) -
 @research_app.command("export")
 def export(
     out: Path = typer.Option(..., "--out", help="Export folder to create."),
-    db: str | None = DB_OPTION,
+    db: DbOption = None,
     include_text: bool = typer.Option(
         False,
         "--include-text",
@@ -132,7 +132,7 @@ def export(
     """
     from tutela.errors import PermissionDenied
     from tutela.research import export_research, load_or_create_key
-    from tutela.store import Recorder, open_store
+    from tutela.runtime import open_runtime
 
     if role is not None:
         raise InputError(
@@ -142,19 +142,22 @@ def export(
         raise PermissionDenied("--include-text needs --user NAME (an active supervisor)")
     check_output_path(out, folder=True)
     key = load_or_create_key(key_file)
-    with open_store(db) as store:
-        actor = _login(store, user, password_stdin, totp_code) if user is not None else None
+    # the audit entries are signed by the database's key (tutela.runtime), as every writer's
+    with open_runtime(db) as runtime:
+        recorder = runtime.recorder
+        actor = _login(recorder, user, password_stdin, totp_code) if user is not None else None
         try:
             report = export_research(
-                store,
+                runtime.store,
                 out,
                 key=key,
                 include_text=include_text,
                 actor=actor if actor is not None else _cli_actor(),
                 overwrite=overwrite,
+                recorder=recorder,
             )
         except PermissionDenied as e:  # e.g. an analyst: logged in, but refused
-            Recorder(store).record_audit(
+            recorder.record_audit(
                 actor.name if actor is not None else _cli_actor(),
                 "research_export_refused",
                 "research",
@@ -170,13 +173,13 @@ def export(
 
 
 @research_app.command("stats")
-def stats_cmd(db: str | None = DB_OPTION, key_file: Path | None = _KEY) -> None:
+def stats_cmd(db: DbOption = None, key_file: Path | None = _KEY) -> None:
     """Print the research statistics as JSON (pseudonyms match exports with the same key)."""
     from tutela.research import load_or_create_key
     from tutela.research.stats import summary
-    from tutela.store import open_store
+    from tutela.runtime import open_runtime
 
     key = load_or_create_key(key_file)
-    with open_store(db) as store:
-        result = summary(store, key=key)
+    with open_runtime(db, signer=None) as runtime:  # reads only
+        result = summary(runtime.store, key=key)
     sys.stdout.write(json.dumps(result, indent=2) + "\n")

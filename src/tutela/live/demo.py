@@ -1,8 +1,8 @@
 """``tutela demo``: one persona against a scripted contact over the in-memory connector.
 
 The whole live path runs — durable record, incremental scoring, policy ladder, outgoing guard,
-deterrence — under the built-in demonstration operation (marked non-evidential). Scenario JSON
-(DESIGN.md)::
+deterrence — under the built-in demonstration operation (marked non-evidential), built by
+:mod:`tutela.runtime` as every entry point is. Scenario JSON::
 
     {"persona": ID (optional), "lang": CODE, "platform": "local", "contact": ID,
      "lines": [str, ...]}
@@ -26,19 +26,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from tutela.connectors import InMemoryConnector, MemoryHub
-from tutela.detect.config import load_detection_config
-from tutela.detect.incremental import ScoringTables
-from tutela.detect.persistence import load_model
+from tutela.connectors import InboundMessage, InMemoryConnector, MemoryHub
 from tutela.domain import Action
 from tutela.errors import InputError
-from tutela.ledger.signing import DEMO_FOLDER_PREFIX, Signer, demo_key_path
+from tutela.ledger.signing import DEMO_FOLDER_PREFIX, Signer
 from tutela.live.clock import Clock, SimulatedClock, WallClock
 from tutela.live.engine import PersonaEngine
-from tutela.persona import load_persona, persona_for_language
-from tutela.policy import Policy, VariantAssigner, load_policy
+from tutela.runtime import Detection, build_live, load_detection, load_signer, select_persona
 from tutela.safeload import loads_json
-from tutela.store import Recorder, Store, open_store
+from tutela.store import Store
 
 __all__ = [
     "Scenario",
@@ -129,32 +125,27 @@ def scenario_from_data(data: dict, *, where: str) -> Scenario:
     return Scenario(lines=tuple(lines), **fields)
 
 
-async def _run(scenario: Scenario, db_url: str, clock: Clock) -> dict:
-    persona = (
-        load_persona(scenario.persona) if scenario.persona else persona_for_language(scenario.lang)
-    )
+async def _run(
+    scenario: Scenario, db_url: str, clock: Clock, detection: Detection | None = None
+) -> dict:
+    persona = select_persona(scenario.persona, lang=scenario.lang)
     lang = scenario.lang if scenario.lang in persona.languages else None
-    cfg = load_detection_config()
-    model = load_model(cfg.model)
-    store = open_store(db_url)
+    detection = detection if detection is not None else load_detection()
+    # the demo key (tutela.runtime, signing key rule step 3), never the production key
+    signer = load_signer(db_url, demo=True)
+    system = build_live(db_url, detection=detection, signer=signer, clock=clock.now)
+    store, recorder = system.store, system.recorder
     try:
-        signer = Signer.load_or_create(demo_key_path(db_url))
         _check_demo_ledger(store, signer)
-        recorder = Recorder(store, signer=signer, clock=clock.now)
         operation = recorder.ensure_demo_operation()
-        params = load_policy(None)
         hub = MemoryHub(now=clock.now)
         connector = InMemoryConnector(hub, account=persona.id, now=clock.now)
         contact = hub.client(scenario.contact)
-        engine = PersonaEngine(
-            recorder=recorder,
+        engine = system.engine(
+            PersonaEngine,
             connector=connector,
             persona=persona,
             operation_id=operation.id,
-            policy=Policy(params),
-            assigner=VariantAssigner(params, issued=0),
-            tables=ScoringTables(model),
-            rule=cfg.warning_rule,
             clock=clock,
             lang=lang,
         )
@@ -167,11 +158,13 @@ async def _run(scenario: Scenario, db_url: str, clock: Clock) -> dict:
             for text in scenario.lines:
                 await clock.sleep(2.0 + len(text) / CONTACT_TYPING_CPS)
                 await contact.say(persona.id, text)
-                msg = await connector.next_message(timeout=10)
+                got = await connector.next_message(timeout=10)
+                # what a scripted contact says arrives as an inbound message, never an own line
+                assert isinstance(got, InboundMessage)
                 msg = dataclasses.replace(
-                    msg,
+                    got,
                     platform=scenario.platform,
-                    sender=dataclasses.replace(msg.sender, platform=scenario.platform),
+                    sender=dataclasses.replace(got.sender, platform=scenario.platform),
                 )
                 transcript.append({"from": "contact", "text": text, "at": _iso(msg.received_at)})
                 handled = await engine.handle(msg)
@@ -199,7 +192,7 @@ async def _run(scenario: Scenario, db_url: str, clock: Clock) -> dict:
         finally:
             await connector.stop()
     finally:
-        store.close()
+        system.close()
     return {
         "transcript": transcript,
         "decisions": decisions,
@@ -228,10 +221,26 @@ def _iso(at) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-def run_demo(scenario: Scenario, *, db_url: str | None = None, realtime: bool = False) -> dict:
-    """Run a scenario end to end and return the demo output (see module docstring)."""
+def run_demo(
+    scenario: Scenario,
+    *,
+    db_url: str | None = None,
+    realtime: bool = False,
+    config: str | Path | None = None,
+    model: str | Path | None = None,
+) -> dict:
+    """Run a scenario end to end and return the demo output (see module docstring).
+
+    ``db_url``: ``None`` writes a new SQLite file in a new ``tutela-demo-*`` temporary folder; a
+    reused database keeps its contacts (a repeat contact climbs the ladder) and continues the
+    deterrence-variant rotation (``tutela.runtime``). ``config``/``model``: the detection config
+    and model (``tutela.runtime.load_detection``; default: the packaged ones), loaded before any
+    database is touched. Raises ``InputError`` for a database another key signed, and what
+    ``tutela.runtime`` raises for a bad config, model or key.
+    """
+    detection = load_detection(config, model)
     if db_url is None:
         folder = Path(tempfile.mkdtemp(prefix=DEMO_FOLDER_PREFIX))
         db_url = f"sqlite:///{folder / 'tutela.db'}"
     clock: Clock = WallClock() if realtime else SimulatedClock()
-    return asyncio.run(_run(scenario, db_url, clock))
+    return asyncio.run(_run(scenario, db_url, clock, detection))

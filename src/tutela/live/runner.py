@@ -3,7 +3,7 @@
 Run configuration (YAML, validated; unknown keys are errors)::
 
     db: sqlite:////var/lib/tutela/tutela.db       # optional; else --db / TUTELA_DB / default
-    signing_key: /var/lib/tutela/signing-key.pem  # optional; else the default key path
+    signing_key: /var/lib/tutela/signing-key.pem  # optional; else the database's key (runtime)
     policy: policy.yaml                           # optional; else the packaged defaults
     detection: detection.yaml                     # optional; else the packaged defaults
     reply_delay_scale: 1.0                        # multiplier on human-like typing delays
@@ -22,6 +22,10 @@ Run configuration (YAML, validated; unknown keys are errors)::
           - {kind: irc, host: irc.example.org, port: 6697, tls: true, nick: daan13, channels: [...]}
 
 Personas only run inside an active operation (now between ``starts_at`` and ``ends_at``).
+The store, the signing key (``signing_key``, else the rule of :mod:`tutela.runtime`: the key
+beside a demo database, else the user's ledger key), detection, policy and the engines are built
+by :func:`tutela.runtime.build_live`; the deterrence-variant rotation continues after the
+warnings the database holds.
 """
 
 from __future__ import annotations
@@ -39,17 +43,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from tutela.cases.operations import OperationInactive, is_active, require_active
 from tutela.connectors import create_connector
-from tutela.detect.config import load_detection_config
-from tutela.detect.incremental import ScoringTables
-from tutela.detect.persistence import load_model
 from tutela.errors import ConfigError
-from tutela.ledger.signing import Signer
 from tutela.live.engine import PersonaEngine
 from tutela.live.takeover import OperatorOutbox
-from tutela.persona import load_persona
-from tutela.policy import Policy, VariantAssigner, load_policy
+from tutela.runtime import build_live, load_detection, select_persona
 from tutela.safeload import load_yaml
-from tutela.store import Recorder, open_store
 
 __all__ = ["OperationConfig", "RunConfig", "load_run_config", "run_personas"]
 
@@ -161,12 +159,14 @@ async def run_personas(
             f"it runs from {cfg.operation.starts_at.isoformat()} to {end}; personas only run "
             "inside an active operation"
         )
-    personas = {pr.persona: load_persona(pr.persona) for pr in cfg.personas}
-    det = load_detection_config(cfg.detection)
-    tables = ScoringTables(load_model(det.model))
-    params = load_policy(cfg.policy)
-    store = open_store(db_url or cfg.db)
-    recorder = Recorder(store, signer=Signer.load_or_create(cfg.signing_key))
+    personas = {pr.persona: select_persona(pr.persona) for pr in cfg.personas}
+    system = build_live(
+        db_url or cfg.db,
+        detection=load_detection(cfg.detection),
+        policy=cfg.policy,
+        key=cfg.signing_key,
+    )
+    store, recorder = system.store, system.recorder
     op = cfg.operation
     operation = recorder.find_or_create_operation(
         organisation=op.organisation,
@@ -185,23 +185,17 @@ async def run_personas(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     engines: list[PersonaEngine] = []
-    policy = Policy(params)
-    assigner = VariantAssigner(params, issued=recorder.warnings_issued())
     for pr in cfg.personas:
         persona = personas[pr.persona]
         for cc in pr.connectors:
             options = dict(cc.model_extra or {})
             connector = create_connector(cc.kind, **options)
             engines.append(
-                PersonaEngine(
-                    recorder=recorder,
+                system.engine(
+                    PersonaEngine,
                     connector=connector,
                     persona=persona,
                     operation_id=operation.id,
-                    policy=policy,
-                    assigner=assigner,
-                    tables=tables,
-                    rule=det.warning_rule,
                     organisation=op.organisation,
                     delay_scale=cfg.reply_delay_scale,
                 )
@@ -234,4 +228,4 @@ async def run_personas(
             t.cancel()
         with contextlib.suppress(Exception):
             recorder.checkpoint()
-        store.close()
+        system.close()

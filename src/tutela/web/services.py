@@ -5,6 +5,12 @@ Sessions and the throttle live in the database (``web_sessions``, ``login_thrott
 ``tutela serve`` processes over one database share them; only the argon2 concurrency bound is per
 process (``argon2_max_concurrency`` slots in each).
 
+The store and the recorder are built by :func:`tutela.runtime.open_runtime`, so the dashboard's
+recorder signs checkpoints (every ``checkpoint_every`` entries, and each export) with the key the
+runtime's rule chooses: ``WebSettings.signing_key_path``, else the database's own key (a demo
+database's key beside it), else the user's ledger key. The key is loaded when the app is built:
+an unusable key (a wrong or missing passphrase) stops ``tutela serve`` before it listens.
+
 Nothing here decides anything: the workflow (``tutela.cases.workflow``) holds the rules.
 """
 
@@ -15,7 +21,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from tutela.live.takeover import OperatorOutbox
-from tutela.store import Recorder, Store, open_store
+from tutela.runtime import open_runtime
+from tutela.store import Recorder, Store
 from tutela.web.sessions import SessionStore
 from tutela.web.settings import WebSettings
 from tutela.web.throttle import LoginThrottle
@@ -41,12 +48,18 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: WebSettings, *, store: Store | None = None) -> Services:
-        """Open the store (migrating it) and build the parts over it."""
-        store = store or open_store(settings.db_url)
+        """Load the signing key, open the store (migrating it; or use ``store``, already open
+        on ``settings.db_url``) and build the parts over it (:func:`tutela.runtime.open_runtime`).
+
+        Raises ``SigningKeyError`` for an unusable key, ``StoreError`` for a database that cannot
+        be opened.
+        """
+        runtime = open_runtime(settings.db_url, key=settings.signing_key_path, store=store)
+        store = runtime.store
         return cls(
             settings=settings,
             store=store,
-            recorder=Recorder(store),
+            recorder=runtime.recorder,
             sessions=SessionStore(
                 store, ttl_s=settings.session_ttl_s, idle_s=settings.session_idle_s
             ),
@@ -78,17 +91,15 @@ class Services:
 
         return CaseWorkflow(self.recorder)
 
-    @cached_property
+    @property
     def signer(self) -> Signer:
-        """The checkpoint key used for exports (loaded on first export): ``signing_key_path``,
-        else the database's own key by the rule every command uses
-        (:func:`tutela.ledger.signing.key_path_for_db`: a demo database's key beside it, the
-        default key otherwise)."""
-        from tutela.ledger import Signer
-        from tutela.ledger.signing import key_path_for_db
+        """The key that signs the recorder's checkpoints and the exports (module docstring)."""
+        signer = self.recorder.signer
+        if signer is None:  # a Services built by hand around an unsigned recorder
+            from tutela.store import StoreError
 
-        path = self.settings.signing_key_path or key_path_for_db(self.settings.db_url)
-        return Signer.load_or_create(path)
+            raise StoreError("no signer configured: cannot sign an export")
+        return signer
 
     def close(self) -> None:
         self.store.close()

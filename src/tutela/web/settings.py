@@ -74,7 +74,9 @@ class WebSettings(BaseModel):
         further logins wait for a slot.
     reveal_masking: mask lines with sexual-content indicators until an analyst reveals them
         (each reveal audited).
-    signing_key_path: Ed25519 key that signs export checkpoints (``None``: the default key).
+    signing_key_path: Ed25519 key that signs the recorder's checkpoints and the exports
+        (``None``: the rule of :mod:`tutela.runtime`: the database's own key, else the user's
+        ledger key).
     live_poll_s: seconds between HTMX refreshes of the live view.
     """
 
