@@ -304,7 +304,7 @@ def test_a_purged_row_carrying_text_is_refused(quiet_case, tmp_path: Path) -> No
 def test_content_written_on_a_purged_row_is_not_exported(quiet_case, tmp_path: Path) -> None:
     """Text put back on a purged row behind the dropped guard: the collector leaves it out (the
     ledger verify names the row, see tests/store/test_store_message_times.py)."""
-    from tutela.evidence._collect import message_rows
+    from tutela.store.queries.evidence import message_rows
 
     _, _, db = quiet_case
     con = sqlite3.connect(db)

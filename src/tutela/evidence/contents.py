@@ -5,6 +5,7 @@ messages, operations, key). ``export_package`` builds one before writing the der
 (``report.html``, ``report.pdf``, ``case.jsonld``); ``verify_package`` returns one after every
 check passed, so what a report shows is exactly what was verified. Derived views
 (``conversations``) read only ledger payloads and the message rows bound to them.
+``PackageReport`` is the summary both return to their caller (``package_report``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from typing import Any
 from tutela.ledger.entry import EntryKind, LedgerEntry
 from tutela.ledger.signing import Checkpoint
 
-__all__ = ["ConversationView", "PackageContents", "TranscriptLine"]
+__all__ = [
+    "ConversationView",
+    "PackageContents",
+    "PackageReport",
+    "TranscriptLine",
+    "package_report",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +68,7 @@ class ConversationView:
 
 @dataclass(frozen=True, slots=True)
 class PackageContents:
-    """Parsed data members of a package (see ``tutela.evidence.package`` for the layout).
+    """Parsed data members of a package (see ``tutela.evidence.layout`` for the layout).
 
     ``messages``/``operations`` are the rows of ``messages.jsonl``/``operations.json``;
     ``timestamp`` summarises a verified RFC 3161 token (``{gen_time, tsa, serial, imprint,
@@ -137,7 +144,7 @@ class PackageContents:
         for e in self.entries:
             if e.conversation not in wanted or e.payload is None:
                 continue
-            conv = int(e.conversation)  # type: ignore[arg-type]
+            conv = int(e.conversation)
             p = e.payload
             if e.kind is EntryKind.OPERATION and p.get("event") == "conversation_opened":
                 opened[conv] = (e.seq, p)
@@ -198,3 +205,56 @@ class PackageContents:
                 )
             )
         return views
+
+
+@dataclass(frozen=True, slots=True)
+class PackageReport:
+    """What ``verify_package`` checked (or ``export_package`` wrote).
+
+    ``evidential`` is False for a draft or when any operation of the case is non-evidential (a
+    demonstration); ``operations_evidential`` only the latter; ``timestamp`` is the RFC 3161
+    generation time (ledger text) when a token was present;
+    ``timestamp_trusted`` tells whether its certificate chain was checked against a given TSA
+    certificate (otherwise only the imprint and the token's own signature were checked).
+    """
+
+    case_id: int
+    conversations: tuple[int, ...]
+    operations: tuple[int, ...]
+    first_seq: int
+    last_seq: int
+    entries: int
+    case_entries: int
+    messages: int
+    purged_messages: int
+    key_fingerprint: str
+    evidential: bool
+    files: tuple[str, ...]
+    timestamp: str | None = None
+    timestamp_trusted: bool = False
+    operations_evidential: bool = True
+
+
+def package_report(
+    c: PackageContents, files: tuple[str, ...], *, timestamp_trusted: bool
+) -> PackageReport:
+    """The summary of ``c`` for ``verify_package``/``export_package``: ``files`` are the member
+    names the manifest lists (sorted here); ``timestamp_trusted``: whether the RFC 3161 token's
+    certificate chain was checked against given TSA certificates."""
+    return PackageReport(
+        case_id=c.case_id,
+        conversations=c.conversations,
+        operations=c.operation_ids,
+        first_seq=c.entries[0].seq,
+        last_seq=c.entries[-1].seq,
+        entries=len(c.entries),
+        case_entries=sum(1 for e in c.entries if e.payload is not None),
+        messages=len(c.messages),
+        purged_messages=sum(1 for m in c.messages if m.get("purged")),
+        key_fingerprint=c.key_fingerprint,
+        evidential=c.evidential,
+        operations_evidential=c.operations_evidential,
+        files=tuple(sorted(files)),
+        timestamp=None if c.timestamp is None else str(c.timestamp["gen_time"]),
+        timestamp_trusted=timestamp_trusted,
+    )

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from tutela.evidence._collect import NOT_ANSWERED
 from tutela.evidence.contents import PackageContents, TranscriptLine
+from tutela.store.queries.evidence import NOT_ANSWERED
 
 __all__ = ["render_html", "render_pdf", "report_context"]
 
@@ -305,30 +305,21 @@ def render_pdf(c: PackageContents) -> bytes:
         )
     story.append(p("Chain of custody", h2))
     ts = c.timestamp
-    story.append(
-        table(
-            [
-                ["Exported by", f"{exp['actor']} at {exp['at']} (entry {exp['seq']})"],
-                ["Export entry hash", p(exp["entry_hash"], mono)],
-                ["Signing key", p(c.key_fingerprint, mono)],
-                [
-                    "RFC 3161 timestamp",
-                    "none"
-                    if ts is None
-                    else f"{ts['gen_time']} by {ts['tsa']} (serial {ts['serial']})",
-                ],
-            ]
-            + [
-                [
-                    f"Checkpoint {cp.seq} ({cp.at})",
-                    p(f"{cp.entry_hash} key {cp.key_fingerprint}", mono),
-                ]
-                for cp in c.checkpoints
-            ]
-            + [[name, p(h, mono)] for name, h in sorted(c.data_hashes.items())],
-            [55 * mm, width - 55 * mm],
-        )
-    )
+    custody: list[list[object]] = [
+        ["Exported by", f"{exp['actor']} at {exp['at']} (entry {exp['seq']})"],
+        ["Export entry hash", p(exp["entry_hash"], mono)],
+        ["Signing key", p(c.key_fingerprint, mono)],
+        [
+            "RFC 3161 timestamp",
+            "none" if ts is None else f"{ts['gen_time']} by {ts['tsa']} (serial {ts['serial']})",
+        ],
+    ]
+    custody += [
+        [f"Checkpoint {cp.seq} ({cp.at})", p(f"{cp.entry_hash} key {cp.key_fingerprint}", mono)]
+        for cp in c.checkpoints
+    ]
+    custody += [[name, p(h, mono)] for name, h in sorted(c.data_hashes.items())]
+    story.append(table(custody, [55 * mm, width - 55 * mm]))
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
