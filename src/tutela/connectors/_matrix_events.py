@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from tutela.connectors.attachments import media_kind
 from tutela.connectors.base import ConnectorStats, Identity, InboundMessage
@@ -140,6 +140,11 @@ def mentions_user(
     )
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def sent_at(source: dict[str, Any]) -> datetime | None:
     """``origin_server_ts`` (ms since the epoch) as an aware UTC instant; ``None`` if unusable."""
     ts = source.get("origin_server_ts")
@@ -156,7 +161,7 @@ def attachment(event_type: str, content: dict[str, Any]) -> Attachment:
     (``url``, or ``file.url`` for encrypted media), ``mime`` and ``size`` from ``info``.
     Nothing is downloaded."""
     msgtype = content.get("msgtype")
-    info = content.get("info") if isinstance(content.get("info"), dict) else {}
+    info = _obj(content.get("info"))
     url = content.get("url")
     if not isinstance(url, str):
         file = content.get("file")
@@ -165,7 +170,8 @@ def attachment(event_type: str, content: dict[str, Any]) -> Attachment:
     mime = info.get("mimetype") if isinstance(info.get("mimetype"), str) else None
     size = info.get("size")
     size = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
-    kind = "image" if event_type == "m.sticker" else _MEDIA_KINDS.get(msgtype) or media_kind(mime)
+    listed = _MEDIA_KINDS.get(msgtype) if isinstance(msgtype, str) else None
+    kind = "image" if event_type == "m.sticker" else listed or media_kind(mime)
     return Attachment(kind=kind, url=url, mime=mime, size=size)
 
 
@@ -194,10 +200,8 @@ def members_seen(events: Iterable[Any], own: str) -> set[str]:
             continue
         if src.get("type") == "m.room.member":
             key = src.get("state_key")
-            content = src.get("content") if isinstance(src.get("content"), dict) else {}
-            unsigned = src.get("unsigned") if isinstance(src.get("unsigned"), dict) else {}
-            prev = unsigned.get("prev_content") if isinstance(unsigned, dict) else None
-            prev = prev.get("membership") if isinstance(prev, dict) else None
+            content = _obj(src.get("content"))
+            prev = _obj(_obj(src.get("unsigned")).get("prev_content")).get("membership")
             if isinstance(key, str) and (
                 content.get("membership") in _WAS_MEMBER or prev in _WAS_MEMBER
             ):
@@ -214,7 +218,7 @@ class RoomRules:
     """The direct-room, mention and translation rules of :class:`MatrixConnector` (its module
     docstring), kept apart from the session code. Pure: state lives on the connector."""
 
-    name: str
+    name: ClassVar[str]
     user_id: str
     localpart: str
     display_name: str | None

@@ -32,8 +32,8 @@ def _guess_mime(url: str) -> str | None:
     for ext, mime in _EXTRA_TYPES.items():
         if path.endswith(ext):
             return mime
-    mime, _ = mimetypes.guess_type(path, strict=False)
-    return mime
+    guessed, _ = mimetypes.guess_type(path, strict=False)
+    return guessed
 
 
 def media_kind(mime: str | None) -> str:

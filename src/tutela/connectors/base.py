@@ -200,10 +200,17 @@ class TokenBucket:
 
 @runtime_checkable
 class ChatConnector(Protocol):
-    """What the engine uses: one persona account on one platform."""
+    """What the engine uses: one persona account on one platform.
 
-    name: str
-    capabilities: Capabilities
+    ``name`` and ``capabilities`` are read-only (class attributes of a :class:`BaseConnector`).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
     stats: ConnectorStats
 
     async def start(self) -> None: ...
@@ -321,9 +328,9 @@ class BaseConnector(ABC):
     async def _wait_online(self, timeout: float) -> None:
         waiter = asyncio.create_task(self._online_event.wait())
         done: set[asyncio.Task[object]] = set()
-        watched: list[asyncio.Task[object]] = [waiter]  # type: ignore[list-item]
+        watched: list[asyncio.Task[object]] = [waiter]
         if self._supervisor is not None:
-            watched.append(self._supervisor)  # type: ignore[arg-type]
+            watched.append(self._supervisor)
         try:
             done, _ = await asyncio.wait(
                 watched, timeout=timeout, return_when=asyncio.FIRST_COMPLETED

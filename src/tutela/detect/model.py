@@ -160,11 +160,12 @@ class GroomingClassifier(ClassifierMixin, BaseEstimator):
     def fit(
         self,
         X: Sequence[Document] | Sequence[PreparedDocument],
-        y: Sequence[int],
-        groups: Sequence[str] | None = None,
+        y: Sequence[int] | np.ndarray,
+        groups: Sequence[str] | np.ndarray | None = None,
     ) -> GroomingClassifier:
         """Learn vocabularies, IDF, scaling, weights (and the threshold) from 0/1-labelled
-        documents; ``groups`` keeps related documents in one inner fold."""
+        documents; ``groups`` keeps related documents in one inner fold. ``y`` and ``groups``
+        have one item per document (lists or 1-D arrays)."""
         y_arr = np.asarray(y, dtype=int)
         if len(X) != len(y_arr):
             raise InputError(f"{len(X)} documents but {len(y_arr)} labels")

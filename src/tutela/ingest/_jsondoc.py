@@ -24,9 +24,8 @@ from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from json.decoder import scanstring
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tutela.errors import InputError
 
@@ -50,9 +49,14 @@ __all__ = [
 JsonPath = tuple[str | int, ...]
 
 _WS = re.compile(r"[ \t\n\r]*")
-_skip_ws = _WS.match  # always matches (``*``): ``_skip_ws(s, i).end()`` is past the whitespace
+#: Always matches (``*``): ``_skip_ws(s, i).end()`` is past the whitespace.
+_skip_ws = cast(Callable[[str, int], re.Match[str]], _WS.match)
 _WS_CHARS = " \t\n\r"
 _DECODER = json.JSONDecoder()
+# typeshed leaves out json.decoder.scanstring and JSONDecoder.scan_once (the C scanner, set in
+# JSONDecoder.__init__); both exist at run time in every CPython the project supports.
+_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_scan_once: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -158,7 +162,7 @@ def _walk(
         if s[i] == "}":
             return i + 1
         while True:
-            key, i = scanstring(s, i + 1)
+            key, i = _scanstring(s, i + 1)
             i = _skip_ws(s, i).end() + 1  # past ":"
             i = _walk(s, i, (*path, key), descend, out)
             i = _skip_ws(s, i).end()
@@ -201,7 +205,7 @@ class JsonArray:
         return len(self._offsets)
 
     def __iter__(self) -> Iterator[tuple[int, Any, int]]:
-        text, scan = self._text, _DECODER.scan_once
+        text, scan = self._text, _scan_once
         for i, (offset, line) in enumerate(zip(self._offsets, self._lines, strict=True)):
             value, _ = scan(text, offset)
             yield i, value, line
@@ -262,7 +266,7 @@ class _Scanner:
         while True:
             if s[i : i + 1] != '"':
                 raise _expecting("property name enclosed in double quotes", s, i)
-            key, i = scanstring(s, i + 1)
+            key, i = _scanstring(s, i + 1)
             i = _skip_ws(s, i).end()
             if s[i : i + 1] != ":":
                 raise _expecting("':' delimiter", s, i)
@@ -294,7 +298,7 @@ class _Scanner:
 
     def _stream(self, i: int, path: JsonPath) -> tuple[JsonArray, int]:
         # the hot loop of a large export: one C scan per element, locals bound once
-        s, scan, skip, count = self.s, _DECODER.scan_once, _skip_ws, self.s.count
+        s, scan, skip, count = self.s, _scan_once, _skip_ws, self.s.count
         out = self.streams[path] = JsonArray(s, path)
         offsets, lines = out._offsets, out._lines  # filled here only
         i = skip(s, i + 1).end()
@@ -396,7 +400,8 @@ class JsonDoc:
 
         Inside a streamed array the walk starts at the element, not at the top of the file.
         """
-        start, base, line = 0, (), 1
+        base: JsonPath = ()
+        start, line = 0, 1
         for n in range(len(path), 0, -1):
             head, index = path[: n - 1], path[n - 1]
             items = self.streams.get(head)

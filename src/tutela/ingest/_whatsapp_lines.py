@@ -160,7 +160,7 @@ class DateOrder:
     def add(self, h: Header) -> None:
         """Check one header's date and time and note what its date says about the order."""
         _hour24(h, self.path)
-        key = (h.date_text, bool(h.ampm) and h.ampm[0] in "AP")
+        key = (h.date_text, bool(h.ampm and h.ampm[0] in "AP"))
         if key in self._seen:
             return
         self._seen.add(key)
@@ -179,7 +179,7 @@ class DateOrder:
         else:
             self.ambiguous = True
             self.dots = self.dots or h.sep == "."
-            self.us_clock = self.us_clock or (h.sep == "/" and bool(h.ampm) and h.ampm[0] in "AP")
+            self.us_clock = self.us_clock or (h.sep == "/" and bool(h.ampm and h.ampm[0] in "AP"))
 
     def _invalid(self, h: Header) -> InputError:
         return InputError(

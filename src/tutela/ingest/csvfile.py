@@ -365,8 +365,8 @@ def _add(
     text = value("text") or ""
     check_length(text, max_message_chars, error)
     text = controls.clean(text, line, f'column "{header[columns["text"]]}"')
-    time = " ".join(v for v in ((value("date") or "").strip(), (value("time") or "").strip()) if v)
-    time = time or None
+    when = ((value("date") or "").strip(), (value("time") or "").strip())
+    time = " ".join(v for v in when if v) or None
     label_text, author_label_text = value("label"), value("author_label")
     label = None if label_text is None else _label(label_text, "label", where, line)
     author_label = (

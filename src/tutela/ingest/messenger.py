@@ -82,8 +82,13 @@ _RE_PARTICIPANTS = re.compile(r'"participants"\s*:\s*\[\s*(?:\{\s*"name"\s*:|\])
 _RE_REACTION = re.compile(r"^(?:Reacted .{1,16} to your message ?|Liked a message)$", re.DOTALL)
 
 #: Media list keys -> Attachment kind.
-_MEDIA = (("photos", "image"), ("gifs", "image"), ("videos", "video"), ("audio_files", "audio"))
-_MEDIA += (("files", "file"),)
+_MEDIA = (
+    ("photos", "image"),
+    ("gifs", "image"),
+    ("videos", "video"),
+    ("audio_files", "audio"),
+    ("files", "file"),
+)
 
 
 def sniff(head: str) -> bool:

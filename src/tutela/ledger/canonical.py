@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 from tutela.errors import InputError
 
+_rfc8785: ModuleType | None
 try:  # pragma: no branch - one of the two is taken per installation
     import rfc8785 as _rfc8785
 except ImportError:  # pragma: no cover - exercised through jcs_minimal in tests

@@ -184,9 +184,9 @@ def trusted_keys(
     keys: dict[str, str] = {}
     warnings: list[str] = []
     for p in _local_key_paths(db_url):
-        fp, warning = _local_key(p)
-        if fp is not None:
-            keys.setdefault(fp, f"local signing key {p}")
+        local_fp, warning = _local_key(p)
+        if local_fp is not None:
+            keys.setdefault(local_fp, f"local signing key {p}")
         if warning is not None:
             warnings.append(warning)
     if trusted_key_files is None:

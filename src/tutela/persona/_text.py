@@ -107,7 +107,7 @@ def word_views(text: str) -> tuple[str, ...]:
     base = _APOSTROPHES.sub("", fold(text))
     views: dict[str, None] = {}
     for table in (*_LEETS, *_DIGIT_LEETS):
-        tokens = []
+        tokens: list[str] = []
         for tok in base.split():
             if any(c.isalpha() for c in tok):
                 tok = tok.translate(table)

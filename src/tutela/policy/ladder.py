@@ -233,7 +233,7 @@ def _signals(ctx: PolicyContext, params: PolicyParams) -> Signals:
         com_here = bool(carried_here & (cp.categories | sp.categories))
     else:
         seen = ctx.categories_seen | {h.category for h in hits}
-        here = {h.category for h in sol_here}
+        here = frozenset(h.category for h in sol_here)
         paired_only = bool(here) and here <= sp.paired_categories
         if paired_only and len(seen & (sp.categories | cp.categories)) < 2:
             by_risk = by_explicit = False  # a lone secret or app switch is not a solicitation

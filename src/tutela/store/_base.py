@@ -7,9 +7,9 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import CursorResult, Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from tutela.domain import WARNING_ACTIONS, Attachment
@@ -17,7 +17,7 @@ from tutela.errors import InputError
 from tutela.ledger import EntryKind, LedgerEntry, Signer, canonical_json, sha256_hex
 from tutela.store import ledger
 from tutela.store.engine import Store
-from tutela.store.errors import NotFoundError
+from tutela.store.errors import NotFoundError, StoreError
 from tutela.store.models import (
     AuditLogRow,
     ContactRow,
@@ -36,8 +36,16 @@ DEMO_AUTHORISATION_REF = "tutela-demo"
 SYSTEM = "system"
 
 # Hot-path statements, built once (see ledger.py).
-_INSERT_MESSAGE = MessageRow.__table__.insert()
+_INSERT_MESSAGE = cast(Table, MessageRow.__table__).insert()  # typed as any FromClause
 _LAST_SEQ = select(func.max(MessageRow.seq)).where(MessageRow.conversation_id == bindparam("cid"))
+
+
+def _inserted_id(res: CursorResult[Any]) -> int:
+    """The primary key of the one row an ``INSERT`` added (``StoreError`` if none reported)."""
+    key = res.inserted_primary_key
+    if key is None:  # pragma: no cover - a single-row INSERT always reports its key
+        raise StoreError("the database reported no primary key for an INSERT")
+    return int(key[0])
 
 
 def _sha(text: str) -> str:
@@ -157,7 +165,7 @@ class RecorderBase:
                 "ledger_seq": record.ledger_seq,
             },
         )
-        return dataclasses.replace(record, id=int(res.inserted_primary_key[0]))
+        return dataclasses.replace(record, id=_inserted_id(res))
 
     @staticmethod
     def _conversation(s: Session, conversation_id: int) -> ConversationRow:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from tutela.ledger import EntryKind, format_instant
@@ -321,7 +321,7 @@ class ConversationsMixin(RecorderBase):
         if ended_since is not None:
             _check_aware("ended_since", ended_since)
         with self.store.session() as s:
-            wanted = ConversationRow.ended_at.is_(None)
+            wanted: ColumnElement[bool] = ConversationRow.ended_at.is_(None)
             if ended_since is not None:
                 wanted = wanted | (ConversationRow.ended_at >= ended_since)
             rows = s.execute(

@@ -34,9 +34,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import Table, bindparam, event, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
@@ -52,8 +52,10 @@ from tutela.ledger import (
 from tutela.store.engine import Store
 from tutela.store.models import CheckpointRow, LedgerEntryRow, LedgerHeadRow
 
-_LEDGER = LedgerEntryRow.__table__
-_HEAD = LedgerHeadRow.__table__
+# ``__table__`` is typed as any FromClause; these declarative models each map one Table.
+_LEDGER = cast(Table, LedgerEntryRow.__table__)
+_HEAD = cast(Table, LedgerHeadRow.__table__)
+_CHECKPOINTS = cast(Table, CheckpointRow.__table__)
 # Statements built once: per-call construction dominates the cost of a write otherwise.
 _HEAD_FOR_UPDATE = select(_HEAD.c.seq, _HEAD.c.entry_hash).where(_HEAD.c.id == 1).with_for_update()
 _INSERT_ENTRY = _LEDGER.insert()
@@ -147,7 +149,7 @@ def append(
 
 def _add_checkpoint(s: Session, cp: Checkpoint) -> None:
     s.execute(
-        CheckpointRow.__table__.insert().values(
+        _CHECKPOINTS.insert().values(
             seq=cp.seq,
             entry_hash=cp.entry_hash,
             signature=cp.signature,
@@ -155,7 +157,7 @@ def _add_checkpoint(s: Session, cp: Checkpoint) -> None:
             at=cp.at,
         )
     )
-    path = witness_path(s.get_bind().url)
+    path = witness_path(s.get_bind().engine.url)
     if path is not None:  # written to the witness once the transaction has committed
         trans = s.get_nested_transaction() or s.get_transaction()
         s.info.setdefault(_PENDING, []).append((trans, cp, path))

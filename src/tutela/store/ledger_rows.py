@@ -102,27 +102,27 @@ def check_records(store: Store, start: int, last_seq: int, wanted: set[int] | No
         )
         if wanted is not None:
             dq = dq.where(DecisionRow.conversation_id.in_(sorted(wanted)))
-        for row, kind, conversation, payload_text in s.execute(dq):
-            what = f"decision {row.id}"
-            if kind != EntryKind.DECISION.value or row.ledger_seq > last_seq:
+        for dec, kind, conversation, payload_text in s.execute(dq):
+            what = f"decision {dec.id}"
+            if kind != EntryKind.DECISION.value or dec.ledger_seq > last_seq:
                 raise TamperError(
                     f"{what} has no decision entry in the ledger (row inserted)",
-                    seq=row.ledger_seq, expected="a decision entry", actual=kind,
+                    seq=dec.ledger_seq, expected="a decision entry", actual=kind,
                 )  # fmt: skip
             p = json.loads(payload_text)
-            if conversation != row.conversation_id:
+            if conversation != dec.conversation_id:
                 _row_mismatch(
-                    row.ledger_seq, what, "conversation", conversation, row.conversation_id
+                    dec.ledger_seq, what, "conversation", conversation, dec.conversation_id
                 )
             for name in ("after_line", "action", "rule", "reason", "variant", "indicators"):
-                if p.get(name) != getattr(row, name):
-                    _row_mismatch(row.ledger_seq, what, name, p.get(name), getattr(row, name))
+                if p.get(name) != getattr(dec, name):
+                    _row_mismatch(dec.ledger_seq, what, name, p.get(name), getattr(dec, name))
             try:
-                same_risk = abs(float(p.get("risk")) - float(row.risk)) <= 5e-7
+                same_risk = abs(float(p.get("risk")) - float(dec.risk)) <= 5e-7
             except (TypeError, ValueError):
                 same_risk = False
             if not same_risk:
-                _row_mismatch(row.ledger_seq, what, "risk", p.get("risk"), row.risk)
+                _row_mismatch(dec.ledger_seq, what, "risk", p.get("risk"), dec.risk)
             checked += 1
         dec_orphan = select(LedgerEntryRow.seq).where(
             LedgerEntryRow.kind == EntryKind.DECISION.value,
@@ -148,21 +148,20 @@ def check_records(store: Store, start: int, last_seq: int, wanted: set[int] | No
             )
         }
         seen: set[int] = set()
-        for row in s.execute(select(CaseEventRow).order_by(CaseEventRow.id)).scalars():
-            seq = row.details.get("review_seq") if isinstance(row.details, dict) else None
+        for event in s.execute(select(CaseEventRow).order_by(CaseEventRow.id)).scalars():
+            seq = event.details.get("review_seq") if isinstance(event.details, dict) else None
             if isinstance(seq, int) and 0 < seq < start:
                 continue  # before an excerpt
-            p = reviews.get(seq) if isinstance(seq, int) else None
-            what = f"case event {row.id}"
-            if p is None:
+            what = f"case event {event.id}"
+            if not isinstance(seq, int) or (p := reviews.get(seq)) is None:
                 raise TamperError(
-                    f"{what} ({row.action}) has no review entry in the ledger (row inserted)",
+                    f"{what} ({event.action}) has no review entry in the ledger (row inserted)",
                     seq=seq if isinstance(seq, int) else None, expected="a review entry",
                     actual=None,
                 )  # fmt: skip
             seen.add(seq)
-            expected = {"case_id": row.case_id, "action": row.action, "actor": row.actor,
-                        "note_sha256": sha256_hex(row.note.encode("utf-8"))}  # fmt: skip
+            expected = {"case_id": event.case_id, "action": event.action, "actor": event.actor,
+                        "note_sha256": sha256_hex(event.note.encode("utf-8"))}  # fmt: skip
             for name, actual in expected.items():
                 if p.get(name) != actual:
                     _row_mismatch(seq, what, name, p.get(name), actual)

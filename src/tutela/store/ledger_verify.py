@@ -192,7 +192,8 @@ def verify_ledger(
     hashes: dict[int, str] = {}
     rotations: list[_Rotation] = []
     message_seqs: list[int] = []
-    tombstones: set[tuple[int, int]] = set()
+    # (conversation, message_seq) as the purge entries list them (read from JSON, not checked)
+    tombstones: set[tuple[object, object]] = set()
     wanted = None if conversations is None else set(conversations)
     count = 0
     last: LedgerEntry | None = None
@@ -219,7 +220,7 @@ def verify_ledger(
             elif e.kind is EntryKind.RETENTION_PURGE:
                 for item in p.get("messages", ()):
                     if isinstance(item, Mapping):
-                        tombstones.add((item.get("conversation"), item.get("message_seq")))  # type: ignore[arg-type]
+                        tombstones.add((item.get("conversation"), item.get("message_seq")))
             last = e
             yield e
 
@@ -470,7 +471,7 @@ def _check_messages(
     last_seq: int,
     wanted: set[int] | None,
     message_seqs: list[int],
-    tombstones: set[tuple[int, int]],
+    tombstones: set[tuple[object, object]],
 ) -> tuple[int, int]:
     checked = purged = 0
     seen: list[int] = []

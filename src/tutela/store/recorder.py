@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from tutela.domain import Action, Attachment
@@ -42,6 +42,7 @@ from tutela.store._base import (
     RecorderBase,
     _attachment_dict,
     _check_aware,
+    _inserted_id,
     _sha,
 )
 from tutela.store._contacts import ContactsMixin
@@ -59,7 +60,7 @@ from tutela.store.records import (
 )
 
 # Hot-path statements, built once.
-_INSERT_DECISION = DecisionRow.__table__.insert()
+_INSERT_DECISION = cast(Table, DecisionRow.__table__).insert()  # typed as any FromClause
 _MESSAGE_REF = select(MessageRow.conversation_id, MessageRow.seq).where(
     MessageRow.id == bindparam("mid")
 )
@@ -345,7 +346,7 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
                 },
             )
             return DecisionRecord(
-                id=int(res.inserted_primary_key[0]),
+                id=_inserted_id(res),
                 conversation_id=conversation_id,
                 message_id=message_id,
                 after_line=after_line,

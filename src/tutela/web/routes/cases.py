@@ -144,7 +144,14 @@ def export_case(case_id: DbId, actor: ActingUser, services: ServicesDep) -> Resp
     folder = Path(tempfile.mkdtemp(prefix="tutela-export-"))
     out = folder / f"tutela-case-{case_id}.zip"
     try:
-        export_package(services.store, case_id, out, signer=services.signer, actor=actor.name)
+        export_package(
+            services.store,
+            case_id,
+            out,
+            signer=services.signer,
+            actor=actor.name,
+            recorder=services.recorder,
+        )
         services.recorder.record_audit(
             actor.name,
             "case_exported",
