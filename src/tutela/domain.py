@@ -262,3 +262,75 @@ class Decision:
     rule: str = "none"
     reason: str = ""
     variant: str | None = None
+
+
+class OriginKind(StrEnum):
+    """What produced an outgoing line, as the prefix of its stored ``origin`` text."""
+
+    BANK = "bank"  # a reply planned from the reviewed response bank; detail: the bank key
+    DETERRENCE = "deterrence"  # a deterrence warning; detail: the message variant
+    OPERATOR = "human"  # an analyst's takeover text from the dashboard; detail: the operator
+    DEVICE = "human:device"  # a line a human typed on another device of the account; detail: it
+
+
+@dataclass(frozen=True, slots=True)
+class MessageOrigin:
+    """The ``origin`` of an outgoing message: its :class:`OriginKind` and a detail.
+
+    ``str(origin)`` is the stored text, ``"KIND:DETAIL"``: ``"bank:en.greeting.3"``,
+    ``"deterrence:v2"``, ``"human:alice"``, ``"human:device:phone"``; the message column and the
+    ledger's ``outbound`` payload hold exactly this text (see ``docs/architecture.md``, live
+    path). :meth:`parse` reads it back, so ``str(MessageOrigin.parse(s)) == s`` for every text
+    it accepts. An operator whose name starts with ``"device:"`` reads back as a device line
+    (the longer prefix wins), as it always has.
+    """
+
+    kind: OriginKind
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.detail}"
+
+    @classmethod
+    def bank(cls, key: str) -> MessageOrigin:
+        """A bank reply with response-bank key ``key``."""
+        return cls(OriginKind.BANK, key)
+
+    @classmethod
+    def deterrence(cls, variant: str) -> MessageOrigin:
+        """A deterrence warning of message variant ``variant``."""
+        return cls(OriginKind.DETERRENCE, variant)
+
+    @classmethod
+    def operator(cls, operator: str) -> MessageOrigin:
+        """A takeover text an analyst (user name ``operator``) queued from the dashboard."""
+        return cls(OriginKind.OPERATOR, operator)
+
+    @classmethod
+    def device(cls, device: str) -> MessageOrigin:
+        """A line a human typed on another device (``device``: its name) of the account."""
+        return cls(OriginKind.DEVICE, device)
+
+    @classmethod
+    def parse(cls, text: str) -> MessageOrigin:
+        """The origin stored as ``text``; ``ValueError`` for a text no kind's ``"KIND:"``
+        prefix starts (the detail may be empty)."""
+        # the longer prefix first: "human:device:" before "human:"
+        for kind in sorted(OriginKind, key=lambda k: -len(k.value)):
+            prefix = f"{kind.value}:"
+            if isinstance(text, str) and text.startswith(prefix):
+                return cls(kind, text[len(prefix) :])
+        raise ValueError(f"not a message origin: {text!r}")
+
+    @classmethod
+    def read(cls, text: str | None) -> MessageOrigin | None:
+        """Like :meth:`parse`, but ``None`` for ``None`` (an inbound line) or an unknown text."""
+        if text is None:
+            return None
+        try:
+            return cls.parse(text)
+        except ValueError:
+            return None
+
+
+__all__ += ["MessageOrigin", "OriginKind"]

@@ -11,6 +11,7 @@ from tutela.connectors import InMemoryConnector, MemoryHub
 from tutela.detect.config import load_detection_config
 from tutela.detect.incremental import ScoringTables
 from tutela.detect.persistence import load_model
+from tutela.domain import MessageOrigin
 from tutela.errors import SafetyError
 from tutela.live.clock import SimulatedClock
 from tutela.live.engine import PersonaEngine
@@ -54,9 +55,11 @@ def test_send_refuses_text_the_guard_did_not_release(tmp_path, tables) -> None:
         contact = hub.client("c1")
         await contact.say("gb-ellie", "hi")
         handled = await engine.handle(await conn.next_message(timeout=5))
-        live = next(iter(engine._live.values()))
+        live = next(iter(engine.sessions.live.values()))
         with pytest.raises(SafetyError):
-            await engine._send(live, "ok lets meet", delay_s=0, origin="bank:forged")
+            await engine.actions.send(
+                live, "ok lets meet", delay_s=0, origin=MessageOrigin.bank("forged")
+            )
         assert handled.replies  # the normal path did reply, through the guard
         await conn.stop()
 
@@ -188,3 +191,23 @@ def test_repeat_contact_across_platforms_via_disclosed_email(tmp_path, tables) -
     summary = recorder.contact_summary(first[-1].contact_id)
     assert summary.platforms == ("irc", "xmpp") and summary.warnings == 2
     store.close()
+
+
+@pytest.mark.parametrize(
+    "text", ["bank:en.greeting.3", "deterrence:v2", "human:alice", "human:device:phone", "bank:"]
+)
+def test_message_origin_reads_back_the_stored_text(text) -> None:
+    origin = MessageOrigin.parse(text)
+    assert str(origin) == text
+    assert MessageOrigin.read(text) == origin
+
+
+def test_message_origin_kinds_and_unknown_texts() -> None:
+    assert MessageOrigin.parse("human:device:pc") == MessageOrigin.device("pc")
+    assert MessageOrigin.parse("human:bob") == MessageOrigin.operator("bob")
+    assert str(MessageOrigin.deterrence("v1")) == "deterrence:v1"
+    for text in ("operator", "human", "", "Bank:x"):
+        with pytest.raises(ValueError):
+            MessageOrigin.parse(text)
+        assert MessageOrigin.read(text) is None
+    assert MessageOrigin.read(None) is None

@@ -434,7 +434,7 @@ def test_resume_does_not_answer_a_message_not_to_be_answered(memory, tables, fla
         assert await engine.handle(_msg("hi", "a1")) is not None
         await contact.next_reply(timeout=1)
         # a crash between recording and deciding: what handle() records before _process
-        live = engine._conversation_for(msg)
+        live = engine.sessions.for_message(msg)
         live.contact_lines += 1
         recorder.record_inbound(
             conversation_id=live.record.id, author="c1", text=msg.text, wire=msg.wire,
@@ -530,7 +530,7 @@ def test_own_line_after_the_conversation_ended_long_ago_is_not_stored(memory) ->
     async def go() -> None:
         await conn.start()
         assert await engine.handle(_msg("hi", "e1")) is not None
-        live = engine._live[("memory", PERSONA, "c1", None)]
+        live = engine.sessions.live[("memory", PERSONA, "c1", None)]
         live.ended_at = T0
         assert await engine.handle_own(_own("c1", "still there?", "o2", minutes=7 * 60)) is None
         assert await engine.handle_own(_own("c1", "one more", "o3", minutes=30)) is not None
@@ -588,7 +588,7 @@ def test_a_restart_remembers_a_conversation_in_its_quiet_period(memory, tables) 
         first = await engine.handle(_msg("hi", "q1"))
         await contact.next_reply(timeout=1)
         recorder.end_conversation(first.conversation_id, ended_at=T0 + timedelta(minutes=1))
-        engine._live[("memory", PERSONA, "c1", None)].ended_at = T0 + timedelta(minutes=1)
+        engine.sessions.live[("memory", PERSONA, "c1", None)].ended_at = T0 + timedelta(minutes=1)
         _, restarted = _engine(store, conn, tables, memory.clock)
         await restarted.resume()
         again = await restarted.handle(

@@ -1,6 +1,6 @@
 """The live path: one persona on one connector, from inbound message to guarded reply.
 
-For every message addressed to the persona, in this order (DESIGN.md, data flow):
+For every message addressed to the persona, in this order (``docs/architecture.md``, data flow):
 
 1. **record** it durably (store + hash-chained ledger, one committed transaction) — before anything
    else happens, so a crash after this point loses nothing;
@@ -46,6 +46,11 @@ Conversation state is rebuilt from the store on start (:meth:`PersonaEngine.resu
 conversations are reloaded, their contact lines re-scored, their dialogue state replayed from the
 recorded replies, and an inbound message that was recorded but not yet decided is processed then
 (and answered only if it was to be answered).
+
+This module is the pipeline and the run loop; the per-conversation state is
+:mod:`tutela.live.session`, the sends (bank reply, deterrence warning, takeover text)
+:mod:`tutela.live.actions`, the reload after a restart :mod:`tutela.live.resume`. What produced
+an outgoing line is a :class:`~tutela.domain.MessageOrigin`, stored as its text.
 """
 
 from __future__ import annotations
@@ -54,38 +59,34 @@ import asyncio
 import dataclasses
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import structlog
 
 from tutela.cases.workflow import CaseWorkflow, InvalidTransition
-from tutela.connectors.base import Address, ChatConnector, InboundMessage, OwnMessage
+from tutela.connectors.base import ChatConnector, InboundMessage, OwnMessage
 from tutela.detect.identifiers import extract_identifiers
-from tutela.detect.incremental import IncrementalScorer, ScoringTables, WarningRule
+from tutela.detect.incremental import ScoringTables, WarningRule
 from tutela.detect.lines import LineDetector, default_line_detector
-from tutela.detect.understand import LineReader
-from tutela.domain import Action, Assessment, Category, Decision, LineEvidence, Message
-from tutela.errors import SafetyError
+from tutela.domain import Action, MessageOrigin
+from tutela.live.actions import Actions
 from tutela.live.clock import Clock, WallClock
-from tutela.live.takeover import OperatorOutbox
-from tutela.persona import (
-    ContactMessage,
-    ConversationState,
-    DeterrenceSent,
-    DialogueManager,
-    GuardedText,
-    Intent,
-    OutgoingGuard,
-    PersonaProfile,
-    ReplySent,
-    recognize,
+from tutela.live.resume import resume_conversations
+from tutela.live.session import (
+    Handled,
+    Session,
+    Sessions,
+    contact_of,
+    conversation_seed,
+    session_key,
 )
+from tutela.live.takeover import OperatorOutbox
+from tutela.persona import DialogueManager, Intent, OutgoingGuard, PersonaProfile, recognize
 from tutela.policy import Policy, PolicyContext, VariantAssigner
-from tutela.store import ConversationRecord, MessageRecord, Recorder
+from tutela.store import MessageRecord, Recorder
 
-__all__ = ["Handled", "PersonaEngine", "conversation_seed"]
+__all__ = ["DISCLOSED", "Handled", "PersonaEngine", "conversation_seed"]
 
 log = structlog.get_logger("tutela.live")
 
@@ -98,51 +99,6 @@ _IDENTITY_KINDS = {
     "handle": "handle",
     "payment_ref": "payment_ref",
 }
-
-
-def _contact_of(msg: InboundMessage | OwnMessage) -> str:
-    """The contact's id: the sender of an inbound message, the addressee of an own line."""
-    return msg.sender.id if isinstance(msg, InboundMessage) else msg.contact.id
-
-
-def conversation_seed(msg: InboundMessage | OwnMessage, persona_id: str = "") -> int:
-    """The dialogue's random seed for a conversation opened by ``msg``: the first 32 bits of
-    SHA-256 over platform, account, persona, contact and the first message's text. The same
-    scenario gives the same replies on every run (the first version used Python's per-process
-    string ``hash`` and the arrival time); the seed is recorded in the conversation's state, and a
-    resumed conversation reads it from there."""
-    key = "\x00".join((msg.platform, msg.account, persona_id, _contact_of(msg), msg.text or ""))
-    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:4], "big")
-
-
-@dataclass(frozen=True, slots=True)
-class Handled:
-    """What the engine did with one inbound message."""
-
-    conversation_id: int
-    contact_id: int
-    inbound: MessageRecord
-    decision: Decision
-    replies: tuple[MessageRecord, ...] = ()
-    case_id: int | None = None
-
-
-@dataclass(slots=True)
-class _Live:
-    record: ConversationRecord
-    contact_id: int
-    address: Address
-    scorer: IncrementalScorer
-    dialogue: ConversationState
-    prior_warnings: int
-    reader: LineReader
-    contact_lines: int = 0
-    evidence: list[LineEvidence] = field(default_factory=list)
-    categories: set[Category] = field(default_factory=set)
-    warned: bool = False
-    strongest: Action = Action.CONTINUE
-    ended_at: datetime | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class PersonaEngine:
@@ -197,13 +153,12 @@ class PersonaEngine:
         self.rule = rule
         self.clock = clock or WallClock()
         self.quiet_period = timedelta(seconds=quiet_period_s)
-        kwargs = {"organisation": organisation} if organisation else {}
+        kwargs: dict[str, Any] = {"organisation": organisation} if organisation else {}
         self.dialogue = DialogueManager(persona, **kwargs)
         self.guard: OutgoingGuard = self.dialogue.guard
         self.lang = lang
         self.delay_scale = max(0.0, delay_scale)
         self.end_after_deterrence = policy.params.deterrence.end_after_deterrence
-        self._live: dict[tuple[str, str, str, str | None], _Live] = {}
         self.duplicates_dropped = 0
         """Messages not recorded again because their platform id was already recorded."""
         self.own_lines_not_stored = 0
@@ -212,74 +167,32 @@ class PersonaEngine:
         """Inbound messages without words or media, not recorded."""
         self.human_chats_ignored = 0
         """Inbound messages recorded but not answered: a human holds that chat elsewhere."""
-        self._human_chats: dict[tuple[str, str, str, str | None], datetime] = {}
         if detector is None and policy.params.line_evidence.enabled:
             detector = default_line_detector(gate=0.0)
         self.detector = detector if policy.params.line_evidence.enabled else None
-
-    # -- conversations -------------------------------------------------------------------------
-    def _key(self, msg: InboundMessage | OwnMessage) -> tuple[str, str, str, str | None]:
-        return (msg.platform, msg.account, _contact_of(msg), msg.room)
-
-    def _prior_warnings(self, contact_id: int, conversation_id: int | None) -> int:
-        return self.recorder.contact_summary(
-            contact_id, exclude_conversation=conversation_id
-        ).warnings
-
-    def _open(self, msg: InboundMessage | OwnMessage) -> _Live:
-        now = msg.received_at
-        contact = _contact_of(msg)
-        contact_id = self.recorder.get_or_create_contact(msg.platform, contact, seen_at=now)
-        prior = self._prior_warnings(contact_id, None)
-        seed = conversation_seed(msg, self.persona.id)
-        state = self.dialogue.start(lang=self.lang, rng_seed=seed)
-        record = self.recorder.open_conversation(
-            operation_id=self.operation_id,
-            persona_id=self.persona.id,
-            platform=msg.platform,
-            account=msg.account,
-            contact_id=contact_id,
-            lang=state.lang,
-            started_at=now,
-            room=msg.room,
-            state={"rng_seed": state.rng_seed, "contact": contact},
+        self.sessions = Sessions(
+            recorder=recorder,
+            connector_name=connector.name,
+            persona_id=persona.id,
+            operation_id=operation_id,
+            dialogue=self.dialogue,
+            lang=lang,
+            tables=tables,
+            rule=rule,
+            detector=self.detector,
+            quiet_period=self.quiet_period,
         )
-        live = _Live(
-            record=record,
-            contact_id=contact_id,
-            # replies go back through this engine's connector, whatever platform name the
-            # contact's identity is recorded under
-            address=Address(self.connector.name, contact, msg.room),
-            scorer=self._scorer(record),
-            dialogue=state,
-            prior_warnings=prior,
-            reader=LineReader(self.detector, lang=record.lang),
+        """The conversations held (:class:`~tutela.live.session.Sessions`)."""
+        self.actions = Actions(
+            recorder=recorder,
+            connector=connector,
+            clock=self.clock,
+            dialogue=self.dialogue,
+            assigner=assigner,
+            delay_scale=self.delay_scale,
+            end_after_deterrence=self.end_after_deterrence,
         )
-        log.info("conversation.opened", conversation=record.id, contact=contact_id, prior=prior)
-        return live
-
-    def _scorer(self, record: ConversationRecord) -> IncrementalScorer:
-        return IncrementalScorer(
-            self.tables,
-            subject=str(record.contact_id),
-            kind="author",
-            lang=record.lang,
-            rule=self.rule,
-        )
-
-    def _conversation_for(self, msg: InboundMessage | OwnMessage) -> _Live:
-        key = self._key(msg)
-        live = self._live.get(key)
-        if (
-            live is not None
-            and live.ended_at is not None
-            and msg.received_at - live.ended_at > self.quiet_period
-        ):
-            live = None  # the contact returns after the quiet period: a new conversation
-        if live is None:
-            live = self._open(msg)
-            self._live[key] = live
-        return live
+        """The sends: bank replies, deterrence warnings, takeover texts."""
 
     # -- de-duplication ------------------------------------------------------------------------
     def _already_recorded(self, msg: InboundMessage | OwnMessage, *, final: bool) -> bool:
@@ -294,14 +207,16 @@ class PersonaEngine:
             "account": msg.account,
             "platform_msg_id": msg.platform_id,
             "direction": "in" if inbound else "out",
-            "author": msg.sender.id if inbound else None,
+            "author": msg.sender.id if isinstance(msg, InboundMessage) else None,
         }
         same_id = self.recorder.find_message(**query)
         if same_id is None:
             return False  # the common case, a new message: one lookup
         # the same words and media under the same id
         found = self.recorder.find_message(
-            **query, text=msg.text, attachments=msg.attachments if inbound else ()
+            **query,
+            text=msg.text,
+            attachments=msg.attachments if isinstance(msg, InboundMessage) else (),
         )
         if found is None:
             if same_id.text is not None:
@@ -355,7 +270,7 @@ class PersonaEngine:
             msg = dataclasses.replace(msg, answer=False)
         if self._already_recorded(msg, final=False):  # before a conversation is opened for it
             return None
-        live = self._conversation_for(msg)
+        live = self.sessions.for_message(msg)
         async with live.lock:
             if self._already_recorded(msg, final=True):  # also a copy recorded meanwhile
                 return None
@@ -384,15 +299,11 @@ class PersonaEngine:
         with (a contact who never wrote to it, or whose conversation ended more than the quiet
         period ago): that line is counted in ``own_lines_not_stored``, logged without its
         content or addressee, and not stored (module docstring)."""
-        key = self._key(msg)
-        live = self._live.get(key)
-        if (
-            live is None
-            or live.contact_lines == 0
-            or (live.ended_at is not None and msg.received_at - live.ended_at > self.quiet_period)
-        ):
+        key = session_key(msg)
+        live = self.sessions.current(msg)
+        if live is None:
             self.own_lines_not_stored += 1
-            self._remember_human_chat(key, msg.received_at)
+            self.sessions.remember_human_chat(key, msg.received_at)
             log.info("own_line.not_stored", reason="no conversation with that contact")
             return None
         if self._already_recorded(msg, final=False):
@@ -403,12 +314,12 @@ class PersonaEngine:
             record = self.recorder.record_outbound(
                 conversation_id=live.record.id,
                 text=msg.text,
-                origin=f"human:device:{msg.device or 'unknown'}",
+                origin=str(MessageOrigin.device(msg.device or "unknown")),
                 sent_at=msg.received_at,
                 wire=msg.wire,
                 platform_msg_id=msg.platform_id,
             )
-        self._remember_human_chat(key, msg.received_at)  # the persona stops answering it
+        self.sessions.remember_human_chat(key, msg.received_at)  # the persona stops answering
         self.recorder.record_audit(
             "system",
             "own_account_line",
@@ -418,35 +329,22 @@ class PersonaEngine:
         log.info("own_line.recorded", conversation=live.record.id, device=msg.device)
         return record
 
-    def _remember_human_chat(self, key: tuple[str, str, str, str | None], at: datetime) -> None:
-        """Remember that a human wrote in the chat ``key`` from another device at ``at`` (the
-        latest time wins); chats past their quiet period are forgotten once 10,000 are held."""
-        if len(self._human_chats) >= 10_000:
-            cutoff = at - self.quiet_period
-            self._human_chats = {k: t for k, t in self._human_chats.items() if t >= cutoff}
-        self._human_chats[key] = max(at, self._human_chats.get(key, at))
-
     def _in_human_chat(self, msg: InboundMessage) -> bool:
         """True (counted, logged without content) when ``msg`` comes from a contact a human
         wrote to from another device of the account within the quiet period of the human's last
         line: the line is then recorded but not answered."""
-        key = self._key(msg)
-        since = self._human_chats.get(key)
-        if since is None:
-            return False
-        if msg.received_at - since > self.quiet_period:
-            del self._human_chats[key]
+        if not self.sessions.in_human_chat(session_key(msg), msg.received_at):
             return False
         self.human_chats_ignored += 1
         log.info("message.not_answered", reason="a human's chat from another device")
         return True
 
-    async def _process(self, live: _Live, inbound: MessageRecord) -> Handled:
+    async def _process(self, live: Session, inbound: MessageRecord) -> Handled:
         answer = inbound.answer  # as recorded: honoured on resume as on first receipt
         text = inbound.text
         line = inbound.contact_line or live.contact_lines
         self._link_identities(live, inbound)
-        assessment = self._score(live, inbound, line)
+        assessment = live.score(inbound, line)
         intent = recognize(text, live.dialogue.lang)
         ctx = PolicyContext(
             assessment=assessment,
@@ -471,13 +369,12 @@ class PersonaEngine:
             reason=decision.reason,
             variant=decision.variant,
         )
-        if decision.action.rank > live.strongest.rank:
-            live.strongest = decision.action
-        case_id = None
+        live.note_action(decision.action)
+        case_id: int | None = None
         if decision.action is not Action.CONTINUE:
             case_id = self.recorder.get_or_create_case(live.contact_id).id
-        if decision.action is Action.REFER:
-            self._propose_referral(case_id, decision_record.id)
+            if decision.action is Action.REFER:
+                self._propose_referral(case_id, decision_record.id)
         if inbound.attachments:
             # hard rule 2: media is never fetched; its metadata is kept and a human looks at it
             case_id = case_id or self.recorder.get_or_create_case(live.contact_id).id
@@ -501,7 +398,7 @@ class PersonaEngine:
             )
         replies: list[MessageRecord] = []
         if live.ended_at is None and answer:  # after a warning the persona has stopped role-play
-            replies = await self._reply(live, text, decision)
+            replies = await self.actions.reply(live, text, decision)
         log.info(
             "message.handled",
             conversation=live.record.id,
@@ -519,24 +416,6 @@ class PersonaEngine:
             case_id=case_id,
         )
 
-    def _score(self, live: _Live, message: MessageRecord, line: int) -> Assessment:
-        """Feed one contact line to the conversation's scorer (live and on resume alike)."""
-        assessment = live.scorer.update(
-            Message(
-                conversation=str(live.record.id),
-                author=message.author,
-                text=message.text or "",
-                line=line,
-                at=message.at,
-            )
-        )
-        live.categories.update(h.category for h in assessment.indicators)
-        reading = live.reader.read(message.text or "", line=line, author=message.author)
-        evidence = reading.evidence()
-        if evidence is not None:
-            live.evidence.append(evidence)
-        return assessment
-
     def _propose_referral(self, case_id: int, decision_id: int) -> None:
         """A ``refer`` decision becomes a referral *proposal* for a supervisor (hard rule 3)."""
         try:
@@ -544,7 +423,7 @@ class PersonaEngine:
         except InvalidTransition as e:  # already referred or dismissed: a human has it
             log.info("referral.not_proposed", case=case_id, reason=str(e))
 
-    def _link_identities(self, live: _Live, inbound: MessageRecord) -> None:
+    def _link_identities(self, live: Session, inbound: MessageRecord) -> None:
         for ident in extract_identifiers(inbound.text):
             kind = _IDENTITY_KINDS.get(ident.kind)
             if kind is None:
@@ -556,59 +435,7 @@ class PersonaEngine:
             )
             if result.contact_id != live.contact_id:
                 live.contact_id = result.contact_id
-                live.prior_warnings = self._prior_warnings(live.contact_id, live.record.id)
-
-    async def _reply(self, live: _Live, text: str, decision: Decision) -> list[MessageRecord]:
-        state = self.dialogue.apply(live.dialogue, ContactMessage(text))
-        if decision.variant is not None:
-            planned = self.dialogue.plan_deterrence(state, decision.variant)
-            if planned is None:
-                live.dialogue = state
-                return []
-            self.assigner.advance()
-            sent = await self._send(
-                live,
-                self.guard.release(planned.text, origin="deterrence"),
-                delay_s=planned.delay_s,
-                origin=f"deterrence:{decision.variant}",
-            )
-            live.dialogue = self.dialogue.apply(
-                state, DeterrenceSent(decision.variant, planned.text)
-            )
-            live.warned = True
-            if self.end_after_deterrence:
-                live.ended_at = self.clock.now()
-                self.recorder.end_conversation(
-                    live.record.id, ended_at=live.ended_at, reason=f"deterrence:{decision.variant}"
-                )
-            return [sent]
-        planned = self.dialogue.plan_reply(live.dialogue, text)
-        live.dialogue = state
-        if planned is None:
-            return []
-        sent = await self._send(
-            live,
-            self.guard.release(planned.text, origin="bank"),
-            delay_s=planned.delay_s,
-            origin=f"bank:{planned.bank_key}",
-        )
-        live.dialogue = self.dialogue.apply(state, ReplySent(planned.bank_key, planned.text))
-        return [sent]
-
-    async def _send(
-        self, live: _Live, guarded: GuardedText, *, delay_s: float, origin: str
-    ) -> MessageRecord:
-        """The only call to ``connector.send``: guarded text only, recorded after sending."""
-        if not isinstance(guarded, GuardedText) or not guarded.is_intact():
-            raise SafetyError("refusing to send text the outgoing guard did not release")
-        await self.clock.sleep(delay_s * self.delay_scale)
-        await self.connector.send(live.address, guarded.text)
-        return self.recorder.record_outbound(
-            conversation_id=live.record.id,
-            text=guarded.text,
-            origin=origin,
-            sent_at=self.clock.now(),
-        )
+                live.prior_warnings = self.sessions.prior_warnings(live.contact_id, live.record.id)
 
     # -- operator takeover ---------------------------------------------------------------------
     async def send_operator_texts(self, outbox: OperatorOutbox) -> int:
@@ -617,30 +444,7 @@ class PersonaEngine:
         Each text is released again by this persona's guard (``origin="operator"``); a refused
         text is audited and not sent. Returns the number sent.
         """
-        open_ids = {live.record.id: live for live in self._live.values() if live.ended_at is None}
-        sent = 0
-        for item in outbox.take(list(open_ids)):
-            live = open_ids[item.conversation_id]
-            try:
-                guarded = self.guard.release(item.text, origin="operator")
-            except SafetyError as e:
-                self.recorder.record_audit(
-                    "system",
-                    "operator_message_refused",
-                    f"conversation:{live.record.id}",
-                    {"operator": item.operator, "reasons": list(getattr(e, "reasons", ()))},
-                )
-                continue
-            async with live.lock:
-                await self._send(live, guarded, delay_s=0.0, origin=f"human:{item.operator}")
-            self.recorder.record_audit(
-                item.operator,
-                "operator_message_sent",
-                f"conversation:{live.record.id}",
-                {"queued_id": item.id},
-            )
-            sent += 1
-        return sent
+        return await self.actions.send_operator_texts(self.sessions.open_by_id(), outbox)
 
     # -- running and resuming ------------------------------------------------------------------
     async def run(
@@ -659,15 +463,15 @@ class PersonaEngine:
         """
         tasks: set[asyncio.Task[None]] = set()
 
-        async def poll_outbox() -> None:
+        async def poll_outbox(box: OperatorOutbox) -> None:
             while True:
                 try:
-                    await self.send_operator_texts(outbox)
+                    await self.send_operator_texts(box)
                 except Exception:
                     log.exception("takeover.failed")
                 await asyncio.sleep(poll_s)
 
-        poller = asyncio.create_task(poll_outbox()) if outbox is not None else None
+        poller = asyncio.create_task(poll_outbox(outbox)) if outbox is not None else None
 
         async def one(msg: InboundMessage | OwnMessage) -> None:
             try:
@@ -678,7 +482,7 @@ class PersonaEngine:
                 if handled is not None and on_handled is not None:
                     on_handled(handled)
             except Exception:  # keep serving the other conversations; the message is recorded
-                log.exception("message.failed", contact=_contact_of(msg))
+                log.exception("message.failed", contact=contact_of(msg))
 
         async for msg in self.connector.inbound():
             task = asyncio.create_task(one(msg))
@@ -696,60 +500,13 @@ class PersonaEngine:
 
         Returns what was done with inbound messages that had been recorded but not decided.
         """
-        done: list[Handled] = []
         # also the conversations still in their quiet period (just warned, just ended): a line
         # after the restart belongs to them, as it would have without the restart
-        since = self.clock.now() - self.quiet_period
-        for record in self.recorder.open_conversations(ended_since=since):
-            if record.persona_id != self.persona.id:
-                continue
-            messages = self.recorder.conversation_messages(record.id)
-            decided = {d.message_id for d in self.recorder.conversation_decisions(record.id)}
-            contact = (record.state or {}).get("contact")
-            if contact is None:
-                continue
-            state = self.dialogue.start(
-                lang=record.lang, rng_seed=int((record.state or {}).get("rng_seed", 0))
-            )
-            live = _Live(
-                record=record,
-                contact_id=record.contact_id,
-                address=Address(self.connector.name, contact, record.room),
-                scorer=self._scorer(record),
-                dialogue=state,
-                prior_warnings=self._prior_warnings(record.contact_id, record.id),
-                reader=LineReader(self.detector, lang=record.lang),
-            )
-            live.ended_at = record.ended_at
-            key = (record.platform, record.account, contact, record.room)
-            pending: list[MessageRecord] = []
-            for m in messages:
-                if m.direction == "in":
-                    live.contact_lines = max(live.contact_lines, m.contact_line or 0)
-                    if m.id not in decided:
-                        pending.append(m)
-                        continue
-                    self._score(live, m, m.contact_line or 0)
-                    live.dialogue = self.dialogue.apply(live.dialogue, ContactMessage(m.text))
-                else:
-                    origin = m.origin or ""
-                    if origin.startswith("deterrence:"):
-                        live.dialogue = self.dialogue.apply(
-                            live.dialogue, DeterrenceSent(origin.split(":", 1)[1], m.text)
-                        )
-                        live.warned = True
-                    elif origin.startswith("bank:"):
-                        live.dialogue = self.dialogue.apply(
-                            live.dialogue, ReplySent(origin.split(":", 1)[1], m.text)
-                        )
-                    elif origin.startswith("human:device:") and m.at >= since:
-                        self._remember_human_chat(key, m.at)  # a human holds it elsewhere
-            for d in self.recorder.conversation_decisions(record.id):
-                action = Action(d.action)
-                if action.rank > live.strongest.rank:
-                    live.strongest = action
-            self._live[key] = live
-            for m in pending:
-                async with live.lock:
-                    done.append(await self._process(live, m))
-        return done
+        return await resume_conversations(
+            recorder=self.recorder,
+            sessions=self.sessions,
+            dialogue=self.dialogue,
+            persona_id=self.persona.id,
+            since=self.clock.now() - self.quiet_period,
+            process=self._process,
+        )

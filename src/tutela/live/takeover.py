@@ -4,7 +4,9 @@ The dashboard (``tutela serve``) and the personas (``tutela run``) are separate 
 queue lives in the store (table ``operator_messages``). Only text the outgoing guard released with
 ``origin="operator"`` is queued, and the engine releases it through its own guard again before
 sending (a second check, in the process that owns the connector). Every queued and every sent text
-is audited; the sent text is recorded like any persona message, with origin ``human:<operator>``.
+is audited; the sent text is recorded like any persona message, with origin ``human:<operator>``
+(:meth:`tutela.domain.MessageOrigin.operator`). The queue's reads and writes are
+:mod:`tutela.store.queries.live`.
 
 The dashboard checks a takeover text with the conversation's persona profile
 (:func:`takeover_profile`). A conversation records only the persona's *id*; a custom persona's
@@ -16,15 +18,15 @@ is never opened as a file path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from sqlalchemy import select, update
-
 from tutela.errors import ConfigError, SafetyError
 from tutela.persona import GuardedText, PersonaProfile, load_personas
 from tutela.store import Store
-from tutela.store.models import OperatorMessageRow
+from tutela.store.queries.live import (
+    QueuedText,
+    pending_operator_texts,
+    queue_operator_text,
+    take_operator_texts,
+)
 
 __all__ = ["OperatorOutbox", "PersonaUnavailable", "QueuedText", "takeover_profile"]
 
@@ -52,21 +54,6 @@ def takeover_profile(persona_id: str) -> PersonaProfile:
     return profile
 
 
-@dataclass(frozen=True, slots=True)
-class QueuedText:
-    """One operator text waiting to be sent in ``conversation_id``."""
-
-    id: int
-    conversation_id: int
-    text: str
-    operator: str
-    queued_at: datetime
-
-
-def _queued(row: OperatorMessageRow) -> QueuedText:
-    return QueuedText(row.id, row.conversation_id, row.text, row.operator, row.queued_at)
-
-
 class OperatorOutbox:
     """FIFO of guard-released operator texts per conversation, kept in the store."""
 
@@ -78,56 +65,15 @@ class OperatorOutbox:
         ``GuardedText``."""
         if not isinstance(text, GuardedText) or not text.is_intact() or text.origin != "operator":
             raise SafetyError("only texts the outgoing guard released for an operator are queued")
-
-        def work(s):
-            row = OperatorMessageRow(
-                conversation_id=conversation_id,
-                text=text.text,
-                operator=operator,
-                status="queued",
-                queued_at=datetime.now(UTC),
-            )
-            s.add(row)
-            s.flush()
-            return _queued(row)
-
-        return self.store.write(work)
+        return queue_operator_text(self.store, conversation_id, text.text, operator)
 
     def pending(self, conversation_id: int | None = None) -> list[QueuedText]:
         """Queued texts (of one conversation, if given), oldest first."""
-        q = select(OperatorMessageRow).where(OperatorMessageRow.status == "queued")
-        if conversation_id is not None:
-            q = q.where(OperatorMessageRow.conversation_id == conversation_id)
-        with self.store.session() as s:
-            return [_queued(r) for r in s.execute(q.order_by(OperatorMessageRow.id)).scalars()]
+        return pending_operator_texts(self.store, conversation_id)
 
     def take(self, conversation_ids: list[int]) -> list[QueuedText]:
         """Mark the queued texts of these conversations taken and return them, oldest first."""
-        if not conversation_ids:
-            return []
-
-        def work(s):
-            rows = (
-                s.execute(
-                    select(OperatorMessageRow)
-                    .where(
-                        OperatorMessageRow.status == "queued",
-                        OperatorMessageRow.conversation_id.in_(conversation_ids),
-                    )
-                    .order_by(OperatorMessageRow.id)
-                )
-                .scalars()
-                .all()
-            )
-            if rows:
-                s.execute(
-                    update(OperatorMessageRow)
-                    .where(OperatorMessageRow.id.in_([r.id for r in rows]))
-                    .values(status="taken", taken_at=datetime.now(UTC))
-                )
-            return [_queued(r) for r in rows]
-
-        return self.store.write(work)
+        return take_operator_texts(self.store, conversation_ids)
 
     def __len__(self) -> int:
         return len(self.pending())
