@@ -22,10 +22,10 @@ import hashlib
 import hmac
 import os
 import secrets
-import stat
 from pathlib import Path
 
 from tutela.errors import InputError
+from tutela.private import data_dir, refuse_shared, write_new_file
 
 __all__ = [
     "KEY_BYTES",
@@ -46,10 +46,8 @@ _KEY_ID_DOMAIN = b"tutela-research-key-id-v1\x00"
 
 
 def default_key_path() -> Path:
-    """``<platformdirs user_data_dir('tutela')>/research-pseudonym-key``."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("tutela")) / "research-pseudonym-key"
+    """``<tutela.private.data_dir()>/research-pseudonym-key``."""
+    return data_dir() / "research-pseudonym-key"
 
 
 def _check_key(key: bytes) -> bytes:
@@ -83,25 +81,13 @@ def load_or_create_key(path: str | os.PathLike[str] | None = None) -> bytes:
     p = Path(path) if path is not None else default_key_path()
     if not p.exists():
         try:
-            p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            write_new_file(p, (secrets.token_hex(KEY_BYTES) + "\n").encode("ascii"))
         except FileExistsError:  # created concurrently: load it below
             pass
         except OSError as e:
             raise InputError(f"cannot create pseudonym key: {e.strerror or e}", path=str(p)) from e
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(secrets.token_hex(KEY_BYTES) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
     try:
-        st = p.stat()
-        if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise InputError(
-                f"pseudonym key is accessible by group/others (mode "
-                f"{stat.S_IMODE(st.st_mode):04o}); run: chmod 600 {p}",
-                path=str(p),
-            )
+        refuse_shared(p, what="pseudonym key", error=InputError)
         text = p.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"cannot read pseudonym key: {e}", path=str(p)) from e

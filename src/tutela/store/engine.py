@@ -43,13 +43,13 @@ MAX_BATCH = 256  # items per group commit
 
 
 def default_url() -> str:
-    """``TUTELA_DB`` if set, else ``sqlite:///<platformdirs user_data_dir('tutela')>/tutela.db``."""
+    """``TUTELA_DB`` if set, else ``sqlite:///<tutela.private.data_dir()>/tutela.db``."""
     env = os.environ.get("TUTELA_DB")
     if env:
         return env
-    from platformdirs import user_data_dir
+    from tutela.private import data_dir
 
-    return f"sqlite:///{Path(user_data_dir('tutela')) / 'tutela.db'}"
+    return f"sqlite:///{data_dir() / 'tutela.db'}"
 
 
 def _sqlite_setup(engine: Engine) -> None:

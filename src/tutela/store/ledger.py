@@ -222,13 +222,13 @@ def _witness_committed(s: Session) -> None:
 
 def _append_witness(path: Path, record: Mapping[str, Any]) -> None:
     """Append one line (``O_APPEND``, fsync) to the witness, creating it ``0600``."""
-    from tutela.private import private_folder
+    from tutela.private import FILE_MODE, private_folder
 
     line = canonical_json(record) + b"\n"
     with _witness_lock:
         if not path.parent.exists():
             private_folder(path.parent)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         try:
             os.write(fd, line)
             os.fsync(fd)

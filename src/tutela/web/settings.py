@@ -15,18 +15,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from tutela import private
 from tutela.errors import ConfigError
 from tutela.private import secret_file
 
 __all__ = ["SECRET_FILE", "WebSettings", "load_or_create_secret"]
 
 SECRET_FILE = "web-session-secret"
-
-
-def _data_dir() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("tutela"))
 
 
 def load_or_create_secret(path: Path) -> str:
@@ -113,7 +108,7 @@ class WebSettings(BaseModel):
 
         from tutela.store import default_url
 
-        folder = data_dir if data_dir is not None else _data_dir()
+        folder = data_dir if data_dir is not None else private.data_dir()
         values: dict[str, object] = {
             "db_url": db_url or default_url(),
             "session_secret": load_or_create_secret(folder / SECRET_FILE),
