@@ -1,6 +1,6 @@
 """Plain value objects shared by every Tutela module.
 
-This module imports nothing else of Tutela (see DESIGN.md, module boundaries). Times are aware UTC
+This module imports nothing else of Tutela (``docs/architecture.md``, layer 0). Times are aware UTC
 ``datetime`` objects where they are real instants; ``Message.time`` keeps the source's own time text
 (PAN12 gives only ``HH:MM``) because a reader must not invent a date.
 """
@@ -217,7 +217,7 @@ class LineEvidence:
 
 
 class Action(StrEnum):
-    """Policy outcomes, weakest first (DESIGN.md, policy ladder)."""
+    """Policy outcomes, weakest first (``docs/architecture.md``, "Policy ladder")."""
 
     CONTINUE = "continue"
     DETER = "deter"

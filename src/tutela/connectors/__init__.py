@@ -1,7 +1,7 @@
 """Chat-platform connectors: one :class:`ChatConnector` protocol, in-memory, XMPP, IRC, Matrix.
 
 Connectors translate wire events to :class:`InboundMessage` values and texts to wire messages;
-they decide nothing (DESIGN.md). Create one by kind::
+they decide nothing (``docs/architecture.md``, "Packages and layers"). Create one by kind::
 
     conn = create_connector("xmpp", jid="mia@example.org", password="...", rooms=[...])
 

@@ -1,7 +1,7 @@
 """Neutral chat types, the ``ChatConnector`` protocol and the shared ``BaseConnector``.
 
 A connector only translates a platform's wire events into :class:`InboundMessage` values and
-:class:`Address` + text into wire messages; it decides nothing (DESIGN.md, module boundaries). The
+:class:`Address` + text into wire messages; it decides nothing (``docs/architecture.md``). The
 base class owns what all platforms share (after errbot's ``errbot/backends/base.py``):
 
 - **reconnection** with exponential back-off and jitter (:class:`Backoff`);

@@ -61,7 +61,8 @@ Media (XEP-0066 out-of-band data and bare links to media files) become
 :class:`tutela.domain.Attachment` metadata; nothing is downloaded. ``wire`` is
 ``str(stanza).encode()`` (for a carbon: the whole carbon stanza).
 
-Plaintext (no TLS) is only for loopback test servers (``allow_plaintext=True``, see RECIPES.md).
+Plaintext (no TLS) is only for loopback test servers (``allow_plaintext=True``;
+the test servers of ``.ci/install-services.sh`` listen on 127.0.0.1 only).
 """
 
 from __future__ import annotations

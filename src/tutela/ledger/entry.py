@@ -1,6 +1,6 @@
 """Ledger entries: frozen, self-validating records chained by SHA-256.
 
-Entry shape (DESIGN.md, Evidence)::
+Entry shape (``docs/architecture.md``, "Evidence")::
 
     {seq, prev_hash, at, kind, conversation, payload, payload_sha256, entry_hash}
 

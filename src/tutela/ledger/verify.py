@@ -1,8 +1,8 @@
 """Chain and checkpoint verification. Returns ``None`` or raises.
 
-Source of the checks: the append-only hash chain of DESIGN.md (Evidence); comparisons of digests
-use ``hmac.compare_digest``; error split after sigstore (``InputError`` for malformed input,
-``TamperError`` for a record that does not verify).
+Source of the checks: the append-only hash chain of ``docs/architecture.md`` ("Evidence");
+comparisons of digests use ``hmac.compare_digest``; error split after sigstore (``InputError``
+for malformed input, ``TamperError`` for a record that does not verify).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The policy ladder (DESIGN.md, "Policy ladder"; Sweetie 2.0's, made explicit and configurable).
+"""The policy ladder (``docs/architecture.md``, "Policy ladder"): Sweetie 2.0's, made explicit
+and configurable.
 
 :func:`ladder_rules` builds the ladder as an :class:`~tutela.policy.rules.AnyOf` of small rules in
 priority order (first match wins); :class:`Policy` turns the firing rule into a
