@@ -27,8 +27,8 @@ Latin-1 fallback gives), its five undefined bytes U+FFFD. No C1 control (U+0080â
 kept in the text: any left (valid UTF-8 can encode them) becomes U+FFFD. ``wire`` keeps the bytes.
 
 Unmasking protection (a decoy must not reveal the software behind it): pydle answers CTCP
-``VERSION`` with its own name by default. Here ``VERSION`` is answered with ``ctcp_version`` (a generic client string, or
-nothing when ``None``), ``PING`` is echoed like every client does, and every other CTCP request
+``VERSION`` with its own name by default. Here ``VERSION`` is answered with ``ctcp_version``
+(a generic client string, or nothing when ``None``), ``PING`` is echoed like every client does, and every other CTCP request
 (``TIME``, ``CLIENTINFO``, ``SOURCE``, ``USERINFO``, ``FINGER``...) gets no answer. CTCP
 ``ACTION`` (``/me``) is a normal message and is delivered as ``"/me " + text``.
 
