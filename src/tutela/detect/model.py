@@ -3,9 +3,9 @@ conversation features, and a linear model (logistic regression).
 
 Linear by default for speed and explainability (``docs/architecture.md``, "Detection"): every
 score decomposes into per-feature and per-line contributions, and the same weights drive the
-incremental scorer in :mod:`tutela.detect.incremental`. Character n-grams follow the PAN12 winners' and Vogt et al.'s
-observation that sub-word features are robust to chat spelling; sublinear TF and l2 normalisation
-per block are scikit-learn's ``TfidfVectorizer`` semantics.
+incremental scorer in :mod:`tutela.detect.incremental`. Character n-grams follow the PAN12
+winners' and Vogt et al.'s observation that sub-word features are robust to chat spelling;
+sublinear TF and l2 normalisation per block are scikit-learn's ``TfidfVectorizer`` semantics.
 
 The estimator follows the scikit-learn contract: ``__init__`` only stores keyword parameters,
 ``fit`` learns attributes ending in ``_`` and returns ``self``, prediction checks it is fitted.
