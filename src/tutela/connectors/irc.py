@@ -30,7 +30,8 @@ Unmasking protection (a decoy must not reveal the software behind it): pydle ans
 ``VERSION`` with its own name by default. Here ``VERSION`` is answered with ``ctcp_version``
 (a generic client string, or nothing when ``None``), ``PING`` is echoed like every client
 does, and every other CTCP request (``TIME``, ``CLIENTINFO``, ``SOURCE``, ``USERINFO``,
-``FINGER``...) gets no answer. CTCP ``ACTION`` (``/me``) is a normal message and is delivered as ``"/me " + text``.
+``FINGER``...) gets no answer. CTCP ``ACTION`` (``/me``) is a normal message and is delivered
+as ``"/me " + text``.
 
 Long texts are split at word boundaries so that the whole relayed line (``:nick!user@host PRIVMSG
 target :text\\r\\n``) stays within IRC's 512 bytes (ngircd closes the connection on longer lines),
