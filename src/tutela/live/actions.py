@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tutela.connectors.base import ChatConnector
-from tutela.domain import Decision, MessageOrigin
+from tutela.domain import Decision, MessageOrigin, is_warning
 from tutela.errors import SafetyError
 from tutela.live.clock import Clock
 from tutela.live.session import Session
@@ -86,7 +86,7 @@ class Actions:
         decision names a variant (the conversation then ends, if so configured), else a bank
         reply; nothing when the dialogue plans none. Updates the session's dialogue state."""
         state = self.dialogue.apply(live.dialogue, ContactMessage(text))
-        if decision.variant is not None:
+        if decision.variant is not None and is_warning(decision.action, decision.variant):
             return await self._deter(live, state, decision.variant)
         planned = self.dialogue.plan_reply(live.dialogue, text)
         live.dialogue = state

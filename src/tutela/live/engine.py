@@ -341,7 +341,7 @@ class PersonaEngine:
 
     async def _process(self, live: Session, inbound: MessageRecord) -> Handled:
         answer = inbound.answer  # as recorded: honoured on resume as on first receipt
-        text = inbound.text
+        text = inbound.text or ""  # never None here: a line is decided before any purge
         line = inbound.contact_line or live.contact_lines
         self._link_identities(live, inbound)
         assessment = live.score(inbound, line)
@@ -424,7 +424,7 @@ class PersonaEngine:
             log.info("referral.not_proposed", case=case_id, reason=str(e))
 
     def _link_identities(self, live: Session, inbound: MessageRecord) -> None:
-        for ident in extract_identifiers(inbound.text):
+        for ident in extract_identifiers(inbound.text or ""):
             kind = _IDENTITY_KINDS.get(ident.kind)
             if kind is None:
                 continue

@@ -47,6 +47,8 @@ def replay(
     for m in messages:
         if m.direction == "in":
             live.contact_lines = max(live.contact_lines, m.contact_line or 0)
+            if m.text is None:  # purged (retention): nothing left to assess or replay
+                continue
             if m.id not in decided:
                 pending.append(m)
                 continue
@@ -57,9 +59,10 @@ def replay(
         if origin is None:
             continue
         if origin.kind is OriginKind.DETERRENCE:
-            live.dialogue = dialogue.apply(live.dialogue, DeterrenceSent(origin.detail, m.text))
+            if m.text is not None:  # a purged text changes no dialogue state
+                live.dialogue = dialogue.apply(live.dialogue, DeterrenceSent(origin.detail, m.text))
             live.warned = True
-        elif origin.kind is OriginKind.BANK:
+        elif origin.kind is OriginKind.BANK and m.text is not None:
             live.dialogue = dialogue.apply(live.dialogue, ReplySent(origin.detail, m.text))
         elif origin.kind is OriginKind.DEVICE and m.at >= since:
             sessions.remember_human_chat(key, m.at)  # a human holds it elsewhere

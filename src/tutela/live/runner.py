@@ -38,16 +38,14 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from tutela.cases.operations import OperationInactive, is_active, require_active
+from tutela.configfile import load_config
 from tutela.connectors import create_connector
-from tutela.errors import ConfigError
 from tutela.live.engine import PersonaEngine
 from tutela.live.takeover import OperatorOutbox
 from tutela.runtime import build_live, load_detection, select_persona
-from tutela.safeload import load_yaml
 
 __all__ = ["OperationConfig", "RunConfig", "load_run_config", "run_personas"]
 
@@ -121,21 +119,7 @@ def load_run_config(path: str | Path) -> RunConfig:
     ConfigError: unreadable or invalid file (names the file and the field).
     """
     p = Path(path)
-    try:
-        data = load_yaml(p.read_text("utf-8"))
-    except yaml.MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else "?"
-        raise ConfigError(f"{p}:{line}: not valid YAML: {e.problem}") from e
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"{p}: cannot read run config: {e}") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{p}: the top level must be a mapping")
-    try:
-        cfg = RunConfig.model_validate(data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(x) for x in first["loc"])
-        raise ConfigError(f"{p}: {field}: {first['msg']}") from e
+    cfg = load_config(p, RunConfig, what="run config")  # FILE:LINE: KEY: problem (configfile)
     base = p.parent
     updates: dict[str, Any] = {}
     for name in ("signing_key", "policy", "detection"):

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tutela.domain import WARNING_ACTIONS as DOMAIN_WARNING_ACTIONS
 from tutela.errors import InputError
 from tutela.ledger.signing import DEMO_FOLDER_PREFIX
 from tutela.live.demo import Scenario, read_scenario_json, run_demo, scenario_from_data
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 EXPECT = ("deter", "refer", "none")
-WARNING_ACTIONS = frozenset({"deter", "escalate", "refer"})
+WARNING_ACTIONS = frozenset(DOMAIN_WARNING_ACTIONS)  # tutela.domain, the one definition
 
 RunFn = Callable[..., dict]
 
