@@ -11,13 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
-
 from tutela.errors import InputError, TutelaError
 from tutela.store import OperationRecord, Recorder
-from tutela.store._base import _check_aware
-from tutela.store.models import OperationRow
-from tutela.store.recorder import DEMO_AUTHORISATION_REF
+from tutela.store.queries import operations as queries
+from tutela.store.queries.operations import DEMO_AUTHORISATION_REF, check_aware
 
 __all__ = [
     "OperationInactive",
@@ -34,14 +31,17 @@ class OperationInactive(TutelaError):
 
 
 class _Dated(Protocol):
-    starts_at: datetime
-    ends_at: datetime | None
+    @property
+    def starts_at(self) -> datetime: ...
+
+    @property
+    def ends_at(self) -> datetime | None: ...
 
 
 def is_active(operation: _Dated, now: datetime) -> bool:
     """``starts_at <= now < ends_at`` (no end: open-ended), for a stored operation or a run
     configuration's operation section."""
-    _check_aware("now", now)
+    check_aware("now", now)
     if now < operation.starts_at:
         return False
     return operation.ends_at is None or now < operation.ends_at
@@ -65,9 +65,7 @@ def require_active(operation: OperationRecord | None, now: datetime) -> Operatio
 
 def list_operations(recorder: Recorder) -> list[OperationRecord]:
     """Every operation, oldest first."""
-    with recorder.store.session() as s:
-        rows = s.execute(select(OperationRow).order_by(OperationRow.id)).scalars()
-        return [OperationRecord.from_row(r) for r in rows]
+    return queries.list_operations(recorder.store)
 
 
 def active_operation(
@@ -79,7 +77,7 @@ def active_operation(
 ) -> OperationRecord | None:
     """The operation active at ``now`` (the one that started latest, ties: the newest record),
     optionally only with ``authorisation_ref``; ``None`` when none is active."""
-    _check_aware("now", now)
+    check_aware("now", now)
     active = [
         op
         for op in list_operations(recorder)
@@ -121,9 +119,9 @@ def add_operation(
             raise InputError(f"{name} must not be empty")
     if authorisation_ref.strip() == DEMO_AUTHORISATION_REF:
         raise InputError(f"authorisation reference {DEMO_AUTHORISATION_REF!r} is reserved")
-    _check_aware("starts_at", starts_at)
+    check_aware("starts_at", starts_at)
     if ends_at is not None:
-        _check_aware("ends_at", ends_at)
+        check_aware("ends_at", ends_at)
         if ends_at <= starts_at:
             raise InputError("ends_at must be after starts_at")
     return recorder.create_operation(

@@ -1,0 +1,324 @@
+"""What the review queue, the case page and the history show: frozen view types, and the builders
+that make them from the store's records (``tutela.store.queries.cases``).
+
+The masking rule lives here: a line is *explicit* when the decision taken after it lists an
+indicator of category ``sexual_content`` (indicator ids are ``<lang>.<category>.<name>``); the
+dashboard masks such a line until an analyst reveals it (``CaseWorkflow.record_reveal``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tutela.domain import Attachment, Category
+from tutela.store import CaseRecord, ConversationRecord, DecisionRecord, MessageRecord
+from tutela.store.queries.cases import (
+    CaseEventRecord,
+    CaseFacts,
+    DecisionLine,
+    IdentityRecord,
+    ReferralRecord,
+)
+
+__all__ = [
+    "EXPLICIT_CATEGORY",
+    "SYSTEM",
+    "CaseDetail",
+    "CaseEvent",
+    "CaseSummary",
+    "ConversationView",
+    "IdentityView",
+    "MessageView",
+    "Referral",
+    "conversation_view",
+    "event_view",
+    "explicit_messages",
+    "identity_views",
+    "is_explicit",
+    "referral_view",
+    "summary_view",
+]
+
+SYSTEM = "system"
+"""The actor name of what no user did (a policy proposal, a retention purge)."""
+EXPLICIT_CATEGORY = Category.SEXUAL_CONTENT.value
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """One row of the review queue.
+
+    ``risk``: max decision risk over the contact's conversations, in [0, 1] (0.0 without
+    decisions). ``last_activity``: latest message time (aware UTC) or ``None``. ``warnings``:
+    deterrence warnings sent (decisions with a variant). ``last_action``: action of the latest
+    policy decision (``continue``/``deter``/``escalate``/``refer``) or ``None``. ``last_event``:
+    latest human action (``EventAction`` value) or ``None``. ``identities``: number of linked
+    identities. ``pending_referral``: id of the referral awaiting a decision, if any.
+    """
+
+    case_id: int
+    contact_id: int
+    status: str
+    risk: float
+    last_activity: datetime | None
+    n_conversations: int
+    platforms: tuple[str, ...]
+    personas: tuple[str, ...]
+    warnings: int
+    last_action: str | None
+    identities: int
+    last_event: str | None = None
+    pending_referral: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityView:
+    """A linked identity and the message it was read from (``source_*`` ``None`` when it came
+    from the platform itself, e.g. the sender id, or the message was purged).
+    ``source_explicit``: the decision after that line lists a ``sexual_content`` indicator, so
+    the dashboard masks ``source_text`` like the line on the case page (``MessageView.explicit``)
+    until it is revealed (``CaseWorkflow.record_reveal``)."""
+
+    id: int
+    platform: str
+    kind: str
+    value: str
+    created_at: datetime
+    source_message_id: int | None = None
+    source_conversation_id: int | None = None
+    source_contact_line: int | None = None
+    source_text: str | None = None
+    source_explicit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    """A message on the case page.
+
+    ``direction``: ``"in"`` (contact) or ``"out"`` (persona). ``contact_line``: 1-based number of
+    the contact's line (inbound only). ``text``: ``None`` once purged (``purged=True``).
+    ``indicators``: indicator ids of the decision taken after this line (inbound only).
+    ``explicit``: one of them is of category ``sexual_content``: the dashboard masks the text
+    until an analyst reveals it (``CaseWorkflow.record_reveal``).
+    """
+
+    id: int
+    seq: int
+    direction: str
+    contact_line: int | None
+    author: str
+    text: str | None
+    at: datetime
+    indicators: tuple[str, ...] = ()
+    explicit: bool = False
+    purged: bool = False
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationView:
+    """A conversation with its messages (``seq`` order) and decisions (taken order).
+    ``risk``: max decision risk (0.0 without decisions)."""
+
+    id: int
+    operation_id: int
+    persona_id: str
+    platform: str
+    account: str
+    room: str | None
+    lang: str
+    started_at: datetime
+    ended_at: datetime | None
+    risk: float
+    messages: tuple[MessageView, ...]
+    decisions: tuple[DecisionRecord, ...]
+    provenance: dict[str, Any] | None = None  # an imported file's name, format, SHA-256
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """A referral proposal and its decision.
+
+    ``proposed_by``/``decided_by``: user ids (``proposed_by`` ``None`` for a policy proposal);
+    ``proposed_by_name``/``decided_by_name``: their names (``"system"`` for a policy proposal).
+    """
+
+    id: int
+    case_id: int
+    status: str
+    proposed_by: int | None
+    proposed_by_name: str
+    proposed_at: datetime
+    note: str
+    decided_by: int | None = None
+    decided_by_name: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEvent:
+    """One entry of a case's history (``actor``: user name, or ``"system"``)."""
+
+    id: int
+    case_id: int
+    at: datetime
+    actor: str
+    action: str
+    note: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDetail:
+    """Everything the case page shows. ``risk``: computed like ``CaseSummary.risk``."""
+
+    case: CaseRecord
+    risk: float
+    identities: tuple[IdentityView, ...]
+    conversations: tuple[ConversationView, ...]
+    referrals: tuple[Referral, ...]
+    events: tuple[CaseEvent, ...]
+
+
+def is_explicit(indicator_id: str) -> bool:
+    """True for an indicator id whose category (second dotted part) is ``sexual_content``."""
+    parts = indicator_id.split(".")
+    return len(parts) >= 2 and parts[1] == EXPLICIT_CATEGORY
+
+
+def event_view(record: CaseEventRecord) -> CaseEvent:
+    """The history entry of one stored case event."""
+    return CaseEvent(
+        id=record.id,
+        case_id=record.case_id,
+        at=record.at,
+        actor=record.actor,
+        action=record.action,
+        note=record.note,
+        details=dict(record.details),
+    )
+
+
+def referral_view(record: ReferralRecord) -> Referral:
+    """The referral of one stored row (a proposal without a proposer is ``system``'s)."""
+    return Referral(
+        id=record.id,
+        case_id=record.case_id,
+        status=record.status,
+        proposed_by=record.proposed_by,
+        proposed_by_name=record.proposed_by_name or SYSTEM,
+        proposed_at=record.proposed_at,
+        note=record.note,
+        decided_by=record.decided_by,
+        decided_by_name=record.decided_by_name,
+        decided_at=record.decided_at,
+        decision_note=record.decision_note,
+    )
+
+
+def summary_view(facts: CaseFacts) -> CaseSummary:
+    """The queue row of one case (``risk`` 0.0 without decisions)."""
+    c = facts.case
+    return CaseSummary(
+        case_id=c.id,
+        contact_id=c.contact_id,
+        status=c.status,
+        risk=facts.max_risk if facts.max_risk is not None else 0.0,
+        last_activity=facts.last_activity,
+        n_conversations=len(facts.pairs),
+        platforms=tuple(sorted({p for _, p in facts.pairs})),
+        personas=tuple(sorted({p for p, _ in facts.pairs})),
+        warnings=facts.warnings,
+        last_action=facts.last_action,
+        identities=facts.identities,
+        last_event=facts.last_event,
+        pending_referral=facts.pending_referral,
+    )
+
+
+def conversation_view(
+    c: ConversationRecord, msgs: Sequence[MessageRecord], decs: Sequence[DecisionRecord]
+) -> ConversationView:
+    """A conversation with its messages (``seq`` order) and decisions (taken order); each
+    inbound line carries the indicators of the decision taken after it."""
+    by_line: dict[int, list[str]] = defaultdict(list)
+    for d in decs:
+        for ind in d.indicators:
+            if ind not in by_line[d.after_line]:
+                by_line[d.after_line].append(str(ind))
+    views = []
+    for m in msgs:
+        inds = tuple(by_line.get(m.contact_line, ())) if m.contact_line is not None else ()
+        views.append(
+            MessageView(
+                id=m.id,
+                seq=m.seq,
+                direction=m.direction,
+                contact_line=m.contact_line,
+                author=m.author,
+                text=m.text,
+                at=m.at,
+                indicators=inds,
+                explicit=any(is_explicit(i) for i in inds),
+                purged=m.purged_at is not None,
+                attachments=m.attachments,
+            )
+        )
+    return ConversationView(
+        id=c.id,
+        operation_id=c.operation_id,
+        persona_id=c.persona_id,
+        platform=c.platform,
+        account=c.account,
+        room=c.room,
+        lang=c.lang,
+        started_at=c.started_at,
+        ended_at=c.ended_at,
+        risk=max((d.risk for d in decs), default=0.0),
+        messages=tuple(views),
+        decisions=tuple(decs),
+        provenance=(c.state or {}).get("provenance"),
+    )
+
+
+def explicit_messages(messages: Iterable[MessageRecord], lines: Iterable[DecisionLine]) -> set[int]:
+    """Ids of the inbound ``messages`` whose following decision (in ``lines``) lists a
+    sexual-content indicator (the rule of ``MessageView.explicit``)."""
+    wanted = {
+        (m.conversation_id, m.contact_line): m.id for m in messages if m.contact_line is not None
+    }
+    out: set[int] = set()
+    for line in lines:
+        mid = wanted.get((line.conversation_id, line.after_line))
+        if mid is not None and any(is_explicit(i) for i in line.indicators):
+            out.add(mid)
+    return out
+
+
+def identity_views(
+    identities: Iterable[IdentityRecord], explicit: set[int]
+) -> tuple[IdentityView, ...]:
+    """The identity list of a case page (``explicit``: ids of masked source lines)."""
+    out = []
+    for i in identities:
+        m = i.source
+        out.append(
+            IdentityView(
+                id=i.id,
+                platform=i.platform,
+                kind=i.kind,
+                value=i.value,
+                created_at=i.created_at,
+                source_message_id=i.source_message_id,
+                source_conversation_id=None if m is None else m.conversation_id,
+                source_contact_line=None if m is None else m.contact_line,
+                source_text=None if m is None else m.text,
+                source_explicit=m is not None and m.id in explicit,
+            )
+        )
+    return tuple(out)
