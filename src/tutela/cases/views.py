@@ -54,7 +54,7 @@ class CaseSummary:
 
     ``risk``: max decision risk over the contact's conversations, in [0, 1] (0.0 without
     decisions). ``last_activity``: latest message time (aware UTC) or ``None``. ``warnings``:
-    deterrence warnings sent (decisions with a variant). ``last_action``: action of the latest
+    deterrence warnings sent (``tutela.domain.is_warning``). ``last_action``: action of the latest
     policy decision (``continue``/``deter``/``escalate``/``refer``) or ``None``. ``last_event``:
     latest human action (``EventAction`` value) or ``None``. ``identities``: number of linked
     identities. ``pending_referral``: id of the referral awaiting a decision, if any.

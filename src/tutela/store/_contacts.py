@@ -27,7 +27,7 @@ from tutela.store.models import (
     IdentityRow,
     RoomCounterRow,
 )
-from tutela.store.queries.research import warning_clause
+from tutela.store.queries.common import warning_clause
 from tutela.store.records import (
     CaseRecord,
     ContactSummary,

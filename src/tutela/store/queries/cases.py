@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
 from tutela.ledger import EntryKind
@@ -51,6 +52,7 @@ from tutela.store.queries.case_records import (
     IdentityRecord,
     ReferralRecord,
 )
+from tutela.store.queries.common import warning_clause
 from tutela.store.recorder import Recorder
 from tutela.store.records import CaseRecord, ConversationRecord, DecisionRecord, MessageRecord
 
@@ -140,7 +142,7 @@ class CaseReads:
                 select(
                     ConversationRow.contact_id,
                     func.max(DecisionRow.risk),
-                    func.count(DecisionRow.variant),
+                    func.count(sql_case((warning_clause(), DecisionRow.id))),
                     func.max(DecisionRow.id),
                 )
                 .join(ConversationRow, ConversationRow.id == DecisionRow.conversation_id)

@@ -6,8 +6,8 @@ Each function runs in one read session, so the records it returns are one consis
 (a bundle such as :class:`InboundActivity` holds everything one statistic needs), and each scan
 is one query per table, never one per row. Times are aware UTC ``datetime`` values.
 
-"A warning" is :func:`tutela.domain.is_warning`; :func:`warning_clause` is its SQL form, used by
-every count of warnings in the store.
+"A warning" is :func:`tutela.domain.is_warning`; its SQL form,
+:func:`tutela.store.queries.common.warning_clause`, is used by every count of warnings in the store.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tutela.domain import WARNING_ACTIONS
 from tutela.store.engine import Store
 from tutela.store.models import (
     ContactRow,
@@ -29,6 +28,7 @@ from tutela.store.models import (
     LedgerEntryRow,
     MessageRow,
 )
+from tutela.store.queries.common import warning_clause
 
 __all__ = [
     "ContactGraph",
@@ -52,16 +52,9 @@ __all__ = [
     "research_table_rows",
     "solicitation_candidates",
     "store_totals",
-    "warning_clause",
     "warning_decisions",
     "warning_returns",
 ]
-
-
-def warning_clause() -> ColumnElement[bool]:
-    """The SQL form of :func:`tutela.domain.is_warning` over ``decisions``: ``variant`` set and
-    ``action`` in :data:`tutela.domain.WARNING_ACTIONS`."""
-    return and_(DecisionRow.variant.is_not(None), DecisionRow.action.in_(WARNING_ACTIONS))
 
 
 def _indicators(value: Iterable[Any] | None) -> tuple[str, ...]:
