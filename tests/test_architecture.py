@@ -26,7 +26,8 @@ PACKAGE = SRC / "tutela"
 
 
 def _import_graph() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("import_graph", ROOT / "tools" / "import_graph.py")
+    path = ROOT / "tools" / "import_graph.py"
+    spec = importlib.util.spec_from_file_location("import_graph", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

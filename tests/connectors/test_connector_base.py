@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-import tutela.connectors as connectors
 from connector_clients import run
 from tutela.connectors import (
     CONNECTORS,
@@ -23,38 +22,6 @@ from tutela.connectors import (
     split_text,
 )
 from tutela.errors import ConfigError, ConnectorError
-
-
-def test_public_names_are_locked() -> None:
-    assert sorted(connectors.__all__) == sorted(
-        [
-            "CONNECTORS",
-            "Address",
-            "AuthenticationError",
-            "Backoff",
-            "BaseConnector",
-            "Capabilities",
-            "ChatConnector",
-            "ConnectorStats",
-            "Identity",
-            "InMemoryConnector",
-            "InboundMessage",
-            "IrcConnector",
-            "MatrixConnector",
-            "MemoryClient",
-            "MemoryEvent",
-            "MemoryHub",
-            "TokenBucket",
-            "XmppConnector",
-            "attachment_from_url",
-            "attachments_in_text",
-            "connector_class",
-            "create_connector",
-            "media_kind",
-            "mentions",
-            "split_text",
-        ]
-    )
 
 
 @pytest.mark.parametrize("limit", [16, 50, 400])
