@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from tutela.evidence.contents import PackageContents
+from tutela.ledger.payloads import InboundPayload, OutboundPayload
 
 __all__ = ["CONTEXT", "case_jsonld"]
 
@@ -172,7 +173,10 @@ def case_jsonld(c: PackageContents) -> dict[str, Any]:
             if ln.text is not None:
                 facet["uco-observable:messageText"] = ln.text
                 entry = by_seq.get(ln.ledger_seq)
-                entry_payload = None if entry is None else entry.payload
+                entry_payload = cast(
+                    "InboundPayload | OutboundPayload | None",  # the entry of a message line
+                    None if entry is None else entry.payload,
+                )
                 if entry_payload is not None:
                     facets.append(
                         {

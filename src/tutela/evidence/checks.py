@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, cast
 
 from tutela.errors import InputError
 from tutela.evidence.archive import parse_json, parse_lines, same_text
@@ -24,6 +24,14 @@ from tutela.evidence.layout import DATA_MEMBERS, MANIFEST, OPTIONAL_MEMBERS, SIG
 from tutela.ledger.canonical import to_plain
 from tutela.ledger.entry import EntryKind, LedgerEntry, sha256_hex
 from tutela.ledger.errors import TamperError
+from tutela.ledger.payloads import (
+    ConversationOpenedPayload,
+    ExportPayload,
+    InboundPayload,
+    OperationCreatedPayload,
+    OutboundPayload,
+    RetentionPurgePayload,
+)
 from tutela.ledger.signing import (
     Checkpoint,
     fingerprint,
@@ -34,7 +42,11 @@ from tutela.ledger.verify import verify_chain
 
 __all__ = ["OPERATION_FIELDS", "check_contents"]
 
-OPERATION_FIELDS = (
+_OperationField = Literal[
+    "organisation", "jurisdiction", "legal_basis", "authorisation_ref", "officer", "starts_at",
+    "ends_at", "evidential",
+]  # fmt: skip
+OPERATION_FIELDS: tuple[_OperationField, ...] = (
     "organisation",
     "jurisdiction",
     "legal_basis",
@@ -115,7 +127,8 @@ def check_contents(
     )
     by_seq = {e.seq: e for e in entries}
     _check_export(entries[-1], case_id, conv_ids, op_ids)
-    signed_draft = entries[-1].payload is not None and entries[-1].payload.get("draft") is True
+    signed = cast("ExportPayload | None", entries[-1].payload)  # an export (checked above)
+    signed_draft = signed is not None and signed.get("draft") is True
     if signed_draft != (manifest.get("draft") is True):
         raise TamperError(
             f"{MANIFEST} draft flag disagrees with the signed export entry",
@@ -154,11 +167,14 @@ def _check_export(
 ) -> None:
     """The signed export entry binds the case, its conversations and operations."""
     expected = {"case_id": case_id, "conversations": list(conv_ids), "operations": list(op_ids)}
+    p = cast("ExportPayload | None", export.payload)  # its kind is checked below
     actual = (
         None
-        if export.payload is None
+        if p is None
         else {
-            k: to_plain(export.payload.get(k)) for k in ("case_id", "conversations", "operations")
+            "case_id": to_plain(p.get("case_id")),
+            "conversations": to_plain(p.get("conversations")),
+            "operations": to_plain(p.get("operations")),
         }
     )
     if export.kind is not EntryKind.EXPORT or actual != expected:
@@ -184,7 +200,7 @@ def _check_operations(
         raise TamperError("operations.json ids", expected=list(op_ids), actual=ids)
     for op in operations:
         entry = by_seq.get(op.get("ledger_seq"))  # type: ignore[arg-type]
-        p = None if entry is None else entry.payload
+        p = None if entry is None else cast(OperationCreatedPayload, entry.payload)
         if (
             entry is None
             or p is None
@@ -222,7 +238,8 @@ def _check_operations(
                 expected="conversation_opened",
                 actual=None,
             )
-        opened_under = (e.payload or {}).get("operation_id")  # the payload is there (above)
+        opening = cast(ConversationOpenedPayload, e.payload or {})  # the payload is there (above)
+        opened_under = opening.get("operation_id")
         if opened_under not in op_ids:
             raise TamperError(
                 f"conversation {conv} was opened under an operation not in the package",
@@ -243,7 +260,7 @@ def _check_messages(
         (item.get("conversation"), item.get("message_seq"))
         for e in entries
         if e.kind is EntryKind.RETENTION_PURGE and e.payload is not None
-        for item in e.payload.get("messages", ())
+        for item in cast(RetentionPurgePayload, e.payload).get("messages", ())
         if isinstance(item, Mapping)
     }
     recorded = {
@@ -260,7 +277,8 @@ def _check_messages(
             raise TamperError(
                 f"{where}: no ledger entry", expected="entry", actual=m.get("ledger_seq")
             ) from err
-        payload = entry.payload
+        # checked just below: an inbound or outbound entry (``inbound``: which one)
+        payload = cast("InboundPayload | OutboundPayload | None", entry.payload)
         inbound = entry.kind is EntryKind.INBOUND
         if (
             payload is None
@@ -276,18 +294,19 @@ def _check_messages(
                 actual=f"{m.get('direction')} of conversation {m.get('conversation')}",
             )
         seen.add(entry.seq)
+        received = cast(InboundPayload, payload)  # read only when ``inbound``
         checks: dict[str, tuple[object, object]] = {
             "message_seq": (payload.get("message_seq"), m.get("message_seq")),
-            "at": (payload.get("received_at" if inbound else "sent_at"), m.get("at")),
+            "at": (received.get("received_at") if inbound else payload.get("sent_at"), m.get("at")),
             # an inbound entry names the platform's send stamp only when there was one (older
             # entries never): absent and null agree; an outbound row has none (``at`` is it)
             "sent_at": (payload.get("sent_at") if inbound else None, m.get("sent_at")),
         }
         if inbound:
-            checks["contact_line"] = (payload.get("contact_line"), m.get("contact_line"))
+            checks["contact_line"] = (received.get("contact_line"), m.get("contact_line"))
         # "never answer": only a row whose entry holds "answer": false is marked (the key is
         # absent otherwise, and in packages written before it)
-        quiet = inbound and payload.get("answer") is False
+        quiet = inbound and received.get("answer") is False
         checks["answer"] = (False if quiet else None, m.get("answer"))
         checks["answer_note"] = ("not answered by design" if quiet else None, m.get("answer_note"))
         if m.get("purged"):

@@ -12,9 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from tutela.ledger.entry import EntryKind, LedgerEntry
+from tutela.ledger.payloads import (
+    DecisionPayload,
+    ExportPayload,
+    InboundPayload,
+    OutboundPayload,
+    ReviewPayload,
+)
 from tutela.ledger.signing import Checkpoint
 
 __all__ = [
@@ -100,7 +107,7 @@ class PackageContents:
     def draft(self) -> bool:
         """True when the signed export entry marks the package a draft (``tutela export --draft``:
         a working copy, never evidence)."""
-        payload = self.entries[-1].payload if self.entries else None
+        payload = cast("ExportPayload | None", self.entries[-1].payload if self.entries else None)
         return payload is not None and payload.get("draft") is True
 
     @property
@@ -119,16 +126,19 @@ class PackageContents:
         status_from, status_to}`` (notes are in the ledger only as ``note_sha256``)."""
         out = []
         for e in self.entries:
-            p = e.payload
-            if e.kind is EntryKind.REVIEW and p is not None and p.get("case_id") == self.case_id:
+            if e.kind is not EntryKind.REVIEW or e.payload is None:
+                continue
+            p = cast(ReviewPayload, e.payload)
+            if p.get("case_id") == self.case_id:
                 out.append(
                     {
                         "seq": e.seq,
                         "at": e.at,
-                        **{
-                            k: p.get(k)
-                            for k in ("action", "actor", "actor_role", "status_from", "status_to")
-                        },
+                        "action": p.get("action"),
+                        "actor": p.get("actor"),
+                        "actor_role": p.get("actor_role"),
+                        "status_from": p.get("status_from"),
+                        "status_to": p.get("status_to"),
                     }
                 )
         return out
@@ -151,20 +161,21 @@ class PackageContents:
             elif e.kind is EntryKind.OPERATION and p.get("event") == "conversation_ended":
                 ended[conv] = p
             elif e.kind is EntryKind.DECISION:
-                decisions[(conv, int(p.get("message_seq", 0)))] = {
-                    "action": p.get("action"),
-                    "risk": p.get("risk"),
-                    "rule": p.get("rule"),
-                    "reason": p.get("reason"),
-                    "variant": p.get("variant"),
-                    "indicators": tuple(p.get("indicators") or ()),
-                    "after_line": p.get("after_line"),
+                dp = cast(DecisionPayload, p)
+                decisions[(conv, int(dp.get("message_seq", 0)))] = {
+                    "action": dp.get("action"),
+                    "risk": dp.get("risk"),
+                    "rule": dp.get("rule"),
+                    "reason": dp.get("reason"),
+                    "variant": dp.get("variant"),
+                    "indicators": tuple(dp.get("indicators") or ()),
+                    "after_line": dp.get("after_line"),
                     "ledger_seq": e.seq,
                     "at": e.at,
                 }
             elif e.kind is EntryKind.OUTBOUND:
-                origin[e.seq] = str(p.get("origin"))
-            elif e.kind is EntryKind.INBOUND and p.get("answer") is False:
+                origin[e.seq] = str(cast(OutboundPayload, p).get("origin"))
+            elif e.kind is EntryKind.INBOUND and cast(InboundPayload, p).get("answer") is False:
                 quiet.add(e.seq)
         views = []
         for conv in sorted(wanted):

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tutela import __version__
 from tutela.errors import InputError
@@ -26,6 +26,7 @@ from tutela.evidence.report import render_html, render_pdf
 from tutela.ledger.canonical import canonical_json
 from tutela.ledger.entry import EntryKind, LedgerEntry, format_instant, sha256_hex
 from tutela.ledger.errors import SigningKeyError, TamperError
+from tutela.ledger.payloads import ReviewPayload
 from tutela.ledger.signing import Signer
 from tutela.private import private_file
 from tutela.store import Recorder, Store, iter_checkpoints, iter_ledger
@@ -57,7 +58,7 @@ def _disclosed(
         or (
             entry.kind is EntryKind.REVIEW
             and entry.payload is not None
-            and entry.payload.get("case_id") == case_id
+            and cast(ReviewPayload, entry.payload).get("case_id") == case_id
         )
     )
 

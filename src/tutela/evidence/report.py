@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from xml.sax.saxutils import escape
 
 from tutela.evidence.contents import PackageContents, TranscriptLine
+from tutela.ledger.payloads import ExportPayload, InboundPayload
 from tutela.store.queries.evidence import NOT_ANSWERED
 
 __all__ = ["render_html", "render_pdf", "report_context"]
@@ -56,9 +57,12 @@ def _stamps_of(c: PackageContents) -> dict[int, str]:
     (migration 0006; entries without one are absent)."""
     out: dict[int, str] = {}
     for e in c.entries:
-        p = e.payload or {}
-        if e.kind.value == "inbound" and isinstance(p.get("sent_by"), str):
-            out[e.seq] = p["sent_by"]
+        if e.kind.value != "inbound":
+            continue
+        p = cast(InboundPayload, e.payload or {})
+        sent_by = p.get("sent_by")
+        if isinstance(sent_by, str):
+            out[e.seq] = sent_by
     return out
 
 
@@ -70,7 +74,7 @@ def report_context(c: PackageContents) -> dict[str, Any]:
     holds ``"answer": false``)."""
     stamps = _stamps_of(c)
     export = c.export_entry
-    payload = export.payload or {}
+    payload = cast(ExportPayload, export.payload or {})
     return {
         "c": c,
         "views": c.conversation_views(),

@@ -4,7 +4,8 @@ This package is pure: it defines what an entry is, how it is hashed and signed, 
 its checkpoints are verified, and how RFC 3161 time-stamps and trusted keys are checked. It never
 opens a database (the rows live in ``tutela.store``, table ``ledger_entries``) and never builds an
 evidence package (``tutela.evidence``, above the store). See ``docs/architecture.md``.
-See :mod:`tutela.ledger.entry` for the entry format and the hashing rules.
+See :mod:`tutela.ledger.entry` for the entry format and the hashing rules, and
+:mod:`tutela.ledger.payloads` for the payload keys of each entry kind.
 """
 
 from __future__ import annotations
@@ -19,6 +20,26 @@ from tutela.ledger.entry import (
     sha256_hex,
 )
 from tutela.ledger.errors import SigningKeyError, TamperError, TimestampError
+from tutela.ledger.payloads import (
+    OPERATION_EVENTS,
+    PAYLOAD_TYPES,
+    AttachmentPayload,
+    AuditPayload,
+    ConversationEndedPayload,
+    ConversationOpenedPayload,
+    DecisionPayload,
+    ExportPayload,
+    InboundPayload,
+    KeyRotatedPayload,
+    OperationCreatedPayload,
+    OperationEventPayload,
+    OperationPayload,
+    OutboundPayload,
+    PurgedMessage,
+    RetentionPurgePayload,
+    ReviewPayload,
+    payload_type,
+)
 from tutela.ledger.signing import (
     CHECKPOINT_DOMAIN,
     Checkpoint,
@@ -35,9 +56,26 @@ __all__ = [
     "CHECKPOINT_DOMAIN",
     "ENTRY_DOMAIN",
     "GENESIS_HASH",
+    "OPERATION_EVENTS",
+    "PAYLOAD_TYPES",
+    "AttachmentPayload",
+    "AuditPayload",
     "Checkpoint",
+    "ConversationEndedPayload",
+    "ConversationOpenedPayload",
+    "DecisionPayload",
     "EntryKind",
+    "ExportPayload",
+    "InboundPayload",
+    "KeyRotatedPayload",
     "LedgerEntry",
+    "OperationCreatedPayload",
+    "OperationEventPayload",
+    "OperationPayload",
+    "OutboundPayload",
+    "PurgedMessage",
+    "RetentionPurgePayload",
+    "ReviewPayload",
     "Signer",
     "SigningKeyError",
     "TamperError",
@@ -50,6 +88,7 @@ __all__ = [
     "format_risk",
     "key_path_for_db",
     "load_public_key",
+    "payload_type",
     "sha256_hex",
     "verify_chain",
 ]

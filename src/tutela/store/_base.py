@@ -4,7 +4,7 @@ conversion. Import ``Recorder`` from ``tutela.store``."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 
 from tutela.domain import WARNING_ACTIONS, Attachment
 from tutela.errors import InputError
-from tutela.ledger import EntryKind, LedgerEntry, Signer, canonical_json, sha256_hex
+from tutela.ledger import (
+    AttachmentPayload,
+    AuditPayload,
+    EntryKind,
+    LedgerEntry,
+    Signer,
+    canonical_json,
+    sha256_hex,
+)
 from tutela.store import ledger
 from tutela.store.engine import Store
 from tutela.store.errors import NotFoundError, StoreError
@@ -52,12 +60,12 @@ def _sha(text: str) -> str:
     return sha256_hex(text.encode("utf-8"))
 
 
-def _attachment_dict(a: Attachment | Mapping[str, Any]) -> dict[str, Any]:
+def _attachment_dict(a: Attachment | Mapping[str, Any]) -> AttachmentPayload:
     if isinstance(a, Attachment):
-        return asdict(a)
+        return cast(AttachmentPayload, asdict(a))
     if isinstance(a, Mapping):
         try:
-            return asdict(Attachment(**a))
+            return cast(AttachmentPayload, asdict(Attachment(**a)))
         except TypeError as e:
             raise InputError(f"attachment metadata has unknown fields: {sorted(a)}") from e
     raise InputError(f"attachment must be an Attachment, got {type(a).__name__}")
@@ -111,12 +119,13 @@ class RecorderBase:
     ) -> AuditLogRow:
         plain = dict(details)
         canonical_json(plain)  # InputError before anything is written
-        entry = self._append(
-            s,
-            EntryKind.AUDIT,
-            None,
-            {"actor": actor, "action": action, "target": target, "details": plain},
-        )
+        payload: AuditPayload = {
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "details": plain,
+        }
+        entry = self._append(s, EntryKind.AUDIT, None, payload)
         row = AuditLogRow(
             at=self._now(),
             actor=actor,
@@ -143,7 +152,7 @@ class RecorderBase:
 
     @staticmethod
     def _insert_message(
-        s: Session, record: MessageRecord, attachments: list[dict[str, Any]]
+        s: Session, record: MessageRecord, attachments: Sequence[AttachmentPayload]
     ) -> MessageRecord:
         res = s.connection().execute(
             _INSERT_MESSAGE,

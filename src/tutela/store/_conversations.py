@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from tutela.ledger import EntryKind, format_instant
+from tutela.ledger import (
+    ConversationEndedPayload,
+    ConversationOpenedPayload,
+    EntryKind,
+    OperationCreatedPayload,
+    format_instant,
+)
 from tutela.store._base import (
     DEMO_AUTHORISATION_REF,
     RecorderBase,
@@ -67,23 +73,19 @@ class ConversationsMixin(RecorderBase):
             )
             s.add(row)
             s.flush()
-            self._append(
-                s,
-                EntryKind.OPERATION,
-                None,
-                {
-                    "event": "operation_created",
-                    "operation_id": row.id,
-                    "organisation": organisation,
-                    "jurisdiction": jurisdiction,
-                    "legal_basis": legal_basis,
-                    "authorisation_ref": authorisation_ref,
-                    "officer": officer,
-                    "starts_at": format_instant(starts_at),
-                    "ends_at": None if ends_at is None else format_instant(ends_at),
-                    "evidential": evidential,
-                },
-            )
+            payload: OperationCreatedPayload = {
+                "event": "operation_created",
+                "operation_id": row.id,
+                "organisation": organisation,
+                "jurisdiction": jurisdiction,
+                "legal_basis": legal_basis,
+                "authorisation_ref": authorisation_ref,
+                "officer": officer,
+                "starts_at": format_instant(starts_at),
+                "ends_at": None if ends_at is None else format_instant(ends_at),
+                "evidential": evidential,
+            }
+            self._append(s, EntryKind.OPERATION, None, payload)
             return OperationRecord.from_row(row)
 
         return self.store.write(_work)
@@ -235,7 +237,7 @@ class ConversationsMixin(RecorderBase):
             )
             s.add(row)
             s.flush()
-            payload: dict[str, Any] = {
+            payload: ConversationOpenedPayload = {
                 "event": "conversation_opened",
                 "operation_id": operation_id,
                 "persona_id": persona_id,
@@ -264,16 +266,12 @@ class ConversationsMixin(RecorderBase):
             row = self._conversation(s, conversation_id)
             if row.ended_at is None:
                 row.ended_at = ended_at
-                self._append(
-                    s,
-                    EntryKind.OPERATION,
-                    conversation_id,
-                    {
-                        "event": "conversation_ended",
-                        "ended_at": format_instant(ended_at),
-                        "reason": reason,
-                    },
-                )
+                payload: ConversationEndedPayload = {
+                    "event": "conversation_ended",
+                    "ended_at": format_instant(ended_at),
+                    "reason": reason,
+                }
+                self._append(s, EntryKind.OPERATION, conversation_id, payload)
             s.flush()
             return ConversationRecord.from_row(row)
 

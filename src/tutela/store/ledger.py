@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from sqlalchemy import Table, bindparam, event, select
 from sqlalchemy.engine import URL, make_url
@@ -76,7 +76,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-KEY_ROTATED = "key_rotated"  # payload "event" of the ``operation`` entry recording a key rotation
+# payload "event" of the ``operation`` entry recording a key rotation (``KeyRotatedPayload``)
+KEY_ROTATED: Final = "key_rotated"
 WITNESS_ENV = "TUTELA_LEDGER_WITNESS"
 
 

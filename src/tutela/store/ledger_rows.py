@@ -6,12 +6,20 @@ referrals (proposer and decider against the review entries: four-eyes). Used by
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tutela.ledger import EntryKind, TamperError, canonical_json, sha256_hex
+from tutela.ledger import (
+    AuditPayload,
+    DecisionPayload,
+    EntryKind,
+    ReviewPayload,
+    TamperError,
+    canonical_json,
+    sha256_hex,
+)
 from tutela.store.engine import Store
 from tutela.store.models import LedgerEntryRow
 
@@ -24,6 +32,13 @@ _EVENTS = frozenset(
      "purge", "reopen")
 )  # fmt: skip
 """The case-event actions (``case_events.action``'s check constraint)."""
+_AUDIT_FIELDS: tuple[Literal["actor", "action", "target"], ...] = ("actor", "action", "target")
+"""``AuditPayload`` keys that mirror ``audit_log`` columns of the same name."""
+_DecisionField = Literal["after_line", "action", "rule", "reason", "variant", "indicators"]
+_DECISION_FIELDS: tuple[_DecisionField, ...] = (
+    "after_line", "action", "rule", "reason", "variant", "indicators"
+)  # fmt: skip
+"""``DecisionPayload`` keys that mirror ``decisions`` columns of the same name (``risk``: apart)."""
 
 
 def _row_mismatch(seq: int, what: str, field_name: str, expected: object, actual: object) -> None:
@@ -72,8 +87,8 @@ def check_records(store: Store, start: int, last_seq: int, wanted: set[int] | No
                     f"{what} ({row.action}) has no audit entry in the ledger (row inserted)",
                     seq=row.ledger_seq, expected="an audit entry", actual=kind,
                 )  # fmt: skip
-            p = json.loads(payload_text)
-            for name in ("actor", "action", "target"):
+            p = cast(AuditPayload, json.loads(payload_text))
+            for name in _AUDIT_FIELDS:
                 if p.get(name) != getattr(row, name):
                     _row_mismatch(row.ledger_seq, what, name, p.get(name), getattr(row, name))
             if canonical_json(p.get("details")) != canonical_json(row.details):
@@ -109,20 +124,20 @@ def check_records(store: Store, start: int, last_seq: int, wanted: set[int] | No
                     f"{what} has no decision entry in the ledger (row inserted)",
                     seq=dec.ledger_seq, expected="a decision entry", actual=kind,
                 )  # fmt: skip
-            p = json.loads(payload_text)
+            dp = cast(DecisionPayload, json.loads(payload_text))
             if conversation != dec.conversation_id:
                 _row_mismatch(
                     dec.ledger_seq, what, "conversation", conversation, dec.conversation_id
                 )
-            for name in ("after_line", "action", "rule", "reason", "variant", "indicators"):
-                if p.get(name) != getattr(dec, name):
-                    _row_mismatch(dec.ledger_seq, what, name, p.get(name), getattr(dec, name))
+            for field in _DECISION_FIELDS:
+                if dp.get(field) != getattr(dec, field):
+                    _row_mismatch(dec.ledger_seq, what, field, dp.get(field), getattr(dec, field))
             try:
-                same_risk = abs(float(p.get("risk")) - float(dec.risk)) <= 5e-7
+                same_risk = abs(float(dp.get("risk")) - float(dec.risk)) <= 5e-7
             except (TypeError, ValueError):
                 same_risk = False
             if not same_risk:
-                _row_mismatch(dec.ledger_seq, what, "risk", p.get("risk"), dec.risk)
+                _row_mismatch(dec.ledger_seq, what, "risk", dp.get("risk"), dec.risk)
             checked += 1
         dec_orphan = select(LedgerEntryRow.seq).where(
             LedgerEntryRow.kind == EntryKind.DECISION.value,
@@ -139,7 +154,8 @@ def check_records(store: Store, start: int, last_seq: int, wanted: set[int] | No
             )  # fmt: skip
 
         # review entries (case events) and the referrals they decide
-        reviews: dict[int, dict[str, Any]] = {
+        # ``ReviewPayload`` (``Recorder.append_entry`` may write other review payloads: ``.get``)
+        reviews: dict[int, ReviewPayload] = {
             seq: json.loads(text)
             for seq, text in s.execute(
                 select(LedgerEntryRow.seq, LedgerEntryRow.payload).where(
@@ -153,7 +169,7 @@ def check_records(store: Store, start: int, last_seq: int, wanted: set[int] | No
             if isinstance(seq, int) and 0 < seq < start:
                 continue  # before an excerpt
             what = f"case event {event.id}"
-            if not isinstance(seq, int) or (p := reviews.get(seq)) is None:
+            if not isinstance(seq, int) or (rp := reviews.get(seq)) is None:
                 raise TamperError(
                     f"{what} ({event.action}) has no review entry in the ledger (row inserted)",
                     seq=seq if isinstance(seq, int) else None, expected="a review entry",
@@ -162,25 +178,25 @@ def check_records(store: Store, start: int, last_seq: int, wanted: set[int] | No
             seen.add(seq)
             expected = {"case_id": event.case_id, "action": event.action, "actor": event.actor,
                         "note_sha256": sha256_hex(event.note.encode("utf-8"))}  # fmt: skip
-            for name, actual in expected.items():
-                if p.get(name) != actual:
-                    _row_mismatch(seq, what, name, p.get(name), actual)
+            for key, actual in expected.items():
+                if rp.get(key) != actual:
+                    _row_mismatch(seq, what, key, rp.get(key), actual)
             checked += 1
         # a review entry of a case-event action always has its row (the workflow writes both);
         # other review entries (``Recorder.append_entry``) have none
         missing = sorted(
-            seq for seq, p in reviews.items() if seq not in seen and p.get("action") in _EVENTS
+            seq for seq, rp in reviews.items() if seq not in seen and rp.get("action") in _EVENTS
         )
         if missing:
             raise TamperError(
                 "review entry without its case event (row deleted)", seq=missing[0],
                 expected="a case_events row", actual=None,
             )  # fmt: skip
-        by_referral: dict[int, dict[str, dict[str, Any]]] = {}
-        for p in reviews.values():
-            ref_id = p.get("referral_id")
+        by_referral: dict[int, dict[str, ReviewPayload]] = {}
+        for rp in reviews.values():
+            ref_id = rp.get("referral_id")
             if isinstance(ref_id, int):
-                by_referral.setdefault(ref_id, {})[str(p.get("action"))] = p
+                by_referral.setdefault(ref_id, {})[str(rp.get("action"))] = rp
         for ref in s.execute(select(ReferralRow).order_by(ReferralRow.id)).scalars():
             facts = by_referral.get(ref.id, {})
             proposal = facts.get("propose_referral")

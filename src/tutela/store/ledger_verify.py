@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import func, select
@@ -24,7 +24,9 @@ from tutela.errors import InputError
 from tutela.ledger import (
     Checkpoint,
     EntryKind,
+    KeyRotatedPayload,
     LedgerEntry,
+    RetentionPurgePayload,
     TamperError,
     canonical_json,
     fingerprint,
@@ -83,7 +85,8 @@ def rotation_fingerprints(store: Store) -> list[str]:
         for (text,) in rows:
             p = json.loads(text)
             if isinstance(p, dict) and p.get("event") == KEY_ROTATED:
-                out += [str(p.get("old_fingerprint")), str(p.get("new_fingerprint"))]
+                rot = cast(KeyRotatedPayload, p)
+                out += [str(rot.get("old_fingerprint")), str(rot.get("new_fingerprint"))]
     return out
 
 
@@ -126,7 +129,8 @@ class _Rotation:
 
 
 def _rotation(entry: LedgerEntry) -> _Rotation:
-    p = entry.payload or {}
+    """The keys of a ``key_rotated`` entry (``KeyRotatedPayload``), checked; ``TamperError``."""
+    p = cast(KeyRotatedPayload, entry.payload or {})
     try:
         old = load_public_key(bytes.fromhex(str(p["old_public_key"])))
         new = load_public_key(bytes.fromhex(str(p["new_public_key"])))
@@ -218,7 +222,7 @@ def verify_ledger(
             ):
                 message_seqs.append(e.seq)
             elif e.kind is EntryKind.RETENTION_PURGE:
-                for item in p.get("messages", ()):
+                for item in cast(RetentionPurgePayload, p).get("messages", ()):
                     if isinstance(item, Mapping):
                         tombstones.add((item.get("conversation"), item.get("message_seq")))
             last = e

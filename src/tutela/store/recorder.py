@@ -26,8 +26,13 @@ from tutela.domain import Action, Attachment
 from tutela.errors import InputError
 from tutela.ledger import (
     Checkpoint,
+    DecisionPayload,
     EntryKind,
+    InboundPayload,
+    KeyRotatedPayload,
     LedgerEntry,
+    OutboundPayload,
+    RetentionPurgePayload,
     Signer,
     canonical_json,
     format_instant,
@@ -142,7 +147,7 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
         def _work(s: Session) -> MessageRecord:
             self._persona_of(s, conversation_id)  # NotFoundError for an unknown conversation
             seq = self._next_seq(s, conversation_id)
-            payload: dict[str, Any] = {
+            payload: InboundPayload = {
                 "message_seq": seq,
                 "contact_line": contact_line,
                 "author_sha256": _sha(author),
@@ -208,7 +213,7 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
         def _work(s: Session) -> MessageRecord:
             persona_id = self._persona_of(s, conversation_id)
             seq = self._next_seq(s, conversation_id)
-            payload: dict[str, Any] = {
+            payload: OutboundPayload = {
                 "message_seq": seq,
                 "author_sha256": _sha(persona_id),
                 "text_sha256": _sha(text),
@@ -314,21 +319,17 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
                     f"message {message_id} does not exist in conversation {conversation_id}"
                 )
             now = self._now()
-            entry = self._append(
-                s,
-                EntryKind.DECISION,
-                conversation_id,
-                {
-                    "message_seq": msg.seq,
-                    "after_line": after_line,
-                    "action": action_value,
-                    "risk": risk_text,
-                    "indicators": inds,
-                    "rule": rule,
-                    "reason": reason,
-                    "variant": variant,
-                },
-            )
+            payload: DecisionPayload = {
+                "message_seq": msg.seq,
+                "after_line": after_line,
+                "action": action_value,
+                "risk": risk_text,
+                "indicators": inds,
+                "rule": rule,
+                "reason": reason,
+                "variant": variant,
+            }
+            entry = self._append(s, EntryKind.DECISION, conversation_id, payload)
             res = s.connection().execute(
                 _INSERT_DECISION,
                 {
@@ -419,7 +420,7 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
             raise StoreError("no signer configured: nothing to rotate from")
         if new_signer.fingerprint() == old.fingerprint():
             raise InputError("the new signing key is the current key")
-        payload = {
+        payload: KeyRotatedPayload = {
             "event": ledger.KEY_ROTATED,
             "old_fingerprint": old.fingerprint(),
             "new_fingerprint": new_signer.fingerprint(),
@@ -465,18 +466,14 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
             if not rows:
                 return None
             now = self._now()
-            entry = self._append(
-                s,
-                EntryKind.RETENTION_PURGE,
-                None,
-                {
-                    "actor": actor,
-                    "reason": reason,
-                    "messages": [
-                        {"conversation": r.conversation_id, "message_seq": r.seq} for r in rows
-                    ],
-                },
-            )
+            payload: RetentionPurgePayload = {
+                "actor": actor,
+                "reason": reason,
+                "messages": [
+                    {"conversation": r.conversation_id, "message_seq": r.seq} for r in rows
+                ],
+            }
+            entry = self._append(s, EntryKind.RETENTION_PURGE, None, payload)
             for r in rows:
                 r.text = None
                 r.wire = None

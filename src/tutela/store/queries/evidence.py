@@ -19,13 +19,21 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tutela.errors import InputError
-from tutela.ledger import Checkpoint, EntryKind, LedgerEntry, Signer, format_instant
+from tutela.ledger import (
+    Checkpoint,
+    EntryKind,
+    ExportPayload,
+    LedgerEntry,
+    OperationCreatedPayload,
+    Signer,
+    format_instant,
+)
 from tutela.store import ledger
 from tutela.store.engine import Store
 from tutela.store.errors import NotFoundError, StoreError
@@ -131,8 +139,10 @@ def _operation_created_seqs(s: Session, op_ids: Sequence[int]) -> dict[int, int]
     )
     for seq, payload_text in rows:
         payload = json.loads(payload_text)
-        op = payload.get("operation_id")
-        if payload.get("event") == "operation_created" and op in op_ids:
+        if payload.get("event") != "operation_created":
+            continue
+        op = cast(OperationCreatedPayload, payload).get("operation_id")
+        if op is not None and op in op_ids:
             op_seqs.setdefault(int(op), int(seq))
     return op_seqs
 
@@ -237,7 +247,7 @@ def record_export(
     """
     from tutela.store.recorder import Recorder
 
-    payload: dict[str, Any] = {
+    payload: ExportPayload = {
         "case_id": case_id,
         "conversations": list(conversations),
         "operations": list(operations),
