@@ -168,12 +168,14 @@ def open_runtime(
     store: Store | None = None,
     clock: Callable[[], datetime] | None = None,
     checkpoint_every: int = 100,
+    demo: bool = False,
 ) -> Runtime:
     """Open the store at ``db_url`` (``None``: :func:`tutela.store.default_url`) with a recorder
     that signs checkpoints.
 
-    ``signer``: by default :func:`load_signer` (``key``, ``passphrase_file``; the key is created
-    when absent), loaded before the store is opened, so an unusable key leaves no database
+    ``signer``: by default :func:`load_signer` (``key``, ``passphrase_file``, ``demo``: a
+    demonstration run, signing key rule step 3; the key is created when absent), loaded before
+    the store is opened, so an unusable key leaves no database
     behind; a given ``Signer`` is used as it is; ``None`` records without signing (read-only
     commands, the benchmark). ``store``: an already open store of ``db_url`` to use instead of
     opening one. ``clock``: the recorder's clock (aware datetimes; default UTC now).
@@ -183,7 +185,9 @@ def open_runtime(
     opened or migrated.
     """
     url = resolve_url(db_url)
-    chosen = load_signer(url, key, passphrase_file=passphrase_file) if signer is _RULE else signer
+    chosen: Signer | None = signer
+    if signer is _RULE:
+        chosen = load_signer(url, key, passphrase_file=passphrase_file, demo=demo)
     opened = store if store is not None else open_store(url)
     recorder = Recorder(opened, signer=chosen, checkpoint_every=checkpoint_every, clock=clock)
     return Runtime(url=url, store=opened, recorder=recorder)
@@ -297,18 +301,21 @@ def build_live(
     signer: Signer | None = _RULE,
     store: Store | None = None,
     clock: Callable[[], datetime] | None = None,
+    demo: bool = False,
 ) -> LiveSystem:
     """Load detection (default :func:`load_detection`) and the policy (``policy`` YAML, else the
     packaged defaults) *before* the store is touched, then open the runtime
-    (:func:`open_runtime` with ``key``, ``signer``, ``store``, ``clock``) and continue the
-    deterrence rotation. Raises what those raise; a failed load leaves no database behind.
+    (:func:`open_runtime` with ``key``, ``signer``, ``store``, ``clock``, ``demo``: sign with
+    the demo key, signing key rule step 3) and continue the deterrence rotation; the chosen
+    signer is ``LiveSystem.runtime.signer``. Raises what those raise; a failed load leaves no
+    database behind.
     """
     from tutela.policy import load_policy
 
     det = detection if detection is not None else load_detection()
     det.tables  # noqa: B018  (built now: a failure leaves no database behind)
     params = load_policy(policy)
-    runtime = open_runtime(db_url, key=key, signer=signer, store=store, clock=clock)
+    runtime = open_runtime(db_url, key=key, signer=signer, store=store, clock=clock, demo=demo)
     try:
         return LiveSystem(runtime=runtime, detection=det, params=params)
     except BaseException:

@@ -1,4 +1,5 @@
-"""Case-workflow fixtures: a SQLite store with a signing recorder and users of each role."""
+"""Case-workflow fixtures: a SQLite store with a signing recorder (opened by
+``tutela.runtime.open_runtime``) and users of each role."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from cases_support import PASSWORD, Clock, Env
 from tutela.accounts.users import UserStore
 from tutela.cases.workflow import CaseWorkflow
 from tutela.ledger import Signer
-from tutela.store import Recorder, open_store
+from tutela.runtime import open_runtime
 
 
 @pytest.fixture
@@ -23,10 +24,12 @@ def fast_hasher() -> PasswordHasher:
 
 @pytest.fixture
 def env(tmp_path: Path, fast_hasher: PasswordHasher) -> Iterator[Env]:
-    store = open_store(f"sqlite:///{tmp_path / 'cases.db'}")
     clock = Clock()
-    signer = Signer.generate()
-    recorder = Recorder(store, signer=signer, checkpoint_every=5, clock=clock)
+    signer = Signer.generate()  # a throwaway key: these tests check what it signed
+    runtime = open_runtime(
+        f"sqlite:///{tmp_path / 'cases.db'}", signer=signer, checkpoint_every=5, clock=clock
+    )
+    store, recorder = runtime.store, runtime.recorder
     users = UserStore(store, recorder=recorder, hasher=fast_hasher, clock=clock)
     e = Env(
         store=store,

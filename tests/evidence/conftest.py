@@ -10,7 +10,7 @@ import pytest
 from _evidence_packages import Exported, build_case, copy_db
 
 from tutela.evidence import export_package
-from tutela.ledger import Signer
+from tutela.runtime import load_signer
 from tutela.store import open_store
 
 
@@ -35,7 +35,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
 def demo_package(demo_db: tuple[Path, int], tmp_path_factory: pytest.TempPathFactory) -> Exported:
     folder = copy_db(demo_db[0], tmp_path_factory.mktemp("demo-export"))
     url = f"sqlite:///{folder / 'tutela.db'}"
-    signer = Signer.load_or_create(folder / "signing-key.pem")
+    signer = load_signer(url, create=False)  # the database's own key, as ``tutela export``
     out = folder.parent / "demo-case.zip"
     with open_store(url) as store:
         export_package(store, demo_db[1], out, signer=signer, actor="analyst-a")

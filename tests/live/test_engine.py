@@ -6,49 +6,27 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from live_support import live_engine
 
 from tutela.connectors import InMemoryConnector, MemoryHub
-from tutela.detect.config import load_detection_config
-from tutela.detect.incremental import ScoringTables
-from tutela.detect.persistence import load_model
 from tutela.domain import MessageOrigin
 from tutela.errors import SafetyError
 from tutela.live.clock import SimulatedClock
-from tutela.live.engine import PersonaEngine
 from tutela.persona import load_persona
-from tutela.policy import Policy, VariantAssigner, load_policy
-from tutela.store import Recorder, open_store
+from tutela.runtime import Detection
 
 
-@pytest.fixture(scope="module")
-def tables() -> ScoringTables:
-    return ScoringTables(load_model(load_detection_config().model))
-
-
-def _engine(tmp_path: Path, tables: ScoringTables):
+def _engine(tmp_path: Path, detection: Detection):
+    """An engine on a new SQLite file, built by the runtime (``tutela.runtime.build_live``)."""
     clock = SimulatedClock()
-    store = open_store(f"sqlite:///{tmp_path / 'e.db'}")
-    recorder = Recorder(store, clock=clock.now)
-    params = load_policy(None)
     hub = MemoryHub(now=clock.now)
-    persona = load_persona("gb-ellie")
-    conn = InMemoryConnector(hub, account=persona.id, now=clock.now)
-    engine = PersonaEngine(
-        recorder=recorder,
-        connector=conn,
-        persona=persona,
-        operation_id=recorder.ensure_demo_operation().id,
-        policy=Policy(params),
-        assigner=VariantAssigner(params),
-        tables=tables,
-        rule=load_detection_config().warning_rule,
-        clock=clock,
-    )
-    return store, recorder, hub, conn, engine
+    conn = InMemoryConnector(hub, account="gb-ellie", now=clock.now)
+    system, engine = live_engine(f"sqlite:///{tmp_path / 'e.db'}", conn, detection, clock=clock)
+    return system.store, system.recorder, hub, conn, engine
 
 
-def test_send_refuses_text_the_guard_did_not_release(tmp_path, tables) -> None:
-    store, _, hub, conn, engine = _engine(tmp_path, tables)
+def test_send_refuses_text_the_guard_did_not_release(tmp_path, detection) -> None:
+    store, _, hub, conn, engine = _engine(tmp_path, detection)
 
     async def go() -> None:
         await conn.start()
@@ -67,8 +45,8 @@ def test_send_refuses_text_the_guard_did_not_release(tmp_path, tables) -> None:
     store.close()
 
 
-def test_media_is_recorded_as_metadata_and_flagged(tmp_path, tables) -> None:
-    store, recorder, hub, conn, engine = _engine(tmp_path, tables)
+def test_media_is_recorded_as_metadata_and_flagged(tmp_path, detection) -> None:
+    store, recorder, hub, conn, engine = _engine(tmp_path, detection)
 
     async def go():
         await conn.start()
@@ -87,8 +65,8 @@ def test_media_is_recorded_as_metadata_and_flagged(tmp_path, tables) -> None:
     store.close()
 
 
-def test_every_inbound_is_recorded_before_the_decision(tmp_path, tables, monkeypatch) -> None:
-    store, recorder, hub, conn, engine = _engine(tmp_path, tables)
+def test_every_inbound_is_recorded_before_the_decision(tmp_path, detection, monkeypatch) -> None:
+    store, recorder, hub, conn, engine = _engine(tmp_path, detection)
 
     def explode(*args, **kwargs):
         raise RuntimeError("policy crashed")
@@ -109,12 +87,12 @@ def test_every_inbound_is_recorded_before_the_decision(tmp_path, tables, monkeyp
     store.close()
 
 
-def test_operator_takeover_goes_through_the_guard_twice(tmp_path, tables) -> None:
+def test_operator_takeover_goes_through_the_guard_twice(tmp_path, detection) -> None:
     from tutela.live.takeover import OperatorOutbox
     from tutela.persona import OutgoingGuard
     from tutela.store.models import OperatorMessageRow
 
-    store, recorder, hub, conn, engine = _engine(tmp_path, tables)
+    store, recorder, hub, conn, engine = _engine(tmp_path, detection)
     outbox = OperatorOutbox(store)
     guard = OutgoingGuard(load_persona("gb-ellie"))
 
@@ -156,10 +134,10 @@ def test_operator_takeover_goes_through_the_guard_twice(tmp_path, tables) -> Non
     store.close()
 
 
-def test_repeat_contact_across_platforms_via_disclosed_email(tmp_path, tables) -> None:
+def test_repeat_contact_across_platforms_via_disclosed_email(tmp_path, detection) -> None:
     import dataclasses
 
-    store, recorder, hub, conn, engine = _engine(tmp_path, tables)
+    store, recorder, hub, conn, engine = _engine(tmp_path, detection)
     lines = ["hi", "how old are you", "my email is tom.r@example.com", "turn on your webcam"]
 
     async def talk(platform: str, contact_id: str) -> list:

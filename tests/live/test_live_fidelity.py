@@ -22,19 +22,16 @@ from tutela.connectors import Identity, InboundMessage, InMemoryConnector, Memor
 from tutela.connectors.base import Capabilities, OwnMessage
 from tutela.connectors.irc import IrcConnector
 from tutela.connectors.xmpp import XmppConnector
-from tutela.detect.config import load_detection_config
-from tutela.detect.incremental import ScoringTables
-from tutela.detect.persistence import load_model
 from tutela.ledger import Signer
 from tutela.live.clock import SimulatedClock
-from tutela.live.engine import PersonaEngine
-from tutela.persona import load_persona
-from tutela.policy import Policy, VariantAssigner, load_policy
-from tutela.store import Recorder, Store, iter_ledger, open_store, verify_store
+from tutela.runtime import Detection
+from tutela.store import Recorder, Store, iter_ledger, verify_store
 
 _TESTS = str(Path(__file__).resolve().parents[1])
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
+
+from live_support import live_engine  # noqa: E402
 
 from connector_clients import IrcContact, XmppContact, eventually, run  # noqa: E402
 from servers import miniircd_server, prosody_server  # noqa: E402
@@ -51,32 +48,15 @@ class DurableMemory(InMemoryConnector):
     )
 
 
-@pytest.fixture(scope="module")
-def tables() -> ScoringTables:
-    return ScoringTables(load_model(load_detection_config().model))
-
-
 def _engine(
-    store: Store, connector: Any, tables: ScoringTables, clock: Any = None, signer: Any = None
+    db: str | Store, connector: Any, detection: Detection, clock: Any = None, signer: Any = None
 ):
-    if clock is not None:
-        recorder = Recorder(store, signer=signer, clock=clock.now)
-    else:
-        recorder = Recorder(store, signer=signer)
-    params = load_policy(None)
-    engine = PersonaEngine(
-        recorder=recorder,
-        connector=connector,
-        persona=load_persona(PERSONA),
-        operation_id=recorder.ensure_demo_operation().id,
-        policy=Policy(params),
-        assigner=VariantAssigner(params),
-        tables=tables,
-        rule=load_detection_config().warning_rule,
-        clock=clock,
-        delay_scale=0.0,
+    """A recorder and an engine built by the runtime (``tutela.runtime.build_live``) on ``db``, a
+    SQLite URL (a new system) or the open store of one: a restarted process on that database."""
+    system, engine = live_engine(
+        db, connector, detection, clock=clock, signer=signer, delay_scale=0.0
     )
-    return recorder, engine
+    return system.recorder, engine
 
 
 def _msg(text: str, pid: str | None, **kw: Any) -> InboundMessage:
@@ -96,12 +76,12 @@ def _messages(recorder: Recorder) -> list:
 
 
 @pytest.fixture
-def memory(tmp_path: Path, tables: ScoringTables) -> Iterator[SimpleNamespace]:
+def memory(tmp_path: Path, detection: Detection) -> Iterator[SimpleNamespace]:
     clock = SimulatedClock(T0)
     hub = MemoryHub(now=clock.now)
-    store = open_store(f"sqlite:///{tmp_path / 'f.db'}")
     conn = DurableMemory(hub, account=PERSONA, now=clock.now)
-    recorder, engine = _engine(store, conn, tables, clock)
+    recorder, engine = _engine(f"sqlite:///{tmp_path / 'f.db'}", conn, detection, clock)
+    store = recorder.store
     yield SimpleNamespace(
         store=store, hub=hub, conn=conn, recorder=recorder, engine=engine, clock=clock
     )
@@ -141,7 +121,7 @@ def test_second_delivery_is_recorded_and_answered_once(memory) -> None:
     assert sum(1 for e in iter_ledger(store) if e.kind.value == "decision") == 1
 
 
-def test_duplicate_after_a_restart_is_dropped(memory, tables) -> None:
+def test_duplicate_after_a_restart_is_dropped(memory, detection) -> None:
     store, conn, recorder, engine, clock = (
         memory.store,
         memory.conn,
@@ -154,7 +134,7 @@ def test_duplicate_after_a_restart_is_dropped(memory, tables) -> None:
         await conn.start()
         assert await engine.handle(_msg("hello", "id-7")) is not None
         # a new process: a new engine on the same store, the server replays the message
-        _, engine2 = _engine(store, conn, tables, clock)
+        _, engine2 = _engine(store, conn, detection, clock)
         await engine2.resume()
         assert await engine2.handle(_msg("hello", "id-7")) is None
         assert engine2.duplicates_dropped == 1
@@ -182,12 +162,12 @@ def test_reused_id_with_other_words_and_messages_without_id_are_recorded(memory)
     assert [m.text for m in _messages(recorder) if m.direction == "in"] == ["one", "two", "x", "x"]
 
 
-def test_ids_that_are_not_durable_are_never_deduplicated(tmp_path: Path, tables) -> None:
+def test_ids_that_are_not_durable_are_never_deduplicated(tmp_path: Path, detection) -> None:
     clock = SimulatedClock(T0)
     hub = MemoryHub(now=clock.now)
-    store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
     conn = InMemoryConnector(hub, account=PERSONA, now=clock.now)  # ids restart per process
-    recorder, engine = _engine(store, conn, tables, clock)
+    recorder, engine = _engine(f"sqlite:///{tmp_path / 'm.db'}", conn, detection, clock)
+    store = recorder.store
 
     async def go() -> None:
         await conn.start()
@@ -293,11 +273,12 @@ def miniircd(tmp_path_factory) -> Iterator[Any]:
 class _Live:
     """An engine on a real connector, run in the background, with its own store."""
 
-    def __init__(self, tmp_path: Path, connector: Any, tables: ScoringTables) -> None:
-        self.store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
+    def __init__(self, tmp_path: Path, connector: Any, detection: Detection) -> None:
         self.connector = connector
         self.signer = Signer.generate()
-        self.recorder, self.engine = _engine(self.store, connector, tables, signer=self.signer)
+        url = f"sqlite:///{tmp_path / 'live.db'}"
+        self.recorder, self.engine = _engine(url, connector, detection, signer=self.signer)
+        self.store = self.recorder.store
         self.task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> _Live:
@@ -318,7 +299,7 @@ class _Live:
 
 
 @pytest.mark.network
-def test_prosody_blank_duplicate_offline_own_line_and_forgery(prosody, tmp_path, tables) -> None:
+def test_prosody_blank_duplicate_offline_own_line_and_forgery(prosody, tmp_path, detection) -> None:
     for user in ("emia", "ebob", "eeve"):
         prosody.register(user, PW)
     mia, bob, eve = (prosody.jid(u) for u in ("emia", "ebob", "eeve"))
@@ -333,7 +314,7 @@ def test_prosody_blank_duplicate_offline_own_line_and_forgery(prosody, tmp_path,
             jid=mia + "/tutela", password=PW, host=prosody.host, port=prosody.port,
             allow_plaintext=True, connect_timeout=10.0,
         )  # fmt: skip
-        async with _Live(tmp_path, persona, tables) as live:
+        async with _Live(tmp_path, persona, detection) as live:
             assert await contact.next_body(timeout=15)  # the persona answers the offline line
             contact.send_raw(f"<message to='{mia}' type='chat'><body> \t </body></message>")
             dup = (
@@ -381,12 +362,12 @@ def test_prosody_blank_duplicate_offline_own_line_and_forgery(prosody, tmp_path,
 
 
 @pytest.mark.network
-def test_irc_lines_recorded_in_order_and_cp1252_stored(miniircd, tmp_path, tables) -> None:
+def test_irc_lines_recorded_in_order_and_cp1252_stored(miniircd, tmp_path, detection) -> None:
     async def go() -> None:
         persona = IrcConnector(
             host=miniircd.host, port=miniircd.port, nick="lmia", rate=50.0, connect_timeout=10
         )
-        async with _Live(tmp_path, persona, tables) as live:
+        async with _Live(tmp_path, persona, detection) as live:
             contact = await IrcContact(miniircd.host, miniircd.port, "lbob").start()
             assert contact.writer is not None
             t0 = time.monotonic()
@@ -422,7 +403,7 @@ def _own(contact: str, text: str, pid: str, minutes: int = 1) -> OwnMessage:
 
 
 @pytest.mark.parametrize("flag", ["answer", "other_device"])
-def test_resume_does_not_answer_a_message_not_to_be_answered(memory, tables, flag) -> None:
+def test_resume_does_not_answer_a_message_not_to_be_answered(memory, detection, flag) -> None:
     store, conn, recorder, engine = memory.store, memory.conn, memory.recorder, memory.engine
     contact = memory.hub.client("c1")
     flags = {flag: flag != "answer"}  # answer=False, or other_device=True
@@ -441,7 +422,7 @@ def test_resume_does_not_answer_a_message_not_to_be_answered(memory, tables, fla
             received_at=msg.received_at, platform_msg_id="a2", contact_line=live.contact_lines,
             answer=msg.answer,
         )  # fmt: skip
-        _, restarted = _engine(store, conn, tables, memory.clock)
+        _, restarted = _engine(store, conn, detection, memory.clock)
         done = await restarted.resume()
         assert [h.inbound.text for h in done] == ["are you alone?"]
         assert done[0].replies == () and done[0].decision is not None
@@ -577,7 +558,7 @@ def test_a_blank_line_is_neither_recorded_nor_answered(memory) -> None:
     assert _messages(recorder) == [] and engine.blank_ignored == 1
 
 
-def test_a_restart_remembers_a_conversation_in_its_quiet_period(memory, tables) -> None:
+def test_a_restart_remembers_a_conversation_in_its_quiet_period(memory, detection) -> None:
     """A line minutes after the conversation ended (e.g. after a deterrence warning) belongs to
     that ended conversation after a restart too: no new conversation, no persona reply."""
     store, conn, recorder, engine = memory.store, memory.conn, memory.recorder, memory.engine
@@ -589,7 +570,7 @@ def test_a_restart_remembers_a_conversation_in_its_quiet_period(memory, tables) 
         await contact.next_reply(timeout=1)
         recorder.end_conversation(first.conversation_id, ended_at=T0 + timedelta(minutes=1))
         engine.sessions.live[("memory", PERSONA, "c1", None)].ended_at = T0 + timedelta(minutes=1)
-        _, restarted = _engine(store, conn, tables, memory.clock)
+        _, restarted = _engine(store, conn, detection, memory.clock)
         await restarted.resume()
         again = await restarted.handle(
             _msg("sorry, can we still chat?", "q2", received_at=T0 + timedelta(minutes=4))
