@@ -110,15 +110,25 @@ def test_an_unusable_key_leaves_no_database(tmp_path: Path) -> None:
     assert not db.exists()
 
 
-def test_cli_recorders_sign_checkpoints(tmp_path: Path, production: Path) -> None:
-    """Issue 8: the case commands' recorders had no signer, so they never signed a checkpoint."""
+def _sign_ledger(url: str, key: Path | None = None) -> str:
+    """Give the ledger at ``url`` a checkpoint signed by ``key`` (the rule's key without one)."""
+    with open_runtime(url, key=key) as rt:
+        rt.recorder.append_entry("review", None, {"case_id": 1, "action": "note"})
+        checkpoint = rt.recorder.checkpoint()
+        assert checkpoint is not None
+        return checkpoint.key_fingerprint
+
+
+def test_cli_recorders_sign_with_the_ledgers_key(tmp_path: Path, production: Path) -> None:
+    """Issue 8: the case commands' recorders had no signer, so they never signed a checkpoint;
+    they sign now, with the key the ledger is signed with."""
     from tutela.cli.cases import _recorder
 
     url, _ = _demo_url(tmp_path)
+    fingerprint = _sign_ledger(url)
     rec = _recorder(url)
     try:
-        assert rec.signer is not None
-        assert rec.signer.fingerprint() == load_signer(url, create=False).fingerprint()
+        assert rec.signer is not None and rec.signer.fingerprint() == fingerprint
         rec.append_entry("review", None, {"case_id": 1, "action": "note"})
         assert rec.checkpoint() is not None
     finally:
@@ -128,17 +138,70 @@ def test_cli_recorders_sign_checkpoints(tmp_path: Path, production: Path) -> Non
         assert listing.signer is None
     finally:
         listing.store.close()
+    assert not production.exists()
 
 
-def test_dashboard_recorder_signs_checkpoints(tmp_path: Path, production: Path) -> None:
-    """Issue 8: the dashboard's recorder had no signer; it signs with the export key now."""
+def test_cli_recorders_never_sign_with_another_key(tmp_path: Path, production: Path) -> None:
+    """A ``tutela run`` that signs with its own ``signing_key:`` and CLI commands beside it on one
+    database: the CLI must never add a checkpoint by the key its rule finds (the user's ledger
+    key), which would make ``tutela ledger verify`` report the ledger as tampered."""
+    from tutela.cli.cases import _recorder
+    from tutela.store import verify_store
+
+    url = f"sqlite:///{tmp_path / 'prod.db'}"
+    run_key = tmp_path / "run-signing-key.pem"
+    fingerprint = _sign_ledger(url, run_key)
+    Signer.load_or_create(production)  # the rule's key exists too, and is another key
+    rec = _recorder(url)
+    try:
+        assert rec.signer is None
+        for i in range(rec.checkpoint_every + 5):  # past an automatic checkpoint
+            rec.record_audit("cli:test", "user_added", f"user:{i}", {"i": i})
+        assert {c.key_fingerprint for c in iter_checkpoints(rec.store)} == {fingerprint}
+        verify_store(rec.store, Signer.load(run_key).public_key_bytes())  # raises if tampered
+    finally:
+        rec.store.close()
+
+
+def test_cli_recorders_need_no_passphrase_and_create_no_key(
+    tmp_path: Path, production: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tutela.cli.cases import _recorder
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    rec = _recorder(url)  # a fresh database: nothing signed it yet
+    try:
+        assert rec.signer is None
+    finally:
+        rec.store.close()
+    assert not production.exists()  # no production key made by an account command
+    Signer.create(production, passphrase="pass phrase")
+    monkeypatch.setenv("TUTELA_KEY_PASSPHRASE", "pass phrase")
+    _sign_ledger(url)
+    monkeypatch.delenv("TUTELA_KEY_PASSPHRASE")
+    rec = _recorder(url)  # the ledger's key, protected, and no passphrase: records unsigned
+    try:
+        assert rec.signer is None
+        rec.record_audit("cli:test", "user_added", "user:1", {})
+    finally:
+        rec.store.close()
+
+
+def test_dashboard_recorder_signs_with_the_ledgers_key(tmp_path: Path, production: Path) -> None:
+    """Issue 8: the dashboard's recorder had no signer; it signs with the ledger's key now, and
+    the export key is the runtime rule's (``signing_key_path`` here)."""
     from tutela.web.services import Services
     from tutela.web.settings import WebSettings
 
     key = tmp_path / "dashboard-key.pem"
-    settings = WebSettings(
-        db_url=f"sqlite:///{tmp_path / 'web.db'}", session_secret="s" * 64, signing_key_path=key
-    )
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    settings = WebSettings(db_url=url, session_secret="s" * 64, signing_key_path=key)
+    services = Services.from_settings(settings)
+    try:  # nothing has signed this ledger yet: the dashboard does not start it
+        assert services.recorder.signer is None
+    finally:
+        services.close()
+    _sign_ledger(url, key)
     services = Services.from_settings(settings)
     try:
         assert services.recorder.signer is not None
@@ -229,6 +292,9 @@ _PENDING = {
     ("live/demo.py", "load_signer"),
     # loads the key before creating the --out folder, then open_runtime(url, signer=signer)
     ("cli/evidence.py", "load_signer"),
+    # the export key by the runtime's rule, loaded on the first export (the export refuses a key
+    # that did not sign the ledger); the dashboard's recorder itself signs with LEDGER_KEY
+    ("web/services.py", "load_signer"),
 }
 
 

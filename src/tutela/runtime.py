@@ -49,6 +49,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import structlog
+
 from tutela.ledger import signing
 from tutela.ledger.signing import Signer
 from tutela.store import Recorder, Store, default_url, open_store
@@ -157,6 +159,50 @@ class Runtime:
 
 
 _RULE: Any = object()  # "choose the signer by the rule", the default of ``signer=``
+LEDGER_KEY: Any = object()
+"""``open_runtime(signer=LEDGER_KEY)``: sign only with the key this ledger is signed with now
+(:func:`ledger_signer`); for the writers beside the process that holds the key (the dashboard,
+the CLI's account, operation, case and research commands)."""
+
+log = structlog.get_logger(__name__)
+
+
+def ledger_signer(
+    store: Store,
+    db_url: str | None = None,
+    key: PathLike | None = None,
+    *,
+    passphrase_file: PathLike | None = None,
+) -> Signer | None:
+    """The signer of :func:`signing_key_path` if, and only if, it already signs this ledger:
+    its fingerprint is that of the ledger's latest checkpoint or latest key rotation
+    (:func:`tutela.store.queries.signing.ledger_key_fingerprints`). ``None`` otherwise: the key
+    file is absent (never created here), cannot be loaded without a prompt (a protected key
+    without ``passphrase_file`` or ``$TUTELA_KEY_PASSPHRASE``), or is another key, e.g. when
+    ``tutela run`` signs with the explicit ``signing_key:`` of its run configuration while the
+    dashboard's rule finds the user's default key.
+
+    Why: a checkpoint by any key but the ledger's makes ``tutela ledger verify`` report the
+    ledger as tampered, for good (checkpoints are append-only). Entries written without a
+    signer are covered by the next checkpoint of the process that holds the ledger's key, or by
+    the checkpoint an export signs. Never raises for an unusable key; logs why it signs nothing.
+    """
+    from tutela.ledger.errors import SigningKeyError
+    from tutela.store.queries.signing import ledger_key_fingerprints
+
+    path = signing_key_path(db_url, key)
+    if not path.is_file():
+        return None
+    try:
+        secret = None if passphrase_file is None else signing.read_passphrase_file(passphrase_file)
+        candidate = Signer.load(path, passphrase=secret)
+    except SigningKeyError as e:
+        log.warning("ledger.not_signing", reason=str(e))
+        return None
+    if candidate.fingerprint() not in ledger_key_fingerprints(store):
+        log.info("ledger.not_signing", reason="the key is not the key this ledger is signed with")
+        return None
+    return candidate
 
 
 def open_runtime(
@@ -175,10 +221,11 @@ def open_runtime(
 
     ``signer``: by default :func:`load_signer` (``key``, ``passphrase_file``, ``demo``: a
     demonstration run, signing key rule step 3; the key is created when absent), loaded before
-    the store is opened, so an unusable key leaves no database
-    behind; a given ``Signer`` is used as it is; ``None`` records without signing (read-only
-    commands, the benchmark). ``store``: an already open store of ``db_url`` to use instead of
-    opening one. ``clock``: the recorder's clock (aware datetimes; default UTC now).
+    the store is opened, so an unusable key leaves no database behind; :data:`LEDGER_KEY`: only
+    the key this ledger is signed with, if it is at hand (:func:`ledger_signer`; never created
+    or prompted for); a given ``Signer`` is used as it is; ``None`` records without signing
+    (read-only commands, the benchmark). ``store``: an already open store of ``db_url`` to use
+    instead of opening one. ``clock``: the recorder's clock (aware datetimes; default UTC now).
     ``checkpoint_every``: entries between automatic checkpoints (0: only explicit ones).
 
     Raises ``SigningKeyError`` for an unusable key, ``StoreError`` for a database that cannot be
@@ -189,6 +236,8 @@ def open_runtime(
     if signer is _RULE:
         chosen = load_signer(url, key, passphrase_file=passphrase_file, demo=demo)
     opened = store if store is not None else open_store(url)
+    if signer is LEDGER_KEY:
+        chosen = ledger_signer(opened, url, key, passphrase_file=passphrase_file)
     recorder = Recorder(opened, signer=chosen, checkpoint_every=checkpoint_every, clock=clock)
     return Runtime(url=url, store=opened, recorder=recorder)
 

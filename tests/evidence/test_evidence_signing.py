@@ -150,6 +150,7 @@ def test_demo_key_paths(tmp_path: Path) -> None:
 def test_demo_on_a_reused_db_never_signs_with_the_production_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from tutela.ledger.signing import key_path_for_db
     from tutela.live.demo import Scenario, run_demo
     from tutela.store import iter_checkpoints, open_store
 
@@ -173,6 +174,9 @@ def test_demo_on_a_reused_db_never_signs_with_the_production_key(
         rec.checkpoint()
     with pytest.raises(InputError, match="signed by another key"):
         run_demo(Scenario(lines=("hi",)), db_url=f"sqlite:///{prod}")
+    # ... and leaves no demo key beside it, which the signing-key rule would pick next
+    assert not prod.with_name("tutela.db.demo-signing-key.pem").exists()
+    assert key_path_for_db(f"sqlite:///{prod}") is None
 
 
 @pytest.mark.parametrize("passphrase", ["x" * 1024, "caf\udce9"])

@@ -40,12 +40,13 @@ def _cli_actor() -> str:
 
 def _recorder(db: str | None, *, sign: bool = True) -> Any:
     """The recorder of ``db`` (``None``: ``TUTELA_DB`` or the user data dir), built by
-    :func:`tutela.runtime.open_runtime`: it signs checkpoints with the database's key by the
-    runtime's rule; ``sign=False`` for the listings, which write nothing (no key is loaded,
-    so a protected key needs no passphrase to list)."""
-    from tutela.runtime import open_runtime
+    :func:`tutela.runtime.open_runtime`: it signs checkpoints only with the key the ledger is
+    signed with, when that key is at hand (``tutela.runtime.LEDGER_KEY``: never created, never
+    prompted for, never another key); ``sign=False`` for the listings and dry runs, which write
+    nothing (no key is looked at)."""
+    from tutela.runtime import LEDGER_KEY, open_runtime
 
-    return (open_runtime(db) if sign else open_runtime(db, signer=None)).recorder
+    return open_runtime(db, signer=LEDGER_KEY if sign else None).recorder
 
 
 def _instant(text: str | None, option: str) -> datetime | None:
@@ -309,7 +310,7 @@ def cases_retention(
     ``retention_purge`` tombstone stays in the ledger, which keeps verifying)."""
     from tutela.cases.workflow import CaseWorkflow
 
-    rec = _recorder(db)
+    rec = _recorder(db, sign=not dry_run)
     try:
         ids = CaseWorkflow(rec).purge_expired(retention_days=days, dry_run=dry_run)
     finally:

@@ -132,7 +132,7 @@ def export(
     """
     from tutela.errors import PermissionDenied
     from tutela.research import export_research, load_or_create_key
-    from tutela.runtime import open_runtime
+    from tutela.runtime import LEDGER_KEY, open_runtime
 
     if role is not None:
         raise InputError(
@@ -142,8 +142,8 @@ def export(
         raise PermissionDenied("--include-text needs --user NAME (an active supervisor)")
     check_output_path(out, folder=True)
     key = load_or_create_key(key_file)
-    # the audit entries are signed by the database's key (tutela.runtime), as every writer's
-    with open_runtime(db) as runtime:
+    # the audit entries are signed only by the ledger's own key (tutela.runtime.LEDGER_KEY)
+    with open_runtime(db, signer=LEDGER_KEY) as runtime:
         recorder = runtime.recorder
         actor = _login(recorder, user, password_stdin, totp_code) if user is not None else None
         try:

@@ -32,7 +32,14 @@ from tutela.errors import InputError
 from tutela.ledger.signing import DEMO_FOLDER_PREFIX, Signer
 from tutela.live.clock import Clock, SimulatedClock, WallClock
 from tutela.live.engine import PersonaEngine
-from tutela.runtime import Detection, build_live, load_detection, load_signer, select_persona
+from tutela.runtime import (
+    Detection,
+    build_live,
+    load_detection,
+    load_signer,
+    select_persona,
+    signing_key_path,
+)
 from tutela.safeload import loads_json
 from tutela.store import Store
 
@@ -132,11 +139,20 @@ async def _run(
     lang = scenario.lang if scenario.lang in persona.languages else None
     detection = detection if detection is not None else load_detection()
     # the demo key (tutela.runtime, signing key rule step 3), never the production key
+    key_path = signing_key_path(db_url, demo=True)
+    made_key = not key_path.exists()
     signer = load_signer(db_url, demo=True)
     system = build_live(db_url, detection=detection, signer=signer, clock=clock.now)
     store, recorder = system.store, system.recorder
     try:
-        _check_demo_ledger(store, signer)
+        try:
+            _check_demo_ledger(store, signer)
+        except InputError:
+            # refused before anything was written: leave no demo key beside that database, or
+            # the signing-key rule (step 2) would pick it for the database's next writer
+            if made_key:
+                key_path.unlink(missing_ok=True)
+            raise
         operation = recorder.ensure_demo_operation()
         hub = MemoryHub(now=clock.now)
         connector = InMemoryConnector(hub, account=persona.id, now=clock.now)

@@ -5,11 +5,13 @@ Sessions and the throttle live in the database (``web_sessions``, ``login_thrott
 ``tutela serve`` processes over one database share them; only the argon2 concurrency bound is per
 process (``argon2_max_concurrency`` slots in each).
 
-The store and the recorder are built by :func:`tutela.runtime.open_runtime`, so the dashboard's
-recorder signs checkpoints (every ``checkpoint_every`` entries, and each export) with the key the
-runtime's rule chooses: ``WebSettings.signing_key_path``, else the database's own key (a demo
-database's key beside it), else the user's ledger key. The key is loaded when the app is built:
-an unusable key (a wrong or missing passphrase) stops ``tutela serve`` before it listens.
+The store and the recorder are built by :func:`tutela.runtime.open_runtime`. The dashboard's
+recorder signs checkpoints only with the key the ledger is already signed with, when it is at
+hand (``tutela.runtime.LEDGER_KEY``): a dashboard beside a ``tutela run`` that signs with its own
+``signing_key:`` must never add checkpoints by another key, which would make the ledger read as
+tampered. The export key (:attr:`Services.signer`) follows the runtime's rule
+(``WebSettings.signing_key_path``, else the database's own key, else the user's ledger key) and
+is loaded on the first export; the export refuses a key that did not sign the ledger.
 
 Nothing here decides anything: the workflow (``tutela.cases.workflow``) holds the rules.
 """
@@ -21,7 +23,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from tutela.live.takeover import OperatorOutbox
-from tutela.runtime import open_runtime
+from tutela.runtime import LEDGER_KEY, open_runtime
 from tutela.store import Recorder, Store
 from tutela.web.sessions import SessionStore
 from tutela.web.settings import WebSettings
@@ -48,13 +50,14 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: WebSettings, *, store: Store | None = None) -> Services:
-        """Load the signing key, open the store (migrating it; or use ``store``, already open
-        on ``settings.db_url``) and build the parts over it (:func:`tutela.runtime.open_runtime`).
+        """Open the store (migrating it; or use ``store``, already open on
+        ``settings.db_url``) and build the parts over it (:func:`tutela.runtime.open_runtime`).
 
-        Raises ``SigningKeyError`` for an unusable key, ``StoreError`` for a database that cannot
-        be opened.
+        Raises ``StoreError`` for a database that cannot be opened.
         """
-        runtime = open_runtime(settings.db_url, key=settings.signing_key_path, store=store)
+        runtime = open_runtime(
+            settings.db_url, key=settings.signing_key_path, store=store, signer=LEDGER_KEY
+        )
         store = runtime.store
         return cls(
             settings=settings,
@@ -91,15 +94,13 @@ class Services:
 
         return CaseWorkflow(self.recorder)
 
-    @property
+    @cached_property
     def signer(self) -> Signer:
-        """The key that signs the recorder's checkpoints and the exports (module docstring)."""
-        signer = self.recorder.signer
-        if signer is None:  # a Services built by hand around an unsigned recorder
-            from tutela.store import StoreError
+        """The key that signs exports, by the runtime's rule (module docstring), loaded (or
+        created) on first use. Raises ``SigningKeyError`` for an unusable key."""
+        from tutela.runtime import load_signer
 
-            raise StoreError("no signer configured: cannot sign an export")
-        return signer
+        return load_signer(self.settings.db_url, self.settings.signing_key_path)
 
     def close(self) -> None:
         self.store.close()
