@@ -49,7 +49,7 @@ def serve(
         False, "--cookie-secure", help="Mark cookies Secure (serve over HTTPS via a proxy)."
     ),
 ) -> None:
-    """Run the analyst dashboard (log in with an account made by the cases tooling)."""
+    """Run the analyst dashboard (log in with an account made by ``tutela users add``)."""
     import uvicorn
 
     from tutela.web.app import create_app
