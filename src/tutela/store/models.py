@@ -264,7 +264,7 @@ class UserRow(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(300))
-    totp_secret: Mapped[str | None] = mapped_column(String(400))  # encrypted (see tutela.accounts.users)
+    totp_secret: Mapped[str | None] = mapped_column(String(400))  # encrypted (tutela.accounts)
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime]
     session_epoch: Mapped[int] = mapped_column(Integer, server_default="0")
