@@ -20,6 +20,8 @@ Run configuration (YAML, validated; unknown keys are errors)::
         connectors:
           - {kind: xmpp, jid: daan@example.org, password: "...", rooms: [...], nick: daan}
           - {kind: irc, host: irc.example.org, port: 6697, tls: true, nick: daan13, channels: [...]}
+          - {kind: matrix, homeserver: "https://matrix.example.org", user_id: "@daan:example.org",
+             password: "..."}
 
 Personas only run inside an active operation (now between ``starts_at`` and ``ends_at``).
 The store, the signing key (``signing_key``, else the rule of :mod:`tutela.runtime`: the key
