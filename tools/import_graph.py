@@ -71,12 +71,12 @@ def imports_of(path: Path, src: Path = SRC) -> set[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            found.add(target)
-            # ``from tutela.store import models`` imports a module, not a name.
+            # ``from tutela.store import ledger`` imports the module ``tutela.store.ledger``
+            # (as ``from tutela.store.ledger import x`` does), not a name of the package's
+            # ``__init__``; a name that is no module is taken from the ``__init__``.
             for alias in node.names:
                 candidate = f"{target}.{alias.name}"
-                if _module_path(candidate, src) is not None:
-                    found.add(candidate)
+                found.add(candidate if _module_path(candidate, src) is not None else target)
     return {item for item in found if item == ROOT_PACKAGE or item.startswith(ROOT_PACKAGE + ".")}
 
 
