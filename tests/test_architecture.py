@@ -86,6 +86,11 @@ def test_no_import_cycle_between_packages() -> None:
     assert graph.cycles(graph.package_graph(SRC)) == []
 
 
+def test_no_import_cycle_between_modules() -> None:
+    # inside a package too: a cycle hidden in a function-local import is still a cycle
+    assert graph.cycles(graph.module_graph(SRC)) == []
+
+
 def test_packages_import_only_lower_layers() -> None:
     wrong = []
     for source, targets in graph.package_graph(SRC).items():
