@@ -361,3 +361,18 @@ def test_the_builder_scan_sees_direct_calls(tmp_path: Path) -> None:
         ("probe.py", "load_signer", 5),
         ("probe.py", "PersonaEngine", 6),
     }
+
+
+def test_require_ledger_key(tmp_path: Path) -> None:
+    from tutela.runtime import require_ledger_key
+
+    first, second = Signer.generate(), Signer.generate()
+    with open_runtime(f"sqlite:///{tmp_path / 'l.db'}", signer=None) as rt:
+        require_ledger_key(rt.store, second)  # nothing signed yet: any key may start it
+        rt.recorder.signer = first
+        rt.recorder.append_entry("review", None, {"case_id": 1, "action": "note"})
+        rt.recorder.checkpoint()
+        require_ledger_key(rt.store, first)
+        require_ledger_key(rt.store, None)  # signs nothing
+        with pytest.raises(SigningKeyError, match="signed by another key"):
+            require_ledger_key(rt.store, second)

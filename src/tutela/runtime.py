@@ -167,6 +167,30 @@ the CLI's account, operation, case and research commands)."""
 log = structlog.get_logger(__name__)
 
 
+def require_ledger_key(store: Store, signer: Signer | None) -> None:
+    """Refuse to sign this ledger with a key that is not the one it is signed with now.
+
+    For the processes that hold a key of their own and sign every ``checkpoint_every`` entries
+    (``tutela run``, ``tutela analyze --operation``): a checkpoint by another key makes
+    ``tutela ledger verify`` report the ledger as tampered, for good. A ledger nothing has signed
+    yet accepts any key (the first signer sets it); ``signer=None`` signs nothing and passes.
+
+    Raises ``SigningKeyError`` naming both fingerprints and the two ways out.
+    """
+    from tutela.ledger.errors import SigningKeyError
+    from tutela.store.queries.signing import ledger_key_fingerprints
+
+    if signer is None:
+        return
+    known = ledger_key_fingerprints(store)
+    if known and signer.fingerprint() not in known:
+        raise SigningKeyError(
+            f"this database's ledger is signed by another key ({sorted(known)[0]}), not by "
+            f"{signer.fingerprint()}: give the ledger's key (run config 'signing_key:' or "
+            "--key), or hand over to the new key first with 'tutela ledger rotate-key'"
+        )
+
+
 def ledger_signer(
     store: Store,
     db_url: str | None = None,

@@ -65,3 +65,27 @@ def test_unknown_persona_and_bad_yaml(tmp_path: Path) -> None:
     assert r.returncode == 2 and "nobody" in r.stderr and not db.exists()
     r = run(tmp_path, "operation: [unclosed\n")
     assert r.returncode == 2 and "run.yaml:" in r.stderr and "not valid YAML" in r.stderr
+
+
+def test_run_refuses_a_second_key_on_one_ledger(tmp_path: Path) -> None:
+    """A ``tutela run`` whose ``signing_key:`` is not the key its database's ledger is signed with
+    stops before it connects: its checkpoints would make the ledger read as tampered."""
+    from tutela.runtime import open_runtime
+    from tutela.store import iter_checkpoints, open_store
+
+    db = tmp_path / "run.db"
+    first = tmp_path / "first-key.pem"
+    with open_runtime(f"sqlite:///{db}", key=first) as rt:
+        rt.recorder.append_entry("review", None, {"case_id": 1, "action": "note"})
+        rt.recorder.checkpoint()
+    cfg = {
+        "db": f"sqlite:///{db}",
+        "signing_key": str(tmp_path / "second-key.pem"),
+        "operation": {**OP, "starts_at": "2020-01-01T00:00:00Z"},
+        "personas": PERSONAS,
+    }
+    r = run(tmp_path, cfg)
+    assert r.returncode == 2 and "signed by another key" in r.stderr, r.stderr
+    assert "rotate-key" in r.stderr and "Traceback" not in r.stderr
+    with open_store(f"sqlite:///{db}") as store:
+        assert len(iter_checkpoints(store)) == 1  # nothing signed by the second key

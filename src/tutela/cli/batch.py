@@ -140,14 +140,19 @@ def analyze(
     recorder = sha = None
     if operation is not None:
         from tutela.cases.imports import check_import, file_sha256
-        from tutela.runtime import open_runtime
+        from tutela.runtime import open_runtime, require_ledger_key
 
         # the import's ledger entries are signed by the database's own key (tutela.runtime), as
-        # an export's are
+        # an export's are, and never by a key other than the one the ledger is signed with
         recorder = open_runtime(db).recorder
         sha = file_sha256(path)
-        # before the analysis, not after it
-        check_import(recorder, path=path, fmt=name, sha256=sha, operation_id=operation)
+        try:
+            require_ledger_key(recorder.store, recorder.signer)
+            # before the analysis, not after it
+            check_import(recorder, path=path, fmt=name, sha256=sha, operation_id=operation)
+        except Exception:
+            recorder.store.close()
+            raise
     cfg, clf = _setup(model, config)
     warnings = _Warnings(quiet=as_json)
     with progress_bar(f"analysing {path.name} ({name})", enabled=not as_json) as advance:

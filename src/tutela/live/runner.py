@@ -47,7 +47,7 @@ from tutela.configfile import load_config
 from tutela.connectors import create_connector
 from tutela.live.engine import PersonaEngine
 from tutela.live.takeover import OperatorOutbox
-from tutela.runtime import build_live, load_detection, select_persona
+from tutela.runtime import build_live, load_detection, require_ledger_key, select_persona
 
 __all__ = ["OperationConfig", "RunConfig", "load_run_config", "run_personas"]
 
@@ -153,6 +153,11 @@ async def run_personas(
         key=cfg.signing_key,
     )
     store, recorder = system.store, system.recorder
+    try:
+        require_ledger_key(store, recorder.signer)  # never a second key on one ledger
+    except Exception:
+        system.close()
+        raise
     op = cfg.operation
     operation = recorder.find_or_create_operation(
         organisation=op.organisation,
