@@ -376,3 +376,52 @@ def test_require_ledger_key(tmp_path: Path) -> None:
         require_ledger_key(rt.store, None)  # signs nothing
         with pytest.raises(SigningKeyError, match="signed by another key"):
             require_ledger_key(rt.store, second)
+
+
+def test_rotate_key_refuses_a_key_the_ledger_is_not_signed_with(
+    tmp_path: Path, production: Path
+) -> None:
+    """Only the ledger's current key may hand over: another key's handover (and its checkpoint)
+    would make an intact ledger read as tampered (found in review)."""
+    from tutela.cli import main
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    run_key = tmp_path / "run-key.pem"
+    _sign_ledger(url, run_key)
+    other = tmp_path / "other-key.pem"
+    Signer.load_or_create(other)
+    with pytest.raises(SystemExit) as done:
+        main(["ledger", "rotate-key", "--db", url, "--key", str(other)])
+    assert done.value.code == 2
+    assert not other.with_name("other-key.pem.new").exists()
+    with pytest.raises(SystemExit) as done:
+        main(["ledger", "rotate-key", "--db", url, "--key", str(run_key)])
+    assert done.value.code == 0
+    with open_runtime(url, signer=None) as rt:
+        assert {c.key_fingerprint for c in iter_checkpoints(rt.store)} >= {
+            Signer.load(run_key).fingerprint()
+        }
+
+
+def test_a_demo_refuses_a_database_with_an_evidential_operation(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from tutela.errors import InputError
+    from tutela.live.demo import Scenario, run_demo
+
+    db = tmp_path / "prod.db"
+    url = f"sqlite:///{db}"
+    with open_runtime(url, signer=None) as rt:
+        rt.recorder.create_operation(
+            organisation="NGO",
+            jurisdiction="NL",
+            legal_basis="test",
+            authorisation_ref="OP-1",
+            officer="T. Officer",
+            starts_at=datetime(2026, 1, 1, tzinfo=UTC),
+            ends_at=None,
+            evidential=True,
+        )
+    with pytest.raises(InputError, match="evidential operation"):
+        run_demo(Scenario(lines=("hi",)), db_url=url)
+    assert not db.with_name("prod.db.demo-signing-key.pem").exists()

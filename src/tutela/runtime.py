@@ -185,9 +185,10 @@ def require_ledger_key(store: Store, signer: Signer | None) -> None:
     known = ledger_key_fingerprints(store)
     if known and signer.fingerprint() not in known:
         raise SigningKeyError(
-            f"this database's ledger is signed by another key ({sorted(known)[0]}), not by "
-            f"{signer.fingerprint()}: give the ledger's key (run config 'signing_key:' or "
-            "--key), or hand over to the new key first with 'tutela ledger rotate-key'"
+            f"this database's ledger is signed by another key ({', '.join(sorted(known))}), "
+            f"not by {signer.fingerprint()}: point at the key file with that fingerprint (run "
+            "config 'signing_key:', or --key); to move the ledger to a new key, run "
+            "'tutela ledger rotate-key --key FILE' with that file"
         )
 
 

@@ -89,3 +89,4 @@ def test_run_refuses_a_second_key_on_one_ledger(tmp_path: Path) -> None:
     assert "rotate-key" in r.stderr and "Traceback" not in r.stderr
     with open_store(f"sqlite:///{db}") as store:
         assert len(iter_checkpoints(store)) == 1  # nothing signed by the second key
+    assert not (tmp_path / "second-key.pem").exists()  # the refused run leaves no key behind

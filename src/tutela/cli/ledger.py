@@ -159,7 +159,7 @@ def rotate_key_cmd(
     """Replace the signing key; the handover is signed by the old key and recorded."""
     from tutela.cli.evidence import _actor
     from tutela.ledger.signing import Signer, SigningKeyError, read_passphrase_file
-    from tutela.runtime import open_runtime, resolve_url, signing_key_path
+    from tutela.runtime import open_runtime, require_ledger_key, resolve_url, signing_key_path
 
     url = resolve_url(db)
     path = signing_key_path(url, key)
@@ -171,8 +171,13 @@ def rotate_key_cmd(
     staged = path.with_name(path.name + ".new")
     if staged.exists():
         raise SigningKeyError(f"{staged} exists (an interrupted rotation?): remove it first")
-    new = Signer.create(staged, passphrase=secret)
     runtime = open_runtime(url, signer=old)
+    try:  # only the ledger's current key may hand over (another's handover reads as tampered)
+        require_ledger_key(runtime.store, old)
+    except BaseException:
+        runtime.close()
+        raise
+    new = Signer.create(staged, passphrase=secret)
     try:
         entry = runtime.recorder.rotate_key(new, actor=actor or _actor(), reason=reason)
     except BaseException:

@@ -30,7 +30,7 @@ from tutela.ledger.payloads import ReviewPayload
 from tutela.ledger.signing import Signer
 from tutela.private import private_file
 from tutela.store import Recorder, Store, iter_checkpoints, iter_ledger
-from tutela.store.ledger_verify import rotation_fingerprints, verify_ledger
+from tutela.store.ledger_verify import verify_ledger
 from tutela.store.queries.evidence import (
     CaseScope,
     case_scope,
@@ -38,6 +38,7 @@ from tutela.store.queries.evidence import (
     operation_rows,
     record_export,
 )
+from tutela.store.queries.signing import ledger_key_fingerprints
 
 __all__ = ["TimestampTransport", "export_package"]
 
@@ -104,12 +105,13 @@ def export_package(
     elif recorder.store is not store:
         raise InputError("export_package: the recorder writes to another store")
     scope = case_scope(store, case_id)
-    known = {signer.fingerprint(), *rotation_fingerprints(store)}
-    foreign = sorted({c.key_fingerprint for c in iter_checkpoints(store)} - known)
-    if foreign:
+    # only the key the ledger is signed with now (not a retired one: its checkpoint after the
+    # rotation would make the ledger read as tampered)
+    current = ledger_key_fingerprints(store)
+    if current and signer.fingerprint() not in current:
         raise SigningKeyError(
-            f"the ledger's checkpoints were signed by {', '.join(foreign)}, not by this key "
-            f"({signer.fingerprint()}): export with the ledger's signing key"
+            f"the ledger's checkpoints are signed by {', '.join(sorted(current))} (its current "
+            f"key), not by this key ({signer.fingerprint()}): export with the ledger's signing key"
         )
     _verify_before_export(store, scope, signer)
     exported = record_export(

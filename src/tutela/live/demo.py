@@ -221,9 +221,18 @@ async def _run(
 
 def _check_demo_ledger(store: Store, signer: Signer) -> None:
     """A demo signs with its own demo key (``demo_key_path``): refuse a database whose ledger
-    another key signed (a production database), so demo data never enters it."""
+    another key signed, or that holds an evidential operation (a production database), so demo
+    data never enters it and the demo key never becomes its key."""
     from tutela.store import iter_checkpoints
+    from tutela.store.queries.operations import list_operations
 
+    evidential = [op.id for op in list_operations(store) if op.evidential]
+    if evidential:  # its next writer would sign that operation's records with the demo key
+        raise InputError(
+            f"this database holds an evidential operation ({evidential[0]}): run the demo in a "
+            "fresh database (omit --db)",
+            path=store.url,
+        )
     foreign = sorted({c.key_fingerprint for c in iter_checkpoints(store)} - {signer.fingerprint()})
     if foreign:
         raise InputError(

@@ -47,7 +47,13 @@ from tutela.configfile import load_config
 from tutela.connectors import create_connector
 from tutela.live.engine import PersonaEngine
 from tutela.live.takeover import OperatorOutbox
-from tutela.runtime import build_live, load_detection, require_ledger_key, select_persona
+from tutela.runtime import (
+    build_live,
+    load_detection,
+    require_ledger_key,
+    select_persona,
+    signing_key_path,
+)
 
 __all__ = ["OperationConfig", "RunConfig", "load_run_config", "run_personas"]
 
@@ -146,6 +152,8 @@ async def run_personas(
             "inside an active operation"
         )
     personas = {pr.persona: select_persona(pr.persona) for pr in cfg.personas}
+    key_path = signing_key_path(db_url or cfg.db, cfg.signing_key)
+    made_key = not key_path.exists()
     system = build_live(
         db_url or cfg.db,
         detection=load_detection(cfg.detection),
@@ -157,6 +165,8 @@ async def run_personas(
         require_ledger_key(store, recorder.signer)  # never a second key on one ledger
     except Exception:
         system.close()
+        if made_key:  # refused: leave no new key behind for the rule to pick next
+            key_path.unlink(missing_ok=True)
         raise
     op = cfg.operation
     operation = recorder.find_or_create_operation(
