@@ -52,8 +52,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import structlog
 
 from tutela.ledger import signing
+from tutela.ledger.errors import SigningKeyError
 from tutela.ledger.signing import Signer
 from tutela.store import Recorder, Store, default_url, open_store
+from tutela.store.queries.signing import ledger_key_fingerprints
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -171,15 +173,13 @@ def require_ledger_key(store: Store, signer: Signer | None) -> None:
     """Refuse to sign this ledger with a key that is not the one it is signed with now.
 
     For the processes that hold a key of their own and sign every ``checkpoint_every`` entries
-    (``tutela run``, ``tutela analyze --operation``): a checkpoint by another key makes
+    (``tutela run``, ``tutela analyze --operation``; :func:`open_runtime` checks it for every key
+    its rule chooses): a checkpoint by another key makes
     ``tutela ledger verify`` report the ledger as tampered, for good. A ledger nothing has signed
     yet accepts any key (the first signer sets it); ``signer=None`` signs nothing and passes.
 
     Raises ``SigningKeyError`` naming both fingerprints and the two ways out.
     """
-    from tutela.ledger.errors import SigningKeyError
-    from tutela.store.queries.signing import ledger_key_fingerprints
-
     if signer is None:
         return
     known = ledger_key_fingerprints(store)
@@ -212,9 +212,6 @@ def ledger_signer(
     signer are covered by the next checkpoint of the process that holds the ledger's key, or by
     the checkpoint an export signs. Never raises for an unusable key; logs why it signs nothing.
     """
-    from tutela.ledger.errors import SigningKeyError
-    from tutela.store.queries.signing import ledger_key_fingerprints
-
     path = signing_key_path(db_url, key)
     if not path.is_file():
         return None
@@ -252,15 +249,30 @@ def open_runtime(
     (read-only commands, the benchmark). ``store``: an already open store of ``db_url`` to use
     instead of opening one. ``clock``: the recorder's clock (aware datetimes; default UTC now).
     ``checkpoint_every``: entries between automatic checkpoints (0: only explicit ones).
+    A key chosen by the rule must be the one the ledger is signed with
+    (:func:`require_ledger_key`); when it is not, the store is closed again and a key file this
+    call created is removed.
 
-    Raises ``SigningKeyError`` for an unusable key, ``StoreError`` for a database that cannot be
-    opened or migrated.
+    Raises ``SigningKeyError`` for an unusable key or one the ledger is not signed with,
+    ``StoreError`` for a database that cannot be opened or migrated.
     """
     url = resolve_url(db_url)
     chosen: Signer | None = signer
+    made_key: Path | None = None
     if signer is _RULE:
+        path = signing_key_path(url, key, demo=demo)
+        made_key = None if path.exists() else path
         chosen = load_signer(url, key, passphrase_file=passphrase_file, demo=demo)
     opened = store if store is not None else open_store(url)
+    if signer is _RULE:
+        try:  # never a second key on one ledger
+            require_ledger_key(opened, chosen)
+        except SigningKeyError:
+            if store is None:
+                opened.close()
+            if made_key is not None:  # refused: leave no new key for the rule to pick next
+                made_key.unlink(missing_ok=True)
+            raise
     if signer is LEDGER_KEY:
         chosen = ledger_signer(opened, url, key, passphrase_file=passphrase_file)
     recorder = Recorder(opened, signer=chosen, checkpoint_every=checkpoint_every, clock=clock)

@@ -140,23 +140,17 @@ def analyze(
     recorder = sha = None
     if operation is not None:
         from tutela.cases.imports import check_import, file_sha256
-        from tutela.ledger import SigningKeyError
-        from tutela.runtime import open_runtime, require_ledger_key, signing_key_path
+        from tutela.runtime import open_runtime
 
         # the import's ledger entries are signed by the database's own key (tutela.runtime), as
         # an export's are, and never by a key other than the one the ledger is signed with
-        key_path = signing_key_path(db)
-        made_key = not key_path.exists()
         recorder = open_runtime(db).recorder
         sha = file_sha256(path)
         try:
-            require_ledger_key(recorder.store, recorder.signer)
             # before the analysis, not after it
             check_import(recorder, path=path, fmt=name, sha256=sha, operation_id=operation)
-        except Exception as e:
+        except Exception:
             recorder.store.close()
-            if made_key and isinstance(e, SigningKeyError):  # refused: leave no new key behind
-                key_path.unlink(missing_ok=True)
             raise
     cfg, clf = _setup(model, config)
     warnings = _Warnings(quiet=as_json)

@@ -47,13 +47,7 @@ from tutela.configfile import load_config
 from tutela.connectors import create_connector
 from tutela.live.engine import PersonaEngine
 from tutela.live.takeover import OperatorOutbox
-from tutela.runtime import (
-    build_live,
-    load_detection,
-    require_ledger_key,
-    select_persona,
-    signing_key_path,
-)
+from tutela.runtime import build_live, load_detection, select_persona
 
 __all__ = ["OperationConfig", "RunConfig", "load_run_config", "run_personas"]
 
@@ -152,22 +146,13 @@ async def run_personas(
             "inside an active operation"
         )
     personas = {pr.persona: select_persona(pr.persona) for pr in cfg.personas}
-    key_path = signing_key_path(db_url or cfg.db, cfg.signing_key)
-    made_key = not key_path.exists()
     system = build_live(
         db_url or cfg.db,
         detection=load_detection(cfg.detection),
         policy=cfg.policy,
         key=cfg.signing_key,
     )
-    store, recorder = system.store, system.recorder
-    try:
-        require_ledger_key(store, recorder.signer)  # never a second key on one ledger
-    except Exception:
-        system.close()
-        if made_key:  # refused: leave no new key behind for the rule to pick next
-            key_path.unlink(missing_ok=True)
-        raise
+    store, recorder = system.store, system.recorder  # a refused key: open_runtime raised
     op = cfg.operation
     operation = recorder.find_or_create_operation(
         organisation=op.organisation,
