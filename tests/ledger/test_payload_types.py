@@ -207,6 +207,7 @@ def test_every_kind_has_a_type() -> None:
     assert set(PAYLOAD_TYPES) == set(EntryKind)
     assert set(OPERATION_EVENTS) == {
         "operation_created", "conversation_opened", "conversation_ended", "key_rotated",
+        "trial_registered", "trial_allocated",
     }  # fmt: skip
 
 

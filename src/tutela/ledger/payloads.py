@@ -39,7 +39,8 @@ kind                payload keys (``?``: optional)
 ``retention_purge`` ``actor``, ``reason``, ``messages`` (list of ``PurgedMessage``:
                     ``conversation``, ``message_seq``)
 ``operation``       dispatched on ``event`` (``OPERATION_EVENTS``): ``operation_created``,
-                    ``conversation_opened``, ``conversation_ended``, ``key_rotated`` (below)
+                    ``conversation_opened``, ``conversation_ended``, ``key_rotated``,
+                    ``trial_registered``, ``trial_allocated`` (below)
 ``audit``           ``actor``, ``action``, ``target`` (``"case:<id>"``, ``"user:<id>"``...),
                     ``details`` (a JSON object whose keys depend on ``action``)
 =================== ======================================================================
@@ -53,6 +54,13 @@ kind                payload keys (``?``: optional)
   ``persona_id``, ``platform``, ``account``, ``contact_id``, ``room`` (str or null), ``lang``,
   ``started_at`` (instant), ``provenance?`` (an imported file's name, SHA-256 and format).
 - ``conversation_ended``: ``ended_at`` (instant), ``reason``.
+- ``trial_registered``: ``trial_id``, ``name``, ``plan_sha256`` (digest of the analysis plan's
+  UTF-8 text), ``arms`` (list of variant names), ``block_size`` (int), ``seed_sha256`` (digest of
+  the decimal seed: the allocation sequence is fixed, not disclosed), ``timestamp_sha256``
+  (digest of the RFC 3161 reply over the plan's hash, or null), ``actor``.
+- ``trial_allocated`` (entry's ``conversation``: where the first warning is about to be sent):
+  ``trial_id``, ``plan_sha256``, ``contact_id``, ``stratum`` (the language), ``arm``,
+  ``block_index`` (int, 0-based permuted block within the stratum).
 - ``key_rotated``: ``old_fingerprint``, ``new_fingerprint`` (64 hex, ``fingerprint``),
   ``old_public_key``, ``new_public_key`` (raw Ed25519 keys, hex), ``handover_signature`` (the old
   key's signature over the new key, ``Signer.sign_handover``), ``actor``, ``reason``.
@@ -87,6 +95,8 @@ __all__ = [
     "PurgedMessage",
     "RetentionPurgePayload",
     "ReviewPayload",
+    "TrialAllocatedPayload",
+    "TrialRegisteredPayload",
     "payload_type",
 ]
 
@@ -262,11 +272,39 @@ class KeyRotatedPayload(TypedDict):
     reason: str
 
 
+class TrialRegisteredPayload(TypedDict):
+    """``operation`` / ``trial_registered``: a deterrence trial's plan fixed before allocation."""
+
+    event: Literal["trial_registered"]
+    trial_id: int
+    name: str
+    plan_sha256: str
+    arms: list[str]
+    block_size: int
+    seed_sha256: str
+    timestamp_sha256: str | None
+    actor: str
+
+
+class TrialAllocatedPayload(TypedDict):
+    """``operation`` / ``trial_allocated``: a contact's arm, written before the warning is sent."""
+
+    event: Literal["trial_allocated"]
+    trial_id: int
+    plan_sha256: str
+    contact_id: int
+    stratum: str
+    arm: str
+    block_index: int
+
+
 OperationPayload: TypeAlias = (
     OperationCreatedPayload
     | ConversationOpenedPayload
     | ConversationEndedPayload
     | KeyRotatedPayload
+    | TrialRegisteredPayload
+    | TrialAllocatedPayload
 )
 """Any ``operation`` payload; narrow it on ``event``."""
 
@@ -275,6 +313,8 @@ OPERATION_EVENTS: dict[str, type] = {
     "conversation_opened": ConversationOpenedPayload,
     "conversation_ended": ConversationEndedPayload,
     "key_rotated": KeyRotatedPayload,
+    "trial_registered": TrialRegisteredPayload,
+    "trial_allocated": TrialAllocatedPayload,
 }
 """``operation`` event -> its payload type."""
 

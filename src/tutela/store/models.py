@@ -36,9 +36,11 @@ __all__ = [
     "ContactRow",
     "ConversationRow",
     "DecisionRow",
+    "HelpLinkClickRow",
     "IdentityRow",
     "LedgerEntryRow",
     "LedgerHeadRow",
+    "LegalHoldRow",
     "LoginThrottleRow",
     "MessageRow",
     "OperationAccessRow",
@@ -46,6 +48,9 @@ __all__ = [
     "OperatorMessageRow",
     "ReferralRow",
     "RoomCounterRow",
+    "ShadowDecisionRow",
+    "TrialAllocationRow",
+    "TrialRow",
     "UserRow",
     "WebSessionRow",
 ]
@@ -360,3 +365,86 @@ class OperationAccessRow(Base):
     operation_id: Mapped[int] = mapped_column(ForeignKey("operations.id"), primary_key=True)
     granted_by: Mapped[str] = mapped_column(String(200))
     granted_at: Mapped[datetime]
+
+
+class LegalHoldRow(Base):
+    """A legal hold on a case (``tutela.cases.hold``): while ``released_at`` is ``NULL`` the
+    case's messages are never purged and no persona reply is sent in its conversations. Setting
+    and releasing a hold are audited (with the reason)."""
+
+    __tablename__ = "legal_holds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime]
+    released_by: Mapped[str | None] = mapped_column(String(200))
+    released_at: Mapped[datetime | None]
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class TrialRow(Base):
+    """A registered deterrence trial: the analysis plan fixed in advance (its text and SHA-256,
+    the RFC 3161 reply over that hash when a TSA stamped it), the arms and the allocation seed."""
+
+    __tablename__ = "trials"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    plan_text: Mapped[str] = mapped_column(Text)
+    plan_sha256: Mapped[str] = mapped_column(String(64))
+    arms: Mapped[list[Any]]
+    seed: Mapped[int] = mapped_column(Integer)
+    block_size: Mapped[int] = mapped_column(Integer)
+    timestamp_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    timestamped_at: Mapped[datetime | None]
+    registered_by: Mapped[str] = mapped_column(String(200))
+    registered_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(Boolean)
+    ledger_seq: Mapped[int] = mapped_column(ForeignKey("ledger_entries.seq"))
+
+
+class TrialAllocationRow(Base):
+    """One contact's arm in a trial, drawn once (stratified by language, permuted blocks) and
+    written with its ``trial_allocated`` ledger entry before the first warning is sent."""
+
+    __tablename__ = "trial_allocations"
+    __table_args__ = (UniqueConstraint("trial_id", "contact_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    stratum: Mapped[str] = mapped_column(String(32))
+    arm: Mapped[str] = mapped_column(String(100))
+    block_index: Mapped[int] = mapped_column(Integer)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    allocated_at: Mapped[datetime]
+    ledger_seq: Mapped[int] = mapped_column(ForeignKey("ledger_entries.seq"))
+
+
+class HelpLinkClickRow(Base):
+    """Clicks on a per-arm help link, counted per arm, language and UTC day: no address, no
+    cookie, no contact (the redirect is non-identifying)."""
+
+    __tablename__ = "help_link_clicks"
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), primary_key=True)
+    arm: Mapped[str] = mapped_column(String(100), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC)
+    clicks: Mapped[int] = mapped_column(Integer)
+
+
+class ShadowDecisionRow(Base):
+    """What a candidate (shadow) policy would have decided after an inbound message, beside the
+    active policy's decision; never acted on."""
+
+    __tablename__ = "shadow_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    policy_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    policy_name: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))
+    variant: Mapped[str | None] = mapped_column(String(100))
+    rule: Mapped[str] = mapped_column(String(200))
+    active_action: Mapped[str] = mapped_column(String(20))
+    active_variant: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
