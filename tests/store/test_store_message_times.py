@@ -315,7 +315,8 @@ def test_downgrade_refused_while_a_sent_time_is_held(store: Store, signer: Signe
         _alembic(store, "downgrade", "0005")
     assert "sent_at" in _columns(store)
     with store.session() as s:
-        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"  # 0007 (empty tables) was downgraded first
+        # 0007 (its tables empty) was downgraded first
+        assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
     assert rec.conversation_messages(conv)[0].sent_at == T0
 
 

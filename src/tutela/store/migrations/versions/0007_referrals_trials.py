@@ -139,9 +139,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_shadow_decisions"),
     )
     op.create_index("ix_shadow_decisions_message_id", "shadow_decisions", ["message_id"])
-    op.create_index(
-        "ix_shadow_decisions_conversation_id", "shadow_decisions", ["conversation_id"]
-    )
+    op.create_index("ix_shadow_decisions_conversation_id", "shadow_decisions", ["conversation_id"])
     op.create_index("ix_shadow_decisions_policy_sha256", "shadow_decisions", ["policy_sha256"])
 
 
