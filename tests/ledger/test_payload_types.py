@@ -31,6 +31,7 @@ from tutela.ledger import (
 )
 from tutela.store import Recorder, iter_ledger, open_store
 from tutela.store.queries.evidence import record_export
+from tutela.store.queries.trials import allocate, register_trial
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -89,7 +90,8 @@ def ledger(tmp_path: Path) -> Iterator[list[LedgerEntry]]:
     """The entries of a small run: operation, conversations (one imported), messages with and
     without the optional keys, decisions, identity links and a merge, users, case reviews
     (watch, reveal, policy proposal and its approval, proposal and rejection, dismissal and
-    retention purge), exports (draft and final), a key rotation, a conversation ending."""
+    retention purge), exports (draft and final), a key rotation, a conversation ending, a
+    registered trial and one allocation."""
     clock = _Clock()
     store = open_store(f"sqlite:///{tmp_path / 'payloads.db'}")
     signer = Signer.generate()
@@ -175,6 +177,14 @@ def ledger(tmp_path: Path) -> Iterator[list[LedgerEntry]]:
         "other-2", ["continue", "continue"], provenance={"file": "chat.txt", "format": "plain"}
     )
     c3, _, _, _ = converse("third-3", ["continue", "continue"])
+    trial = register_trial(
+        rec, name="trial-t", plan_text="# plan\n", arms=("combined", "help"), seed=1,
+        block_size=2, timestamp_token=b"tsr", timestamped_at=T0, actor="admin",
+    )  # fmt: skip
+    allocate(
+        rec, trial_id=trial.id, contact_id=c1, conversation_id=conv1, stratum="en",
+        choose=lambda t, n: ("help", 0),
+    )  # fmt: skip
     rec.link_identity(c1, "local", "email", "someone@example.org")
     rec.link_identity(c2, "local", "email", "someone@example.org")  # merges c2 into c1
     case1 = rec.get_or_create_case(c1)

@@ -40,10 +40,13 @@ def test_required_elements(lang: str, variant: str, country: str) -> None:
     text = render_deterrence(lang, variant, country=country)
     low = text.lower()
     wanted = list(EVERY_VARIANT)
-    if variant in ("legal_trace", "legal"):
+    if variant in ("combined", "legal_trace", "legal"):
         wanted.append("illegal")
-    if variant == "legal_trace":
+    if variant in ("combined", "legal_trace"):
         wanted.append("trace")
+    if variant == "combined":  # "illegal" stands for "a crime": never "a crime and may be illegal"
+        wanted.remove("crime")
+        assert not any(w in low for w in REQUIRED[lang]["crime"]), (lang, "crime and illegal")
     for element in wanted:
         assert any(w in low for w in REQUIRED[lang][element]), (lang, variant, element)
     helpline = load_helplines()[country]
@@ -55,8 +58,8 @@ def test_required_elements(lang: str, variant: str, country: str) -> None:
 
 
 def test_variants_and_helplines_are_complete() -> None:
-    assert DETERRENCE_VARIANTS[0] == "legal_trace"
-    assert set(DETERRENCE_VARIANTS) >= {"legal_trace", "legal", "help"}
+    assert DETERRENCE_VARIANTS[0] == "combined"
+    assert set(DETERRENCE_VARIANTS) >= {"combined", "legal_trace", "legal", "help"}
     helplines = load_helplines()
     assert set(helplines) >= {"GB", "NL", "BE", "DE", "PH"}
     assert all(h.verify_before_deployment for h in helplines.values())

@@ -119,14 +119,14 @@ def test_returning_contact_is_escalated_with_a_second_warning(policy: Policy) ->
 def test_third_contact_is_referred(policy: Policy) -> None:
     a = assessment(0.8, hit(C.SEXUAL_CONTENT, 2))
     d = policy.decide(ctx(a, 2, prior_warnings=2))
-    assert (d.action, d.rule, d.variant) == (Action.REFER, "ladder.repeat_referral", "legal_trace")
+    assert (d.action, d.rule, d.variant) == (Action.REFER, "ladder.repeat_referral", "combined")
 
 
 def test_commercial_exploitation_refers_on_first_occurrence(policy: Policy) -> None:
     a = assessment(0.6, hit(C.MEDIA_REQUEST, 2), hit(C.GIFT_OR_MONEY, 4))
     d = policy.decide(ctx(a, 4, prior_warnings=0))
     assert (d.action, d.rule) == (Action.REFER, "ladder.commercial_exploitation")
-    assert d.variant == "legal_trace"
+    assert d.variant == "combined"
     assert "gift_or_money" in d.reason and "media_request" in d.reason
     # only the money half: plain first solicitation
     half = assessment(0.6, hit(C.GIFT_OR_MONEY, 4))
@@ -146,7 +146,7 @@ def test_threat_refers_even_before_age_but_sends_no_warning(policy: Policy) -> N
     d = policy.decide(ctx(a, 6, threat=True, age_disclosed=False))
     assert (d.action, d.rule, d.variant) == (Action.REFER, "ladder.threat", None)
     d2 = policy.decide(ctx(a, 6, threat=True, age_disclosed=True))
-    assert (d2.action, d2.variant) == (Action.REFER, "legal_trace")
+    assert (d2.action, d2.variant) == (Action.REFER, "combined")
     off = PolicyParams.model_validate({"threats": {"use_intent_flag": False}})
     assert Policy(off).decide(ctx(a, 6, threat=True)).action is Action.CONTINUE
 
@@ -200,7 +200,7 @@ def test_engine_loop_with_assigner(policy: Policy) -> None:
         if d.variant is not None:
             sent.append(assigner.advance())
     # line 2 deters; line 3 would deter again (the engine ends the conversation after a warning)
-    assert sent == ["legal_trace", "legal"]
+    assert sent == ["combined", "legal_trace"]
 
 
 @pytest.mark.parametrize("kw", [{"line": 0}, {"line": 1, "prior_warnings": -1}])

@@ -38,7 +38,8 @@ def test_packaged_default_matches_model_defaults() -> None:
         2,
     )
     assert params.ladder.escalate_risk_threshold == 0.9
-    assert params.deterrence.variants == ("legal_trace", "legal", "help")
+    assert params.deterrence.variants == ("combined", "legal_trace", "legal", "help")
+    assert params.deterrence.help_link_base is None
     assert params.deterrence.end_after_deterrence is True
 
 

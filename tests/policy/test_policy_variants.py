@@ -14,23 +14,25 @@ def params(**deterrence: object) -> PolicyParams:
 
 def test_round_robin_cycles() -> None:
     a = VariantAssigner(PolicyParams())
-    assert [a.next() for _ in range(7)] == [
+    assert [a.next() for _ in range(9)] == [
+        "combined",
         "legal_trace",
         "legal",
         "help",
+        "combined",
         "legal_trace",
         "legal",
         "help",
-        "legal_trace",
+        "combined",
     ]
-    assert a.issued == 7
+    assert a.issued == 9
 
 
 def test_peek_does_not_consume() -> None:
     a = VariantAssigner(PolicyParams())
-    assert a.peek() == a.peek() == "legal_trace"
-    assert a.advance() == "legal_trace"
-    assert a.peek() == "legal"
+    assert a.peek() == a.peek() == "combined"
+    assert a.advance() == "combined"
+    assert a.peek() == "legal_trace"
 
 
 def test_seeded_random_is_reproducible_and_uses_every_variant() -> None:
@@ -40,7 +42,7 @@ def test_seeded_random_is_reproducible_and_uses_every_variant() -> None:
     seq_a = [a.next() for _ in range(60)]
     seq_b = [b.next() for _ in range(60)]
     assert seq_a == seq_b and seq_a[:1] == first
-    assert set(seq_a) == {"legal_trace", "legal", "help"}
+    assert set(seq_a) == {"combined", "legal_trace", "legal", "help"}
     other = VariantAssigner(params(assignment="random", seed=43))
     assert [other.next() for _ in range(60)] != seq_a
 

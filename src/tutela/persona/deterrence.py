@@ -5,21 +5,35 @@ helplines in ``persona/helplines.yaml`` (country -> name, phone, url; every defa
 ``verify_before_deployment``).
 
 Variants (:data:`DETERRENCE_VARIANTS`), after Prichard, Wortley, Watters, Spiranovic, Hunn & Krone
-(2021), "Effects of automated messages on internet users attempting to access 'barely legal'
-pornography", *Sexual Abuse* 34(1), where the messages saying the activity may be illegal and that
-the person can be traced deterred most:
+(2021/2022), "Effects of automated messages on internet users attempting to access 'barely legal'
+pornography", *Sexual Abuse* 34(1), an RCT (n = 419) where the messages saying the activity may
+be illegal (OR 2.99) and that the person can be traced (OR 2.64) deterred most against harm
+themes, and Google's 2026 search warning box, which combines repercussions with therapeutic
+resources:
 
-* ``legal_trace`` -- may be illegal, and the person can be traced (the default);
+* ``combined`` -- illegal, such chats can be traced, and confidential help without judgement (the
+  default; the other three are its comparators in the deterrence trial);
+* ``legal_trace`` -- may be illegal, and the person can be traced;
 * ``legal`` -- may be illegal;
 * ``help`` -- therapeutic, help-seeking framing.
 
 Every variant says that the conversation is with a virtual child run by a child-protection
-organisation, that the messages are recorded, that seeking sexual contact with a child is a crime,
-and where confidential help is (the helpline of ``country``).
+organisation, that the messages are recorded, that seeking sexual contact with a child is a crime
+(``combined``: illegal), and where confidential help is (the helpline of ``country``).
+
+**Help link** (:class:`HelpLink`): during a deterrence trial with the policy parameter
+``deterrence.help_link_base`` set, the helpline's URL in the text is replaced by
+``{base}/h/{trial_id}/{arm}/{lang}`` (``arm`` = the variant, ``lang`` = the text's language), a
+redirect on the dashboard that counts clicks per arm and language and forwards to the helpline of
+that language (:data:`HELP_LINK_COUNTRIES`, :func:`helpline_for_language`); the helpline's name
+and phone stay as they are. The outgoing guard accepts exactly these renderings
+(:func:`help_link_patterns`).
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,14 +45,54 @@ __all__ = [
     "DEFAULT_ORGANISATION",
     "DETERRENCE_LANGUAGES",
     "DETERRENCE_VARIANTS",
+    "HELP_LINK_BASE_PATTERN",
+    "HELP_LINK_COUNTRIES",
+    "HelpLink",
     "Helpline",
+    "help_link_patterns",
+    "helpline_for_language",
     "load_helplines",
     "render_deterrence",
 ]
 
-DETERRENCE_VARIANTS: tuple[str, ...] = ("legal_trace", "legal", "help")
+DETERRENCE_VARIANTS: tuple[str, ...] = ("combined", "legal_trace", "legal", "help")
 DETERRENCE_LANGUAGES: tuple[str, ...] = ("de", "en", "nl", "tl")
 DEFAULT_ORGANISATION = "Tutela demonstration operation"
+
+HELP_LINK_BASE_PATTERN = r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~-]+)*"
+"""An ``https`` URL without query, fragment or trailing slash: the form of
+``deterrence.help_link_base`` (the policy parameter is validated against it)."""
+
+HELP_LINK_COUNTRIES: dict[str, str] = {"en": "GB", "nl": "NL", "de": "DE", "tl": "PH"}
+"""Deterrence language -> the country whose helpline the help link forwards to (the shipped
+personas' home helplines; a persona of another country keeps its own helpline's name and
+phone in the text)."""
+
+_TRIAL_ID = r"[1-9][0-9]{0,17}"
+_LINK_SENTINEL = "\x00help-link\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class HelpLink:
+    """The per-arm help link of a trial: ``url(variant, lang)`` is
+    ``{base}/h/{trial_id}/{variant}/{lang}``.
+
+    Raises ``ConfigError`` for a ``base`` not of :data:`HELP_LINK_BASE_PATTERN` or a
+    ``trial_id`` below 1.
+    """
+
+    base: str
+    trial_id: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base, str) or not re.fullmatch(HELP_LINK_BASE_PATTERN, self.base):
+            raise ConfigError(f"help link base {self.base!r}: an https URL without a final /")
+        if not isinstance(self.trial_id, int) or self.trial_id < 1:
+            raise ConfigError(f"help link trial id must be >= 1, got {self.trial_id!r}")
+
+    def url(self, variant: str, lang: str) -> str:
+        """The link carried by the ``variant`` text in ``lang``."""
+        return f"{self.base}/h/{self.trial_id}/{variant}/{lang}"
 
 
 class Helpline(BaseModel):
@@ -51,9 +105,10 @@ class Helpline(BaseModel):
     url: str = Field(pattern=r"^https://\S+$")
     verify_before_deployment: bool = True
 
-    def as_text(self) -> str:
-        """``"name, phone, url"`` (phone left out when unknown)."""
-        return ", ".join(p for p in (self.name, self.phone, self.url) if p)
+    def as_text(self, url: str | None = None) -> str:
+        """``"name, phone, url"`` (phone left out when unknown); ``url`` replaces the helpline's
+        own (a per-arm help link)."""
+        return ", ".join(p for p in (self.name, self.phone, url or self.url) if p)
 
 
 class _HelplinesFile(BaseModel):
@@ -99,14 +154,59 @@ def _texts(lang: str) -> dict[str, str]:
     return variants
 
 
+def helpline_for_language(lang: str) -> Helpline:
+    """The helpline a help link in ``lang`` forwards to (:data:`HELP_LINK_COUNTRIES`).
+
+    Raises ``ConfigError`` for a language without one.
+    """
+    country = HELP_LINK_COUNTRIES.get(lang)
+    if country is None:
+        raise ConfigError(f"no help-link helpline for language {lang!r}")
+    return load_helplines()[country]
+
+
 def render_deterrence(
-    lang: str, variant: str, *, country: str, organisation: str = DEFAULT_ORGANISATION
+    lang: str,
+    variant: str,
+    *,
+    country: str,
+    organisation: str = DEFAULT_ORGANISATION,
+    help_link: HelpLink | None = None,
 ) -> str:
-    """The deterrence text of ``variant`` in ``lang`` with ``country``'s helpline.
+    """The deterrence text of ``variant`` in ``lang`` with ``country``'s helpline; with
+    ``help_link`` its URL is ``help_link.url(variant, lang)`` instead of the helpline's own.
 
     Raises ``ConfigError`` for an unknown language, variant or country, or an organisation name
     that is empty, longer than 100 characters or spans lines.
     """
+    url = None if help_link is None else help_link.url(variant, lang)
+    return _render(lang, variant, country=country, organisation=organisation, url=url)
+
+
+def help_link_patterns(
+    langs: tuple[str, ...] | list[str], *, country: str, organisation: str = DEFAULT_ORGANISATION
+) -> tuple[re.Pattern[str], ...]:
+    """One pattern per (language of ``langs`` with texts, variant): the text rendered with a help
+    link of any valid base and trial id, whose arm and language are the text's own; a text
+    matching one in full is a reviewed rendering (the outgoing guard's help-link path).
+
+    Raises ``ConfigError`` as :func:`render_deterrence`.
+    """
+    out: list[re.Pattern[str]] = []
+    for lang in langs:
+        if lang not in DETERRENCE_LANGUAGES:
+            continue
+        for variant in DETERRENCE_VARIANTS:
+            text = _render(
+                lang, variant, country=country, organisation=organisation, url=_LINK_SENTINEL
+            )
+            before, after = text.split(_LINK_SENTINEL)
+            link = f"{HELP_LINK_BASE_PATTERN}/h/{_TRIAL_ID}/{re.escape(variant)}/{re.escape(lang)}"
+            out.append(re.compile(re.escape(before) + link + re.escape(after)))
+    return tuple(out)
+
+
+def _render(lang: str, variant: str, *, country: str, organisation: str, url: str | None) -> str:
     if variant not in DETERRENCE_VARIANTS:
         raise ConfigError(f"unknown deterrence variant {variant!r} (have {DETERRENCE_VARIANTS})")
     if not organisation.strip() or len(organisation) > 100 or "\n" in organisation:
@@ -116,6 +216,7 @@ def render_deterrence(
         raise ConfigError(f"no helpline configured for country {country!r}")
     template = _texts(lang)[variant]
     try:
-        return template.format(organisation=organisation, helpline=helplines[country].as_text())
+        helpline = helplines[country].as_text(url)
+        return template.format(organisation=organisation, helpline=helpline)
     except (KeyError, IndexError, ValueError) as e:
         raise ConfigError(f"deterrence/{lang}.yaml: variant {variant!r}: bad slot: {e}") from e

@@ -55,6 +55,7 @@ from tutela.persona.deterrence import (
     DEFAULT_ORGANISATION,
     DETERRENCE_LANGUAGES,
     DETERRENCE_VARIANTS,
+    HelpLink,
     render_deterrence,
 )
 from tutela.persona.guard import OutgoingGuard
@@ -311,10 +312,15 @@ class DialogueManager:
         return None
 
     def plan_deterrence(
-        self, state: ConversationState, variant: str = "legal_trace"
+        self,
+        state: ConversationState,
+        variant: str = "legal_trace",
+        *,
+        help_link: HelpLink | None = None,
     ) -> PlannedReply | None:
         """The deterrence message ``variant`` in the conversation's language (English when it has
-        none) with the profile country's helpline; ``None`` once ended. ``ConfigError`` for an
+        none) with the profile country's helpline (its URL replaced by ``help_link``'s for this
+        variant and language, when given); ``None`` once ended. ``ConfigError`` for an
         unknown variant or a country without a helpline."""
         if state.ended:
             return None
@@ -322,7 +328,11 @@ class DialogueManager:
             raise ConfigError(f"unknown deterrence variant {variant!r}")
         lang = state.lang if state.lang in DETERRENCE_LANGUAGES else "en"
         text = render_deterrence(
-            lang, variant, country=self.profile.country, organisation=self.organisation
+            lang,
+            variant,
+            country=self.profile.country,
+            organisation=self.organisation,
+            help_link=help_link,
         )
         return PlannedReply(
             text,

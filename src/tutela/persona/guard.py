@@ -22,7 +22,9 @@ Rules per origin (all texts must be non-empty strings):
        (so neither a typo nor an abbreviation can smuggle anything through), <= 500 characters.
 ``"deterrence"``
     Exact match with a reviewed deterrence text rendered for one of the profile's languages,
-    any variant, the profile's country helpline and the guard's ``organisation``. These texts
+    any variant, the profile's country helpline and the guard's ``organisation``, or that text
+    with the helpline's URL replaced by a trial's per-arm help link for the text's own variant
+    and language (``persona.deterrence.help_link_patterns``). These texts
     name the crime and a helpline number, which the content checks would refuse, so the content
     checks are not applied; nothing else is accepted under this origin.
 ``"operator"`` (a human analyst speaking as the persona)
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +48,7 @@ from tutela.persona.deterrence import (
     DEFAULT_ORGANISATION,
     DETERRENCE_LANGUAGES,
     DETERRENCE_VARIANTS,
+    help_link_patterns,
     render_deterrence,
 )
 from tutela.persona.profile import PersonaProfile
@@ -143,6 +147,7 @@ class OutgoingGuard:
                         self._exact[styled] = key
                         self._by_len.setdefault(len(styled.split(" ")), []).append((styled, key))
         self._deterrence: frozenset[str] = frozenset()
+        self._linked: tuple[re.Pattern[str], ...] = ()
         self._deterrence_problem = ""
         try:
             self._deterrence = frozenset(
@@ -150,6 +155,9 @@ class OutgoingGuard:
                 for lang in profile.languages
                 if lang in DETERRENCE_LANGUAGES
                 for v in DETERRENCE_VARIANTS
+            )
+            self._linked = help_link_patterns(
+                profile.languages, country=profile.country, organisation=organisation
             )
         except ConfigError as e:
             self._deterrence_problem = str(e)
@@ -174,7 +182,7 @@ class OutgoingGuard:
             return GuardVerdict(False, ("empty: nothing to send",))
         if origin == "deterrence":
             checks = ("origin:deterrence-exact",)
-            if text in self._deterrence:
+            if text in self._deterrence or any(p.fullmatch(text) for p in self._linked):
                 return GuardVerdict(True, (), checks)
             why = self._deterrence_problem or "not a reviewed deterrence text for this persona"
             return GuardVerdict(False, (f"deterrence: {why}",), checks)

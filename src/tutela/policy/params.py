@@ -14,7 +14,7 @@ Shape of a file::
              escalate_high_risk, escalate_risk_threshold}
     commercial: {enabled, categories}
     threats: {enabled, use_intent_flag, categories}
-    deterrence: {variants, assignment, seed, end_after_deterrence}
+    deterrence: {variants, assignment, seed, end_after_deterrence, help_link_base}
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ __all__ = [
     "default_policy_path",
     "load_policy",
 ]
+
+_HELP_LINK_BASE = r"^https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~-]+)*$"
+"""``tutela.persona.deterrence.HELP_LINK_BASE_PATTERN`` anchored (policy sits beside persona and
+does not import it; ``tests/policy/test_trial_allocation.py`` checks the two agree)."""
 
 Probability = Annotated[float, Field(strict=True, ge=0.0, le=1.0)]
 """A float in [0, 1]; ints are accepted, strings are not."""
@@ -239,19 +243,32 @@ class DeterrenceParams(_Params):
 
     Attributes
     ----------
-    variants: default legal_trace, legal, help; non-empty, unique ids ``[a-z][a-z0-9_]*``.
-    assignment: ``"round_robin"`` (default) or ``"random"`` (uniform, seeded).
+    variants: default combined, legal_trace, legal, help (``tutela.persona.deterrence``; the
+        first is the *default variant*); non-empty, unique ids ``[a-z][a-z0-9_]*``.
+    assignment: ``"round_robin"`` (default) or ``"random"`` (uniform, seeded): used when no
+        deterrence trial is active. While a trial is registered and active
+        (``tutela trial register``), a warning in an evidential operation gets the contact's
+        allocated arm instead (``tutela.policy.trial``: seeded permuted blocks per language,
+        once per contact identity), and one in a demonstration or other non-evidential
+        operation the default variant, allocating nothing.
     seed: default 0; seed of the random assignment so runs are reproducible.
     end_after_deterrence: default True; the engine ends the conversation after a warning.
+    help_link_base: default ``None``; an https URL without a final ``/`` (the dashboard's
+        public address). With it and an active trial, a warning's helpline URL becomes
+        ``{help_link_base}/h/{trial_id}/{arm}/{lang}``, a redirect that counts clicks per arm;
+        without, the helpline's own URL.
     """
 
     variants: Annotated[
         tuple[Annotated[str, Field(strict=True, pattern=r"^[a-z][a-z0-9_]*$")], ...],
         Field(min_length=1),
-    ] = ("legal_trace", "legal", "help")
+    ] = ("combined", "legal_trace", "legal", "help")
     assignment: Literal["round_robin", "random"] = "round_robin"
     seed: Annotated[StrictInt, Field(ge=0)] = 0
     end_after_deterrence: StrictBool = True
+    help_link_base: (
+        Annotated[str, Field(strict=True, max_length=200, pattern=_HELP_LINK_BASE)] | None
+    ) = None
 
     @field_validator("variants")
     @classmethod

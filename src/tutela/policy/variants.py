@@ -10,6 +10,12 @@ Usage in the engine::
 ``deterrence.variants`` in order; ``random`` draws uniformly from a ``random.Random(seed)``, so a
 run is reproducible. Neither is persisted: pass ``issued`` (warnings already sent, e.g. counted in
 the store) to resume the same sequence after a restart.
+
+While a deterrence trial is active the assigner's variant is replaced before the decision is
+recorded (``tutela.live.actions.Actions.trial_decision``): by the contact's allocated arm
+(:mod:`tutela.policy.trial`) in an evidential operation, by the default variant (the first of
+``deterrence.variants``) in a non-evidential one. The assigner still advances once per warning,
+so its rotation resumes from the store's warning count as before.
 """
 
 from __future__ import annotations
