@@ -102,7 +102,9 @@ def test_jsonld_content(evidential_package: Exported) -> None:
         return []
 
     assert all(uuid_tail.search(i) for i in ids(nodes))
-    types = {n["@type"] for n in nodes}
+    types = {
+        t for n in nodes for t in (n["@type"] if isinstance(n["@type"], list) else [n["@type"]])
+    }
     assert {
         "case-investigation:Investigation",
         "case-investigation:Authorization",
@@ -116,7 +118,8 @@ def test_jsonld_content(evidential_package: Exported) -> None:
     texts = [
         f["uco-observable:messageText"]
         for n in nodes
-        if n["@type"] == "uco-observable:Message"
+        if "uco-observable:Message"
+        in (n["@type"] if isinstance(n["@type"], list) else [n["@type"]])
         for f in n["uco-core:hasFacet"]
         if "uco-observable:messageText" in f
     ]

@@ -12,7 +12,11 @@ checks against its newest bundled CASE release, 1.5.0 at the time of writing). S
   ``uco-types:Thread`` of ``uco-types:ThreadItem``\\ s) and ``uco-observable:Message`` per message
   (``MessageFacet``: text, sent time, from, to; ``ContentDataFacet``: SHA-256 of the text, the
   value in the ledger);
-- ``uco-observable:File`` per data member of the package with its SHA-256.
+- ``uco-observable:File`` per data member of the package with its SHA-256;
+- the Project VIC CAC ontology's undercover and grooming terms (``MinorPersonaOperation``,
+  ``ChildPersona``, ``CriminalSolicitation``, ``SecrecyRequest``, ``VideoCallRequestAction``,
+  ``AgeAcknowledgment``...): ``tutela.evidence.caseuco_cac``, checked against the CAC SHACL
+  shapes by ``tutela.evidence.ontology_check``.
 
 Hash methods are plain strings (``"SHA256"``, UCO 1.4+); every node id is ``kb:<kind>-<UUID>``
 with a UUID-5 derived from the export entry's hash, so re-rendering a package gives the same ids.
@@ -24,6 +28,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, cast
 
+from tutela.evidence.caseuco_cac import CAC_CONTEXT, cac_nodes
 from tutela.evidence.contents import PackageContents
 from tutela.ledger.payloads import InboundPayload, OutboundPayload
 
@@ -40,6 +45,7 @@ CONTEXT: dict[str, str] = {
     "uco-tool": "https://ontology.unifiedcyberontology.org/uco/tool/",
     "uco-types": "https://ontology.unifiedcyberontology.org/uco/types/",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
+    **CAC_CONTEXT,
 }
 _NS = uuid.UUID("6f1d3a52-27c4-5b8e-9d0a-4c1e7f2b9a30")
 
@@ -90,6 +96,7 @@ def case_jsonld(c: PackageContents) -> dict[str, Any]:
         }
     )
     authorizations = []
+    officers: dict[int, dict[str, Any]] = {}
     for o in c.operations:
         flag = "evidential" if o["evidential"] else "non-evidential"
         node: dict[str, Any] = {
@@ -120,7 +127,7 @@ def case_jsonld(c: PackageContents) -> dict[str, Any]:
                 "uco-core:name": str(o["organisation"]),
             }
         )
-        add(
+        officers[int(o["id"])] = add(
             {
                 "@id": nid("officer", o["id"]),
                 "@type": "uco-identity:Identity",
@@ -152,9 +159,15 @@ def case_jsonld(c: PackageContents) -> dict[str, Any]:
     by_seq = {e.seq: e for e in c.entries}
     threads = []
     all_messages = []
+    thread_of: dict[int, dict[str, Any]] = {}
+    message_of: dict[tuple[int, int], dict[str, Any]] = {}
+    persona_of: dict[int, dict[str, Any]] = {}
+    platform_of: dict[int, str] = {}
     for v in c.conversation_views():
-        platform = str(v.opened.get("platform", "unknown"))
-        persona = account(platform, str(v.opened.get("account", "")), "decoy persona")
+        platform = platform_of[v.id] = str(v.opened.get("platform", "unknown"))
+        persona = persona_of[v.id] = account(
+            platform, str(v.opened.get("account", "")), "decoy persona"
+        )
         contact_ids = {ln.author for ln in v.lines if ln.direction == "in"}
         contacts = [account(platform, a, "contact") for a in sorted(contact_ids)]
         items = []
@@ -202,6 +215,7 @@ def case_jsonld(c: PackageContents) -> dict[str, Any]:
                 }
             )
             all_messages.append(msg)
+            message_of[(v.id, ln.message_seq)] = msg
             items.append(
                 {
                     "@id": nid("thread-item", (v.id, ln.message_seq)),
@@ -237,6 +251,7 @@ def case_jsonld(c: PackageContents) -> dict[str, Any]:
             }
         )
         threads.append(thread)
+        thread_of[v.id] = thread
 
     files = [
         add(
@@ -259,6 +274,17 @@ def case_jsonld(c: PackageContents) -> dict[str, Any]:
         )
         for name, digest in sorted(c.data_hashes.items())
     ]
+    cac = cac_nodes(
+        c,
+        nid=nid,
+        threads=thread_of,
+        messages=message_of,
+        persona_accounts=persona_of,
+        contact_account=lambda conv, author: account(platform_of[conv], author, "contact"),
+        officers=officers,
+    )
+    graph.extend(cac)
+    operations = [n for n in cac if "cacontology-undercover:MinorPersonaOperation" in n["@type"]]
     export = c.export_entry
     provenance = add(
         {
@@ -294,7 +320,12 @@ def case_jsonld(c: PackageContents) -> dict[str, Any]:
             "case-investigation:focus": ["online grooming / solicitation of a minor"],
             "case-investigation:relevantAuthorization": [_ref(a) for a in authorizations],
             "uco-core:tag": ["evidential" if c.evidential else "non-evidential"],
-            "uco-core:object": [_ref(provenance), _ref(action), *map(_ref, threads)],
+            "uco-core:object": [
+                _ref(provenance),
+                _ref(action),
+                *map(_ref, threads),
+                *map(_ref, operations),
+            ],
         }
     )
     return {"@context": dict(CONTEXT), "@graph": graph}
