@@ -7,7 +7,8 @@ the member, line or ledger entry with what was expected and what was found. The 
 order: the key (against an expected fingerprint and the manifest), the manifest signature, the
 ledger chain and checkpoints (head signed), the signed export entry against the manifest (case,
 conversations, operations, draft flag), every case entry disclosed, each operation record
-against its ``operation_created`` entry, each message row against its ledger entry.
+against its ``operation_created`` entry, each message row against its ledger entry, and the
+completeness of every conversation (:mod:`tutela.evidence.completeness`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Literal, cast
 
 from tutela.errors import InputError
 from tutela.evidence.archive import parse_json, parse_lines, same_text
+from tutela.evidence.completeness import check_completeness
 from tutela.evidence.contents import PackageContents
 from tutela.evidence.layout import DATA_MEMBERS, MANIFEST, OPTIONAL_MEMBERS, SIGNATURE
 from tutela.ledger.canonical import to_plain
@@ -142,6 +144,7 @@ def check_contents(
             raise TamperError("case entry redacted", seq=entry.seq, expected="payload", actual=None)
     _check_operations(operations, op_ids, by_seq, entries, wanted)
     _check_messages(messages, by_seq, entries, wanted)
+    completeness = check_completeness(entries, messages, conv_ids)
     return PackageContents(
         case_id=case_id,
         contact_id=contact_id,
@@ -159,6 +162,7 @@ def check_contents(
         data_hashes={
             n: sha256_hex(data[n]) for n in (*DATA_MEMBERS, *OPTIONAL_MEMBERS) if n in data
         },
+        completeness=completeness,
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from tutela.evidence.completeness import Completeness, check_completeness
 from tutela.ledger.entry import EntryKind, LedgerEntry
 from tutela.ledger.payloads import (
     DecisionPayload,
@@ -79,7 +80,9 @@ class PackageContents:
 
     ``messages``/``operations`` are the rows of ``messages.jsonl``/``operations.json``;
     ``timestamp`` summarises a verified RFC 3161 token (``{gen_time, tsa, serial, imprint,
-    hash_algorithm}``) or is ``None``; ``data_hashes`` maps data member names to SHA-256 hex.
+    hash_algorithm}``) or is ``None``; ``data_hashes`` maps data member names to SHA-256 hex;
+    ``completeness``: what ``verify_package`` proved (``tutela.evidence.completeness``), ``None``
+    before that check ran (``package_report`` then derives it).
     """
 
     case_id: int
@@ -97,6 +100,7 @@ class PackageContents:
     public_key_pem: str
     timestamp: Mapping[str, Any] | None = None
     data_hashes: Mapping[str, str] = field(default_factory=dict)
+    completeness: Completeness | None = None
 
     @property
     def export_entry(self) -> LedgerEntry:
@@ -227,6 +231,8 @@ class PackageReport:
     generation time (ledger text) when a token was present;
     ``timestamp_trusted`` tells whether its certificate chain was checked against a given TSA
     certificate (otherwise only the imprint and the token's own signature were checked).
+    ``completeness``: per conversation, that every ledger entry and message is present (or that
+    it was open at export), ``tutela.evidence.completeness``.
     """
 
     case_id: int
@@ -244,6 +250,7 @@ class PackageReport:
     timestamp: str | None = None
     timestamp_trusted: bool = False
     operations_evidential: bool = True
+    completeness: Completeness | None = None
 
 
 def package_report(
@@ -268,4 +275,5 @@ def package_report(
         files=tuple(sorted(files)),
         timestamp=None if c.timestamp is None else str(c.timestamp["gen_time"]),
         timestamp_trusted=timestamp_trusted,
+        completeness=c.completeness or check_completeness(c.entries, c.messages, c.conversations),
     )
