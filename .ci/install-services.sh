@@ -5,11 +5,12 @@
 #   chromium    headless browser for the dashboard's Playwright tests (never `playwright install`)
 #   openssl     a local RFC 3161 timestamp authority for the evidence tests
 #   ngircd      strict IRC server (the IRC ordering/decoding tests run against it too)
+#   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core  WeasyPrint (report.pdf)
 # miniircd (IRC) is a pip test dependency: `pip install -e '.[test]'` provides it.
 # No service is enabled or started here: tests start their own servers (tests/servers.py).
 set -euo pipefail
 
-packages=(prosody postgresql chromium openssl ngircd)
+packages=(prosody postgresql chromium openssl ngircd libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -148,6 +148,13 @@ def rewrite(
                 manifest["files"].pop(name, None)
             else:
                 manifest["files"][name] = sha256_hex(new)
+        if "data_digest" in manifest:  # over the data members' hashes (layout.data_digest)
+            from tutela.evidence.layout import DATA_MEMBERS, OPTIONAL_MEMBERS, data_digest
+
+            listed = (*DATA_MEMBERS, *OPTIONAL_MEMBERS)
+            manifest["data_digest"] = data_digest(
+                {n: h for n, h in manifest["files"].items() if n in listed}
+            )
         data["manifest.json"] = canonical_json(manifest)
         if mode == "resigned":
             assert signer is not None

@@ -117,6 +117,9 @@ def test_package_layout(evidential_package: Exported) -> None:
         "report.html",
         "report.pdf",
         "case.jsonld",
+        "METHOD.md",
+        "CERTIFICATE.md",
+        "redactions.jsonl",
     }
     assert set(manifest["files"]) == names - {"manifest.json", "manifest.sig"}
     assert manifest["exported_by"] == "officer-7"

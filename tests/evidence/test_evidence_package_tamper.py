@@ -205,6 +205,13 @@ def resign_with(src: Path, dst: Path, other: Signer) -> Path:
     manifest["key_fingerprint"] = other.fingerprint()
     for name in ("checkpoints.jsonl", "public_key.pem"):
         manifest["files"][name] = sha256_hex(data[name])
+    if "data_digest" in manifest:  # a consistent forger recomputes it too (layout.data_digest)
+        from tutela.evidence.layout import DATA_MEMBERS, OPTIONAL_MEMBERS, data_digest
+
+        listed = (*DATA_MEMBERS, *OPTIONAL_MEMBERS)
+        manifest["data_digest"] = data_digest(
+            {n: h for n, h in manifest["files"].items() if n in listed}
+        )
     data["manifest.json"] = canonical_json(manifest)
     data["manifest.sig"] = other.sign_manifest(data["manifest.json"]).encode()
     return write_members(dst, data)

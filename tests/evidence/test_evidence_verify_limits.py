@@ -87,7 +87,7 @@ def test_member_and_total_limits_are_options(demo_package: Exported, run_cli: Ru
     code, _, err = run_cli("verify", pkg, *fp_args(demo_package), "--max-members", "0")
     assert code == 2  # a usage error, not a traceback
     code, _, err = run_cli(
-        "verify", pkg, *fp_args(demo_package), "--max-members", "11",
+        "verify", pkg, *fp_args(demo_package), "--max-members", "13",
         "--max-total-size", str(2**40), "--max-member-size", str(2**40),
     )  # fmt: skip
     assert code == 0, err

@@ -16,7 +16,9 @@ Exit status of ``verify`` (trust, not only integrity: ``tutela.ledger.trust``):
 ====  =====================================================================================
 
 With ``--json`` one object is printed: ``ok`` (true only for 0), ``intact``, ``trusted``,
-``trusted_by``, the report's fields, or ``problem``/``error``. Paths and member names are printed
+``trusted_by``, the report's fields (``completeness``: per conversation, what
+``tutela.evidence.completeness`` proved; the table output prints its ``statement`` lines), or
+``problem``/``error``. Paths and member names are printed
 with Rich markup escaped.
 ``SystemExit`` is raised directly: ``tutela.cli.main`` runs Typer in standalone mode,
 where click returns (and the caller drops) the code of a ``typer.Exit``.
@@ -28,8 +30,9 @@ import getpass
 import json
 import sys
 from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.markup import escape
@@ -45,6 +48,10 @@ from tutela.cli._options import (
 from tutela.errors import InputError, TutelaError
 from tutela.evidence.package import ReadLimits
 
+if TYPE_CHECKING:
+    from tutela.ledger import Signer
+    from tutela.runtime import Runtime
+
 __all__ = ["export", "verify"]
 
 # documented defaults: 10,000 members, 2 GiB in all, 512 MiB a member, 64 MiB a parsed data member
@@ -58,12 +65,54 @@ def _actor() -> str:
         return "unknown"
 
 
+class ExportFormat(StrEnum):
+    """``tutela export --format``: the verifiable package, or a CyberTipline-style report."""
+
+    PACKAGE = "package"
+    CYBERTIP = "cybertip"
+
+
+def _export_cybertip(
+    runtime: Runtime, case_id: int, out: Path, signer: Signer, actor: str, draft: bool
+) -> None:
+    """``--format cybertip``: write, audit and sign (``tutela.evidence.cybertip``)."""
+    from tutela.evidence.cybertip import export_cybertip
+
+    store, recorder = runtime.store, runtime.recorder
+    r = export_cybertip(
+        store, case_id, out, recorder=recorder, actor=actor, draft=draft, signer=signer
+    )
+    recorder.checkpoint()  # the audit entry is signed now, not left as an unsigned tail
+    out_console.print(
+        f"wrote {escape(str(out))}: case {case_id}, report SHA-256 {r.sha256}", soft_wrap=True
+    )
+    for path, digest in r.transcripts:
+        out_console.print(f"  {escape(str(path))} SHA-256 {digest}", soft_wrap=True)
+    if r.high_priority:
+        out_console.print("escalateToHighPriority: set (a referral proposal of the policy)")
+    if draft:
+        err_console.print("[bold red]DRAFT — not evidential (audited)", soft_wrap=True)
+    if not r.evidential_operations:
+        err_console.print(
+            "[bold red]NON-EVIDENTIAL: collected under a demonstration/non-evidential operation",
+            soft_wrap=True,
+        )
+
+
 @app.command()
 def export(
     case_id: int = typer.Argument(
         ..., min=1, max=2**31 - 1, help="Case id (see the dashboard or `tutela demo`)."
     ),
-    out: Path = typer.Option(..., "--out", help="Package file to write (.zip)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Package file to write (.zip); the report (.xml) for cybertip."
+    ),
+    fmt: ExportFormat = typer.Option(
+        ExportFormat.PACKAGE,
+        "--format",
+        help="package: the signed evidence package; cybertip: a CyberTipline-style report "
+        "(XML, schema-validated) and one message CSV per conversation beside it.",
+    ),
     db: DbOption = None,
     key: SigningKeyOption = None,
     actor: str | None = typer.Option(
@@ -87,6 +136,13 @@ def export(
     non-evidential, audited draft. The live ledger and the case's messages are verified first
     (``export_package``). Exit status: 0 written; 1 the ledger or a message does not verify
     (nothing written); 2 usage error, unknown case, no approved referral, unusable key.
+
+    ``--format cybertip`` writes instead a CyberTipline-style report to ``--out`` (``report.xml``,
+    validated against ``tutela/evidence/schemas/cybertip.xsd``, refused if invalid) and one
+    message CSV per conversation beside it (``report.conversation-<id>.csv``, SHA-256 in the
+    XML); the decoy is stated as a decoy (no victim block). Same rules (approved referral or
+    ``--draft``, ledger verified first), audited (``case_exported`` with the format and the
+    report's SHA-256); ``tutela.evidence.cybertip``. ``--tsa-url`` applies to packages only.
     """
     from tutela.cases.workflow import CaseWorkflow
     from tutela.evidence import export_package
@@ -95,6 +151,8 @@ def export(
 
     if out.is_dir():
         raise InputError("--out is a directory, not a package file to write", path=str(out))
+    if fmt is ExportFormat.CYBERTIP and tsa_url:
+        raise InputError("--tsa-url applies to --format package only")
     url = resolve_url(db)
     signer = load_signer(url, key, passphrase_file=passphrase_file)
     timestamper = None
@@ -116,6 +174,9 @@ def export(
                 "(approve the referral in the dashboard, or export a non-evidential --draft)"
             )
         try:
+            if fmt is ExportFormat.CYBERTIP:
+                _export_cybertip(runtime, case_id, out, signer, actor or _actor(), draft)
+                return
             report = export_package(
                 store,
                 case_id,
@@ -147,6 +208,14 @@ def export(
     )
     out_console.print(
         f"signing key fingerprint (SHA-256): {report.key_fingerprint}", soft_wrap=True
+    )
+    from tutela.evidence.annex import annex_path
+    from tutela.evidence.export import certificate_path
+
+    out_console.print(  # restricted annex (tradecraft) and the certificate to fill in and sign
+        f"restricted annex: {escape(str(annex_path(out)))}; certificate: "
+        f"{escape(str(certificate_path(out)))}",
+        soft_wrap=True,
     )
     if report.timestamp:
         out_console.print(f"RFC 3161 timestamp: {report.timestamp}")
@@ -203,6 +272,9 @@ def verify(
         "read into memory and parsed) of more uncompressed bytes (default 64 MiB).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    annex: Path | None = typer.Option(
+        None, "--annex", help="Also check this restricted annex (.annex.zip) against the package."
+    ),
 ) -> None:
     """Re-derive every hash and signature of an evidence package and check that its key is
     trusted (exit 0 only if intact and trusted; 3: intact, untrusted key)."""
@@ -236,6 +308,12 @@ def verify(
                 max_parsed_member=max_parsed_member,
             ),
         )
+        if annex is not None:  # tampered: exit 1 below; the note on stderr keeps --json whole
+            from tutela.evidence.annex import verify_annex
+
+            checked_annex = verify_annex(annex, package)
+            err_console.print(f"annex {escape(str(annex))}: intact, bound to the package "
+                              f"({checked_annex['members']} members)", soft_wrap=True)  # fmt: skip
     except TamperError as e:
         finding = {"what": e.what, "ledger_seq": e.seq, "expected": e.expected, "found": e.actual}
         if as_json:
@@ -290,6 +368,8 @@ def verify(
         ts = "chain verified" if report.timestamp_trusted else "imprint only; chain not checked"
         table.add_row("RFC 3161 timestamp", escape(f"{report.timestamp} ({ts})"))
     out_console.print(table)
+    for conv in report.completeness.conversations if report.completeness else ():
+        out_console.print(escape(conv.statement), soft_wrap=True, emoji=False)
     if source == "--expect-fingerprint":
         checked = "matches --expect-fingerprint"
     else:

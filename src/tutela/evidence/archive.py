@@ -34,6 +34,7 @@ from tutela.evidence.layout import (
     OPTIONAL_MEMBERS,
     PACKAGE_FORMAT,
     PARSED_MEMBERS,
+    RECORD_MEMBERS,
     SIGNATURE,
 )
 from tutela.files import open_regular
@@ -64,7 +65,7 @@ class ReadLimits:
     before any member is decompressed (and again while decompressing, against the bytes
     actually produced).
 
-    ``max_members``: entries in the zip (default 10,000; a package has 10 or 11); the central
+    ``max_members``: entries in the zip (default 10,000; a package has 13 or 14); the central
     directory itself may take at most ``max_members`` KiB. ``max_total_size``: declared
     uncompressed bytes of all members together (default 2 GiB). ``max_member_size``: declared
     uncompressed bytes of one member (default 512 MiB; the reports and ``case.jsonld`` are only
@@ -385,7 +386,7 @@ def read_members(
         if not isinstance(declared, dict) or not all(isinstance(v, str) for v in declared.values()):
             raise TamperError(f"{MANIFEST} files", expected="{name: sha256}", actual=declared)
         required = set(DATA_MEMBERS) | set(DERIVED_MEMBERS)
-        allowed = required | set(OPTIONAL_MEMBERS)
+        allowed = required | set(OPTIONAL_MEMBERS) | set(RECORD_MEMBERS)
         if not required <= set(declared) or not set(declared) <= allowed:
             raise TamperError(
                 f"{MANIFEST} member list",

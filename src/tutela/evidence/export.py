@@ -5,7 +5,9 @@ through ``tutela.store``; the export itself is recorded through a ``Recorder``
 (``record_export``: the ``export`` entry, the checkpoint that signs it and, for a draft, its
 audit row, in one transaction), so the excerpt ends with signed proof of its own export and of
 what it claims. The layout is :mod:`tutela.evidence.layout`; the manifest signature binds every
-member, the derived reports included (``docs/architecture.md``, evidence).
+member, the derived reports included (``docs/architecture.md``, evidence). Beside the package
+the export writes the restricted annex (:mod:`tutela.evidence.annex`) and the certificate with
+the manifest's SHA-256 filled in (:mod:`tutela.evidence.method`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,21 @@ from typing import Any, cast
 
 from tutela import __version__
 from tutela.errors import InputError
+from tutela.evidence.annex import annex_members, annex_path, redaction_log, write_annex
 from tutela.evidence.caseuco import case_jsonld
 from tutela.evidence.contents import PackageContents, PackageReport, package_report
-from tutela.evidence.layout import DRAFT_STATUS, MANIFEST, PACKAGE_FORMAT, SIGNATURE, TIMESTAMP
+from tutela.evidence.layout import (
+    CERTIFICATE,
+    DRAFT_STATUS,
+    MANIFEST,
+    METHOD,
+    PACKAGE_FORMAT,
+    REDACTIONS,
+    SIGNATURE,
+    TIMESTAMP,
+    data_digest,
+)
+from tutela.evidence.method import render_certificate, render_method
 from tutela.evidence.report import render_html, render_pdf
 from tutela.ledger.canonical import canonical_json
 from tutela.ledger.entry import EntryKind, LedgerEntry, format_instant, sha256_hex
@@ -40,7 +54,7 @@ from tutela.store.queries.evidence import (
 )
 from tutela.store.queries.signing import ledger_key_fingerprints
 
-__all__ = ["TimestampTransport", "export_package"]
+__all__ = ["TimestampTransport", "certificate_path", "export_package"]
 
 TimestampTransport = Callable[[bytes], bytes]
 """Sends a DER ``TimeStampReq`` to a TSA and returns its DER ``TimeStampResp``."""
@@ -62,6 +76,14 @@ def _disclosed(
             and cast(ReviewPayload, entry.payload).get("case_id") == case_id
         )
     )
+
+
+def certificate_path(package: str | Path) -> Path:
+    """``<name>.certificate.md`` beside ``package``: the certificate with the manifest's SHA-256
+    filled in (``case-1.zip`` -> ``case-1.certificate.md``)."""
+    p = Path(package)
+    stem = p.name[: -len(".zip")] if p.name.lower().endswith(".zip") else p.name
+    return p.with_name(f"{stem}.certificate.md")
 
 
 def _jsonl(rows: Sequence[Mapping[str, Any]]) -> bytes:
@@ -95,10 +117,17 @@ def export_package(
     ``timestamp.tsr``. ``draft``: a working copy, not evidence — the signed export entry and the
     manifest carry ``"draft": true`` (manifest ``"status": "DRAFT — not evidential"``), the report
     names it in the tool line, and an ``export_draft`` audit row is recorded with the export
-    entry. The zip is written to a temporary name and renamed. Raises ``NotFoundError`` for an
-    unknown case, ``InputError`` for a case without recorded conversations or a ``recorder`` of
-    another store, ``SigningKeyError`` when the ledger's checkpoints were signed by another key
-    (nothing is appended then), ``TamperError`` (above), ``TimestampError`` when the TSA fails.
+    entry. The zip is written to a temporary name and renamed.
+
+    Beside ``out_zip`` (``0600``): the restricted annex ``<name>.annex.zip`` (tradecraft withheld
+    from the package, listed in its ``redactions.jsonl``; the manifest names the annex manifest's
+    SHA-256) and ``<name>.certificate.md`` (``CERTIFICATE.md`` with the manifest's SHA-256 filled
+    in). The package holds ``METHOD.md`` (ISO/IEC 27037/27041 record).
+
+    Raises ``NotFoundError`` for an unknown case, ``InputError`` for a case without recorded
+    conversations or a ``recorder`` of another store, ``SigningKeyError`` when the ledger's
+    checkpoints were signed by another key (nothing is appended then), ``TamperError`` (above),
+    ``TimestampError`` when the TSA fails.
     """
     if recorder is None:
         recorder = Recorder(store, signer=signer, checkpoint_every=0)
@@ -170,30 +199,74 @@ def export_package(
         timestamp=ts_summary,
         data_hashes={name: sha256_hex(data) for name, data in files.items()},
     )
-    files["report.html"] = render_html(contents).encode("utf-8")
-    files["report.pdf"] = render_pdf(contents)
-    files["case.jsonld"] = json.dumps(
-        case_jsonld(contents), ensure_ascii=False, indent=1, sort_keys=True
-    ).encode("utf-8")
-    manifest = canonical_json(
+    digest = data_digest(contents.data_hashes)
+    out = Path(out_zip)
+    annex_out = annex_path(out)
+    annex, sources = annex_members(contents)
+    annex_tmp = annex_out.with_name(f".{annex_out.name}.part")
+    try:
+        annex_manifest = write_annex(
+            annex_tmp, c=contents, package_name=out.name, members=annex, sources=sources,
+            signer=signer,
+        )  # fmt: skip
+        annex_sha = sha256_hex(annex_manifest)
+        html = render_html(contents)
+        files["report.html"] = html.encode("utf-8")
+        files["report.pdf"] = render_pdf(contents, html)
+        files["case.jsonld"] = json.dumps(
+            case_jsonld(contents), ensure_ascii=False, indent=1, sort_keys=True
+        ).encode("utf-8")
+        files[REDACTIONS] = redaction_log(contents, annex)
+        withheld = files[REDACTIONS].count(b"\n")
+        files[METHOD] = render_method(
+            contents, members=[*files, METHOD, CERTIFICATE], digest=digest,
+            annex_name=annex_out.name, annex_manifest_sha256=annex_sha, withheld=withheld,
+        ).encode("utf-8")  # fmt: skip
+        files[CERTIFICATE] = render_certificate(
+            contents, package_name=out.name, digest=digest, manifest_sha256=None
+        ).encode("utf-8")
+        manifest = _manifest(contents, scope, first, last, digest, annex_out.name, annex_sha, files)
+        _write_zip(out, manifest, signer.sign_manifest(manifest) + "\n", files)
+        annex_tmp.replace(annex_out)
+    finally:
+        annex_tmp.unlink(missing_ok=True)
+    certificate = render_certificate(
+        contents, package_name=out.name, digest=digest, manifest_sha256=sha256_hex(manifest)
+    )
+    private_file(certificate_path(out)).write_text(certificate, encoding="utf-8")
+    return package_report(contents, tuple(files), timestamp_trusted=False)
+
+
+def _manifest(
+    contents: PackageContents,
+    scope: CaseScope,
+    first: int,
+    last: int,
+    digest: str,
+    annex_name: str,
+    annex_sha: str,
+    files: Mapping[str, bytes],
+) -> bytes:
+    """The canonical JSON manifest (layout: :mod:`tutela.evidence.layout`)."""
+    return canonical_json(
         {
             "format": PACKAGE_FORMAT,
-            "case_id": case_id,
+            "case_id": contents.case_id,
             "contact_id": scope.contact_id,
             "conversations": list(scope.conversations),
             "operations": list(scope.operations),
             "first_seq": first,
             "last_seq": last,
-            "key_fingerprint": signer.fingerprint(),
-            "created_at": created_at,
-            "exported_by": actor,
+            "key_fingerprint": contents.key_fingerprint,
+            "created_at": contents.created_at,
+            "exported_by": contents.exported_by,
             "tool": contents.tool,
-            **({"draft": True, "status": DRAFT_STATUS} if draft else {}),
+            **({"draft": True, "status": DRAFT_STATUS} if contents.draft else {}),
+            "data_digest": digest,
+            "annex": {"name": annex_name, "manifest_sha256": annex_sha},
             "files": {name: sha256_hex(data) for name, data in files.items()},
         }
     )
-    _write_zip(Path(out_zip), manifest, signer.sign_manifest(manifest) + "\n", files)
-    return package_report(contents, tuple(files), timestamp_trusted=False)
 
 
 def _write_zip(out: Path, manifest: bytes, signature: str, files: Mapping[str, bytes]) -> None:

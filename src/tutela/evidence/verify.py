@@ -40,7 +40,9 @@ def verify_package(
     signed export entry names the manifest's case, conversations and operations; every case entry
     disclosed; each operation record against its ``operation_created`` entry; each message's
     text, author, wire bytes, time and order against its ledger entry (purged ones against a
-    retention tombstone); the RFC 3161 token, if any, against the head checkpoint
+    retention tombstone); that every conversation is complete (``tutela.evidence.completeness``:
+    message numbers 1..n without gap or repeat, both parties, opening and end entries, decisions
+    bound to recorded messages); the RFC 3161 token, if any, against the head checkpoint
     (``tsa_certificates``: PEM or DER certificates, the TSA's first, then its issuers up to a
     root; without them only the imprint is checked).
 
@@ -82,6 +84,8 @@ def _verify(
         zip_path, limits or ReadLimits(), keep=PARSED_MEMBERS
     )
     contents = check_contents(manifest, raw_manifest, signature, data, expected_fingerprint)
+    if "data_digest" in manifest:  # signed; the digest every PDF footer shows (layout.data_digest)
+        _check_digest(manifest["data_digest"], contents)
     trusted = False
     if TIMESTAMP in data:
         from tutela.ledger.timestamp import verify_timestamp
@@ -99,3 +103,12 @@ def _verify(
 
 def _with_timestamp(c: PackageContents, summary: Mapping[str, Any]) -> PackageContents:
     return replace(c, timestamp=summary)
+
+
+def _check_digest(declared: object, c: PackageContents) -> None:
+    from tutela.evidence.layout import data_digest
+
+    if declared != data_digest(c.data_hashes):
+        raise TamperError(
+            "manifest.json data_digest", expected=data_digest(c.data_hashes), actual=declared
+        )

@@ -23,6 +23,7 @@ import dataclasses
 import json
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -34,8 +35,10 @@ from tutela.live.clock import Clock, SimulatedClock, WallClock
 from tutela.live.engine import PersonaEngine
 from tutela.runtime import (
     Detection,
+    ShadowPolicy,
     build_live,
     load_detection,
+    load_shadow_policy,
     load_signer,
     select_persona,
     signing_key_path,
@@ -133,7 +136,11 @@ def scenario_from_data(data: dict, *, where: str) -> Scenario:
 
 
 async def _run(
-    scenario: Scenario, db_url: str, clock: Clock, detection: Detection | None = None
+    scenario: Scenario,
+    db_url: str,
+    clock: Clock,
+    detection: Detection | None = None,
+    shadow: ShadowPolicy | None = None,
 ) -> dict:
     persona = select_persona(scenario.persona, lang=scenario.lang)
     lang = scenario.lang if scenario.lang in persona.languages else None
@@ -142,7 +149,9 @@ async def _run(
     key_path = signing_key_path(db_url, demo=True)
     made_key = not key_path.exists()
     signer = load_signer(db_url, demo=True)
-    system = build_live(db_url, detection=detection, signer=signer, clock=clock.now)
+    system = build_live(
+        db_url, detection=detection, signer=signer, clock=clock.now, shadow_policy=shadow
+    )
     store, recorder = system.store, system.recorder
     try:
         try:
@@ -253,6 +262,7 @@ def run_demo(
     realtime: bool = False,
     config: str | Path | None = None,
     model: str | Path | None = None,
+    shadow_policy: str | Path | None = None,
 ) -> dict:
     """Run a scenario end to end and return the demo output (see module docstring).
 
@@ -260,12 +270,24 @@ def run_demo(
     reused database keeps its contacts (a repeat contact climbs the ladder) and continues the
     deterrence-variant rotation (``tutela.runtime``). ``config``/``model``: the detection config
     and model (``tutela.runtime.load_detection``; default: the packaged ones), loaded before any
-    database is touched. Raises ``InputError`` for a database another key signed, and what
-    ``tutela.runtime`` raises for a bad config, model or key.
+    database is touched; so is ``shadow_policy``, a candidate policy evaluated beside the active
+    one (``tutela.live.shadow``, never acted on). Raises ``InputError`` for a database another
+    key signed, and what ``tutela.runtime`` raises for a bad config, model or key.
     """
     detection = load_detection(config, model)
+    shadow = None if shadow_policy is None else load_shadow_policy(shadow_policy)
     if db_url is None:
         folder = Path(tempfile.mkdtemp(prefix=DEMO_FOLDER_PREFIX))
         db_url = f"sqlite:///{folder / 'tutela.db'}"
-    clock: Clock = WallClock() if realtime else SimulatedClock()
-    return asyncio.run(_run(scenario, db_url, clock, detection))
+    clock: Clock = WallClock() if realtime else SimulatedClock(_simulated_start(scenario))
+    return asyncio.run(_run(scenario, db_url, clock, detection, shadow))
+
+
+def _simulated_start(scenario: Scenario) -> datetime:
+    """Start of the simulated clock: before now by more than the scenario can take (each line's
+    typing time plus two persona replies at the profile's longest delay), so every recorded time
+    lies in the past and an export made right after the demo is never dated before the
+    conversation's end."""
+    delay = select_persona(scenario.persona, lang=scenario.lang).reply_delay_s.max
+    span = sum(2.0 + len(t) / CONTACT_TYPING_CPS + 2 * delay for t in scenario.lines)
+    return datetime.now(UTC) - timedelta(seconds=span + 1.0)
