@@ -13,25 +13,48 @@ kind           value
 =============  =================================================================================
 ``email``      lower-cased address; ``name at example dot com`` / ``name[at]example[dot]com``
                are read as ``name@example.com`` (only with a common top-level domain)
-``phone``      ``+`` and digits for international numbers (``+``/``00`` prefix, or a local number
-               with a trunk ``0`` when ``country_code`` is given); digits only otherwise
+``phone``      E.164 (``+`` and digits) for international numbers (``+``/``00`` prefix) and for
+               national numbers with a trunk ``0`` when ``region`` (or ``country_code``) is given
+               (libphonenumber, the ``phonenumbers`` package, parses and validates); an
+               international number libphonenumber does not know keeps ``+`` and its digits;
+               without a region a national number is its digits
 ``handle``     ``platform:name`` lower-cased, e.g. ``snap:name``, ``discord:name#1234``
 ``payment_ref`` ``service:ref``: ``gcash:+639...``, ``maya:+639...``, ``paypal:name@example.com``,
-               ``paypal:name``, ``venmo:name``, ``cashapp:name``
+               ``paypal:name``, ``venmo:name``, ``cashapp:name``, ``iban:NL91ABNA0417164300``
+               (compact, upper case, check digits and national format valid: ``python-stdnum``),
+               ``btc:1...``/``btc:bc1...`` (checksum valid, ``python-stdnum``), ``eth:0x...``
+               (40 hex digits, lower case)
 ``url``        ``https://host/path`` with the host lower-cased and ``www.`` dropped
 =============  =================================================================================
 
 A profile URL of a known platform (``t.me/name``, ``instagram.com/name``, ``paypal.me/name``...)
 gives both a ``url`` and the matching ``handle``/``payment_ref`` with the same span. Otherwise,
 where two findings overlap, the more specific wins: payment_ref > email > url > handle > phone.
-Handles need an explicit marker (``:``, ``is``, ``@``, ``id``, a ``#1234`` tag) after the platform
-name, to keep "add me on snap later" from yielding a handle ``later``.
+Handles need an explicit marker (``:``, ``is``/``ist``/``ay``, ``@``, ``id``, a ``#1234`` tag)
+after the platform name, to keep "add me on snap later" from yielding a handle ``later``.
+
+Numbers are read in any script's decimal digits (full-width ``０６...`` reads as ``06...``), spaced
+out digit by digit, and spelled out digit by digit in English, Dutch, German or Tagalog ("zero six
+one two ...", "nul zes een twee ...", "null sechs eins ...", "sero siyam isa ..."; at least seven
+digit words, and only when libphonenumber accepts the result as a valid number). With a region, a
+digit run without ``+``, ``00`` or a trunk ``0`` is not a phone number (game codes, order numbers:
+every supported country writes national numbers with the trunk ``0``).
+
+**Someone else's identifier.** An identifier whose clause (the text before it, back to the last
+sentence end, at most 60 characters) names a third party — a shop, a service, a relative or
+friend, or "code"/"order"/"pin" for numbers — is not the contact's own and is not returned (a
+pizzeria's number mentioned by two contacts must not make them one person). This favours
+precision: "my mum's number is ..." is dropped too.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+
+import phonenumbers
+from stdnum import bitcoin, iban
 
 __all__ = ["KINDS", "DisclosedIdentifier", "extract_identifiers"]
 
@@ -120,7 +143,7 @@ _PLATFORMS: dict[str, str] = {
 _HANDLE = re.compile(
     rf"\b(?P<platform>{'|'.join(sorted(_PLATFORMS, key=len, reverse=True))})\b"
     r"(?P<glue>(?:\s+(?:me|on|name|id|user(?:name)?|handle|acc(?:ount)?))*)"
-    r"\s*(?P<sep>:|=|-|\bis\b|\bit'?s\b|\bat\b)?\s*(?P<at>@)?"
+    r"\s*(?P<sep>:|=|-|\bis\b|\bist\b|\bay\b|\bit'?s\b|\bat\b)?\s*(?P<at>@)?"
     rf"(?P<name>{_NAME}(?:#\d{{4}})?)",
     _I,
 )
@@ -131,7 +154,8 @@ _STOPWORDS = _words(
 )
 
 _PHONE_CHARS = r"\d[\d ().-]{5,18}\d"
-_PHONE = re.compile(rf"(?<![\w+])(?:\+|00)?\(?{_PHONE_CHARS}(?![\w])")
+_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d(?:[ ().-]{0,3}\d){6,15}(?![\w])")
+_SPACED_OUT = re.compile(r"^\+?\d(?: \d)+$")
 _DATE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:[.,]\d{3})+$")
 
@@ -156,21 +180,120 @@ def _digits(s: str) -> str:
     return re.sub(r"\D", "", s)
 
 
-def _phone_value(raw: str, country_code: str | None) -> str | None:
-    """Normalised phone number, or ``None`` when ``raw`` does not look like one."""
+def _phone_value(raw: str, country_code: str | None, region: str | None = None) -> str | None:
+    """Normalised phone number, or ``None`` when ``raw`` does not look like one.
+
+    ``region``: ISO 3166-1 alpha-2 of the national numbering plan for numbers without ``+``/``00``
+    (libphonenumber parses and validates); ``country_code``: the older calling-code form.
+    """
     body = raw.strip()
     if _DATE.match(body) or _THOUSANDS.match(body):
         return None
     digits = _digits(body)
+    international = body.startswith(("+", "00"))
+    if region is not None and (international or digits.startswith("0")):
+        try:
+            number = phonenumbers.parse("+" + digits[2:] if body.startswith("00") else body, region)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if not international:
+            return None  # a national number the region's plan does not have
+    elif region is not None:
+        return None  # no +, 00 or trunk 0: a code, an amount, an order number
     if body.startswith("+"):
-        international = digits
+        international_digits = digits
     elif body.startswith("00"):
-        international = digits[2:]
+        international_digits = digits[2:]
     elif country_code and digits.startswith("0"):
-        international = _digits(country_code) + digits[1:]
+        international_digits = _digits(country_code) + digits[1:]
     else:
         return digits if 7 <= len(digits) <= 15 else None
-    return f"+{international}" if 8 <= len(international) <= 15 else None
+    if international:
+        try:
+            number = phonenumbers.parse("+" + international_digits, None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"+{international_digits}" if 8 <= len(international_digits) <= 15 else None
+
+
+def _ascii_digits(text: str) -> str:
+    """``text`` with every decimal digit of any script as its ASCII digit (same length)."""
+    if text.isascii():
+        return text
+    return "".join(
+        str(unicodedata.decimal(c)) if not c.isascii() and c.isdecimal() else c for c in text
+    )
+
+
+_DIGIT_WORDS: dict[str, str] = {}
+for _digit, _names in enumerate(
+    (
+        "zero oh nul null sero cero",
+        "one een eins isa uno",
+        "two twee zwei dalawa dos",
+        "three drie drei tatlo tres",
+        "four vier apat kwatro",
+        "five vijf fünf fuenf funf lima singko",
+        "six zes sechs anim sais",
+        "seven zeven sieben pito siyete",
+        "eight acht walo otso",
+        "nine negen neun siyam nuwebe",
+    )
+):
+    for _w in _names.split():
+        _DIGIT_WORDS[_w] = str(_digit)
+_WORD_RUN = re.compile(
+    r"(?<![\w+])(?P<plus>plus\s+)?(?P<run>(?:"
+    + "|".join(sorted(_DIGIT_WORDS, key=len, reverse=True))
+    + r")(?:[\s,-]+(?:"
+    + "|".join(sorted(_DIGIT_WORDS, key=len, reverse=True))
+    + r")){6,15})\b",
+    _I,
+)
+
+# Words that attribute an identifier to someone else (en, nl, de, tl): shops and services,
+# relatives and friends, third-person possessives. ``_NUMBER_CUES`` only apply to numbers.
+_THIRD_PARTY = _words(
+    "pizza pizzeria pizzaria shop shops store restaurant cafe café snackbar winkel zaak laden "
+    "geschäft geschaeft tindahan kainan office kantoor büro buero school schule paaralan doctor "
+    "dokter arzt hospital ziekenhuis krankenhaus ospital police politie polizei pulis helpline "
+    "hotline service klantenservice kundenservice taxi hotel cinema bioscoop kino salon kapper "
+    "friseur mom mum mommy mama moms mums mother dad daddy papa dads father moeder vader mutter "
+    "vater mutti vati nanay tatay brother brothers sister sisters broer zus bruder schwester "
+    "kuya friend friends friend's vriend vriendin freund freundin kaibigan boss baas his her "
+    "their haar hun seine niya nila"
+)
+_NUMBER_CUES = _words(
+    "code codes pin order bestelling bestellung bestellnummer tracking ticket kode"
+)
+_CLAUSE_END = re.compile(r"[.!?\n;]")
+_WORD = re.compile(r"[^\W\d_]+(?:'s)?", re.UNICODE)
+
+
+def _third_party(text: str, start: int, kind: str) -> bool:
+    """True when the clause before ``text[start]`` attributes the identifier to someone else."""
+    before = text[max(0, start - 60) : start]
+    ends = list(_CLAUSE_END.finditer(before))
+    if ends:
+        before = before[ends[-1].end() :]
+    for w in _WORD.findall(before.lower()):
+        base = w.removesuffix("'s")
+        if w in _THIRD_PARTY or base in _THIRD_PARTY:
+            return True
+        if kind == "phone" and base in _NUMBER_CUES:
+            return True
+    return False
+
+
+_IBAN = re.compile(r"(?<![\w])[a-z]{2}\d{2}(?: ?[a-z0-9]{4}){2,7}(?: ?[a-z0-9]{1,3})?(?![\w])", _I)
+_BTC = re.compile(
+    r"(?<![\w])(?:[13][1-9a-km-zA-HJ-NP-Z]{25,34}|bc1[02-9ac-hj-np-z]{11,71})(?![\w])", _I
+)
+_ETH = re.compile(r"(?<![\w])0x[0-9a-f]{40}(?![\w])", _I)
 
 
 def _ph_mobile(raw: str) -> str | None:
@@ -188,7 +311,7 @@ def _ph_mobile(raw: str) -> str | None:
 
 def _url_derived(host: str, path: str) -> tuple[str, str] | None:
     """``(kind, value)`` of the handle or payment reference a profile URL names, if any."""
-    parts = [p for p in path.split("/") if p]
+    parts = [p for p in re.split(r"[?#]", path, maxsplit=1)[0].split("/") if p]
     if not parts:
         return None
     first = parts[0].lstrip("@").lower()
@@ -205,7 +328,7 @@ def _url_derived(host: str, path: str) -> tuple[str, str] | None:
         "facebook.com": "facebook",
         "fb.com": "facebook",
     }
-    if host in simple and first not in {"p", "reel", "profile.php", "share", "groups", "i"}:
+    if host in simple and len(parts) == 1 and first not in {"p", "reel", "profile.php", "share"}:
         return "handle", f"{simple[host]}:{first}"
     if host == "snapchat.com" and first == "add" and len(parts) > 1:
         return "handle", f"snap:{parts[1].lower()}"
@@ -217,7 +340,9 @@ def _url_derived(host: str, path: str) -> tuple[str, str] | None:
     return None
 
 
-def extract_identifiers(text: str, *, country_code: str | None = None) -> list[DisclosedIdentifier]:
+def extract_identifiers(
+    text: str, *, country_code: str | None = None, region: str | None = None
+) -> list[DisclosedIdentifier]:
     """Find the identifiers disclosed in one raw chat line.
 
     Parameters
@@ -225,8 +350,12 @@ def extract_identifiers(text: str, *, country_code: str | None = None) -> list[D
     text:
         The line as received (not normalised); offsets refer to it.
     country_code:
-        Calling code (e.g. ``"63"``) used to turn local numbers with a trunk ``0`` into ``+``
-        numbers; ``None`` keeps local numbers as plain digits.
+        Calling code (e.g. ``"63"``) of the numbering plan for local numbers with a trunk ``0``;
+        used as ``region`` (its main region) when ``region`` is not given.
+    region:
+        ISO 3166-1 alpha-2 code (e.g. ``"NL"``; the persona's country in the live path) of the
+        numbering plan for national numbers; ``None`` (and no ``country_code``) keeps national
+        numbers as plain digits. An unknown code is treated as ``None``.
 
     Returns
     -------
@@ -234,6 +363,15 @@ def extract_identifiers(text: str, *, country_code: str | None = None) -> list[D
         In text order (then by kind precedence); an identifier repeated in the line is listed at
         each occurrence. Empty when nothing is found. Never raises on any ``str``.
     """
+    if region is None and country_code and _digits(country_code):
+        main = phonenumbers.region_code_for_country_code(int(_digits(country_code)[:3]))
+        region = None if main == "ZZ" else main
+    if region is not None:
+        region = region.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            region = None
+    raw_text = text
+    text = _ascii_digits(text)
     found: list[tuple[int, int, DisclosedIdentifier]] = []  # (priority, group, identifier)
     group = 0
 
@@ -259,6 +397,16 @@ def extract_identifiers(text: str, *, country_code: str | None = None) -> list[D
         add("payment_ref", f"venmo:{m['name'].lower().rstrip('.-')}", m.start(), m.end())
     for m in _CASHAPP.finditer(text):
         add("payment_ref", f"cashapp:{m['name'].lower()}", m.start(), m.end())
+    for m in _IBAN.finditer(text):
+        compact = iban.compact(m.group(0))
+        if iban.is_valid(compact):
+            add("payment_ref", f"iban:{compact}", m.start(), m.end())
+    for m in _BTC.finditer(text):
+        address = m.group(0)
+        if bitcoin.is_valid(address):
+            add("payment_ref", f"btc:{bitcoin.compact(address)}", m.start(), m.end())
+    for m in _ETH.finditer(text):
+        add("payment_ref", f"eth:{m.group(0).lower()}", m.start(), m.end())
 
     for m in _EMAIL.finditer(text):
         add("email", f"{m[1]}@{m[2]}".lower(), m.start(), m.end())
@@ -298,8 +446,18 @@ def extract_identifiers(text: str, *, country_code: str | None = None) -> list[D
 
     for m in _PHONE.finditer(text):
         raw = m.group(0)
-        value = _phone_value(raw, country_code)
+        if " " in raw.strip() and _SPACED_OUT.match(raw.strip()) and len(_digits(raw)) < 9:
+            continue  # "1 2 3 4 5 6 7": counting, not a number
+        value = _phone_value(raw, country_code, region)
         if value is not None:
+            add("phone", value, m.start(), m.end())
+    for m in _WORD_RUN.finditer(text):
+        words = [_DIGIT_WORDS.get(w.lower()) for w in re.findall(r"[^\W\d_]+", m["run"])]
+        if None in words:
+            continue  # a case-folded look-alike ("ſechs"), not a digit word
+        digits = "".join(w for w in words if w is not None)
+        value = _phone_value(("+" if m["plus"] else "") + digits, None, region or "ZZ")
+        if value is not None and value.startswith("+"):
             add("phone", value, m.start(), m.end())
 
     kept: list[tuple[int, int, DisclosedIdentifier]] = []
@@ -309,4 +467,5 @@ def extract_identifiers(text: str, *, country_code: str | None = None) -> list[D
         if not clash:
             kept.append(item)
     result = sorted(kept, key=lambda f: (f[2].start, f[0]))
-    return list(dict.fromkeys(ident for _, _, ident in result))
+    own = [ident for _, _, ident in result if not _third_party(raw_text, ident.start, ident.kind)]
+    return list(dict.fromkeys(own))

@@ -25,6 +25,7 @@ from tutela.store.models import (
     ConversationRow,
     DecisionRow,
     IdentityRow,
+    MessageRow,
     RoomCounterRow,
 )
 from tutela.store.queries.common import warning_clause
@@ -35,6 +36,16 @@ from tutela.store.records import (
 )
 
 __all__ = ["ContactsMixin"]
+
+
+def _evidence(s: Session, message_id: int | None) -> dict[str, int] | None:
+    """``{"message_id", "conversation", "message_seq"}`` of a stored message, else ``None``."""
+    if message_id is None:
+        return None
+    row = s.get(MessageRow, message_id)
+    if row is None:
+        return None
+    return {"message_id": message_id, "conversation": row.conversation_id, "message_seq": row.seq}
 
 
 class ContactsMixin(RecorderBase):
@@ -114,6 +125,11 @@ class ContactsMixin(RecorderBase):
         ``kind`` is one of ``IDENTITY_KINDS``. If the identifier already belongs to another
         contact the two contacts are merged (module docstring) and the survivor is returned in
         ``LinkResult.contact_id``. ``bool(result)`` is True when something changed.
+
+        Audit details cite the evidence: ``source_message_id`` and ``source`` (``{"message_id",
+        "conversation", "message_seq"}`` or ``None``) of the line that volunteered the identifier;
+        a ``contacts_merged`` row also cites the identity's own first line
+        (``identity_source_message_id``, ``identity_source``), so every link names both lines.
         """
         if kind not in IDENTITY_KINDS:
             raise InputError(f"identity kind must be one of {IDENTITY_KINDS}, got {kind!r}")
@@ -133,6 +149,7 @@ class ContactsMixin(RecorderBase):
                     "kind": kind,
                     "value_sha256": _sha(value),
                     "source_message_id": source_message_id,
+                    "source": _evidence(s, source_message_id),
                 }
                 if existing is None:
                     s.add(
@@ -153,12 +170,21 @@ class ContactsMixin(RecorderBase):
                     return LinkResult(contact_id=contact.id, created=False)
                 survivor, absorbed = sorted((contact, other), key=lambda c: c.id)
                 self._merge(s, survivor, absorbed)
+                # both evidence lines: the one that first volunteered the identifier (the
+                # identity's source) and the one that repeats it now
+                first = existing.source_message_id
                 self._audit(
                     s,
                     SYSTEM,
                     "contacts_merged",
                     f"contact:{survivor.id}",
-                    {**details, "survivor": survivor.id, "absorbed": absorbed.id},
+                    {
+                        **details,
+                        "identity_source_message_id": first,
+                        "identity_source": _evidence(s, first),
+                        "survivor": survivor.id,
+                        "absorbed": absorbed.id,
+                    },
                 )
                 return LinkResult(contact_id=survivor.id, created=False, merged_from=absorbed.id)
 
