@@ -116,7 +116,10 @@ def build_synthetic(url: str) -> Synthetic:
     syn = Synthetic(store=store, url=url)
     syn.secrets = [HANDLE_A, HANDLE_B, ACCOUNT_XMPP, ACCOUNT_IRC, ATTACHMENT_URL, REASON]
     syn.secrets += ["pmid-", "pangolin", "marmoset", "quokka", "nightjar", "wombat"]
-    op = rec.ensure_demo_operation().id
+    op = rec.create_operation(  # evidential: the deterrence outcome leaves demo data out
+        organisation="Test", jurisdiction="none", legal_basis="test", authorisation_ref="test",
+        officer="test", starts_at=DAY1, evidential=True,
+    ).id  # fmt: skip
     a = rec.get_or_create_contact("xmpp", HANDLE_A, seen_at=DAY1)
     b = rec.get_or_create_contact("irc", HANDLE_B, seen_at=DAY2)
     how_old = "en.age_probe.how_old"

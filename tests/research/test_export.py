@@ -128,9 +128,11 @@ def test_tables_content(exported: Path) -> None:
     assert {m["attachments"] for m in messages} == {"0", "1"}
     returns = _rows(exported, "stats_returns_after_warning.csv")
     assert returns == [
-        {"variant": "v_help", "warned": "1", "returned": "0", "rate": "0.0000"},
-        {"variant": "v_legal", "warned": "1", "returned": "1", "rate": "1.0000"},
-    ]
+        {"variant": "v_help", "warned": "1", "returned": "0", "rate": "0.0000", "low": "0.0000",
+         "high": "0.7935"},
+        {"variant": "v_legal", "warned": "1", "returned": "1", "rate": "1.0000", "low": "0.2065",
+         "high": "1.0000"},
+    ]  # fmt: skip
     summary = json.loads((exported / "summary.json").read_text())
     assert summary["totals"]["conversations"] == 3
     readme = (exported / "README.txt").read_text()

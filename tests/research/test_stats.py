@@ -87,7 +87,9 @@ def test_summary_is_json_ready(synthetic: Synthetic) -> None:
         "solicited_conversations": 2,
     }
     assert s["contacts_per_day"][0] == {"day": "2025-05-06", "platform": "xmpp", "n": 1}
-    assert s["returns_after_warning"]["v_legal"] == {"warned": 1, "returned": 1, "rate": 1.0}
+    assert s["returns_after_warning"]["v_legal"] == {
+        "warned": 1, "returned": 1, "rate": 1.0, "low": 0.2065, "high": 1.0,  # Wilson 95 %
+    }  # fmt: skip
     assert s["warnings"][1] == {"day": "2025-05-07", "variant": "v_help", "n": 1}
     assert {r["conversation"] for r in s["time_to_first_solicitation"]} == {
         pseudonym(KEY, "conversation", 1),

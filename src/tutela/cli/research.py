@@ -1,4 +1,4 @@
-"""``tutela research export`` and ``tutela research stats``: de-identified research outputs.
+"""``tutela research export``, ``stats`` and ``trial-report``: de-identified research outputs.
 
 ``export --include-text`` logs in: ``--user NAME`` with the password from ``--password-stdin``,
 ``TUTELA_PASSWORD`` or a hidden prompt, and ``--totp-code`` (``TUTELA_TOTP_CODE``) for a user with
@@ -172,8 +172,18 @@ def export(
     )
 
 
+_OPERATION = typer.Option(
+    None,
+    "--operation",
+    help="Limit the deterrence outcomes to this operation id (repeatable; demo and "
+    "non-evidential operations are always left out).",
+)
+
+
 @research_app.command("stats")
-def stats_cmd(db: DbOption = None, key_file: Path | None = _KEY) -> None:
+def stats_cmd(
+    db: DbOption = None, key_file: Path | None = _KEY, operation: list[int] | None = _OPERATION
+) -> None:
     """Print the research statistics as JSON (pseudonyms match exports with the same key)."""
     from tutela.research import load_or_create_key
     from tutela.research.stats import summary
@@ -181,5 +191,31 @@ def stats_cmd(db: DbOption = None, key_file: Path | None = _KEY) -> None:
 
     key = load_or_create_key(key_file)
     with open_runtime(db, signer=None) as runtime:  # reads only
-        result = summary(runtime.store, key=key)
+        result = summary(runtime.store, key=key, operations=operation or None)
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
+
+
+@research_app.command("trial-report")
+def trial_report_cmd(
+    trial: str | None = typer.Option(
+        None, "--trial", help="Trial name (default: the active trial, else the latest)."
+    ),
+    operation: list[int] | None = _OPERATION,
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the report as Markdown."),
+    db: DbOption = None,
+) -> None:
+    """The deterrence trial's outcomes per arm with 95 % intervals and the achieved power.
+
+    Only evidential operations count (never the demo); re-contact is a lower bound given the
+    identity linker's recall (tutela.research.trial)."""
+    from tutela.research.trial import analyse_trial
+    from tutela.research.trial_report import render_report, report_dict
+    from tutela.runtime import open_runtime
+
+    with open_runtime(db, signer=None) as runtime:  # reads only
+        report = analyse_trial(runtime.store, trial=trial, operations=operation or None)
+    if as_json:
+        sys.stdout.write(json.dumps(report_dict(report), indent=2) + "\n")
+    else:
+        sys.stdout.write(render_report(report, "markdown" if markdown else "text"))

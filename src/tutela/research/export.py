@@ -15,8 +15,9 @@ on the server side).
 
 Every export is audited (OWASP Logging Cheat Sheet: data exports): an ``audit_log`` row and its
 ``audit`` ledger entry, action ``research_export``, target ``research:<key id>``, details
-``{"include_text", "rows", "operations", "key_id", "out_dir"}``, written after the files and before
-the folder is renamed into place, so no export appears without its audit record.
+``{"include_text", "rows", "operations", "deterrence_operations", "key_id", "out_dir"}``, written
+after the files and before the folder is renamed into place, so no export appears without its
+audit record.
 """
 
 from __future__ import annotations
@@ -96,9 +97,14 @@ def _stat_tables(summary: Mapping[str, Any]) -> dict[str, list[list[Any]]]:
             *([r["day"], r["variant"], r["n"]] for r in summary["warnings"]),
         ],
         "stats_returns_after_warning.csv": [
-            ["variant", "warned", "returned", "rate"],
+            ["variant", "warned", "returned", "rate", "low", "high"],
             *(
-                [v, r["warned"], r["returned"], f"{r['rate']:.4f}"]
+                [
+                    v,
+                    r["warned"],
+                    r["returned"],
+                    *(f"{r[k]:.4f}" for k in ("rate", "low", "high")),
+                ]
                 for v, r in summary["returns_after_warning"].items()
             ),
         ],
@@ -155,10 +161,13 @@ stats_indicator_frequencies.csv
                    indicator, conversations: conversations whose decisions list the indicator.
 stats_warnings.csv day, variant, warnings.
 stats_returns_after_warning.csv
-                   variant, warned, returned, rate: per (contact, variant) at the contact's first
-                   warning of that variant; returned = another conversation with the same contact
-                   was opened after the warning (ledger recording order). After Prichard et al.
-                   (2021), who compared deterrence messages by what warned users did next.
+                   variant, warned, returned, rate, low, high: per (contact, variant) at the
+                   contact's first warning of that variant; returned = another conversation with
+                   the same contact was opened after the warning (ledger recording order); low and
+                   high: Wilson score 95 % interval of the rate. Only evidential operations count
+                   (never the demo or training operations){ops_note}. After Prichard et al.
+                   (2021), who compared deterrence messages by what warned users did next. Not a
+                   randomised comparison: see `tutela research trial-report`.
 summary.json       all statistics above in one JSON object.
 plot_contacts_per_day.png, plot_time_to_first_solicitation.png (histograms of contact lines and
 minutes), plot_indicator_frequencies.png, plot_warnings_per_variant.png,
@@ -230,6 +239,7 @@ def export_research(
     actor: User | str | None = None,
     overwrite: bool = False,
     recorder: Recorder | None = None,
+    operations: Sequence[int] | None = None,
 ) -> ExportReport:
     """Write the de-identified research export of ``store`` into folder ``out_dir``; audited.
 
@@ -238,7 +248,10 @@ def export_research(
     :class:`~tutela.accounts.users.User` that is an active, unrestricted supervisor (module
     docstring). ``actor`` otherwise names who exports in the audit record (a ``User`` or a
     string such as ``"cli:alice"``). ``overwrite``: replace an existing non-empty ``out_dir``.
-    ``recorder``: writes the audit record (default ``Recorder(store)``).
+    ``recorder``: writes the audit record (default ``Recorder(store)``). ``operations``: the
+    operation ids the deterrence outcome (``stats_returns_after_warning.csv``) is limited to
+    (it never includes demo or non-evidential operations); the audit details record them as
+    ``deterrence_operations`` (``"evidential"`` without a filter).
 
     Raises
     ------
@@ -259,7 +272,7 @@ def export_research(
     contacts = stats.contacts_per_day(store)
     solicitations = stats.time_to_first_solicitation(store, key=key)
     warned = stats.warnings(store)
-    returns = stats.returns_after_warning(store)
+    returns = stats.returns_after_warning(store, operations=operations)
     summary = stats.assemble_summary(
         store,
         contacts=contacts,
@@ -300,6 +313,9 @@ def export_research(
             if include_text
             else "",
             text_col=", text (as received; empty after a retention purge)" if include_text else "",
+            ops_note=""
+            if operations is None
+            else f"; this export: operations {', '.join(map(str, sorted(operations)))}",
         )
         _write(tmp, "README.txt", readme.encode("utf-8"))
         files = tuple(sorted(p.name for p in tmp.iterdir()))
@@ -312,6 +328,9 @@ def export_research(
                 "include_text": include_text,
                 "rows": rows,
                 "operations": "all",
+                "deterrence_operations": "evidential"
+                if operations is None
+                else sorted(int(o) for o in operations),
                 "key_id": kid,
                 "out_dir": str(out.absolute()),
             },

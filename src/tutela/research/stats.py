@@ -37,7 +37,13 @@ return after a warning (deterrence outcome, after Prichard et al. 2021, who comp
     identity) other than the warning's own was opened after that warning was recorded. Order is
     the ledger's recording order (first ledger entry of the conversation vs. the warning's entry),
     which is clock-independent: simulated demo clocks and skewed hosts cannot reorder it.
-    ``rate = returned / warned``.
+    ``rate = returned / warned``, with its Wilson score 95 % interval ``low``/``high``
+    (:func:`tutela.research.trial_stats.wilson_interval`; Wilson 1927, Newcombe 1998).
+    *Scope*: only conversations of operations in the study count, for the warning and for the
+    return alike: evidential operations other than the built-in demonstration operation
+    (:class:`tutela.store.queries.trial_outcomes.OperationScope`), optionally narrowed to given
+    operation ids. Demo and training data never enter the deterrence outcome (issue 13). The
+    randomised comparison of variants is :mod:`tutela.research.trial`.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from tutela.domain import WARNING_ACTIONS, is_warning
 from tutela.research.pseudonym import pseudonym
 from tutela.store import Store
 from tutela.store.queries import research as rq
+from tutela.store.queries.trial_outcomes import study_scope
 
 __all__ = [
     "SOLICITATION_CATEGORIES",
@@ -102,14 +109,29 @@ class WarningsPerDay(NamedTuple):
 
 
 class ReturnRate(NamedTuple):
-    """Deterrence outcome of one variant; also a ``dict`` via :meth:`as_dict`."""
+    """Deterrence outcome of one variant; also a ``dict`` via :meth:`as_dict` (with the Wilson
+    95 % interval of ``rate`` as ``low``/``high``, 4 decimals)."""
 
     warned: int
     returned: int
     rate: float
 
+    @property
+    def interval(self) -> tuple[float, float]:
+        """Wilson score 95 % interval of ``returned / warned`` (``(0, 1)`` when none warned)."""
+        from tutela.research.trial_stats import wilson_interval
+
+        return wilson_interval(self.returned, self.warned)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"warned": self.warned, "returned": self.returned, "rate": self.rate}
+        low, high = self.interval
+        return {
+            "warned": self.warned,
+            "returned": self.returned,
+            "rate": self.rate,
+            "low": round(low, 4),
+            "high": round(high, 4),
+        }
 
 
 def indicator_category(indicator_id: str) -> str | None:
@@ -199,17 +221,26 @@ def warnings(store: Store) -> list[WarningsPerDay]:
     return [WarningsPerDay(d, v, n) for (d, v), n in sorted(counts.items())]
 
 
-def returns_after_warning(store: Store) -> dict[str, ReturnRate]:
+def returns_after_warning(
+    store: Store, *, operations: Iterable[int] | None = None
+) -> dict[str, ReturnRate]:
     """Variant → ``ReturnRate(warned, returned, rate)`` (module docstring), sorted by variant.
 
     ``ReturnRate`` is a named tuple; :func:`summary` gives the JSON shape
-    ``{variant: {"warned": n, "returned": n, "rate": float}}``. ``rate`` is rounded to 4 decimals.
+    ``{variant: {"warned": n, "returned": n, "rate": float, "low": float, "high": float}}``.
+    ``rate`` is rounded to 4 decimals. Only in-study operations count (evidential, not the
+    demo); ``operations``: keep only these operation ids (module docstring, *Scope*).
     """
     facts = rq.warning_returns(store)
-    contact_of = conversation_contacts(facts.graph)
+    in_scope = study_scope(store).conversations_in(operations)
+    contact_of = {
+        c: contact for c, contact in conversation_contacts(facts.graph).items() if c in in_scope
+    }
     opened = {o.conversation_id: o.first_seq for o in facts.opened}
     first: dict[tuple[int, str], tuple[int, int]] = {}  # (contact, variant) -> (seq, conv)
     for w in facts.warnings:
+        if w.conversation_id not in contact_of:  # a conversation outside the study
+            continue
         first.setdefault(
             (contact_of[w.conversation_id], w.variant), (w.ledger_seq, w.conversation_id)
         )
@@ -241,7 +272,9 @@ def _totals(store: Store) -> dict[str, int]:
     }
 
 
-def summary(store: Store, *, key: bytes | None = None) -> dict[str, Any]:
+def summary(
+    store: Store, *, key: bytes | None = None, operations: Iterable[int] | None = None
+) -> dict[str, Any]:
     """All statistics as one JSON-ready dict (days as ``"YYYY-MM-DD"``)::
 
         {"totals": {"contacts", "conversations", "messages_in", "messages_out", "decisions",
@@ -250,9 +283,11 @@ def summary(store: Store, *, key: bytes | None = None) -> dict[str, Any]:
          "time_to_first_solicitation": [{"conversation", "messages", "minutes"}],
          "indicator_frequencies": {indicator_id: n},
          "warnings": [{"day", "variant", "n"}],
-         "returns_after_warning": {variant: {"warned", "returned", "rate"}}}
+         "returns_after_warning": {variant: {"warned", "returned", "rate", "low", "high"}}}
 
-    ``key`` as for :func:`time_to_first_solicitation`.
+    ``key`` as for :func:`time_to_first_solicitation`; ``operations``: the deterrence section's
+    operation filter (:func:`returns_after_warning`; demo and non-evidential operations are
+    always left out of it).
     """
     return assemble_summary(
         store,
@@ -260,7 +295,7 @@ def summary(store: Store, *, key: bytes | None = None) -> dict[str, Any]:
         solicitations=time_to_first_solicitation(store, key=key),
         indicators=indicator_frequencies(store),
         warned=warnings(store),
-        returns=returns_after_warning(store),
+        returns=returns_after_warning(store, operations=operations),
     )
 
 
