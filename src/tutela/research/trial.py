@@ -34,8 +34,9 @@ re-contact within 30/90/180 days (a LOWER BOUND)
     first ledger entry follows the allocation and which started within the window. Identity
     linking misses links, so an observed proportion ``p`` is a lower bound of the true one: if
     the linker finds a cross-identity return with probability ``r`` (its measured recall,
-    :data:`LINKER_RECALL`; a return under the same handle is always found), the true proportion
-    is at most ``p / r``; the report prints both (``high / r`` for the interval). With random
+    :data:`LINKER_RECALL`; a return under the same handle is always found), the proportion
+    corrected for the measured misses is ``p / r``; the report prints both (``high / r`` for the
+    interval). With random
     allocation the miss rate is the same in every arm, so arm differences are attenuated (by at
     most ``r``), not reversed.
     *Censoring*: a contact whose window has not elapsed at ``as_of`` (``allocated_at + days >
