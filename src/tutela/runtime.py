@@ -35,6 +35,12 @@ model shipped in the package; the config is ``--config`` over the packaged defau
 warnings the database already holds (``Recorder.warnings_issued``), so a reused database never
 restarts the rotation (the rule ``tutela run`` always had; the demo restarted it).
 
+**Shadow policy** (:func:`load_shadow_policy`, ``tutela run --shadow-policy FILE``): a candidate
+policy is loaded the way the active one is (the same YAML loader and validation, from the bytes
+whose SHA-256 names it) before the store is touched; every engine evaluates it beside the active
+policy (:mod:`tutela.live.shadow`, never acting) and the first engine built audits it
+(``shadow_policy_started``, with the SHA-256 and path).
+
 This module sits below :mod:`tutela.live` (which uses it); it calls the engine's constructor it is
 given (:meth:`LiveSystem.engine`) instead of importing it.
 """
@@ -322,6 +328,34 @@ def select_persona(persona: str | Path | None = None, *, lang: str = "en") -> Pe
     return load_persona(persona) if persona else persona_for_language(lang)
 
 
+@dataclass(frozen=True)
+class ShadowPolicy:
+    """A candidate policy evaluated beside the active one: ``policy``, ``sha256`` (hex) of the
+    file's bytes as loaded, ``name`` (the file name) and ``path`` (as given)."""
+
+    policy: Policy
+    sha256: str
+    name: str
+    path: str
+
+
+def load_shadow_policy(path: FilePath) -> ShadowPolicy:
+    """Load the shadow policy ``path`` exactly as :func:`tutela.policy.load_policy` loads the
+    active one (YAML, validated; an empty file is the defaults), hashing the very bytes parsed.
+    Raises ``ConfigError`` as ``load_policy`` does."""
+    from tutela.configfile import MAX_CONFIG_BYTES, parse_yaml, validate
+    from tutela.errors import ConfigError
+    from tutela.files import read_small_file
+    from tutela.ledger import sha256_hex
+    from tutela.policy import Policy, PolicyParams
+
+    shown = os.fspath(path)
+    what = "policy file"
+    data = read_small_file(path, what=what, limit=MAX_CONFIG_BYTES, error=ConfigError)
+    params = validate(parse_yaml(data, name=shown), PolicyParams, what=what, empty_ok=True)
+    return ShadowPolicy(Policy(params), sha256_hex(data), Path(shown).name, shown)
+
+
 @dataclass
 class LiveSystem:
     """Everything a persona engine needs apart from its connector and persona (see
@@ -332,6 +366,9 @@ class LiveSystem:
     params: PolicyParams
     policy: Policy = field(init=False)
     assigner: VariantAssigner = field(init=False)
+    shadow: ShadowPolicy | None = None
+    """The candidate policy every engine evaluates beside the active one (module docstring)."""
+    _shadow_audited: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         from tutela.policy import Policy, VariantAssigner
@@ -361,7 +398,18 @@ class LiveSystem:
         (:class:`tutela.live.engine.PersonaEngine`), called with this system's recorder,
         policy, shared variant assigner, scoring tables and warning rule, and ``connector``,
         ``persona``, ``operation_id`` and ``options`` (``clock``, ``lang``, ``organisation``,
-        ``delay_scale``, ...: the engine's keyword arguments)."""
+        ``delay_scale``, ...: the engine's keyword arguments). With a shadow policy the engine
+        also gets ``shadow=`` and the first engine built audits it (module docstring)."""
+        if self.shadow is not None and "shadow" not in options:
+            options["shadow"] = self.shadow
+            if not self._shadow_audited:
+                from tutela.store.queries.shadow import record_shadow_start
+
+                sp = self.shadow
+                record_shadow_start(
+                    self.recorder, policy_sha256=sp.sha256, policy_name=sp.name, path=sp.path
+                )
+                self._shadow_audited = True
         return factory(
             recorder=self.recorder,
             connector=connector,
@@ -388,22 +436,29 @@ def build_live(
     store: Store | None = None,
     clock: Callable[[], datetime] | None = None,
     demo: bool = False,
+    shadow_policy: FilePath | ShadowPolicy | None = None,
 ) -> LiveSystem:
     """Load detection (default :func:`load_detection`) and the policy (``policy`` YAML, else the
     packaged defaults) *before* the store is touched, then open the runtime
     (:func:`open_runtime` with ``key``, ``signer``, ``store``, ``clock``, ``demo``: sign with
     the demo key, signing key rule step 3) and continue the deterrence rotation; the chosen
-    signer is ``LiveSystem.runtime.signer``. Raises what those raise; a failed load leaves no
-    database behind.
+    signer is ``LiveSystem.runtime.signer``. ``shadow_policy``: a candidate policy file
+    (:func:`load_shadow_policy`, loaded before the store too) or one already loaded. Raises
+    what those raise; a failed load leaves no database behind.
     """
     from tutela.policy import load_policy
 
     det = detection if detection is not None else load_detection()
     det.tables  # noqa: B018  (built now: a failure leaves no database behind)
     params = load_policy(policy)
+    shadow = (
+        shadow_policy
+        if shadow_policy is None or isinstance(shadow_policy, ShadowPolicy)
+        else load_shadow_policy(shadow_policy)
+    )
     runtime = open_runtime(db_url, key=key, signer=signer, store=store, clock=clock, demo=demo)
     try:
-        return LiveSystem(runtime=runtime, detection=det, params=params)
+        return LiveSystem(runtime=runtime, detection=det, params=params, shadow=shadow)
     except BaseException:
         runtime.close()
         raise

@@ -2,7 +2,8 @@
 passed since the latest dismissal, and the case becomes ``purged`` (``CaseWorkflow.purge_expired``,
 ``tutela cases retention``). The ledger keeps verifying: a purge leaves a ``retention_purge``
 tombstone (``Recorder.purge_messages``) and the case a ``purge`` event, audit row and ``review``
-entry (``docs/architecture.md``, cases).
+entry (``docs/architecture.md``, cases). A case under an active legal hold (``tutela.cases.hold``)
+is never purged: it is skipped until the hold is released.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tutela.errors import InputError
 from tutela.store import Recorder
 from tutela.store.queries import cases as queries
 from tutela.store.queries.cases import CaseWrites
+from tutela.store.queries.holds import held_contact
 
 __all__ = ["DEFAULT_RETENTION_DAYS", "purge_expired"]
 
@@ -40,7 +42,8 @@ def purge_expired(
 
     Texts, wire bytes and attachment metadata go through ``Recorder.purge_messages`` (one
     ``retention_purge`` tombstone per case); each case's ``purge`` decision is its own
-    transaction, skipped when the case was reopened meanwhile. Returns the ids of the cases purged
+    transaction, skipped when the case was reopened meanwhile; a case under a legal hold is
+    skipped (module docstring). Returns the ids of the cases purged
     (or, with ``dry_run``, that would be), ascending. Safe to re-run after an interruption.
     ``InputError``: a bad ``retention_days`` or a naive ``now``.
     """
@@ -59,10 +62,12 @@ def purge_expired(
         action=EventAction.DISMISS.value,
     )
     if dry_run:
-        return [cid for cid, _ in expired]
+        return [cid for cid, contact in expired if not held_contact(recorder.store, contact)]
     purged = []
     reason = f"retention: dismissed more than {retention_days} days ago"
     for case_id, contact_id in expired:
+        if held_contact(recorder.store, contact_id):  # legal hold: checked just before the purge
+            continue
         ids = queries.contact_message_ids(recorder.store, contact_id)
         tombstone = recorder.purge_messages(ids, actor=actor, reason=reason)
         tomb_seq = None if tombstone is None else tombstone.seq

@@ -14,6 +14,8 @@ import sys
 import traceback
 from typing import NoReturn
 
+import tutela.cli.preservation  # registers the command
+import tutela.cli.trial  # noqa: F401  (register the commands)
 from tutela.cli import batch, cases, evidence, ledger, live, research, web  # noqa: F401  (register the commands)
 from tutela.cli._app import app, state, stdout_gone
 from tutela.errors import TutelaError

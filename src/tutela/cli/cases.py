@@ -19,7 +19,7 @@ from tutela.errors import InputError
 __all__ = ["cases_app", "operations_app", "users_app"]
 
 users_app = typer.Typer(help="User accounts of the dashboard (argon2id passwords, TOTP).")
-cases_app = typer.Typer(help="Review queue and retention of cases.")
+cases_app = typer.Typer(help="Review queue, retention and legal holds of cases.")
 operations_app = typer.Typer(help="Operations: the legal authority personas run under.")
 app.add_typer(users_app, name="users")
 app.add_typer(cases_app, name="cases")
@@ -320,6 +320,45 @@ def cases_retention(
         return
     verb = "would purge" if dry_run else "purged"
     out_console.print(f"{verb} {len(ids)} case(s): {', '.join(map(str, ids)) or '-'}")
+
+
+_CASE_ID = typer.Argument(..., min=1, max=2**31 - 1, help="Case id (tutela cases queue).")
+_REASON_HELP = "Why (required; kept with the hold, its SHA-256 in the audit log)."
+
+
+@cases_app.command("hold")
+def cases_hold(
+    case_id: int = _CASE_ID,
+    reason: str = typer.Option(..., "--reason", help=_REASON_HELP),
+    db: DbOption = None,
+) -> None:
+    """Put a case under a legal hold: its texts are never purged and the persona sends no
+    automatic reply in its conversations until the hold is released (audited)."""
+    from tutela.cases.hold import set_legal_hold
+
+    rec = _recorder(db)
+    try:
+        hold = set_legal_hold(rec, case_id, reason, actor_name=_cli_actor())
+    finally:
+        rec.store.close()
+    out_console.print(f"case {case_id} is under legal hold {hold.id} (set by {hold.set_by})")
+
+
+@cases_app.command("release")
+def cases_release(
+    case_id: int = _CASE_ID,
+    reason: str = typer.Option(..., "--reason", help=_REASON_HELP),
+    db: DbOption = None,
+) -> None:
+    """Release a case's legal hold: retention and persona replies apply again (audited)."""
+    from tutela.cases.hold import release_legal_hold
+
+    rec = _recorder(db)
+    try:
+        hold = release_legal_hold(rec, case_id, reason, actor_name=_cli_actor())
+    finally:
+        rec.store.close()
+    out_console.print(f"released legal hold {hold.id} of case {case_id}")
 
 
 # -- operations -------------------------------------------------------------------------------

@@ -13,6 +13,11 @@ from rich.table import Table
 from tutela.cli._app import app, out_console
 from tutela.cli._options import DbOption, DemoDbOption, DetectionConfigOption, ModelOption
 
+_SHADOW_HELP = (
+    "A candidate policy YAML evaluated beside the active one after every inbound message; what "
+    "it would have done is recorded (dashboard: Shadow policy), never acted on."
+)
+
 
 @app.command()
 def demo(
@@ -27,6 +32,7 @@ def demo(
     list_: bool = typer.Option(False, "--list", help="List the shipped scenarios and exit."),
     config: DetectionConfigOption = None,
     model: ModelOption = None,
+    shadow_policy: Path | None = typer.Option(None, "--shadow-policy", help=_SHADOW_HELP),
 ) -> None:
     """Run a persona against a scripted contact over the in-memory connector (whole live path)."""
     from tutela.live.demo import load_scenario, run_demo, shipped_scenarios
@@ -36,7 +42,12 @@ def demo(
             out_console.print(name)
         return
     result = run_demo(
-        load_scenario(scenario), db_url=db, realtime=realtime, config=config, model=model
+        load_scenario(scenario),
+        db_url=db,
+        realtime=realtime,
+        config=config,
+        model=model,
+        shadow_policy=shadow_policy,
     )
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
@@ -67,9 +78,11 @@ def demo(
 def run(
     config: Path = typer.Option(..., "--config", help="Run configuration YAML (see README)."),
     db: DbOption = None,
+    shadow_policy: Path | None = typer.Option(None, "--shadow-policy", help=_SHADOW_HELP),
 ) -> None:
     """Run the configured personas on their platforms until stopped (SIGINT/SIGTERM)."""
     from tutela.live.runner import load_run_config, run_personas
 
     cfg = load_run_config(config)
-    asyncio.run(run_personas(cfg, db_url=db))  # --db (or TUTELA_DB) wins over the config
+    # --db (or TUTELA_DB) wins over the config
+    asyncio.run(run_personas(cfg, db_url=db, shadow_policy=shadow_policy))

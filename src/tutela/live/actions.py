@@ -6,11 +6,12 @@ sends only text the outgoing guard released and records it, with its
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from tutela.connectors.base import ChatConnector
 from tutela.domain import Decision, MessageOrigin, is_warning
-from tutela.errors import SafetyError
+from tutela.errors import InputError, SafetyError
 from tutela.live.clock import Clock
 from tutela.live.session import Session
 from tutela.live.takeover import OperatorOutbox
@@ -23,8 +24,12 @@ from tutela.persona import (
     OutgoingGuard,
     ReplySent,
 )
+from tutela.persona.deterrence import HelpLink
 from tutela.policy import VariantAssigner
+from tutela.policy.trial import TrialDesign
 from tutela.store import MessageRecord, Recorder
+from tutela.store.queries.holds import held_conversation
+from tutela.store.queries.trials import TrialRecord, active_trial, allocate
 
 __all__ = ["Actions"]
 
@@ -62,6 +67,7 @@ class Actions:
         self.assigner = assigner
         self.delay_scale = delay_scale
         self.end_after_deterrence = end_after_deterrence
+        self._help_links: dict[int, HelpLink] = {}  # conversation id -> its warning's help link
 
     async def send(
         self, live: Session, guarded: GuardedText, *, delay_s: float, origin: MessageOrigin
@@ -84,8 +90,27 @@ class Actions:
     async def reply(self, live: Session, text: str, decision: Decision) -> list[MessageRecord]:
         """Answer the contact's line ``text`` after ``decision``: a deterrence warning when the
         decision names a variant (the conversation then ends, if so configured), else a bank
-        reply; nothing when the dialogue plans none. Updates the session's dialogue state."""
+        reply; nothing when the dialogue plans none. Updates the session's dialogue state.
+
+        Under a legal hold (``tutela.cases.hold``; one query per line, no cache, so a hold set
+        by another process applies to the very next line) nothing is sent, neither warning nor
+        reply: the line still enters the dialogue state and a ``reply_withheld`` audit row
+        (target ``conversation:<id>``) records what was withheld."""
         state = self.dialogue.apply(live.dialogue, ContactMessage(text))
+        if held_conversation(self.recorder.store, live.record.id):
+            live.dialogue = state
+            self.recorder.record_audit(
+                "system",
+                "reply_withheld",
+                f"conversation:{live.record.id}",
+                {
+                    "why": "legal_hold",
+                    "after_line": decision.after_line,
+                    "action": decision.action.value,
+                    "variant": decision.variant,
+                },
+            )
+            return []
         if decision.variant is not None and is_warning(decision.action, decision.variant):
             return await self._deter(live, state, decision.variant)
         planned = self.dialogue.plan_reply(live.dialogue, text)
@@ -101,10 +126,54 @@ class Actions:
         live.dialogue = self.dialogue.apply(state, ReplySent(planned.bank_key, planned.text))
         return [sent]
 
+    def trial_decision(self, live: Session, decision: Decision, *, answer: bool) -> Decision:
+        """``decision`` with the deterrence trial's variant; called before it is recorded.
+
+        Only for a warning about to be sent (``answer``, the conversation open, no legal hold)
+        while a trial is active (``tutela.store.queries.trials.active_trial``). In an
+        evidential operation the contact is allocated (once per trial: a returning contact,
+        merges resolved, keeps its arm) and the allocation commits with its
+        ``trial_allocated`` ledger entry *now*, before the decision is recorded and the
+        warning sent; the decision then carries the arm, and with ``deterrence.help_link_base``
+        the warning the per-arm help link. In a demonstration or other non-evidential operation
+        it carries the default variant (the first of ``deterrence.variants``) and nothing is
+        allocated. Otherwise ``decision`` is returned unchanged (the assigner's variant)."""
+        if decision.variant is None or not is_warning(decision.action, decision.variant):
+            return decision
+        if not answer or live.ended_at is not None or live.dialogue.ended:
+            return decision
+        trial = active_trial(self.recorder.store)
+        if trial is None or held_conversation(self.recorder.store, live.record.id):
+            return decision
+        if not self.recorder.get_operation(live.record.operation_id).evidential:
+            return dataclasses.replace(decision, variant=self.assigner.params.variants[0])
+        stratum = live.record.lang
+
+        def choose(t: TrialRecord, n: int) -> tuple[str, int]:
+            place = TrialDesign(t.id, t.arms, t.seed, t.block_size).arm_at(stratum, n)
+            return place.arm, place.block_index
+
+        try:
+            allocation = allocate(
+                self.recorder,
+                trial_id=trial.id,
+                contact_id=live.contact_id,
+                conversation_id=live.record.id,
+                stratum=stratum,
+                choose=choose,
+            )
+        except InputError:  # the trial ended since it was read: the rotation's variant
+            return decision
+        base = self.assigner.params.help_link_base
+        if base is not None:
+            self._help_links[live.record.id] = HelpLink(base, trial.id)
+        return dataclasses.replace(decision, variant=allocation.arm)
+
     async def _deter(
         self, live: Session, state: ConversationState, variant: str
     ) -> list[MessageRecord]:
-        planned = self.dialogue.plan_deterrence(state, variant)
+        link = self._help_links.pop(live.record.id, None)  # set by trial_decision
+        planned = self.dialogue.plan_deterrence(state, variant, help_link=link)
         if planned is None:
             live.dialogue = state
             return []

@@ -81,9 +81,11 @@ from tutela.live.session import (
     conversation_seed,
     session_key,
 )
+from tutela.live.shadow import ShadowEvaluator
 from tutela.live.takeover import OperatorOutbox
 from tutela.persona import DialogueManager, Intent, OutgoingGuard, PersonaProfile, recognize
 from tutela.policy import Policy, PolicyContext, VariantAssigner
+from tutela.runtime import ShadowPolicy
 from tutela.store import MessageRecord, Recorder
 
 __all__ = ["DISCLOSED", "Handled", "PersonaEngine", "conversation_seed"]
@@ -123,6 +125,8 @@ class PersonaEngine:
     detector: the line detector of the understanding step (default: the shipped cascade with
         every line embedded, so nearest exemplars and benign contexts are known for each line);
         not used when the policy's ``line_evidence`` is disabled.
+    shadow: a candidate policy decided beside the active one after every inbound message and
+        recorded, never acted on (:mod:`tutela.live.shadow`; ``tutela run --shadow-policy``).
     """
 
     def __init__(
@@ -142,6 +146,7 @@ class PersonaEngine:
         organisation: str | None = None,
         delay_scale: float = 1.0,
         detector: LineDetector | None = None,
+        shadow: ShadowPolicy | None = None,
     ) -> None:
         self.recorder = recorder
         self.connector = connector
@@ -170,6 +175,8 @@ class PersonaEngine:
         if detector is None and policy.params.line_evidence.enabled:
             detector = default_line_detector(gate=0.0)
         self.detector = detector if policy.params.line_evidence.enabled else None
+        self.shadow = None if shadow is None else ShadowEvaluator(recorder, shadow)
+        """The shadow policy's evaluator (``None``: no shadow policy)."""
         self.sessions = Sessions(
             recorder=recorder,
             connector_name=connector.name,
@@ -358,6 +365,7 @@ class PersonaEngine:
             evidence=tuple(live.evidence),
         )
         decision = self.policy.decide(ctx, variant=self.assigner.peek())
+        decision = self.actions.trial_decision(live, decision, answer=answer)  # trial arm first
         decision_record = self.recorder.record_decision(
             conversation_id=live.record.id,
             message_id=inbound.id,
@@ -370,6 +378,14 @@ class PersonaEngine:
             variant=decision.variant,
         )
         live.note_action(decision.action)
+        if self.shadow is not None:  # what a candidate policy would do, on the same context
+            self.shadow.observe(
+                ctx,
+                self.assigner.peek(),
+                message_id=inbound.id,
+                conversation_id=live.record.id,
+                active=decision,
+            )
         case_id: int | None = None
         if decision.action is not Action.CONTINUE:
             case_id = self.recorder.get_or_create_case(live.contact_id).id
@@ -424,7 +440,7 @@ class PersonaEngine:
             log.info("referral.not_proposed", case=case_id, reason=str(e))
 
     def _link_identities(self, live: Session, inbound: MessageRecord) -> None:
-        for ident in extract_identifiers(inbound.text or ""):
+        for ident in extract_identifiers(inbound.text or "", region=self.persona.country):
             kind = _IDENTITY_KINDS.get(ident.kind)
             if kind is None:
                 continue

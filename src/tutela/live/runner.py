@@ -132,9 +132,15 @@ def load_run_config(path: str | Path) -> RunConfig:
 
 
 async def run_personas(
-    cfg: RunConfig, *, db_url: str | None = None, stop: asyncio.Event | None = None
+    cfg: RunConfig,
+    *,
+    db_url: str | None = None,
+    stop: asyncio.Event | None = None,
+    shadow_policy: Path | None = None,
 ) -> None:
-    """Start every configured persona/connector pair and serve until ``stop`` (or a signal)."""
+    """Start every configured persona/connector pair and serve until ``stop`` (or a signal).
+    ``shadow_policy``: a candidate policy evaluated beside the active one, never acted on
+    (``tutela run --shadow-policy``; :mod:`tutela.live.shadow`)."""
     now = datetime.now(UTC)
     # everything that can be checked is checked before the store is touched: a refused start
     # leaves no record behind
@@ -151,6 +157,7 @@ async def run_personas(
         detection=load_detection(cfg.detection),
         policy=cfg.policy,
         key=cfg.signing_key,
+        shadow_policy=shadow_policy,
     )
     store, recorder = system.store, system.recorder  # a refused key: open_runtime raised
     op = cfg.operation

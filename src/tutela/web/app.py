@@ -190,4 +190,10 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
 
     for module in (auth, queue, cases, contacts, live, personas, stats, audit):
         app.include_router(module.router)
+    from tutela.web import shadow  # the shadow-policy page
+
+    app.include_router(shadow.router)
+    from tutela.web import helplink  # the trial's public help-link redirect (no login)
+
+    app.include_router(helplink.router)
     return app

@@ -37,7 +37,7 @@ __all__ = [
     "require_login",
 ]
 
-PUBLIC_ROUTES = frozenset({"login_form", "login", "login_totp", "healthz"})
+PUBLIC_ROUTES = frozenset({"login_form", "login", "login_totp", "healthz", "help_link"})
 """Route names reachable without logging in (plus the ``/static`` mount)."""
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
+from tutela.cases.hold import case_holds, release_legal_hold, set_legal_hold
 from tutela.ledger import sha256_hex
 from tutela.web.deps import ActingUser, RequireRole, ServicesDep
 from tutela.web.queries import DbId
@@ -52,6 +53,7 @@ def case_page(
             "d": detail,
             "masking": services.settings.reveal_masking,
             "export_ready": services.workflow.referral_ready(case_id),
+            "holds": case_holds(services.store, case_id),
         },
     )
 
@@ -125,6 +127,20 @@ def reject_referral(
 def _check_referral(services: ServicesDep, case_id: int, referral_id: int) -> None:
     if services.workflow.referral(referral_id).case_id != case_id:
         raise HTTPException(status_code=404, detail="no such referral in this case")
+
+
+@router.post("/{case_id}/hold", name="set_hold")
+def set_hold(case_id: DbId, actor: ActingUser, services: ServicesDep, reason: Note) -> Response:
+    """Put the case under a legal hold (``tutela.cases.hold``: roles, reason, audit)."""
+    set_legal_hold(services.recorder, case_id, reason, user=actor)
+    return _back(case_id)
+
+
+@router.post("/{case_id}/hold/release", name="release_hold")
+def release_hold(case_id: DbId, actor: ActingUser, services: ServicesDep, reason: Note) -> Response:
+    """Release the case's legal hold (``tutela.cases.hold``: supervisors only, reason, audit)."""
+    release_legal_hold(services.recorder, case_id, reason, user=actor)
+    return _back(case_id)
 
 
 @router.post(
