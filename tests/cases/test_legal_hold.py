@@ -219,7 +219,11 @@ def test_engine_sends_nothing_in_a_held_conversation(tmp_path: Path, detection) 
     assert [w["details"]["after_line"] for w in withheld] == [3, 4]
     assert withheld[0]["details"]["action"] == "deter"
     assert not any((m.origin or "").startswith("deterrence") for m in msgs)  # no warning out
-    assert engine.assigner.peek() == held[0].decision.variant  # the rotation did not advance
+    # the withheld warning does not count as one (no variant recorded) and the rotation did
+    # not advance: the next warning gets the variant this one would have had
+    assert held[0].decision.variant is None and "legal hold" in held[0].decision.reason
+    assert engine.assigner.peek() == engine.assigner.params.variants[0]
+    assert system.recorder.warnings_issued() == 0
     assert engine.sessions.open_by_id()[conv].ended_at is None
     assert case_hold(system.store, case) is not None
     system.close()

@@ -160,14 +160,17 @@ def test_refusals_counts_and_end(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli2.db'}"
     plan = tmp_path / "PLAN.md"
     plan.write_text(PLAN, encoding="utf-8")
-    assert _register(db, plan, "t1").code == 0
-    again = _register(db, plan, "t2")
+    unstamped = _register(db, plan, "t1")  # neither --tsa-url nor --unstamped
+    assert unstamped.code == 2 and "--tsa-url" in unstamped.err and "--unstamped" in unstamped.err
+    assert _events(db) == []  # nothing registered
+    assert _register(db, plan, "t1", "--unstamped").code == 0
+    again = _register(db, plan, "t2", "--unstamped")
     assert again.code == 2 and "is active" in again.err
     bad = invoke(["trial", "register", "--name", "x", "--plan", str(plan), "--seed", "1",
-                  "--arms", "combined,scare", "--db", db])  # fmt: skip
+                  "--arms", "combined,scare", "--unstamped", "--db", db])  # fmt: skip
     assert bad.code == 2 and "scare" in bad.err
     odd = invoke(["trial", "register", "--name", "x", "--plan", str(plan), "--seed", "1",
-                  "--block-size", "5", "--db", db])  # fmt: skip
+                  "--block-size", "5", "--unstamped", "--db", db])  # fmt: skip
     assert odd.code == 2 and "block size" in odd.err
 
     # two allocations through the store (the live engine's call), in two strata
@@ -205,11 +208,12 @@ def test_refusals_counts_and_end(tmp_path: Path) -> None:
     ended = invoke(["trial", "end", "--db", db, "--reason", "stopped"])
     assert ended.code == 0, ended.text
     assert invoke(["trial", "end", "--db", db]).code == 2  # nothing active: the latest has ended
-    # allocations happened under this plan: another plan cannot be registered now
+    # a plan is registered once: the same plan with a new seed (a re-draw after seeing data)
+    # is refused; a new trial needs a new plan
+    redraw = invoke(["trial", "register", "--name", "t4", "--plan", str(plan), "--seed", "5",
+                     "--unstamped", "--db", db])  # fmt: skip
+    assert redraw.code == 2 and "registered already" in redraw.err
     other = tmp_path / "PLAN2.md"
-    other.write_text(PLAN + "Changed after seeing data.\n", encoding="utf-8")
-    refused = _register(db, other, "t3")
-    assert refused.code == 2 and "cannot be registered after allocation began" in refused.err
-    # the same plan may be registered again (a continuation under the fixed plan)
-    assert _register(db, plan, "t4").code == 0
+    other.write_text(PLAN + "Second trial: a new plan.\n", encoding="utf-8")
+    assert _register(db, other, "t3", "--unstamped").code == 0
     assert [p.get("event") for p in _events(db)].count("trial_allocated") == 2

@@ -29,7 +29,7 @@ from tutela.evidence.cybertip import (
     export_cybertip,
     validate_cybertip,
 )
-from tutela.evidence.cybertip_build import CSV_COLUMNS, INCIDENT_TYPE
+from tutela.evidence.cybertip_build import CSV_COLUMNS, INCIDENT_TYPE, csv_name
 from tutela.evidence.layout import DRAFT_STATUS
 from tutela.ledger import Signer, TamperError
 from tutela.store import NotFoundError, Recorder, open_store
@@ -378,15 +378,45 @@ def test_unknown_case_and_case_without_conversations(rich: Rich, tmp_path: Path)
     assert not (tmp_path / "r.xml").exists()
 
 
-def test_an_invalid_report_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+def test_hostile_long_or_blank_identifiers_cannot_block_the_report(tmp_path: Path) -> None:
+    """A room or id over the schema's 255 characters is clipped (the full value stays in the
+    reported user's additionalInfo); a blank one is left out: the report still validates."""
     folder = tmp_path / "db"
     folder.mkdir()
-    r = _build_rich(folder, room="#" + "r" * 300)  # chatRoomName is at most 255 characters
+    r = _build_rich(folder, room="#" + "r" * 300)
+    long_id = "x" * 300 + "@xmpp.example"
+    with open_store(_url(r)) as store:
+        rec = Recorder(store, signer=_signer(r), checkpoint_every=0)
+        rec.link_identity(r.contact_id, "matrix", "platform_id", long_id)
+        rec.link_identity(r.contact_id, "matrix", "handle", "   ")
+        rec.link_identity(r.contact_id, "mail", "email", "e" * 300 + "@mail.example")
+        rec.checkpoint()
     out = tmp_path / "out" / "report.xml"
     out.parent.mkdir()
-    with pytest.raises(InputError, match=f"does not validate against {SCHEMA_FILE}"):
-        _export(r, out, draft=True)
-    assert list(out.parent.iterdir()) == [] and _audits(r) == []
+    _export(r, out, draft=True)  # validated before it was written
+    root = _xml(out)
+    rooms = _texts(root, "internetDetails/chatImIncident/chatRoomName")
+    assert rooms and all(len(room) == 255 and room.endswith("…") for room in rooms)
+    ids = _texts(root, "personOrUserReported/associatedAccount/espIdentifier")
+    assert any(len(i) == 255 and i.endswith("…") for i in ids)
+    assert "" not in _texts(root, "personOrUserReported/associatedAccount/screenName")
+    emails = _texts(root, "personOrUserReported/personOrUserReportedPerson/email")
+    assert any(len(e) == 255 and e.startswith("eee") for e in emails)
+    assert max(map(len, emails)) <= 255
+    (info,) = _texts(root, "personOrUserReported/additionalInfo")
+    assert long_id in info  # the full value
+
+
+def test_a_folder_in_the_way_writes_and_audits_nothing(rich: Rich, tmp_path: Path) -> None:
+    out = tmp_path / "out" / "report.xml"
+    out.parent.mkdir()
+    before = _audits(rich)
+    blocker = out.with_name(csv_name(out.name, rich.convs[-1]))
+    blocker.mkdir()
+    with pytest.raises(InputError, match="folder is in the way"):
+        _export(rich, out, draft=True)
+    assert sorted(p.name for p in out.parent.iterdir()) == [blocker.name]
+    assert _audits(rich) == before
 
 
 def test_the_schema_refuses_a_victim_block_and_a_wrong_hash(rich: Rich, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from tutela.ledger import EntryKind
 from tutela.live.clock import SimulatedClock
 from tutela.live.engine import PersonaEngine
 from tutela.persona import OutgoingGuard, load_persona
+from tutela.persona.deterrence import HelpLink
 from tutela.runtime import Detection, LiveSystem, build_live, select_persona
 from tutela.store import iter_ledger
 from tutela.store.queries.trials import allocation_counts, allocation_for, register_trial
@@ -45,12 +46,19 @@ def _evidential(system: LiveSystem) -> int:
     ).id
 
 
+ARMS = ("combined", "legal_trace", "legal", "help")
+
+
+def _link(trial_id: int, arm: str, lang: str = "en", country: str = "gb") -> str:
+    return f"{BASE}/h/{trial_id}/{ARMS.index(arm) + 1}/{lang}/{country}"
+
+
 def _trial(system: LiveSystem) -> int:
     return register_trial(
         system.recorder,
         name="trial-1",
         plan_text="# Plan\nPrimary outcome: re-contact within 90 days.\n",
-        arms=("combined", "legal_trace", "legal", "help"),
+        arms=ARMS,
         seed=1234,
         block_size=8,
         actor="test",
@@ -107,14 +115,28 @@ def test_allocation_is_in_the_ledger_before_the_warning(tmp_path, detection) -> 
     assert last.decision.variant == alloc.arm  # the arm decides the variant, as recorded
     (warning,) = last.replies
     assert warning.origin == f"deterrence:{alloc.arm}"
-    link = f"{BASE}/h/{trial_id}/{alloc.arm}/en"
-    assert link in (warning.text or "")
-    ellie = load_persona("gb-ellie")
-    assert OutgoingGuard(ellie).check(warning.text or "", origin="deterrence").allowed
-    forged = (warning.text or "").replace(f"/{alloc.arm}/en", "/other/en")
-    assert not OutgoingGuard(ellie).check(forged, origin="deterrence").allowed
-    plain_http = (warning.text or "").replace(BASE, "http://help.example.org")
-    assert not OutgoingGuard(ellie).check(plain_http, origin="deterrence").allowed
+    link = _link(trial_id, alloc.arm)
+    assert link in (warning.text or "") and alloc.arm not in link  # the link names no arm
+    guard = OutgoingGuard(load_persona("gb-ellie"))
+    sent = HelpLink(BASE, trial_id, ARMS)
+    assert guard.check(warning.text or "", origin="deterrence", help_link=sent).allowed
+    # without the link the engine built for this send, no linked text passes the guard
+    assert not guard.check(warning.text or "", origin="deterrence").allowed
+    other_no = (ARMS.index(alloc.arm) + 1) % len(ARMS) + 1
+    forgeries = [
+        (warning.text or "").replace(link, link.replace(f"/h/{trial_id}/", f"/h/{trial_id}9/")),
+        (warning.text or "").replace(link, f"{BASE}/h/{trial_id}/{other_no}/en/gb"),
+        (warning.text or "").replace(BASE, "http://help.example.org"),
+        (warning.text or "").replace(BASE, "https://evil.example/collect/tom-at-example.com"),
+        (warning.text or "").replace(link, link + "?who=tom"),
+    ]
+    for forged in forgeries:
+        assert forged != warning.text
+        assert not guard.check(forged, origin="deterrence", help_link=sent).allowed, forged
+        assert not guard.check(forged, origin="deterrence").allowed, forged
+    assert not guard.check(
+        warning.text or "", origin="deterrence", help_link=HelpLink(BASE, trial_id + 1, ARMS)
+    ).allowed
 
     entries = list(iter_ledger(system.store))
     (allocated,) = [
@@ -169,7 +191,9 @@ def test_a_returning_contact_keeps_its_arm_across_personas(tmp_path, detection) 
     arm = first[-1].decision.variant
     assert second[-1].decision.variant == arm
     (reply,) = second[-1].replies
-    assert reply.origin == f"deterrence:{arm}" and f"/h/{trial_id}/{arm}/en" in (reply.text or "")
+    assert reply.origin == f"deterrence:{arm}" and _link(trial_id, arm, country="ph") in (
+        reply.text or ""
+    )  # the second persona's own helpline country
     assert sum(allocation_counts(system.store, trial_id).values()) == 1  # allocated once
     system.close()
 

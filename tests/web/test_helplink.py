@@ -1,6 +1,6 @@
-"""The trial's help-link redirect ``GET /h/{trial_id}/{arm}/{lang}``: public, cookie-less, counted
-per trial, arm, language and UTC day only, 302 to the language's helpline; anything unknown is a
-404 that counts nothing."""
+"""The trial's help-link redirect ``GET /h/{trial_id}/{arm_no}/{lang}/{country}``: public,
+cookie-less, counted per trial, arm, language and UTC day only, 302 to the country's helpline (the
+one the warning names); anything unknown is a 404 that counts nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tutela.persona.deterrence import helpline_for_language
+from tutela.persona.deterrence import load_helplines
 from tutela.store.queries.helplinks import help_link_totals
 from tutela.store.queries.trials import register_trial
 
@@ -26,15 +26,16 @@ def linked(make_web):
 def test_click_is_counted_and_redirected_without_a_cookie(linked) -> None:
     web, trial_id = linked
     c = web.client()  # anonymous: no login needed
-    r = c.get(f"/h/{trial_id}/combined/nl")
+    r = c.get(f"/h/{trial_id}/1/nl/be")  # arm 1: combined; a Flemish persona's helpline
     assert r.status_code == 302
-    assert r.headers["location"] == helpline_for_language("nl").url
+    assert r.headers["location"] == load_helplines()["BE"].url
     assert "set-cookie" not in r.headers
     assert r.headers["referrer-policy"] == "no-referrer"
     assert r.headers["cache-control"] == "no-store"
     assert not c.cookies
-    c.get(f"/h/{trial_id}/combined/nl")
-    c.get(f"/h/{trial_id}/help/en")
+    assert c.get(f"/h/{trial_id}/1/nl/nl").headers["location"] == load_helplines()["NL"].url
+    r = c.get(f"/h/{trial_id}/2/en/gb.")  # the sentence's full stop kept by a chat client
+    assert r.status_code == 302 and r.headers["location"] == load_helplines()["GB"].url
     day = datetime.now(UTC).date().isoformat()
     assert help_link_totals(web.services.store, trial_id) == {
         ("combined", "nl", day): 2,
@@ -44,8 +45,9 @@ def test_click_is_counted_and_redirected_without_a_cookie(linked) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/h/{t}/legal/en", "/h/{t}/combined/xx", "/h/999/combined/en", "/h/0/combined/en",
-     "/h/abc/combined/en", "/h/{t}/combined/EN", "/h/{t}1/combined/en"],
+    ["/h/{t}/3/en/gb", "/h/{t}/0/en/gb", "/h/{t}/combined/en/gb", "/h/{t}/1/xx/gb",
+     "/h/999/1/en/gb", "/h/0/1/en/gb", "/h/abc/1/en/gb", "/h/{t}/1/EN/gb", "/h/{t}/1/en/GB",
+     "/h/{t}/1/en/zz", "/h/{t}1/1/en/gb", "/h/{t}/1/en", "/h/{t}/combined/en"],
 )  # fmt: skip
 def test_unknown_trial_arm_or_language_is_404_and_counts_nothing(linked, path: str) -> None:
     web, trial_id = linked
@@ -57,7 +59,7 @@ def test_unknown_trial_arm_or_language_is_404_and_counts_nothing(linked, path: s
 
 def test_only_get_counts(linked) -> None:
     web, trial_id = linked
-    r = web.client().head(f"/h/{trial_id}/combined/en")
+    r = web.client().head(f"/h/{trial_id}/1/en/gb")
     assert r.status_code == 405  # link previews (HEAD) are not clicks
     assert help_link_totals(web.services.store, trial_id) == {}
 
@@ -74,7 +76,7 @@ def test_nothing_identifying_is_stored(linked) -> None:
         audits = s.execute(select(func.count(AuditLogRow.id))).scalar_one()
         sessions = s.execute(select(func.count()).select_from(WebSessionRow)).scalar_one()
     r = web.client().get(
-        f"/h/{trial_id}/help/de",
+        f"/h/{trial_id}/2/de/de",
         headers={"User-Agent": "probe-agent-xyz", "X-Forwarded-For": "203.0.113.9"},
     )
     assert r.status_code == 302

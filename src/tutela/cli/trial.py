@@ -77,12 +77,20 @@ def register(
     tsa_url: str | None = typer.Option(
         None, "--tsa-url", help="RFC 3161 time-stamping authority URL (stamps the plan's hash)."
     ),
+    unstamped: bool = typer.Option(
+        False,
+        "--unstamped",
+        help="Register without an RFC 3161 stamp (the ledger and every report then say the "
+        "plan's time rests on the ledger alone).",
+    ),
     db: DbOption = None,
 ) -> None:
     """Register a trial: the plan's SHA-256 (time-stamped with --tsa-url) before any allocation.
 
-    Refused while another trial is active, for a name in use, and after allocations were made
-    under another plan. Prints the trial id and the plan's SHA-256.
+    The plan's hash must be RFC 3161-stamped before the first allocation: ``--tsa-url`` is
+    required unless ``--unstamped`` says otherwise explicitly. Refused while another trial is
+    active, for a name in use, and for a plan registered before (a plan is registered once).
+    Prints the trial id and the plan's SHA-256.
     """
     from tutela.files import read_small_file
     from tutela.ledger import sha256_hex
@@ -90,6 +98,13 @@ def register(
     from tutela.runtime import LEDGER_KEY, open_runtime
     from tutela.store.queries.trials import register_trial
 
+    if not tsa_url and not unstamped:
+        raise InputError(
+            "the plan's hash must be time-stamped before any allocation: give --tsa-url URL "
+            "(an RFC 3161 authority), or --unstamped to register without a stamp"
+        )
+    if tsa_url and unstamped:
+        raise InputError("--tsa-url and --unstamped exclude each other")
     chosen = _arms(arms)
     check_design(chosen, seed, block_size)
     size = TrialDesign(1, chosen, seed, block_size).block_size

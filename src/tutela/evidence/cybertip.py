@@ -215,12 +215,19 @@ def export_cybertip(
     files = {t.name: t.sha256 for t in transcripts}
     paths = [(out.with_name(t.name), t.data) for t in transcripts] + [(out, xml)]
     temps = [p.with_name(f".{p.name}.part") for p, _ in paths]
+    for path, _ in paths:
+        if path.is_dir():
+            raise InputError("a folder is in the way of the report's files", path=str(path))
+    placed: list[Path] = []
     try:
         for (_, data), tmp in zip(paths, temps, strict=True):
             tmp.unlink(missing_ok=True)
             private_file(tmp)
             tmp.write_bytes(data)
-        recorder.record_audit(
+        for (path, _), tmp in zip(paths, temps, strict=True):
+            tmp.replace(path)
+            placed.append(path)
+        recorder.record_audit(  # last: a report that is not in place is not audited as written
             actor,
             "case_exported",
             f"case:{case_id}",
@@ -233,10 +240,12 @@ def export_cybertip(
                 "files": files,
             },
         )
-        for (path, _), tmp in zip(paths, temps, strict=True):
-            tmp.replace(path)
-    except OSError as e:
-        raise InputError(f"cannot write the report: {e.strerror or e}", path=str(out)) from e
+    except BaseException as e:
+        for path in placed:  # nothing half-written stays behind, nothing unaudited either
+            path.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise InputError(f"cannot write the report: {e.strerror or e}", path=str(out)) from e
+        raise
     finally:
         for tmp in temps:
             tmp.unlink(missing_ok=True)

@@ -128,11 +128,25 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    el = ET.SubElement(parent, tag, {k: _x(v) for k, v in attrs.items()})
+_MAX_NAME = 255
+"""The schema's shortest limit on names and identifiers (Text255 / Text256): a longer value is
+clipped with "…" there; the full value stays in the reported user's ``additionalInfo``."""
+
+
+def _sub(
+    parent: ET.Element, tag: str, text: str | None = None, *, limit: int | None = None, **attrs: str
+) -> ET.Element:
+    el = ET.SubElement(parent, tag, {k: _clip(_x(v), _MAX_NAME) for k, v in attrs.items()})
     if text is not None:
-        el.text = _x(text)
+        el.text = _x(text) if limit is None else _clip(_x(text), limit)
     return el
+
+
+def _name(parent: ET.Element, tag: str, value: str | None) -> None:
+    """An identifier element, clipped to :data:`_MAX_NAME`; left out when blank (a hostile
+    contact's blank or over-long id must not make the report invalid)."""
+    if value is not None and value.strip():
+        _sub(parent, tag, value, limit=_MAX_NAME)
 
 
 def _clip(text: str, limit: int = _MAX_SHORT) -> str:
@@ -286,9 +300,8 @@ def build_report(
     for conv, tr in zip(convs, transcripts, strict=True):
         msgs = by_conv[conv.id]
         chat = _sub(_sub(root, "internetDetails"), "chatImIncident")
-        _sub(chat, "chatClient", conv.platform)
-        if conv.room:
-            _sub(chat, "chatRoomName", conv.room)
+        _name(chat, "chatClient", conv.platform)
+        _name(chat, "chatRoomName", conv.room)
         n_in = sum(1 for m in msgs if m.direction == "in")
         purged = sum(1 for m in msgs if m.purged_at is not None or m.text is None)
         handle = contact_handle(conv, msgs, facts.identities)
@@ -301,7 +314,7 @@ def build_report(
             + f". Transcript: {tr.name} (SHA-256 {tr.sha256})."
         )
         _sub(chat, "additionalInfo", info)
-        _sub(chat, "decoyAccount", conv.account, platform=conv.platform)
+        _sub(chat, "decoyAccount", conv.account, limit=_MAX_NAME, platform=conv.platform)
         attrs = {
             "conversation": str(conv.id),
             "file": tr.name,
@@ -418,21 +431,20 @@ def _reported(
     if phones or emails:
         person = _sub(el, "personOrUserReportedPerson")
         for i in phones:
-            _sub(person, "phone", i.value)
+            _name(person, "phone", i.value)
         for i in emails:
-            _sub(person, "email", i.value)
+            _name(person, "email", i.value)
     if primary is not None:
-        _sub(el, "espIdentifier", primary.value)
-    _sub(el, "espService", conv.platform)
-    if handle is not None:
-        _sub(el, "screenName", handle)
+        _name(el, "espIdentifier", primary.value)
+    _name(el, "espService", conv.platform)
+    _name(el, "screenName", handle)
     for i in ids:
         if i is primary or i.kind not in ("platform_id", "handle"):
             continue
         acct = _sub(el, "associatedAccount")
-        _sub(acct, "platform", i.platform)
-        _sub(acct, "espService", i.platform)
-        _sub(acct, "espIdentifier" if i.kind == "platform_id" else "screenName", i.value)
+        _sub(acct, "platform", i.platform, limit=_MAX_NAME)
+        _name(acct, "espService", i.platform)
+        _name(acct, "espIdentifier" if i.kind == "platform_id" else "screenName", i.value)
         _sub(acct, "additionalInfo", _provenance(i))
     lines = [f"Tutela contact {facts.case.contact_id}."]
     if ids:

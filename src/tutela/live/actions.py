@@ -99,6 +99,7 @@ class Actions:
         state = self.dialogue.apply(live.dialogue, ContactMessage(text))
         if held_conversation(self.recorder.store, live.record.id):
             live.dialogue = state
+            self._help_links.pop(live.record.id, None)
             self.recorder.record_audit(
                 "system",
                 "reply_withheld",
@@ -137,13 +138,19 @@ class Actions:
         warning sent; the decision then carries the arm, and with ``deterrence.help_link_base``
         the warning the per-arm help link. In a demonstration or other non-evidential operation
         it carries the default variant (the first of ``deterrence.variants``) and nothing is
-        allocated. Otherwise ``decision`` is returned unchanged (the assigner's variant)."""
+        allocated. Under a legal hold the decision loses its variant (nothing will be sent, so it
+        must not count as a warning: ``tutela.domain.is_warning``) and its reason says so.
+        Otherwise ``decision`` is returned unchanged (the assigner's variant)."""
         if decision.variant is None or not is_warning(decision.action, decision.variant):
             return decision
+        if held_conversation(self.recorder.store, live.record.id):
+            # no warning will be sent (``reply``): the decision must not read as one
+            why = f"{decision.reason}; legal hold: no warning sent"
+            return dataclasses.replace(decision, variant=None, reason=why)
         if not answer or live.ended_at is not None or live.dialogue.ended:
             return decision
         trial = active_trial(self.recorder.store)
-        if trial is None or held_conversation(self.recorder.store, live.record.id):
+        if trial is None:
             return decision
         if not self.recorder.get_operation(live.record.operation_id).evidential:
             return dataclasses.replace(decision, variant=self.assigner.params.variants[0])
@@ -162,11 +169,13 @@ class Actions:
                 stratum=stratum,
                 choose=choose,
             )
-        except InputError:  # the trial ended since it was read: the rotation's variant
-            return decision
+        except InputError:
+            if active_trial(self.recorder.store) is None:
+                return decision  # the trial ended since it was read: the rotation's variant
+            raise  # anything else would send an unallocated warning during the trial
         base = self.assigner.params.help_link_base
         if base is not None:
-            self._help_links[live.record.id] = HelpLink(base, trial.id)
+            self._help_links[live.record.id] = HelpLink(base, trial.id, tuple(trial.arms))
         return dataclasses.replace(decision, variant=allocation.arm)
 
     async def _deter(
@@ -181,7 +190,7 @@ class Actions:
         origin = MessageOrigin.deterrence(variant)
         sent = await self.send(
             live,
-            self.guard.release(planned.text, origin="deterrence"),
+            self.guard.release(planned.text, origin="deterrence", help_link=link),
             delay_s=planned.delay_s,
             origin=origin,
         )

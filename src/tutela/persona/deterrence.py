@@ -23,11 +23,13 @@ organisation, that the messages are recorded, that seeking sexual contact with a
 
 **Help link** (:class:`HelpLink`): during a deterrence trial with the policy parameter
 ``deterrence.help_link_base`` set, the helpline's URL in the text is replaced by
-``{base}/h/{trial_id}/{arm}/{lang}`` (``arm`` = the variant, ``lang`` = the text's language), a
-redirect on the dashboard that counts clicks per arm and language and forwards to the helpline of
-that language (:data:`HELP_LINK_COUNTRIES`, :func:`helpline_for_language`); the helpline's name
-and phone stay as they are. The outgoing guard accepts exactly these renderings
-(:func:`help_link_patterns`).
+``{base}/h/{trial_id}/{arm_no}/{lang}/{country}`` (``arm_no``: the variant's 1-based place among
+the trial's arms, so the link does not name the arm; ``lang``: the text's language;
+``country``: the persona's helpline country, lower case), a redirect on the dashboard that counts
+clicks per arm and language and forwards to that country's helpline, the one whose name and
+phone the text shows. The outgoing guard accepts a linked text only when it is exactly the
+rendering with the link the engine built for that send (``OutgoingGuard.check(...,
+help_link=...)``), never a text with any other link.
 """
 
 from __future__ import annotations
@@ -49,7 +51,6 @@ __all__ = [
     "HELP_LINK_COUNTRIES",
     "HelpLink",
     "Helpline",
-    "help_link_patterns",
     "helpline_for_language",
     "load_helplines",
     "render_deterrence",
@@ -68,31 +69,36 @@ HELP_LINK_COUNTRIES: dict[str, str] = {"en": "GB", "nl": "NL", "de": "DE", "tl":
 personas' home helplines; a persona of another country keeps its own helpline's name and
 phone in the text)."""
 
-_TRIAL_ID = r"[1-9][0-9]{0,17}"
-_LINK_SENTINEL = "\x00help-link\x00"
-
 
 @dataclass(frozen=True, slots=True)
 class HelpLink:
-    """The per-arm help link of a trial: ``url(variant, lang)`` is
-    ``{base}/h/{trial_id}/{variant}/{lang}``.
+    """The per-arm help link of a trial: ``url(variant, lang, country)`` is
+    ``{base}/h/{trial_id}/{arm_no}/{lang}/{country}`` with ``arm_no`` the 1-based place of
+    ``variant`` in ``arms`` (the trial's arms, in their registered order) and ``country`` lower
+    case.
 
-    Raises ``ConfigError`` for a ``base`` not of :data:`HELP_LINK_BASE_PATTERN` or a
-    ``trial_id`` below 1.
+    Raises ``ConfigError`` for a ``base`` not of :data:`HELP_LINK_BASE_PATTERN`, a ``trial_id``
+    below 1, or no arms; ``url`` raises it for a variant that is not an arm.
     """
 
     base: str
     trial_id: int
+    arms: tuple[str, ...]
 
     def __post_init__(self) -> None:
         if not isinstance(self.base, str) or not re.fullmatch(HELP_LINK_BASE_PATTERN, self.base):
             raise ConfigError(f"help link base {self.base!r}: an https URL without a final /")
         if not isinstance(self.trial_id, int) or self.trial_id < 1:
             raise ConfigError(f"help link trial id must be >= 1, got {self.trial_id!r}")
+        if not self.arms:
+            raise ConfigError("a help link needs the trial's arms")
 
-    def url(self, variant: str, lang: str) -> str:
-        """The link carried by the ``variant`` text in ``lang``."""
-        return f"{self.base}/h/{self.trial_id}/{variant}/{lang}"
+    def url(self, variant: str, lang: str, country: str) -> str:
+        """The link carried by the ``variant`` text in ``lang`` with ``country``'s helpline."""
+        if variant not in self.arms:
+            raise ConfigError(f"variant {variant!r} is not an arm of trial {self.trial_id}")
+        arm_no = self.arms.index(variant) + 1
+        return f"{self.base}/h/{self.trial_id}/{arm_no}/{lang}/{country.lower()}"
 
 
 class Helpline(BaseModel):
@@ -174,36 +180,14 @@ def render_deterrence(
     help_link: HelpLink | None = None,
 ) -> str:
     """The deterrence text of ``variant`` in ``lang`` with ``country``'s helpline; with
-    ``help_link`` its URL is ``help_link.url(variant, lang)`` instead of the helpline's own.
+    ``help_link`` its URL is ``help_link.url(variant, lang, country)`` instead of the
+    helpline's own.
 
     Raises ``ConfigError`` for an unknown language, variant or country, or an organisation name
     that is empty, longer than 100 characters or spans lines.
     """
-    url = None if help_link is None else help_link.url(variant, lang)
+    url = None if help_link is None else help_link.url(variant, lang, country)
     return _render(lang, variant, country=country, organisation=organisation, url=url)
-
-
-def help_link_patterns(
-    langs: tuple[str, ...] | list[str], *, country: str, organisation: str = DEFAULT_ORGANISATION
-) -> tuple[re.Pattern[str], ...]:
-    """One pattern per (language of ``langs`` with texts, variant): the text rendered with a help
-    link of any valid base and trial id, whose arm and language are the text's own; a text
-    matching one in full is a reviewed rendering (the outgoing guard's help-link path).
-
-    Raises ``ConfigError`` as :func:`render_deterrence`.
-    """
-    out: list[re.Pattern[str]] = []
-    for lang in langs:
-        if lang not in DETERRENCE_LANGUAGES:
-            continue
-        for variant in DETERRENCE_VARIANTS:
-            text = _render(
-                lang, variant, country=country, organisation=organisation, url=_LINK_SENTINEL
-            )
-            before, after = text.split(_LINK_SENTINEL)
-            link = f"{HELP_LINK_BASE_PATTERN}/h/{_TRIAL_ID}/{re.escape(variant)}/{re.escape(lang)}"
-            out.append(re.compile(re.escape(before) + link + re.escape(after)))
-    return tuple(out)
 
 
 def _render(lang: str, variant: str, *, country: str, organisation: str, url: str | None) -> str:

@@ -22,9 +22,10 @@ Rules per origin (all texts must be non-empty strings):
        (so neither a typo nor an abbreviation can smuggle anything through), <= 500 characters.
 ``"deterrence"``
     Exact match with a reviewed deterrence text rendered for one of the profile's languages,
-    any variant, the profile's country helpline and the guard's ``organisation``, or that text
-    with the helpline's URL replaced by a trial's per-arm help link for the text's own variant
-    and language (``persona.deterrence.help_link_patterns``). These texts
+    any variant, the profile's country helpline and the guard's ``organisation``; with
+    ``help_link`` (the trial link the engine built for this send), exact match with such a
+    text rendered with that link instead (``persona.deterrence.HelpLink``), and nothing
+    else: a text carrying any other link is refused. These texts
     name the crime and a helpline number, which the content checks would refuse, so the content
     checks are not applied; nothing else is accepted under this origin.
 ``"operator"`` (a human analyst speaking as the persona)
@@ -35,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,7 +48,7 @@ from tutela.persona.deterrence import (
     DEFAULT_ORGANISATION,
     DETERRENCE_LANGUAGES,
     DETERRENCE_VARIANTS,
-    help_link_patterns,
+    HelpLink,
     render_deterrence,
 )
 from tutela.persona.profile import PersonaProfile
@@ -147,7 +147,7 @@ class OutgoingGuard:
                         self._exact[styled] = key
                         self._by_len.setdefault(len(styled.split(" ")), []).append((styled, key))
         self._deterrence: frozenset[str] = frozenset()
-        self._linked: tuple[re.Pattern[str], ...] = ()
+        self._linked: dict[HelpLink, frozenset[str]] = {}
         self._deterrence_problem = ""
         try:
             self._deterrence = frozenset(
@@ -155,9 +155,6 @@ class OutgoingGuard:
                 for lang in profile.languages
                 if lang in DETERRENCE_LANGUAGES
                 for v in DETERRENCE_VARIANTS
-            )
-            self._linked = help_link_patterns(
-                profile.languages, country=profile.country, organisation=organisation
             )
         except ConfigError as e:
             self._deterrence_problem = str(e)
@@ -172,8 +169,39 @@ class OutgoingGuard:
                 return key
         return None
 
-    def check(self, text: str, *, origin: Origin) -> GuardVerdict:
-        """Whether ``text`` may be sent under ``origin``; never raises for odd input."""
+    def _linked_texts(self, link: HelpLink) -> frozenset[str]:
+        """The deterrence texts rendered with ``link`` (cached per link); empty when the
+        link cannot be rendered (a variant that is not one of its arms is left out)."""
+        if link not in self._linked:
+            texts: set[str] = set()
+            for lang in self.profile.languages:
+                if lang not in DETERRENCE_LANGUAGES:
+                    continue
+                for v in DETERRENCE_VARIANTS:
+                    if v not in link.arms:
+                        continue
+                    try:
+                        texts.add(
+                            render_deterrence(
+                                lang,
+                                v,
+                                country=self.profile.country,
+                                organisation=self.organisation,
+                                help_link=link,
+                            )
+                        )
+                    except ConfigError:
+                        continue
+            self._linked[link] = frozenset(texts)
+        return self._linked[link]
+
+    def check(
+        self, text: str, *, origin: Origin, help_link: HelpLink | None = None
+    ) -> GuardVerdict:
+        """Whether ``text`` may be sent under ``origin``; never raises for odd input.
+
+        ``help_link``: only for ``"deterrence"``: the trial's help link the engine built for
+        this send; the text must then be a reviewed text rendered with exactly that link."""
         if origin not in ORIGINS:
             return GuardVerdict(False, (f"origin: unknown origin {origin!r}",))
         if not isinstance(text, str):
@@ -182,7 +210,8 @@ class OutgoingGuard:
             return GuardVerdict(False, ("empty: nothing to send",))
         if origin == "deterrence":
             checks = ("origin:deterrence-exact",)
-            if text in self._deterrence or any(p.fullmatch(text) for p in self._linked):
+            allowed = self._deterrence if help_link is None else self._linked_texts(help_link)
+            if text in allowed:
                 return GuardVerdict(True, (), checks)
             why = self._deterrence_problem or "not a reviewed deterrence text for this persona"
             return GuardVerdict(False, (f"deterrence: {why}",), checks)
@@ -195,9 +224,12 @@ class OutgoingGuard:
         reasons.extend(content_violations(text))
         return GuardVerdict(not reasons, tuple(reasons), checks_run)
 
-    def release(self, text: str, *, origin: Origin) -> GuardedText:
-        """A :class:`GuardedText` for ``text``; raises :class:`GuardRefusal` when not allowed."""
-        verdict = self.check(text, origin=origin)
+    def release(
+        self, text: str, *, origin: Origin, help_link: HelpLink | None = None
+    ) -> GuardedText:
+        """A :class:`GuardedText` for ``text``; raises :class:`GuardRefusal` when not allowed
+        (``help_link`` as in :meth:`check`)."""
+        verdict = self.check(text, origin=origin, help_link=help_link)
         if not verdict.allowed:
             raise GuardRefusal(str(origin), verdict.reasons)
         return GuardedText(text, origin, verdict.checks, _seal(text, origin, verdict.checks))

@@ -1,4 +1,5 @@
-"""``GET /h/{trial_id}/{arm}/{lang}``: the deterrence trial's non-identifying help-link redirect.
+"""``GET /h/{trial_id}/{arm_no}/{lang}/{country}``: the deterrence trial's non-identifying
+help-link redirect.
 
 A warning sent during a trial with ``deterrence.help_link_base`` set carries this link instead of
 the helpline's own URL (:class:`tutela.persona.deterrence.HelpLink`). The route:
@@ -9,12 +10,15 @@ the helpline's own URL (:class:`tutela.persona.deterrence.HelpLink`). The route:
 * stores nothing identifying: no address, user agent, referrer, cookie or time of day; it adds one
   to ``help_link_clicks(trial_id, arm, lang, UTC day)``
   (:func:`tutela.store.queries.helplinks.count_help_link_click`, no ledger entry: see there);
-* answers ``302`` to the helpline of that language
-  (:func:`tutela.persona.deterrence.helpline_for_language`: the language -> country mapping of
-  the deterrence texts' help links), with ``Referrer-Policy: no-referrer`` and
-  ``Cache-Control: no-store`` (so every click reaches the counter);
-* answers ``404`` and counts nothing for an unknown trial, an arm that is not one of the trial's,
-  or a language without a helpline. Only ``GET`` is served (``HEAD`` counts nothing: 405).
+* answers ``302`` to the helpline of ``country`` (the persona's helpline country, the one
+  whose name and phone the warning shows; :func:`tutela.persona.deterrence.load_helplines`;
+  a trailing full stop that a chat client kept from the end of the sentence is ignored), with
+  ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store`` (so every click reaches the
+  counter);
+* answers ``404`` and counts nothing for an unknown trial, an arm number that is not one of the
+  trial's (``arm_no``: 1-based place in the trial's arms, so the link does not name the arm), a
+  language without deterrence texts or a country without a helpline. Only ``GET`` is served
+  (``HEAD`` counts nothing: 405).
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import RedirectResponse, Response
 
-from tutela.errors import ConfigError
 from tutela.web.deps import ServicesDep
 
 __all__ = ["ROUTE_NAME", "router"]
@@ -35,20 +38,26 @@ MAX_TRIAL_ID = 2**63 - 1
 router = APIRouter()
 
 
-@router.get("/h/{trial_id}/{arm}/{lang}", name=ROUTE_NAME, include_in_schema=False)
-def help_link(trial_id: str, arm: str, lang: str, services: ServicesDep) -> Response:
-    from tutela.persona.deterrence import helpline_for_language
+@router.get("/h/{trial_id}/{arm_no}/{lang}/{country}", name=ROUTE_NAME, include_in_schema=False)
+def help_link(
+    trial_id: str, arm_no: str, lang: str, country: str, services: ServicesDep
+) -> Response:
+    from tutela.persona.deterrence import DETERRENCE_LANGUAGES, load_helplines
     from tutela.store.queries.helplinks import count_help_link_click, help_link_target
 
-    if not trial_id.isascii() or not trial_id.isdigit() or not 0 < int(trial_id) <= MAX_TRIAL_ID:
+    def number(text: str, top: int) -> int | None:
+        ok = text.isascii() and text.isdigit() and 0 < int(text) <= top
+        return int(text) if ok else None
+
+    tid, arm_at = number(trial_id, MAX_TRIAL_ID), number(arm_no, 100)
+    country = country.removesuffix(".")
+    helpline = load_helplines().get(country.upper()) if country.islower() else None
+    if tid is None or arm_at is None or lang not in DETERRENCE_LANGUAGES or helpline is None:
         raise HTTPException(status_code=404, detail="no such help link")
-    try:
-        helpline = helpline_for_language(lang)
-    except ConfigError:
-        raise HTTPException(status_code=404, detail="no such help link") from None
-    target = help_link_target(services.store, int(trial_id))
-    if target is None or arm not in target.arms:
+    target = help_link_target(services.store, tid)
+    if target is None or arm_at > len(target.arms):
         raise HTTPException(status_code=404, detail="no such help link")
+    arm = target.arms[arm_at - 1]
     day = datetime.now(UTC).date().isoformat()
     count_help_link_click(services.recorder, trial_id=target.trial_id, arm=arm, lang=lang, day=day)
     return RedirectResponse(helpline.url, status_code=302)

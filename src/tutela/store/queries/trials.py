@@ -227,8 +227,8 @@ def register_trial(
     (``tutela.policy.trial.check_design``).
 
     Raises ``InputError`` for a malformed design (fewer than two arms, non-positive block
-    size, negative seed), an empty name or plan, a name in use, another active trial, or
-    allocations under another plan.
+    size, negative seed), an empty name or plan, a name in use, another active trial, or a
+    plan registered before (by any trial, ended or not).
     """
     arms = tuple(arms)
     if len(arms) < 2 or not all(isinstance(a, str) and a for a in arms):
@@ -251,16 +251,14 @@ def register_trial(
             raise InputError(f"trial {active[0]!r} is active: end it first (tutela trial end)")
         if s.execute(select(TrialRow.id).where(TrialRow.name == name)).first() is not None:
             raise InputError(f"a trial named {name!r} exists already")
-        other = s.execute(
-            select(TrialRow.name)
-            .join(TrialAllocationRow, TrialAllocationRow.trial_id == TrialRow.id)
-            .where(TrialRow.plan_sha256 != plan_sha)
-            .limit(1)
+        again = s.execute(
+            select(TrialRow.name).where(TrialRow.plan_sha256 == plan_sha).limit(1)
         ).first()
-        if other is not None:
+        if again is not None:
             raise InputError(
-                f"allocations were made under the plan of trial {other[0]!r}: a different plan "
-                "cannot be registered after allocation began"
+                f"this plan (SHA-256 {plan_sha}) was registered already, by trial {again[0]!r}: "
+                "a plan is registered once (a new seed or design needs a new plan, so nobody can "
+                "re-draw the allocation after seeing data)"
             )
         # the id goes into the entry written before the row (the row cites the entry's seq)
         trial_id = int(s.execute(select(func.coalesce(func.max(TrialRow.id), 0))).scalar_one())
