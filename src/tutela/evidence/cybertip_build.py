@@ -55,7 +55,7 @@ import csv
 import io
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -134,9 +134,14 @@ clipped with "…" there; the full value stays in the reported user's ``addition
 
 
 def _sub(
-    parent: ET.Element, tag: str, text: str | None = None, *, limit: int | None = None, **attrs: str
+    parent: ET.Element,
+    tag: str,
+    text: str | None = None,
+    *,
+    limit: int | None = None,
+    attrs: Mapping[str, str] | None = None,
 ) -> ET.Element:
-    el = ET.SubElement(parent, tag, {k: _clip(_x(v), _MAX_NAME) for k, v in attrs.items()})
+    el = ET.SubElement(parent, tag, {k: _clip(_x(v), _MAX_NAME) for k, v in (attrs or {}).items()})
     if text is not None:
         el.text = _x(text) if limit is None else _clip(_x(text), limit)
     return el
@@ -314,7 +319,7 @@ def build_report(
             + f". Transcript: {tr.name} (SHA-256 {tr.sha256})."
         )
         _sub(chat, "additionalInfo", info)
-        _sub(chat, "decoyAccount", conv.account, limit=_MAX_NAME, platform=conv.platform)
+        _sub(chat, "decoyAccount", conv.account, limit=_MAX_NAME, attrs={"platform": conv.platform})
         attrs = {
             "conversation": str(conv.id),
             "file": tr.name,
@@ -330,7 +335,7 @@ def build_report(
             attrs["lastMessageAt"] = _t(max(m.at for m in msgs))
         if conv.ended_at is not None:
             attrs["endedAt"] = _t(conv.ended_at)
-        _sub(chat, "transcript", **attrs)
+        _sub(chat, "transcript", attrs=attrs)
 
     ops = {op.id: op for op in facts.operations}
     lead = ops[convs[0].operation_id]
@@ -353,9 +358,8 @@ def build_report(
     decoy = _sub(root, "decoy")
     _sub(decoy, "statement", statement)
     for op in facts.operations:
-        el = _sub(
-            decoy, "operation", id=str(op.id), evidential="true" if op.evidential else "false"
-        )
+        flags = {"id": str(op.id), "evidential": "true" if op.evidential else "false"}
+        el = _sub(decoy, "operation", attrs=flags)
         _sub(el, "organisation", op.organisation)
         _sub(el, "jurisdiction", op.jurisdiction)
         _sub(el, "legalBasis", op.legal_basis)
@@ -378,14 +382,16 @@ def build_report(
             export,
             "strongestAction",
             best.action,
-            rule=best.rule,
-            conversation=str(best.conversation_id),
-            afterLine=str(best.after_line),
-            at=_t(best.created_at),
+            attrs={
+                "rule": best.rule,
+                "conversation": str(best.conversation_id),
+                "afterLine": str(best.after_line),
+                "at": _t(best.created_at),
+            },
         )
     for ref in approved:
         assert ref.decided_at is not None
-        el = _sub(export, "referral", id=str(ref.id))
+        el = _sub(export, "referral", attrs={"id": str(ref.id)})
         _sub(el, "proposedAt", _t(ref.proposed_at))
         if ref.proposed_by_name:
             _sub(el, "proposedBy", ref.proposed_by_name)
