@@ -114,3 +114,40 @@ def test_a_manifest_with_a_wrong_data_digest_is_refused(
     bad = write_members(tmp_path / "bad.zip", data)
     with pytest.raises(TamperError, match="data_digest"):
         verify_package(bad)
+
+
+def test_the_pdf_renderer_fetches_nothing(evidential_package: Exported) -> None:
+    """A URL in the report (only reachable if a contact's text escaped autoescaping) is never
+    fetched: no request leaves the machine, no local file is read or embedded."""
+    import http.server
+    import threading
+
+    from tutela.evidence.report import render_pdf
+
+    hits: list[str] = []
+
+    class Count(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Count)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        hostile = (
+            f'<html><head><link rel="stylesheet" href="{url}/css"><style>@import "{url}/imp";'
+            f'</style></head><body><img src="{url}/img"><p style="background:url({url}/bg)">x</p>'
+            '<a rel="attachment" href="file:///etc/hostname">a</a></body></html>'
+        )
+        pdf = render_pdf(verified_contents(evidential_package.path), hostile)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert pdf.startswith(b"%PDF") and hits == []
+    assert b"/EmbeddedFile" not in pdf

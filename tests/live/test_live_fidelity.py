@@ -620,3 +620,31 @@ def test_a_redelivered_copy_of_a_purged_message_is_not_recorded_again(memory) ->
     run(go())
     ins = [m for m in _messages(recorder) if m.direction == "in"]
     assert len(ins) == 1 and ins[0].text is None  # still only the purged original
+
+
+def test_a_warning_on_a_line_not_answered_is_not_recorded_as_one(memory) -> None:
+    """A solicitation that arrives as a copy for another device is decided (deter) but no
+    warning is sent, so the decision carries no variant and counts as no warning (the ladder's
+    prior warnings, the statistics: ``tutela.domain.is_warning``)."""
+    conn, recorder, engine = memory.conn, memory.recorder, memory.engine
+
+    async def go() -> list:
+        await conn.start()
+        out = []
+        for i, (text, other) in enumerate(
+            [("hi", False), ("how old are you", False), ("turn on your webcam", True)]
+        ):
+            out.append(
+                await engine.handle(
+                    _msg(text, f"w-{i}", other_device=other, received_at=T0 + timedelta(minutes=i))
+                )
+            )
+        await conn.stop()
+        return out
+
+    handled = run(go())
+    last = handled[-1]
+    assert last is not None and last.replies == ()
+    assert last.decision.action.value == "deter"
+    assert last.decision.variant is None and "line not answered" in last.decision.reason
+    assert recorder.warnings_issued() == 0

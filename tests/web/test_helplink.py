@@ -85,3 +85,22 @@ def test_nothing_identifying_is_stored(linked) -> None:
         assert s.execute(select(func.count()).select_from(WebSessionRow)).scalar_one() == sessions
     columns = {c["name"] for c in inspect(store.engine).get_columns("help_link_clicks")}
     assert columns == {"trial_id", "arm", "lang", "day", "clicks"}
+
+
+def test_help_link_requests_stay_out_of_the_access_log(linked) -> None:
+    """uvicorn's access log would keep the clicker's address and time: the app filters it."""
+    import logging
+
+    from tutela.web.helplink import HelpLinkAccessFilter
+
+    access = logging.getLogger("uvicorn.access")
+    (flt,) = [f for f in access.filters if isinstance(f, HelpLinkAccessFilter)]
+
+    def record(path: str) -> logging.LogRecord:
+        args = ("203.0.113.9:5000", "GET", path, "1.1", 302)
+        return logging.LogRecord(
+            "uvicorn.access", 20, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None
+        )
+
+    assert not flt.filter(record("/h/1/1/en/gb"))
+    assert flt.filter(record("/cases/1"))

@@ -74,3 +74,24 @@ def test_shadow_page_shows_the_comparison(web):
 def test_shadow_page_roles_and_empty_state(web):
     assert "No shadow policy has been evaluated yet." in web.login("sue").get("/shadow").text
     assert web.login("root").get("/shadow").status_code == 403
+
+
+def test_shadow_page_honours_operation_grants(web):
+    """An analyst granted only another operation sees none of this operation's shadow rows."""
+    from datetime import UTC, datetime
+
+    from tutela.accounts import grant_operation
+
+    _shadow_rows(web)
+    other = web.services.recorder.find_or_create_operation(
+        organisation="Test NGO",
+        jurisdiction="GB",
+        legal_basis="test basis",
+        authorisation_ref="TEST-OP-SHADOW",
+        officer="officer x",
+        starts_at=datetime(2025, 1, 1, tzinfo=UTC),
+    ).id
+    grant_operation(web.services.recorder, web.services.users.get("ana").id, other, actor="root")
+    page = web.login("ana").get("/shadow").text
+    assert "No shadow policy has been evaluated yet." in page and "candidate.yaml" not in page
+    assert "candidate.yaml" in web.login("sue").get("/shadow").text  # unrestricted

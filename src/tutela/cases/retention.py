@@ -18,7 +18,7 @@ from tutela.errors import InputError
 from tutela.store import Recorder
 from tutela.store.queries import cases as queries
 from tutela.store.queries.cases import CaseWrites
-from tutela.store.queries.holds import held_contact
+from tutela.store.queries.holds import held_contact, purge_unless_held
 
 __all__ = ["DEFAULT_RETENTION_DAYS", "purge_expired"]
 
@@ -66,10 +66,11 @@ def purge_expired(
     purged = []
     reason = f"retention: dismissed more than {retention_days} days ago"
     for case_id, contact_id in expired:
-        if held_contact(recorder.store, contact_id):  # legal hold: checked just before the purge
-            continue
         ids = queries.contact_message_ids(recorder.store, contact_id)
-        tombstone = recorder.purge_messages(ids, actor=actor, reason=reason)
+        # a legal hold refuses the purge inside its own transaction (a hold set meanwhile wins)
+        held, tombstone = purge_unless_held(recorder, contact_id, ids, actor=actor, reason=reason)
+        if held:
+            continue
         tomb_seq = None if tombstone is None else tombstone.seq
 
         def _work(

@@ -203,6 +203,12 @@ def render_method(
         f"({withheld}) are listed with the reason and the SHA-256 of the withheld content in "
         f"`redactions.jsonl`; the tradecraft among them is in the restricted annex "
         f"`{annex_name}` (manifest SHA-256 `{annex_manifest_sha256}`, signed by the same key). "
+        "Limits of that split: the annex holds this installation's configuration at export "
+        "time (packaged persona profiles, policy, detection and banks), not a record of the "
+        "configuration each conversation ran under (the ledger does not record it); and the "
+        "signed ledger entries that stay in this bundle necessarily name indicator ids, risk "
+        "scores, response-bank keys and a trial arm, which cannot be withheld without breaking "
+        "their hashes. "
         f"Shown by {_members(['entries.jsonl', 'checkpoints.jsonl', 'redactions.jsonl'], members)}"
         ", `manifest.json`.",
         "",

@@ -127,11 +127,18 @@ def render_pdf(c: PackageContents, html: str | None = None) -> bytes:
     """The report as PDF bytes: ``html`` (default :func:`render_html` of ``c``) rendered by
     WeasyPrint (A4 landscape, footer on every page: case id, data digest, page N of M; metadata
     title, creator and creation date ``c.created_at``). The file identifier is derived from the
-    HTML, so equal contents give equal bytes. Raises ``OSError`` when Pango is missing."""
+    HTML, so equal contents give equal bytes. No resource is fetched (only ``data:`` URLs are
+    allowed: WeasyPrint's ``URLFetcher(allowed_protocols=...)``). Raises ``OSError`` when
+    Pango is missing."""
     from weasyprint import HTML  # type: ignore[import-untyped]  # no stubs or py.typed
+    from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
 
     source = html if html is not None else render_html(c)
     ident = hashlib.sha256(source.encode("utf-8")).hexdigest()[:32].encode("ascii")
-    pdf = HTML(string=source).write_pdf(pdf_identifier=ident)
+    # fetches nothing but inline data: URLs. The report is self-contained (inline CSS, no
+    # images); any other URL could only come from a contact's text that escaped the template's
+    # autoescaping, and must never be fetched (no request, no local file read or embedded).
+    fetcher = URLFetcher(allowed_protocols=("data",), allow_redirects=False)
+    pdf = HTML(string=source, url_fetcher=fetcher).write_pdf(pdf_identifier=ident)
     assert pdf is not None  # no target given: the bytes are returned
     return bytes(pdf)

@@ -68,6 +68,7 @@ class Actions:
         self.delay_scale = delay_scale
         self.end_after_deterrence = end_after_deterrence
         self._help_links: dict[int, HelpLink] = {}  # conversation id -> its warning's help link
+        self._held: dict[int, bool] = {}  # conversation -> legal hold, read for this line
 
     async def send(
         self, live: Session, guarded: GuardedText, *, delay_s: float, origin: MessageOrigin
@@ -97,7 +98,10 @@ class Actions:
         reply: the line still enters the dialogue state and a ``reply_withheld`` audit row
         (target ``conversation:<id>``) records what was withheld."""
         state = self.dialogue.apply(live.dialogue, ContactMessage(text))
-        if held_conversation(self.recorder.store, live.record.id):
+        held = self._held.pop(live.record.id, None)  # read by trial_decision for this line
+        if held is None:
+            held = held_conversation(self.recorder.store, live.record.id)
+        if held:
             live.dialogue = state
             self._help_links.pop(live.record.id, None)
             self.recorder.record_audit(
@@ -138,17 +142,28 @@ class Actions:
         warning sent; the decision then carries the arm, and with ``deterrence.help_link_base``
         the warning the per-arm help link. In a demonstration or other non-evidential operation
         it carries the default variant (the first of ``deterrence.variants``) and nothing is
-        allocated. Under a legal hold the decision loses its variant (nothing will be sent, so it
-        must not count as a warning: ``tutela.domain.is_warning``) and its reason says so.
-        Otherwise ``decision`` is returned unchanged (the assigner's variant)."""
+        allocated. A warning that will not be sent -- under a legal hold, for a line that is not
+        answered (``answer`` False), in a conversation that has ended -- loses its variant, so it
+        does not count as a warning (``tutela.domain.is_warning``: the ladder's prior warnings,
+        the statistics), and its reason says why. Otherwise ``decision`` is returned unchanged
+        (the assigner's variant). The legal hold is read once per line, here, and the same
+        reading decides :meth:`reply` for this line (a hold set in between cannot split them)."""
+        held = held_conversation(self.recorder.store, live.record.id)
+        self._held[live.record.id] = held
         if decision.variant is None or not is_warning(decision.action, decision.variant):
             return decision
-        if held_conversation(self.recorder.store, live.record.id):
-            # no warning will be sent (``reply``): the decision must not read as one
-            why = f"{decision.reason}; legal hold: no warning sent"
+        unsent = (
+            "legal hold"
+            if held
+            else "line not answered"
+            if not answer
+            else "conversation ended"
+            if live.ended_at is not None or live.dialogue.ended
+            else None
+        )
+        if unsent is not None:  # no warning will be sent: the decision must not read as one
+            why = f"{decision.reason}; {unsent}: no warning sent"
             return dataclasses.replace(decision, variant=None, reason=why)
-        if not answer or live.ended_at is not None or live.dialogue.ended:
-            return decision
         trial = active_trial(self.recorder.store)
         if trial is None:
             return decision

@@ -15,7 +15,7 @@ the survivor if the survivor has none, else is marked ``merged``. Every merge is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -445,15 +445,25 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
         return entry
 
     def purge_messages(
-        self, message_ids: Iterable[int], *, actor: str, reason: str
+        self,
+        message_ids: Iterable[int],
+        *,
+        actor: str,
+        reason: str,
+        unless: Callable[[Session], bool] | None = None,
     ) -> LedgerEntry | None:
         """Delete the text, wire bytes and attachment metadata of messages (retention) and append a
         ``retention_purge`` tombstone naming them by ``(conversation, message_seq)``. The ledger
         is untouched otherwise and keeps verifying. Already purged messages are skipped;
-        returns ``None`` when there was nothing to purge."""
+        returns ``None`` when there was nothing to purge. ``unless``: run first, inside the
+        purge's own transaction (a store query module's check, e.g. a legal hold:
+        ``tutela.store.queries.holds.purge_unless_held``); when it returns True nothing is
+        purged and ``None`` is returned."""
         ids = sorted(set(message_ids))
 
         def _work(s: Session) -> LedgerEntry | None:
+            if unless is not None and unless(s):
+                return None
             rows = (
                 s.execute(
                     select(MessageRow)

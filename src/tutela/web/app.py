@@ -196,4 +196,5 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
     from tutela.web import helplink  # the trial's public help-link redirect (no login)
 
     app.include_router(helplink.router)
+    helplink.install_access_filter()
     return app

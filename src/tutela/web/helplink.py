@@ -7,7 +7,9 @@ the helpline's own URL (:class:`tutela.persona.deterrence.HelpLink`). The route:
 * needs no login (route name :data:`ROUTE_NAME` is in :data:`tutela.web.deps.PUBLIC_ROUTES`) and
   sets no cookie: it never touches the session, so the session middleware neither creates one nor
   sets a cookie (it only clears a stale dashboard cookie that a browser itself presents);
-* stores nothing identifying: no address, user agent, referrer, cookie or time of day; it adds one
+* stores nothing identifying: no address, user agent, referrer, cookie or time of day (nor logs
+  it: :class:`HelpLinkAccessFilter` keeps these requests out of uvicorn's access log; a reverse
+  proxy in front must not log the ``/h/`` path either); it adds one
   to ``help_link_clicks(trial_id, arm, lang, UTC day)``
   (:func:`tutela.store.queries.helplinks.count_help_link_click`, no ledger entry: see there);
 * answers ``302`` to the helpline of ``country`` (the persona's helpline country, the one
@@ -23,6 +25,7 @@ the helpline's own URL (:class:`tutela.persona.deterrence.HelpLink`). The route:
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException
@@ -30,12 +33,30 @@ from fastapi.responses import RedirectResponse, Response
 
 from tutela.web.deps import ServicesDep
 
-__all__ = ["ROUTE_NAME", "router"]
+__all__ = ["ROUTE_NAME", "HelpLinkAccessFilter", "install_access_filter", "router"]
 
 ROUTE_NAME = "help_link"
 MAX_TRIAL_ID = 2**63 - 1
 
 router = APIRouter()
+
+
+class HelpLinkAccessFilter(logging.Filter):
+    """Drops ``uvicorn.access`` records of help-link requests: their client address and time
+    would tie a click to the warned contact. uvicorn logs ``(client, method, path, http
+    version, status)`` as the record's ``args``; other requests are logged as before."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        path = args[2] if isinstance(args, tuple) and len(args) >= 3 else None
+        return not (isinstance(path, str) and path.startswith("/h/"))
+
+
+def install_access_filter() -> None:
+    """Add :class:`HelpLinkAccessFilter` to the ``uvicorn.access`` logger (once)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, HelpLinkAccessFilter) for f in access.filters):
+        access.addFilter(HelpLinkAccessFilter())
 
 
 @router.get("/h/{trial_id}/{arm_no}/{lang}/{country}", name=ROUTE_NAME, include_in_schema=False)

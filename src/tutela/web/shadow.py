@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tutela.store.queries.shadow import shadow_summary
-from tutela.web.deps import RequireRole, ServicesDep
+from tutela.web.deps import ActingUser, RequireRole, ServicesDep
 from tutela.web.render import render
 
 __all__ = ["router"]
@@ -33,8 +33,10 @@ router = APIRouter(prefix="/shadow")
 def shadow_page(
     request: Request,
     services: ServicesDep,
+    actor: ActingUser,
     policy: Annotated[str | None, Query(pattern="^[0-9a-f]{64}$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Response:
-    summaries = shadow_summary(services.store, policy, limit=limit)
+    scope = services.workflow.reader_scope(actor)  # a user's operation grants (403 for admins)
+    summaries = shadow_summary(services.store, policy, limit=limit, operations=scope)
     return render(request, "shadow.html", {"summaries": summaries, "limit": limit})

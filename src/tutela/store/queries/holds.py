@@ -38,6 +38,7 @@ from tutela.store.models import CaseRow, ContactRow, ConversationRow, LegalHoldR
 from tutela.store.queries.cases import CaseReads
 
 if TYPE_CHECKING:
+    from tutela.ledger import LedgerEntry
     from tutela.store.recorder import Recorder
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "held_contact",
     "held_conversation",
     "hold_history",
+    "purge_unless_held",
     "release_hold",
     "set_hold",
 ]
@@ -166,6 +168,31 @@ def held_contact(store: Store, contact_id: int) -> bool:
         return s.execute(_HELD_CONTACT, {"cid": contact_id}).first() is not None
 
 
+def purge_unless_held(
+    recorder: Recorder, contact_id: int, message_ids: Iterable[int], *, actor: str, reason: str
+) -> tuple[bool, LedgerEntry | None]:
+    """Retention's purge of a contact's messages, refused by an active hold *in the purge's own
+    transaction* (the contact's case rows are locked first, as :func:`set_hold` locks the case
+    it holds, so a hold set concurrently either commits before the check or waits for the
+    purge): ``(True, None)`` when held (nothing purged), else ``(False, tombstone or None)``
+    (``Recorder.purge_messages``)."""
+    held = False
+
+    def _held(s: Session) -> bool:
+        nonlocal held
+        s.execute(
+            select(CaseRow.id)
+            .join(ContactRow, ContactRow.id == CaseRow.contact_id)
+            .where(or_(CaseRow.contact_id == contact_id, ContactRow.merged_into == contact_id))
+            .with_for_update()
+        ).all()
+        held = s.execute(_HELD_CONTACT, {"cid": contact_id}).first() is not None
+        return held
+
+    tombstone = recorder.purge_messages(message_ids, actor=actor, reason=reason, unless=_held)
+    return held, tombstone
+
+
 def _run_check(s: Session, check: Callable[[CaseReads], None] | None) -> None:
     if check is not None:
         check(CaseReads(s))
@@ -185,7 +212,8 @@ def set_hold(
     ``InputError``: the case already has an active hold (nothing is written)."""
 
     def _work(s: Session) -> HoldRecord:
-        if s.get(CaseRow, case_id) is None:
+        # locked: a concurrent retention purge (purge_unless_held) waits, or this waits for it
+        if s.get(CaseRow, case_id, with_for_update=True) is None:
             raise NotFoundError(f"case {case_id} does not exist")
         _run_check(s, check)
         current = _active_row(s, case_id)

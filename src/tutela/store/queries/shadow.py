@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from tutela.domain import Action, is_warning
 from tutela.store.engine import Store
 from tutela.store.errors import NotFoundError, StoreError
-from tutela.store.models import MessageRow, ShadowDecisionRow
+from tutela.store.models import ConversationRow, MessageRow, ShadowDecisionRow
 
 if TYPE_CHECKING:
     from tutela.store.recorder import Recorder
@@ -192,11 +192,17 @@ def _agrees(action: str, warn: bool, active: str, active_warn: bool) -> bool:
 
 
 def shadow_summary(
-    store: Store, policy_sha256: str | None = None, *, limit: int = 200
+    store: Store,
+    policy_sha256: str | None = None,
+    *,
+    limit: int = 200,
+    operations: frozenset[int] | None = None,
 ) -> list[ShadowSummary]:
     """One :class:`ShadowSummary` per shadow policy (only ``policy_sha256`` when given), the
     most recently evaluated first; ``limit`` (>= 0) disagreements each. Counts come from one
-    grouped query, the disagreements from one query per policy."""
+    grouped query, the disagreements from one query per policy. ``operations``: only decisions
+    in conversations of these operations (a reader's grants, ``tutela.cases.scope``); ``None``:
+    all."""
     has_v = ShadowDecisionRow.variant.is_not(None)
     has_av = ShadowDecisionRow.active_variant.is_not(None)
     q = select(
@@ -218,6 +224,8 @@ def shadow_summary(
     )
     if policy_sha256 is not None:
         q = q.where(ShadowDecisionRow.policy_sha256 == policy_sha256)
+    if operations is not None:
+        q = q.where(_in_operations(operations))
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     names: dict[str, str] = {}
     spans: dict[str, tuple[datetime, datetime]] = {}
@@ -257,7 +265,7 @@ def shadow_summary(
                     looser=c["looser"],
                     first_at=spans[sha][0],
                     last_at=spans[sha][1],
-                    disagreements=_disagreements(s, sha, max(0, limit)),
+                    disagreements=_disagreements(s, sha, max(0, limit), operations),
                 )
             )
     return out
@@ -270,14 +278,24 @@ def _rank(action: str) -> int:
         return -1
 
 
-def _disagreements(s: Session, sha: str, limit: int) -> tuple[ShadowDisagreement, ...]:
+def _in_operations(operations: frozenset[int]) -> Any:
+    return ShadowDecisionRow.conversation_id.in_(
+        select(ConversationRow.id).where(ConversationRow.operation_id.in_(sorted(operations)))
+    )
+
+
+def _disagreements(
+    s: Session, sha: str, limit: int, operations: frozenset[int] | None
+) -> tuple[ShadowDisagreement, ...]:
     if limit == 0:
         return ()
     r = ShadowDecisionRow
+    scoped = () if operations is None else (_in_operations(operations),)
     rows = s.execute(
         select(r, MessageRow.contact_line)
         .join(MessageRow, MessageRow.id == r.message_id)
         .where(
+            *scoped,
             r.policy_sha256 == sha,
             or_(
                 r.action != r.active_action,
