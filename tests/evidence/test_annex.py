@@ -85,7 +85,7 @@ def test_a_changed_annex_is_caught(demo_package: Exported, tmp_path: Path, chang
         members["policy.json"] = b"{}\n"
         m["files"]["policy.json"] = sha256_hex(b"{}\n")
         members["annex.json"] = json.dumps(m).encode()
-        what = "annex.json differs from the package manifest"
+        what = "differs from the package manifest"
     elif change == "foreign":  # an extra member the annex manifest does not list
         members["extra.txt"] = b"x"
         what = "annex member list"

@@ -147,7 +147,9 @@ def register(
             f"RFC 3161 time-stamp: {stamped_at.isoformat()} ({escape(tsa_url or '')})"
         )
     else:
-        out_console.print("not time-stamped (give --tsa-url to stamp the plan's hash)")
+        out_console.print(
+            "not time-stamped (--unstamped: the plan's time rests on the ledger alone)"
+        )
     out_console.print(f"ledger entry: {record.ledger_seq}")
 
 

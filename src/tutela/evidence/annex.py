@@ -258,7 +258,9 @@ def verify_annex(
     found = sha256_hex(raw)
     if not same_text(found, named["manifest_sha256"]):
         raise TamperError(
-            f"SHA-256 of the annex's {ANNEX_MANIFEST} differs from the package manifest",
+            f"this annex is not the one the package names: the SHA-256 of its {ANNEX_MANIFEST} "
+            "differs from the package manifest's (the annex of another export, or altered; the "
+            "package itself is checked separately)",
             expected=named["manifest_sha256"],
             actual=found,
         )

@@ -249,7 +249,7 @@ def high_priority_reason(decisions: Sequence[DecisionRecord]) -> str | None:
 
 
 def _op_line(op: OperationRecord) -> str:
-    basis = _clip(op.legal_basis, 500)
+    basis = _clip(op.legal_basis.rstrip(". "), 500)
     return (
         f"operation {op.id} of {op.organisation} (jurisdiction: {op.jurisdiction}; "
         f"legal basis: {basis}; authorisation reference: {op.authorisation_ref}; "

@@ -277,12 +277,13 @@ def render_certificate(
     manifest = (
         f"`{manifest_sha256}`"
         if manifest_sha256
-        else "see the copy of this certificate written beside the package, or compute the "
-        "SHA-256 of the package's `manifest.json` (`unzip -p PACKAGE.zip manifest.json | "
-        "sha256sum`)"
+        else "not given in this copy (the manifest lists this file, so this file cannot carry "
+        "the manifest's hash): it is filled in in the copy written beside the package, and "
+        "anyone can compute it (`unzip -p PACKAGE.zip manifest.json | sha256sum`)"
     )
     ops = "; ".join(
-        f"{o['organisation']} ({o['jurisdiction']}), legal basis {o['legal_basis']}, "
+        f"{o['organisation']} ({o['jurisdiction']}), "
+        f"legal basis {str(o['legal_basis']).rstrip('. ')}, "
         f"authorisation {o['authorisation_ref']}, officer {o['officer']}"
         for o in c.operations
     )
@@ -290,6 +291,15 @@ def render_certificate(
         [
             f"# Certificate of production — evidence package `{package_name}`",
             "",
+            *(
+                []
+                if c.evidential
+                else [
+                    "**NON-EVIDENTIAL**: this package comes from a draft export or a "
+                    "demonstration/non-evidential operation; it is not evidence.",
+                    "",
+                ]
+            ),
             "Template: complete the blanks, adapt the wording to the rules of evidence of the "
             "receiving jurisdiction, sign, and keep it with the package (it is not part of the "
             "signed package: filling it in does not change the package).",
