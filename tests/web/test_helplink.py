@@ -47,7 +47,8 @@ def test_click_is_counted_and_redirected_without_a_cookie(linked) -> None:
     "path",
     ["/h/{t}/3/en/gb", "/h/{t}/0/en/gb", "/h/{t}/combined/en/gb", "/h/{t}/1/xx/gb",
      "/h/999/1/en/gb", "/h/0/1/en/gb", "/h/abc/1/en/gb", "/h/{t}/1/EN/gb", "/h/{t}/1/en/GB",
-     "/h/{t}/1/en/zz", "/h/{t}1/1/en/gb", "/h/{t}/1/en", "/h/{t}/combined/en"],
+     "/h/{t}/1/en/zz", "/h/{t}1/1/en/gb", "/h/{t}/1/en", "/h/{t}/combined/en",
+     "/h/0{t}/1/en/gb", "/h/{t}/01/en/gb", "/h/" + "9" * 5000 + "/1/en/gb"],
 )  # fmt: skip
 def test_unknown_trial_arm_or_language_is_404_and_counts_nothing(linked, path: str) -> None:
     web, trial_id = linked

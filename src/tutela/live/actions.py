@@ -93,10 +93,10 @@ class Actions:
         decision names a variant (the conversation then ends, if so configured), else a bank
         reply; nothing when the dialogue plans none. Updates the session's dialogue state.
 
-        Under a legal hold (``tutela.cases.hold``; one query per line, no cache, so a hold set
-        by another process applies to the very next line) nothing is sent, neither warning nor
-        reply: the line still enters the dialogue state and a ``reply_withheld`` audit row
-        (target ``conversation:<id>``) records what was withheld."""
+        Under a legal hold (``tutela.cases.hold``; read once per line, by :meth:`trial_decision`,
+        so a hold set by another process applies to the very next line) nothing is sent,
+        neither warning nor reply: the line still enters the dialogue state and a
+        ``reply_withheld`` audit row (target ``conversation:<id>``) records what was withheld."""
         state = self.dialogue.apply(live.dialogue, ContactMessage(text))
         held = self._held.pop(live.record.id, None)  # read by trial_decision for this line
         if held is None:
@@ -148,6 +148,7 @@ class Actions:
         the statistics), and its reason says why. Otherwise ``decision`` is returned unchanged
         (the assigner's variant). The legal hold is read once per line, here, and the same
         reading decides :meth:`reply` for this line (a hold set in between cannot split them)."""
+        self._help_links.pop(live.record.id, None)  # a link is built for this line or none
         held = held_conversation(self.recorder.store, live.record.id)
         self._held[live.record.id] = held
         if decision.variant is None or not is_warning(decision.action, decision.variant):

@@ -65,9 +65,9 @@ HELP_LINK_BASE_PATTERN = r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9.
 ``deterrence.help_link_base`` (the policy parameter is validated against it)."""
 
 HELP_LINK_COUNTRIES: dict[str, str] = {"en": "GB", "nl": "NL", "de": "DE", "tl": "PH"}
-"""Deterrence language -> the country whose helpline the help link forwards to (the shipped
-personas' home helplines; a persona of another country keeps its own helpline's name and
-phone in the text)."""
+"""Deterrence language -> its home country's helpline (:func:`helpline_for_language`). The help
+link itself forwards to the helpline of the persona's country, named in its path (the one
+whose name and phone the text shows), not to this one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -255,8 +255,8 @@ class DeterrenceParams(_Params):
     end_after_deterrence: default True; the engine ends the conversation after a warning.
     help_link_base: default ``None``; an https URL without a final ``/`` (the dashboard's
         public address). With it and an active trial, a warning's helpline URL becomes
-        ``{help_link_base}/h/{trial_id}/{arm}/{lang}``, a redirect that counts clicks per arm;
-        without, the helpline's own URL.
+        ``{help_link_base}/h/{trial_id}/{arm_no}/{lang}/{country}``, a redirect that counts
+        clicks per arm; without, the helpline's own URL.
     """
 
     variants: Annotated[

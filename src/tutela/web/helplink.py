@@ -67,8 +67,9 @@ def help_link(
     from tutela.store.queries.helplinks import count_help_link_click, help_link_target
 
     def number(text: str, top: int) -> int | None:
-        ok = text.isascii() and text.isdigit() and 0 < int(text) <= top
-        return int(text) if ok else None
+        # canonical decimal only (no leading 0, at most 19 digits: int() is safe and bounded)
+        ok = text.isascii() and text.isdigit() and len(text) <= 19 and not text.startswith("0")
+        return int(text) if ok and int(text) <= top else None
 
     tid, arm_at = number(trial_id, MAX_TRIAL_ID), number(arm_no, 100)
     country = country.removesuffix(".")

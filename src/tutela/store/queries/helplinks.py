@@ -54,7 +54,7 @@ def count_help_link_click(
     """Add one click to ``(trial_id, arm, lang, day)`` and return the new count for that key.
 
     ``day``: the UTC date ``YYYY-MM-DD``. The caller has checked that the trial and arm exist
-    (:func:`help_link_target`) and that ``lang`` is a language with a helpline. No ledger entry,
+    (:func:`help_link_target`) and that ``lang`` is a deterrence language. No ledger entry,
     no audit row (module docstring). Raises ``InputError`` for a malformed key, ``StoreError``
     for a database failure (an unknown trial fails its foreign key where it is enforced).
     """

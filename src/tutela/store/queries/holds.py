@@ -184,7 +184,7 @@ def purge_unless_held(
             select(CaseRow.id)
             .join(ContactRow, ContactRow.id == CaseRow.contact_id)
             .where(or_(CaseRow.contact_id == contact_id, ContactRow.merged_into == contact_id))
-            .with_for_update()
+            .with_for_update(of=CaseRow)  # the row set_hold locks (not contacts: merges lock those)
         ).all()
         held = s.execute(_HELD_CONTACT, {"cid": contact_id}).first() is not None
         return held

@@ -6,9 +6,11 @@ recorder (``docs/architecture.md``, store):
 * :func:`register_trial`: the ``trials`` row and the ``operation`` / ``trial_registered`` entry
   (``TrialRegisteredPayload``: the plan's SHA-256, the arms, the block size, the seed's digest,
   the digest of the RFC 3161 reply over the plan's hash). Refused (``InputError``) while another
-  trial is active, under a name already used, and once allocations were made under another plan
-  (the plan is fixed before the first allocation; a new plan after allocations would be a plan
-  written after seeing the data).
+  trial is active, under a name already used, and for a plan registered before (a plan is
+  registered once, so its allocation cannot be re-drawn with another seed). A limit: after a
+  trial ends, a *changed* plan can be registered as a new trial; its analysis is then that of
+  a new trial (``tutela research trial-report --trial NAME``), and contacts of the first trial
+  may get another arm in the second.
 * :func:`allocate`: one contact's arm (``choose(n)``, the caller's design: allocation ``n`` of
   its stratum, ``n`` = the allocations of that stratum so far; ``tutela.policy.trial`` above the
   store computes it) and the ``operation`` /
