@@ -48,10 +48,8 @@ __all__ = [
     "DETERRENCE_LANGUAGES",
     "DETERRENCE_VARIANTS",
     "HELP_LINK_BASE_PATTERN",
-    "HELP_LINK_COUNTRIES",
     "HelpLink",
     "Helpline",
-    "helpline_for_language",
     "load_helplines",
     "render_deterrence",
 ]
@@ -63,11 +61,6 @@ DEFAULT_ORGANISATION = "Tutela demonstration operation"
 HELP_LINK_BASE_PATTERN = r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~-]+)*"
 """An ``https`` URL without query, fragment or trailing slash: the form of
 ``deterrence.help_link_base`` (the policy parameter is validated against it)."""
-
-HELP_LINK_COUNTRIES: dict[str, str] = {"en": "GB", "nl": "NL", "de": "DE", "tl": "PH"}
-"""Deterrence language -> its home country's helpline (:func:`helpline_for_language`). The help
-link itself forwards to the helpline of the persona's country, named in its path (the one
-whose name and phone the text shows), not to this one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,17 +151,6 @@ def _texts(lang: str) -> dict[str, str]:
             problem = f"variant {name!r} needs {{organisation}} and {{helpline}}"
             raise doc.error(("variants", name), problem)
     return variants
-
-
-def helpline_for_language(lang: str) -> Helpline:
-    """The helpline a help link in ``lang`` forwards to (:data:`HELP_LINK_COUNTRIES`).
-
-    Raises ``ConfigError`` for a language without one.
-    """
-    country = HELP_LINK_COUNTRIES.get(lang)
-    if country is None:
-        raise ConfigError(f"no help-link helpline for language {lang!r}")
-    return load_helplines()[country]
 
 
 def render_deterrence(

@@ -58,6 +58,7 @@ from tutela.domain import WARNING_ACTIONS, is_warning
 from tutela.research.pseudonym import pseudonym
 from tutela.store import Store
 from tutela.store.queries import research as rq
+from tutela.store.queries.common import resolve_merges
 from tutela.store.queries.trial_outcomes import study_scope
 
 __all__ = [
@@ -147,17 +148,7 @@ def _key(key: bytes | None) -> bytes:
 def resolved_contacts(links: Iterable[rq.ContactLink]) -> dict[int, int]:
     """Contact id → surviving contact id (following ``merged_into``), for every contact of
     ``links`` (:attr:`tutela.store.queries.research.ContactGraph.links`)."""
-    parent = {link.contact_id: link.merged_into for link in links}
-    out: dict[int, int] = {}
-    for cid in parent:
-        seen = [cid]
-        cur = cid
-        while (nxt := parent.get(cur)) is not None and nxt not in seen:
-            cur = nxt
-            seen.append(cur)
-        for c in seen:
-            out[c] = cur
-    return out
+    return resolve_merges({link.contact_id: link.merged_into for link in links})
 
 
 def conversation_contacts(graph: rq.ContactGraph) -> dict[int, int]:

@@ -46,6 +46,7 @@ from tutela.store.models import (
     TrialAllocationRow,
     TrialRow,
 )
+from tutela.store.queries.common import resolve_merges
 
 __all__ = [
     "AllocationFacts",
@@ -242,19 +243,8 @@ def _operations(s: Session) -> tuple[OperationScope, ...]:
 
 
 def _resolver(s: Session) -> dict[int, int]:
-    parent: dict[int, int | None] = {
-        cid: merged for cid, merged in s.execute(select(ContactRow.id, ContactRow.merged_into))
-    }
-    out: dict[int, int] = {}
-    for cid in parent:
-        seen = [cid]
-        cur = cid
-        while (nxt := parent.get(cur)) is not None and nxt not in seen:
-            cur = nxt
-            seen.append(cur)
-        for c in seen:
-            out.setdefault(c, cur)
-    return out
+    rows = s.execute(select(ContactRow.id, ContactRow.merged_into))
+    return resolve_merges({cid: merged for cid, merged in rows})
 
 
 def list_trials(store: Store) -> list[TrialFacts]:
