@@ -231,7 +231,7 @@ def test_database_of_0005_upgrades_and_its_ledger_still_verifies(tmp_path: Path)
     store = open_store(url)
     try:
         with store.session() as s:
-            assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+            assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
         assert "sent_at" in _columns(store)
         with store.session() as s:
             after = s.execute(text("SELECT seq, entry_hash, payload FROM ledger_entries")).all()
@@ -315,9 +315,9 @@ def test_downgrade_refused_while_a_sent_time_is_held(store: Store, signer: Signe
         _alembic(store, "downgrade", "0005")
     assert "sent_at" in _columns(store)
     with store.session() as s:
-        # SQLite: 0007 (its tables empty) was downgraded first; PostgreSQL's transactional DDL
-        # rolls the whole downgrade back
-        expected = "0007" if store.engine.dialect.name == "postgresql" else "0006"
+        # SQLite: 0008 and 0007 (their tables empty) were downgraded first; PostgreSQL's
+        # transactional DDL rolls the whole downgrade back
+        expected = "0008" if store.engine.dialect.name == "postgresql" else "0006"
         assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == expected
     assert rec.conversation_messages(conv)[0].sent_at == T0
 

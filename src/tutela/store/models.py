@@ -30,7 +30,9 @@ from tutela.store.types import UTCDateTime
 __all__ = [
     "AuditLogRow",
     "Base",
+    "CaseAssignmentRow",
     "CaseEventRow",
+    "CaseNoteRow",
     "CaseRow",
     "CheckpointRow",
     "ContactRow",
@@ -277,6 +279,8 @@ class UserRow(Base):
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     """The RFC 6238 time step of the last accepted code (a code is accepted once)."""
     credentials_changed_at: Mapped[datetime | None]
+    lang: Mapped[str | None] = mapped_column(String(10))
+    """Dashboard language (``en``/``nl``/``de``); ``None``: from the browser (migration 0008)."""
 
 
 class WebSessionRow(Base):
@@ -448,3 +452,27 @@ class ShadowDecisionRow(Base):
     active_action: Mapped[str] = mapped_column(String(20))
     active_variant: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime]
+
+
+class CaseNoteRow(Base):
+    """An analyst's note on a case; insert only (a correction is a new note), each written with
+    an audit row (migration 0008)."""
+
+    __tablename__ = "case_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    author: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CaseAssignmentRow(Base):
+    """One assignment of a case (the latest row per case is the current one; ``assignee``
+    ``None``: unassigned); insert only, each written with an audit row (migration 0008)."""
+
+    __tablename__ = "case_assignments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    assignee: Mapped[str | None] = mapped_column(String(100))

@@ -9,6 +9,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from tutela.web.i18n import negotiate, translations
+
 __all__ = ["env", "render"]
 
 
@@ -35,6 +37,7 @@ env = Environment(
     autoescape=select_autoescape(["html"], default=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
 env.filters["when"] = _when
 env.filters["pct"] = _pct
@@ -46,7 +49,13 @@ def render(
 ) -> HTMLResponse:
     """Render ``template`` with ``request``, the session's user and CSRF token in the context."""
     session = getattr(request.state, "session", None)
+    lang = negotiate(request.headers.get("accept-language"), getattr(request.state, "lang", None))
+    tr = translations(lang)
     ctx = {
+        "lang": lang,
+        "_": tr.gettext,
+        "gettext": tr.gettext,
+        "ngettext": tr.ngettext,
         "request": request,
         "user": session if session is not None and session.authenticated else None,
         "csrf_token": session.csrf_token if session is not None else "",
