@@ -58,6 +58,9 @@ class CaseSummary:
     policy decision (``continue``/``deter``/``escalate``/``refer``) or ``None``. ``last_event``:
     latest human action (``EventAction`` value) or ``None``. ``identities``: number of linked
     identities. ``pending_referral``: id of the referral awaiting a decision, if any.
+    ``strongest_action``: the strongest action taken on the case (``refer`` > ``escalate`` >
+    ``deter`` > ``watch``; ``None``: none yet) and ``strongest_at`` its time (aware UTC);
+    ``returns``: how many times the contact came back after a warning (the queue's second key).
     """
 
     case_id: int
@@ -73,6 +76,9 @@ class CaseSummary:
     identities: int
     last_event: str | None = None
     pending_referral: int | None = None
+    strongest_action: str | None = None
+    strongest_at: datetime | None = None
+    returns: int = 0
 
 
 @dataclass(frozen=True, slots=True)
