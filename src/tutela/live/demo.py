@@ -14,6 +14,14 @@ Unknown keys are ignored. Output::
      "final_action", "case_id", "db"}
 
 The clock is simulated (typing delays appear in ``at``, nothing is slept) unless ``realtime``.
+Every time recorded for a demo conversation comes from that one clock: messages, decisions, the
+case's opening and updates, a policy referral proposal (the engine hands its clock to the case
+workflow). A run over a reused database starts its simulated clock after the latest instant that
+database records (``tutela.store.queries.demo.latest_instant``), so a contact's case never shows
+an update before its opening; such a run's times may then lie up to the scenario's length ahead
+of the wall clock. When the script ends, every conversation the demo still holds open is ended
+(``conversation_ended``, reason :data:`DEMO_ENDED`), as the live path ends a conversation, so no
+demo conversation stays "open" on the dashboard's live page.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ from tutela.safeload import loads_json
 from tutela.store import Store
 
 __all__ = [
+    "DEMO_ENDED",
     "Scenario",
     "load_scenario",
     "read_scenario_json",
@@ -58,6 +67,8 @@ __all__ = [
 MAX_LINES = 500
 MAX_LINE_CHARS = 4000
 CONTACT_TYPING_CPS = 4.0  # simulated contact typing speed (characters per second)
+DEMO_ENDED = "demo_ended"
+"""The end reason of a conversation still open when the demo's script ends."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +173,8 @@ async def _run(
             if made_key:
                 key_path.unlink(missing_ok=True)
             raise
+        if isinstance(clock, SimulatedClock):
+            _start_after_records(store, clock)
         operation = recorder.ensure_demo_operation()
         hub = MemoryHub(now=clock.now)
         connector = InMemoryConnector(hub, account=persona.id, now=clock.now)
@@ -213,6 +226,12 @@ async def _run(
                 for reply in handled.replies:
                     event = await contact.next_reply(timeout=10)
                     transcript.append({"from": "persona", "text": event.text, "at": _iso(reply.at)})
+            for conversation_id, live in engine.sessions.open_by_id().items():
+                # the script is over: the conversation ends, as the live path ends one
+                live.ended_at = clock.now()
+                recorder.end_conversation(
+                    conversation_id, ended_at=live.ended_at, reason=DEMO_ENDED
+                )
             recorder.checkpoint()
         finally:
             await connector.stop()
@@ -249,6 +268,16 @@ def _check_demo_ledger(store: Store, signer: Signer) -> None:
             "run the demo in a fresh database (omit --db)",
             path=store.url,
         )
+
+
+def _start_after_records(store: Store, clock: SimulatedClock) -> None:
+    """Move ``clock`` past the latest instant ``store`` records (a reused database), so this
+    run's times follow every earlier run's (module docstring)."""
+    from tutela.store.queries.demo import latest_instant
+
+    latest = latest_instant(store)
+    if latest is not None and clock.now() <= latest:
+        clock.advance((latest - clock.now()).total_seconds() + 1.0)
 
 
 def _iso(at) -> str:

@@ -6,12 +6,14 @@ asked, instead of an integer overflow and a 500)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path, Query
 
+from tutela.cases.views import line_indicators
 from tutela.domain import Category
 from tutela.research.stats import indicator_category
 from tutela.store import MessageRecord, Store
@@ -53,7 +55,12 @@ _EXPLICIT = Category.SEXUAL_CONTENT.value  # indicator category whose lines the 
 
 @dataclass(frozen=True, slots=True)
 class LiveConversation:
-    """An open conversation and its latest lines (oldest first)."""
+    """An open conversation and its latest lines (oldest first).
+
+    ``indicators``: message id -> the indicators that line itself raised
+    (``tutela.cases.views.line_indicators``: not the conversation's running set);
+    ``explicit``: ids of the lines whose own indicators include a ``sexual_content`` one (masked
+    on the live feed until revealed). ``ended_at``: ``None`` while open."""
 
     id: int
     persona_id: str
@@ -63,15 +70,20 @@ class LiveConversation:
     started_at: datetime
     case_id: int | None
     lines: tuple[MessageRecord, ...]
-    explicit: frozenset[int] = frozenset()  # ids of lines whose decision lists sexual content
+    explicit: frozenset[int] = frozenset()
+    indicators: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, c: OpenConversation) -> LiveConversation:
-        """The dashboard view of one open conversation: ``explicit`` holds the ids of its lines
-        whose decision lists an indicator of category ``sexual_content``."""
+        """The dashboard view of one open conversation (each line's own indicators, the
+        explicit ones among them)."""
+        line_of = {m.id: m.contact_line for m in c.lines if m.contact_line is not None}
+        decided = [(line_of[mid], inds) for mid, inds in c.line_indicators if mid in line_of]
+        own = line_indicators(decided, seen=c.seen_indicators)
+        indicators = {mid: own.get(line, ()) for mid, line in line_of.items()}
         explicit = frozenset(
             mid
-            for mid, inds in c.line_indicators
+            for mid, inds in indicators.items()
             if any(indicator_category(i) == _EXPLICIT for i in inds)
         )
         return cls(
@@ -84,6 +96,7 @@ class LiveConversation:
             case_id=c.case_id,
             lines=c.lines,
             explicit=explicit,
+            indicators={k: v for k, v in indicators.items() if v},
         )
 
 

@@ -10,7 +10,17 @@ The live texts are case content: admins get 403, and a user with operation grant
 over) only conversations of their operations. Takeover needs the conversation's persona profile
 for the guard; the dashboard knows only the shipped personas
 (:func:`~tutela.live.takeover.takeover_profile`), so a conversation of a custom (YAML) persona
-answers 409 with the reason instead of a 500.
+answers 409 with the reason instead of a 500. A refused text answers 422 with the guard's
+reasons in the fragment; the page's htmx configuration (``base.html``, ``responseHandling``)
+swaps 4xx/5xx answers, so the reason is shown where the result would be.
+
+Masking on the feed (``tutela.web.settings``): lines whose own indicators include a
+``sexual_content`` one (``reveal_masking``) and, with ``mask_contact_text`` (default), every contact
+line are masked, attachments' metadata blurred, until an analyst reveals the line or the
+conversation; each reveal is audited (``CaseWorkflow.record_reveal`` with ``shown_on="live"``
+when the contact has a case, else an audit row ``reveal`` on ``conversation:<id>``) and kept in
+the dashboard session (``data`` keys ``revealed_lines``/``revealed_conversations``, the latest
+:data:`REVEALS_KEPT`), so the next poll of the feed does not mask them again.
 """
 
 from __future__ import annotations
@@ -23,16 +33,27 @@ from fastapi.responses import HTMLResponse, Response
 from tutela.ledger import sha256_hex
 from tutela.live.takeover import PersonaUnavailable, takeover_profile
 from tutela.persona import GuardRefusal, OutgoingGuard, load_personas
+from tutela.store import NotFoundError
 from tutela.web.deps import ActingUser, RequireRole, ServicesDep
-from tutela.web.queries import DbId, live_conversations
+from tutela.web.queries import DbId, case_of_contact, live_conversations
 from tutela.web.render import render
 
-__all__ = ["router"]
+__all__ = ["REVEALS_KEPT", "router"]
 
 router = APIRouter(prefix="/live")
 
+REVEALS_KEPT = 500
+"""How many revealed line ids (and conversation ids) a dashboard session keeps."""
+_LINES, _CONVS = "revealed_lines", "revealed_conversations"
 
-def _context(services: ServicesDep, actor: ActingUser) -> dict[str, object]:
+
+def _revealed(request: Request, key: str) -> list[int]:
+    session = getattr(request.state, "session", None)
+    value = session.data.get(key, []) if session is not None else []
+    return [int(v) for v in value if isinstance(v, int)] if isinstance(value, list) else []
+
+
+def _context(request: Request, services: ServicesDep, actor: ActingUser) -> dict[str, object]:
     scope = services.workflow.reader_scope(actor)  # PermissionDenied (403) for admins
     convs = live_conversations(services.store, operations=scope)
     queued = {c.id: services.outbox.pending(c.id) for c in convs}
@@ -42,18 +63,22 @@ def _context(services: ServicesDep, actor: ActingUser) -> dict[str, object]:
         "queued": queued,
         "poll_s": services.settings.live_poll_s,
         "can_take_over": {c.id: c.persona_id in shipped for c in convs},
+        "masking": services.settings.reveal_masking,
+        "mask_contact": services.settings.mask_contact_text,
+        "revealed_lines": frozenset(_revealed(request, _LINES)),
+        "revealed_convs": frozenset(_revealed(request, _CONVS)),
     }
 
 
 @router.get("", name="live", response_class=HTMLResponse)
 def live_page(request: Request, actor: ActingUser, services: ServicesDep) -> Response:
-    return render(request, "live.html", _context(services, actor))
+    return render(request, "live.html", _context(request, services, actor))
 
 
 @router.get("/feed", name="live_feed", response_class=HTMLResponse)
 def live_feed(request: Request, actor: ActingUser, services: ServicesDep) -> Response:
     """The conversations fragment the live page polls every ``live_poll_s`` seconds."""
-    return render(request, "_live_feed.html", _context(services, actor))
+    return render(request, "_live_feed.html", _context(request, services, actor))
 
 
 @router.post(
@@ -90,3 +115,77 @@ def takeover(
     services.outbox.put(conversation_id, released, user.name)
     ctx = {"conv_id": conversation_id, "queued": released.text}
     return render(request, "_takeover_result.html", ctx)
+
+
+def _reveal(
+    request: Request,
+    services: ServicesDep,
+    user: ActingUser,
+    conversation_id: int,
+    message_id: int | None,
+) -> Response:
+    """Audit a reveal on the live feed, remember it in the session, answer the feed fragment."""
+    services.workflow.check_conversation_access(conversation_id, user)  # 404 / 403
+    conv = services.recorder.conversation(conversation_id)
+    if message_id is not None and all(
+        m.id != message_id for m in services.recorder.conversation_messages(conversation_id)
+    ):
+        raise HTTPException(status_code=404, detail="no such message in this conversation")
+    case_id = case_of_contact(services.store, conv.contact_id)
+    recorded = False
+    if case_id is not None:
+        try:
+            services.workflow.record_reveal(
+                case_id,
+                user,
+                message_id,
+                shown_on="live",
+                conversation_id=None if message_id is not None else conversation_id,
+            )
+            recorded = True
+        except NotFoundError:  # not (or no longer) one of that case's conversations
+            recorded = False
+    if not recorded:
+        details: dict[str, object] = {"conversation": conversation_id, "shown_on": "live"}
+        if message_id is not None:
+            details["message_id"] = message_id
+        services.recorder.record_audit(
+            user.name, "reveal", f"conversation:{conversation_id}", details
+        )
+    session = getattr(request.state, "session", None)
+    if session is not None:
+        key, value = (_LINES, message_id) if message_id is not None else (_CONVS, conversation_id)
+        kept = [v for v in _revealed(request, key) if v != value] + [value]
+        session.data[key] = kept[-REVEALS_KEPT:]
+        services.sessions.save(session)
+    return render(request, "_live_feed.html", _context(request, services, user))
+
+
+@router.post(
+    "/{conversation_id}/reveal",
+    name="live_reveal_conversation",
+    response_class=HTMLResponse,
+    dependencies=[RequireRole("analyst", "supervisor")],
+)
+def reveal_conversation(
+    request: Request, conversation_id: DbId, user: ActingUser, services: ServicesDep
+) -> Response:
+    """Reveal every line of one conversation on the live feed (audited); the feed fragment."""
+    return _reveal(request, services, user, conversation_id, None)
+
+
+@router.post(
+    "/{conversation_id}/messages/{message_id}/reveal",
+    name="live_reveal_line",
+    response_class=HTMLResponse,
+    dependencies=[RequireRole("analyst", "supervisor")],
+)
+def reveal_line(
+    request: Request,
+    conversation_id: DbId,
+    message_id: DbId,
+    user: ActingUser,
+    services: ServicesDep,
+) -> Response:
+    """Reveal one line of the live feed (audited); the feed fragment."""
+    return _reveal(request, services, user, conversation_id, message_id)
