@@ -8,6 +8,14 @@ Reading a case needs a role that may read case content (``CASE_READERS``: not ad
 user with operation grants, a case of their operations (the workflow's ``reader`` checks; 403).
 Every export is audited (``case_exported``, with the package's SHA-256) besides its ledger entry.
 Ids in paths are ``DbId`` (422 outside the database's range).
+
+Case work (``tutela.cases.casework``): the page offers only the actions the case's status allows
+for the user's role (``case_actions``: the transition table and the pending-referral rule), shows
+the strongest action and its time (``CaseWorkflow.case_summary``), a risk-over-time chart
+(``tutela.web.riskchart``, an SVG ``data:`` image) and the case's timeline
+(``tutela.web.timeline``). Notes (``POST /cases/{id}/notes``, field ``text``) and assignment
+(``POST /cases/{id}/assign``, field ``assignee``, empty to unassign) are CSRF-protected like every
+POST and audited by the workflow; a note over ``MAX_NOTE_CHARS`` is 422, other bad input 400.
 """
 
 from __future__ import annotations
@@ -21,16 +29,21 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
+from tutela.cases.casework import MAX_NOTE_CHARS, CaseWork, case_actions
 from tutela.cases.hold import case_holds, release_legal_hold, set_legal_hold
 from tutela.ledger import sha256_hex
 from tutela.web.deps import ActingUser, RequireRole, ServicesDep
+from tutela.web.i18n import gettext_for
 from tutela.web.queries import DbId
 from tutela.web.render import env, render
+from tutela.web.riskchart import risk_chart_data_uri
+from tutela.web.timeline import case_timeline
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/cases")
-Note = Annotated[str, Form(max_length=4000)]
+Note = Annotated[str, Form(max_length=MAX_NOTE_CHARS)]
+Assignee = Annotated[str, Form(max_length=100)]
 
 
 def _category(indicator_id: str) -> str:
@@ -45,15 +58,37 @@ env.filters["category"] = _category
 def case_page(
     request: Request, case_id: DbId, actor: ActingUser, services: ServicesDep
 ) -> Response:
+    """The case page: header (status, strongest action and its time, returns, assignee), the
+    actions the case's state allows (``tutela.cases.casework.case_actions``), the risk chart,
+    the timeline (``tutela.web.timeline``), notes, referrals, transcripts, identities."""
     detail = services.workflow.case_detail(case_id, reader=actor)
+    summary = services.workflow.case_summary(case_id)
+    work = CaseWork(services.recorder)
+    notes = work.notes(case_id, reader=actor)
+    assignments = work.assignments(case_id, reader=actor)
+    holds = case_holds(services.store, case_id)
+    pending = any(r.status == "proposed" for r in detail.referrals)
     return render(
         request,
         "case.html",
         {
             "d": detail,
+            "summary": summary,
             "masking": services.settings.reveal_masking,
             "export_ready": services.workflow.referral_ready(case_id),
-            "holds": case_holds(services.store, case_id),
+            "holds": holds,
+            "notes": notes,
+            "assignment": assignments[-1] if assignments else None,
+            "assignable": work.assignable(case_id),
+            "allowed": case_actions(
+                detail.case.status,
+                str(actor.role),
+                pending_referral=pending,
+                hold_active=any(h.active for h in holds),
+            ),
+            "timeline": case_timeline(detail, notes=notes, assignments=assignments, holds=holds),
+            "risk_chart": risk_chart_data_uri(detail.conversations, gettext=gettext_for(request)),
+            "max_note": MAX_NOTE_CHARS,
         },
     )
 
@@ -127,6 +162,24 @@ def reject_referral(
 def _check_referral(services: ServicesDep, case_id: int, referral_id: int) -> None:
     if services.workflow.referral(referral_id).case_id != case_id:
         raise HTTPException(status_code=404, detail="no such referral in this case")
+
+
+@router.post("/{case_id}/notes", name="add_note")
+def add_note(case_id: DbId, actor: ActingUser, services: ServicesDep, text: Note) -> Response:
+    """Add a note (``tutela.cases.casework``: roles, scope, text rules, audit); 422 over
+    ``MAX_NOTE_CHARS``, 400 for an empty note or one with control characters."""
+    CaseWork(services.recorder).add_note(case_id, actor, text)
+    return RedirectResponse(f"/cases/{case_id}#notes", status_code=303)
+
+
+@router.post("/{case_id}/assign", name="assign_case")
+def assign_case(
+    case_id: DbId, actor: ActingUser, services: ServicesDep, assignee: Assignee = ""
+) -> Response:
+    """Assign the case to ``assignee`` (a user name; empty: unassign); 400 when the assignee
+    may not take it (``tutela.cases.casework.CaseWork.assign``)."""
+    CaseWork(services.recorder).assign(case_id, actor, assignee.strip() or None)
+    return _back(case_id)
 
 
 @router.post("/{case_id}/hold", name="set_hold")

@@ -7,6 +7,11 @@ is masked exactly like the line on the case page while ``settings.reveal_masking
 reveal button posts (HTMX) to the reveal route here, which records the reveal through
 ``CaseWorkflow.record_reveal`` (a ``reveal`` case event, audit row and ledger entry, with
 ``shown_on: "contact"``) *before* returning the text.
+
+The page draws the contact's identity graph (``tutela.web.contactgraph``): its identities, the
+personas and platforms it spoke to and the contacts merged into it
+(``tutela.store.queries.casework.merged_contacts``), each link with its evidence line, as
+inline SVG (no script) and as a nested list that carries the lines' texts, masked as above.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
+from tutela.store.queries.casework import merged_contacts
+from tutela.web.contactgraph import contact_graph, graph_svg
 from tutela.web.deps import ActingUser, ServicesDep
+from tutela.web.i18n import gettext_for, ngettext_for
 from tutela.web.queries import DbId, case_of_contact, contact_conversations
 from tutela.web.render import render
 
@@ -32,6 +40,13 @@ def contact_page(
     services.workflow.check_contact_access(cid, actor)
     case_id = case_of_contact(services.store, cid)
     detail = services.workflow.case_detail(case_id, reader=actor) if case_id is not None else None
+    graph = contact_graph(
+        cid,
+        case_id=case_id,
+        detail=detail,
+        conversations=conversations,
+        merges=merged_contacts(services.store, cid),
+    )
     return render(
         request,
         "contact.html",
@@ -42,6 +57,10 @@ def contact_page(
             "case_id": case_id,
             "identities": detail.identities if detail is not None else (),
             "masking": services.settings.reveal_masking,
+            "graph": graph,
+            "graph_svg": graph_svg(
+                graph, gettext=gettext_for(request), ngettext=ngettext_for(request)
+            ),
         },
     )
 
