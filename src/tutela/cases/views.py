@@ -1,9 +1,19 @@
 """What the review queue, the case page and the history show: frozen view types, and the builders
 that make them from the store's records (``tutela.store.queries.cases``).
 
-The masking rule lives here: a line is *explicit* when the decision taken after it lists an
-indicator of category ``sexual_content`` (indicator ids are ``<lang>.<category>.<name>``); the
-dashboard masks such a line until an analyst reveals it (``CaseWorkflow.record_reveal``).
+**A line's own indicators** (:func:`line_indicators`): a decision lists the distinct indicators
+of the conversation *so far* (``tutela.policy.Policy.decide``: every hit up to its line), so the
+list grows down the transcript. A contact line shows only the indicators *first raised at that
+line*: those its decision lists that no decision after an earlier line of the conversation listed.
+Derived from the stored decisions (no re-scoring; the ledger and evidence formats are unchanged);
+its one limit: an indicator raised again on a later line is shown (and masks) only on the line
+that raised it first. An imported conversation's one decision (``tutela.cases.imports``) lists
+categories, shown on the line it follows.
+
+The masking rule lives here too: a line is *explicit* when its own indicators include one of
+category ``sexual_content`` (indicator ids are ``<lang>.<category>.<name>``), not because an
+earlier line was; the dashboard masks such a line until an analyst reveals it
+(``CaseWorkflow.record_reveal``).
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ __all__ = [
     "explicit_messages",
     "identity_views",
     "is_explicit",
+    "line_indicators",
     "referral_view",
     "summary_view",
 ]
@@ -60,7 +71,9 @@ class CaseSummary:
     identities. ``pending_referral``: id of the referral awaiting a decision, if any.
     ``strongest_action``: the strongest action taken on the case (``refer`` > ``escalate`` >
     ``deter`` > ``watch``; ``None``: none yet) and ``strongest_at`` its time (aware UTC);
-    ``returns``: how many times the contact came back after a warning (the queue's second key).
+    ``returns``: how many times the contact came back after a warning (the queue's second key);
+    ``returned``: the contact came back (escalated, warned or referred again) after the case was
+    dismissed or referred, and no user has acted on it since (``tutela.cases.queue``).
     """
 
     case_id: int
@@ -79,13 +92,15 @@ class CaseSummary:
     strongest_action: str | None = None
     strongest_at: datetime | None = None
     returns: int = 0
+    returned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class IdentityView:
     """A linked identity and the message it was read from (``source_*`` ``None`` when it came
     from the platform itself, e.g. the sender id, or the message was purged).
-    ``source_explicit``: the decision after that line lists a ``sexual_content`` indicator, so
+    ``source_explicit``: that line's own indicators (:func:`line_indicators`) include a
+    ``sexual_content`` one, so
     the dashboard masks ``source_text`` like the line on the case page (``MessageView.explicit``)
     until it is revealed (``CaseWorkflow.record_reveal``)."""
 
@@ -107,9 +122,11 @@ class MessageView:
 
     ``direction``: ``"in"`` (contact) or ``"out"`` (persona). ``contact_line``: 1-based number of
     the contact's line (inbound only). ``text``: ``None`` once purged (``purged=True``).
-    ``indicators``: indicator ids of the decision taken after this line (inbound only).
+    ``indicators``: the indicator ids this line itself raised (inbound only; the module
+    docstring's rule, :func:`line_indicators`).
     ``explicit``: one of them is of category ``sexual_content``: the dashboard masks the text
-    until an analyst reveals it (``CaseWorkflow.record_reveal``).
+    until an analyst reveals it (``CaseWorkflow.record_reveal``). ``conversation_id``: the
+    conversation it belongs to (``None`` only for a view built without one).
     """
 
     id: int
@@ -123,6 +140,7 @@ class MessageView:
     explicit: bool = False
     purged: bool = False
     attachments: tuple[Attachment, ...] = ()
+    conversation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +246,8 @@ def referral_view(record: ReferralRecord) -> Referral:
 
 
 def summary_view(facts: CaseFacts) -> CaseSummary:
-    """The queue row of one case (``risk`` 0.0 without decisions)."""
+    """The queue row of one case (``risk`` 0.0 without decisions; strongest action, returns
+    and the returned flag as ``facts`` has them, ``tutela.cases.queue``)."""
     c = facts.case
     return CaseSummary(
         case_id=c.id,
@@ -244,19 +263,42 @@ def summary_view(facts: CaseFacts) -> CaseSummary:
         identities=facts.identities,
         last_event=facts.last_event,
         pending_referral=facts.pending_referral,
+        strongest_action=facts.strongest,
+        strongest_at=facts.strongest_at,
+        returns=facts.returns,
+        returned=facts.returned,
     )
+
+
+def line_indicators(
+    decisions: Iterable[tuple[int, Sequence[str]]], *, seen: Iterable[str] = ()
+) -> dict[int, tuple[str, ...]]:
+    """Each contact line's own indicators (the module docstring's rule).
+
+    ``decisions``: ``(after_line, indicator ids)`` of one conversation's decisions, any order;
+    ``seen``: indicators already listed by decisions before the earliest of them (the live feed
+    shows only the latest lines). Returns ``{after_line: ids first listed there}`` in the
+    decision's own order (strongest first); a line whose decision raised nothing new maps to
+    ``()``."""
+    by_line: dict[int, list[str]] = defaultdict(list)
+    for after_line, inds in decisions:
+        for ind in inds:
+            if str(ind) not in by_line[after_line]:
+                by_line[after_line].append(str(ind))
+    known = {str(i) for i in seen}
+    out: dict[int, tuple[str, ...]] = {}
+    for line in sorted(by_line):
+        out[line] = tuple(i for i in by_line[line] if i not in known)
+        known.update(by_line[line])
+    return out
 
 
 def conversation_view(
     c: ConversationRecord, msgs: Sequence[MessageRecord], decs: Sequence[DecisionRecord]
 ) -> ConversationView:
     """A conversation with its messages (``seq`` order) and decisions (taken order); each
-    inbound line carries the indicators of the decision taken after it."""
-    by_line: dict[int, list[str]] = defaultdict(list)
-    for d in decs:
-        for ind in d.indicators:
-            if ind not in by_line[d.after_line]:
-                by_line[d.after_line].append(str(ind))
+    inbound line carries the indicators it raised itself (:func:`line_indicators`)."""
+    by_line = line_indicators((d.after_line, d.indicators) for d in decs)
     views = []
     for m in msgs:
         inds = tuple(by_line.get(m.contact_line, ())) if m.contact_line is not None else ()
@@ -273,6 +315,7 @@ def conversation_view(
                 explicit=any(is_explicit(i) for i in inds),
                 purged=m.purged_at is not None,
                 attachments=m.attachments,
+                conversation_id=m.conversation_id,
             )
         )
     return ConversationView(
@@ -293,16 +336,21 @@ def conversation_view(
 
 
 def explicit_messages(messages: Iterable[MessageRecord], lines: Iterable[DecisionLine]) -> set[int]:
-    """Ids of the inbound ``messages`` whose following decision (in ``lines``) lists a
-    sexual-content indicator (the rule of ``MessageView.explicit``)."""
+    """Ids of the inbound ``messages`` whose own indicators (:func:`line_indicators` over
+    ``lines``, all decisions of their conversations) include a sexual-content one (the rule of
+    ``MessageView.explicit``)."""
     wanted = {
         (m.conversation_id, m.contact_line): m.id for m in messages if m.contact_line is not None
     }
-    out: set[int] = set()
+    per_conv: dict[int, list[tuple[int, Sequence[str]]]] = defaultdict(list)
     for line in lines:
-        mid = wanted.get((line.conversation_id, line.after_line))
-        if mid is not None and any(is_explicit(i) for i in line.indicators):
-            out.add(mid)
+        per_conv[line.conversation_id].append((line.after_line, line.indicators))
+    out: set[int] = set()
+    for conv, decs in per_conv.items():
+        for after_line, own in line_indicators(decs).items():
+            mid = wanted.get((conv, after_line))
+            if mid is not None and any(is_explicit(i) for i in own):
+                out.add(mid)
     return out
 
 

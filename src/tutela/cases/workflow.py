@@ -58,8 +58,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from tutela.accounts.users import User
+from tutela.cases.queue import MAX_PAGE_SIZE, SEVERITY, QueuePage, QueueQuery, fetch_page
 from tutela.cases.retention import DEFAULT_RETENTION_DAYS
 from tutela.cases.retention import purge_expired as _purge_expired
 from tutela.cases.scope import (
@@ -183,23 +185,42 @@ class CaseWorkflow:
         statuses: Iterable[str] = REVIEW_STATUSES,
         limit: int = 200,
         reader: User | None = None,
+        returned: bool | None = None,
+        **filters: Any,
     ) -> list[CaseSummary]:
-        """Cases with one of ``statuses``, highest risk first (then latest activity, then id);
-        at most ``limit`` (>= 1) of them. ``InputError`` for an unknown status. ``reader``: only
-        the cases they may read (module docstring); ``PermissionDenied`` for an admin."""
-        wanted = _statuses(statuses)
+        """The first ``limit`` (>= 1) cases with one of ``statuses``, most severe first
+        (``tutela.cases.queue``: strongest action, returns, risk, latest activity, case id).
+        ``returned``: also list returned cases of other statuses (default: when ``statuses``
+        hold every review status, i.e. the active queue). ``filters``: the other fields of
+        ``QueueQuery`` (``search``, ``text``, ``platforms``, ``sort``, ...). ``InputError`` for an
+        unknown status or bad filter. ``reader``: only the cases they may read (module
+        docstring); ``PermissionDenied`` for an admin."""
+        wanted = tuple(_statuses(statuses))
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InputError(f"limit must be a positive integer, got {limit!r}")
+        if returned is None:
+            returned = set(REVIEW_STATUSES) <= set(wanted)
+        query = QueueQuery(statuses=wanted, returned=returned, page_size=limit, **filters)
+        return list(self.queue_page(query, reader=reader, max_page_size=None).rows)
+
+    def queue_page(
+        self,
+        query: QueueQuery,
+        *,
+        reader: User | None = None,
+        max_page_size: int | None = MAX_PAGE_SIZE,
+    ) -> QueuePage:
+        """One keyset page of the review queue (``tutela.cases.queue``: order, filters, cursors,
+        the total count). ``InputError`` for a bad query; ``PermissionDenied`` for a reader who
+        may not read case content (message-text search included); grants restrict the rows."""
+        query = query.validated(max_page_size=max_page_size)
         with queries.reading(self.store) as q:
             scope = reader_scope(q, reader)
-            cases = in_scope(q, q.cases_with_status(wanted), scope)
-            summaries = self._summaries(q, cases)
-        floor = datetime.min.replace(tzinfo=UTC)
-        summaries.sort(key=lambda c: (-c.risk, -(c.last_activity or floor).timestamp(), c.case_id))
-        return summaries[:limit]
+        return fetch_page(self.recorder, query, scope, self._summaries_of)
 
     def case_summary(self, case_id: int) -> CaseSummary:
-        """The queue row of one case; ``NotFoundError`` if absent."""
+        """The queue row of one case (strongest action, returns, returned flag included);
+        ``NotFoundError`` if absent."""
         with queries.reading(self.store) as q:
             return self._summaries(q, [require_case(q, case_id)])[0]
 
@@ -316,16 +337,29 @@ class CaseWorkflow:
         return self._case_action(case_id, actor, EventAction.REOPEN, note)
 
     def record_reveal(
-        self, case_id: int, actor: User, message_id: int, *, shown_on: str = "case"
+        self,
+        case_id: int,
+        actor: User,
+        message_id: int | None = None,
+        *,
+        shown_on: str = "case",
+        conversation_id: int | None = None,
     ) -> CaseEvent:
-        """Record that ``actor`` revealed masked message ``message_id`` of this case (status
-        unchanged). ``shown_on``: the page it was revealed on (``"case"``, or ``"contact"`` for
-        an identity's source line), kept in the event details. ``NotFoundError`` when the
-        message is not one of the case's."""
-        if shown_on not in ("case", "contact"):
-            raise InputError(f"shown_on must be 'case' or 'contact', got {shown_on!r}")
-        if not valid_id(message_id):
-            raise NotFoundError(f"message {message_id} is not part of case {case_id}")
+        """Record that ``actor`` revealed masked message ``message_id`` of this case, or with
+        ``conversation_id`` instead every line of that conversation (status unchanged).
+        ``shown_on``: the page it was revealed on (``"case"``, ``"contact"`` for an identity's
+        source line, ``"live"`` for the live feed), kept in the event details (``message_id``,
+        ``conversation``, ``message_seq``; a conversation reveal has no ``message_id``).
+        ``NotFoundError`` when the message or conversation is not one of the case's;
+        ``InputError`` unless exactly one of ``message_id`` and ``conversation_id`` is given."""
+        if shown_on not in ("case", "contact", "live"):
+            raise InputError(f"shown_on must be 'case', 'contact' or 'live', got {shown_on!r}")
+        if (message_id is None) == (conversation_id is None):
+            raise InputError("reveal one message or one conversation")
+        wanted = message_id if message_id is not None else conversation_id
+        what = "message" if message_id is not None else "conversation"
+        if not valid_id(wanted):
+            raise NotFoundError(f"{what} {wanted} is not part of case {case_id}")
         action = EventAction.REVEAL
 
         def _work(q: CaseWrites) -> CaseEvent:
@@ -333,15 +367,23 @@ class CaseWorkflow:
             case = require_case(q, case_id)
             require_access(q, user, case)
             check_transition(case, action)
-            msg = q.contact_message(message_id, case.contact_id)
-            if msg is None:
-                raise NotFoundError(f"message {message_id} is not part of case {case_id}")
-            details = {
-                "message_id": msg.id,
-                "conversation": msg.conversation_id,
-                "message_seq": msg.seq,
-                "shown_on": shown_on,
-            }
+            details: dict[str, object]
+            if message_id is not None:
+                msg = q.contact_message(message_id, case.contact_id)
+                if msg is None:
+                    raise NotFoundError(f"message {message_id} is not part of case {case_id}")
+                details = {
+                    "message_id": msg.id,
+                    "conversation": msg.conversation_id,
+                    "message_seq": msg.seq,
+                    "shown_on": shown_on,
+                }
+            else:
+                if all(c.id != conversation_id for c in q.contact_conversations(case.contact_id)):
+                    raise NotFoundError(
+                        f"conversation {conversation_id} is not part of case {case_id}"
+                    )
+                details = {"conversation": conversation_id, "shown_on": shown_on}
             return record_transition(q, case, user, action, "", details, now=self._now())
 
         return queries.writing(self.recorder, _work)
@@ -450,8 +492,15 @@ class CaseWorkflow:
 
     @staticmethod
     def _summaries(q: CaseReads, cases: Iterable[CaseRecord]) -> list[CaseSummary]:
-        facts = q.case_facts(cases, pending_status=ReferralStatus.PROPOSED.value)
+        facts = q.case_facts(cases, pending_status=ReferralStatus.PROPOSED.value, severity=SEVERITY)
         return [summary_view(f) for f in facts]
+
+    def _summaries_of(self, case_ids: Iterable[int]) -> list[CaseSummary]:
+        """The queue rows of ``case_ids``, in that order (vanished cases left out)."""
+        ids = list(case_ids)
+        with queries.reading(self.store) as q:
+            found = {c.id: c for c in q.cases_by_id(ids)}
+            return self._summaries(q, [found[i] for i in ids if i in found])
 
     def _case_action(self, case_id: int, actor: User, action: EventAction, note: str) -> CaseEvent:
         """A transition of the table that needs no referral: role, scope, from-status and no

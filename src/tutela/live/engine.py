@@ -64,6 +64,7 @@ from typing import Any
 
 import structlog
 
+from tutela.cases.queue import reopen_returned
 from tutela.cases.workflow import CaseWorkflow, InvalidTransition
 from tutela.connectors.base import ChatConnector, InboundMessage, OwnMessage
 from tutela.detect.identifiers import extract_identifiers
@@ -388,7 +389,9 @@ class PersonaEngine:
             )
         case_id: int | None = None
         if decision.action is not Action.CONTINUE:
-            case_id = self.recorder.get_or_create_case(live.contact_id).id
+            case = self.recorder.get_or_create_case(live.contact_id)
+            case_id = case.id  # a dismissed case whose contact returns is reopened first
+            reopen_returned(self.recorder, case, decision, decision_record.id, clock=self.clock.now)
             if decision.action is Action.REFER:
                 self._propose_referral(case_id, decision_record.id)
         if inbound.attachments:
@@ -435,7 +438,8 @@ class PersonaEngine:
     def _propose_referral(self, case_id: int, decision_id: int) -> None:
         """A ``refer`` decision becomes a referral *proposal* for a supervisor (hard rule 3)."""
         try:
-            CaseWorkflow(self.recorder).record_policy_proposal(case_id, decision_id=decision_id)
+            workflow = CaseWorkflow(self.recorder, clock=self.clock.now)  # one clock (demo)
+            workflow.record_policy_proposal(case_id, decision_id=decision_id)
         except InvalidTransition as e:  # already referred or dismissed: a human has it
             log.info("referral.not_proposed", case=case_id, reason=str(e))
 

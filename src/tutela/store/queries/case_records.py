@@ -170,6 +170,8 @@ class CaseFacts:
     ``last_action``: action of the latest decision; ``last_activity``: latest message time;
     ``identities``: identity rows; ``last_event``: action of the latest case event;
     ``pending_referral``: largest id of the case's referrals with the pending status asked for.
+    ``strongest``/``strongest_at``/``returns``/``returned``: the severity facts of
+    ``tutela.store.queries.queue`` (defaults when the read was not given severity rules).
     """
 
     case: CaseRecord
@@ -181,3 +183,7 @@ class CaseFacts:
     identities: int
     last_event: str | None
     pending_referral: int | None
+    strongest: str | None = None
+    strongest_at: datetime | None = None
+    returns: int = 0
+    returned: bool = False

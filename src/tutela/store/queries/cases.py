@@ -53,6 +53,7 @@ from tutela.store.queries.case_records import (
     ReferralRecord,
 )
 from tutela.store.queries.common import warning_clause
+from tutela.store.queries.queue import SeverityRules, severity_facts
 from tutela.store.recorder import Recorder
 from tutela.store.records import CaseRecord, ConversationRecord, DecisionRecord, MessageRecord
 
@@ -121,8 +122,15 @@ class CaseReads:
         ).scalars()
         return [CaseEventRecord.from_row(r) for r in rows]
 
-    def case_facts(self, cases: Iterable[CaseRecord], *, pending_status: str) -> list[CaseFacts]:
-        """:class:`CaseFacts` of each of ``cases``, in their order (a few grouped queries)."""
+    def case_facts(
+        self,
+        cases: Iterable[CaseRecord],
+        *,
+        pending_status: str,
+        severity: SeverityRules | None = None,
+    ) -> list[CaseFacts]:
+        """:class:`CaseFacts` of each of ``cases``, in their order (a few grouped queries);
+        with ``severity``, also their severity facts (``tutela.store.queries.queue``)."""
         cases = list(cases)
         if not cases:
             return []
@@ -195,9 +203,11 @@ class CaseReads:
                 .group_by(ReferralRow.case_id)
             ).all()
         )
+        sev = {} if severity is None else severity_facts(s, case_ids, severity)
         out = []
         for c in cases:
             risk, warnings, last_id = dec_agg.get(c.contact_id, (None, 0, None))
+            fact = sev.get(c.id)
             out.append(
                 CaseFacts(
                     case=c,
@@ -209,6 +219,10 @@ class CaseReads:
                     identities=int(n_ids.get(c.contact_id, 0)),
                     last_event=events.get(c.id),
                     pending_referral=pending.get(c.id),
+                    strongest=None if fact is None else fact.strongest,
+                    strongest_at=None if fact is None else fact.strongest_at,
+                    returns=0 if fact is None else fact.returns,
+                    returned=fact is not None and fact.returned,
                 )
             )
         return out
