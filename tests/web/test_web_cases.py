@@ -40,7 +40,7 @@ def test_reveal_is_refused_without_csrf_and_for_other_cases_messages(web):
 
 
 def test_masking_can_be_turned_off(make_web):
-    web = make_web(reveal_masking=False)
+    web = make_web(reveal_masking=False, mask_contact_text=False)
     explicit_line(web)
     page = web.login("ana").get(f"/cases/{web.case_id}").text
     assert "placeholder line standing for explicit content" in page

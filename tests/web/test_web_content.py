@@ -76,7 +76,7 @@ def test_contact_reveal_needs_csrf_and_an_identity_of_this_contact(web):
 
 
 def test_contact_page_source_line_unmasked_when_masking_is_off(make_web):
-    web = make_web(reveal_masking=False)
+    web = make_web(reveal_masking=False, mask_contact_text=False)
     contact_id, _, _ = _explicit_identity(web)
     assert SOURCE in web.login("ana").get(f"/contacts/{contact_id}").text
 
