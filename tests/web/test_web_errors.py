@@ -65,7 +65,7 @@ def test_unexpected_exception_is_a_500_page_with_headers_and_no_traceback(web, m
     def boom(*args, **kwargs):
         raise RuntimeError("internal detail that must not leak")
 
-    monkeypatch.setattr(web.services.workflow, "review_queue", boom)
+    monkeypatch.setattr(web.services.workflow, "pending_referrals", boom)
     c = _login(web.client(raise_server_exceptions=False))
     for headers in ({}, {"HX-Request": "true"}, {"Accept": "application/json"}):
         r = c.get("/queue", headers=headers)
@@ -140,7 +140,7 @@ def test_htmx_error_fragment_escapes_the_message(web, monkeypatch):
     def refuse(*args, **kwargs):
         raise InputError("bad value <script>alert(1)</script>")
 
-    monkeypatch.setattr(web.services.workflow, "review_queue", refuse)
+    monkeypatch.setattr(web.services.workflow, "pending_referrals", refuse)
     c = _login(web.client())
     r = c.get("/queue", headers={"HX-Request": "true"})
     assert r.status_code == 400
