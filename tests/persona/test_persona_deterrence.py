@@ -14,21 +14,22 @@ from tutela.persona import (
     load_helplines,
     render_deterrence,
 )
+from tutela.persona.deterrence import helpline_for
 
 # lang -> element -> words of which at least one must appear (lower-case)
 REQUIRED = {
     "en": {"virtual": ["virtual child"], "org": ["child-protection organisation"],
            "recorded": ["recorded"], "crime": ["crime"], "help": ["confidential help"],
-           "trace": ["traced"], "illegal": ["illegal"]},
+           "trace": ["traced"], "illegal": ["illegal", "prosecuted"]},
     "nl": {"virtual": ["virtueel kind"], "org": ["organisatie die kinderen beschermt"],
            "recorded": ["vastgelegd"], "crime": ["misdrijf"], "help": ["vertrouwelijke hulp"],
-           "trace": ["opgespoord"], "illegal": ["strafbaar"]},
+           "trace": ["opgespoord"], "illegal": ["strafbaar", "vervolgd"]},
     "de": {"virtual": ["virtuellen kind"], "org": ["kinderschutzorganisation"],
            "recorded": ["gespeichert"], "crime": ["straftat"], "help": ["vertrauliche hilfe"],
-           "trace": ["ermittelt"], "illegal": ["strafbar"]},
+           "trace": ["ermittelt"], "illegal": ["strafbar", "verfolgt"]},
     "tl": {"virtual": ["virtual na bata"], "org": ["nagtatanggol sa mga bata"],
            "recorded": ["nakatala"], "crime": ["krimen"], "help": ["kumpidensyal na tulong"],
-           "trace": ["matunton"], "illegal": ["labag sa batas"]},
+           "trace": ["matunton"], "illegal": ["labag sa batas", "makasuhan"]},
 }  # fmt: skip
 EVERY_VARIANT = ("virtual", "org", "recorded", "crime", "help")
 
@@ -49,8 +50,8 @@ def test_required_elements(lang: str, variant: str, country: str) -> None:
         assert not any(w in low for w in REQUIRED[lang]["crime"]), (lang, "crime and illegal")
     for element in wanted:
         assert any(w in low for w in REQUIRED[lang][element]), (lang, variant, element)
-    helpline = load_helplines()[country]
-    assert helpline.name in text and helpline.url in text
+    helpline = helpline_for(country, lang)
+    assert helpline is not None and helpline.name in text and helpline.url in text
     if helpline.phone:
         assert helpline.phone in text
     assert DEFAULT_ORGANISATION in text

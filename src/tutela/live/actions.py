@@ -118,7 +118,7 @@ class Actions:
             return []
         if decision.variant is not None and is_warning(decision.action, decision.variant):
             return await self._deter(live, state, decision.variant)
-        planned = self.dialogue.plan_reply(live.dialogue, text)
+        planned = self.dialogue.plan_reply(live.dialogue, text, reading=live.reading)
         live.dialogue = state
         if planned is None:
             return []

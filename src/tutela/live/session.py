@@ -18,7 +18,7 @@ import structlog
 from tutela.connectors.base import Address, InboundMessage, OwnMessage
 from tutela.detect.incremental import IncrementalScorer, ScoringTables, WarningRule
 from tutela.detect.lines import LineDetector
-from tutela.detect.understand import LineReader
+from tutela.detect.understand import LineReader, LineReading
 from tutela.domain import Action, Assessment, Category, Decision, LineEvidence, Message
 from tutela.persona import ConversationState, DialogueManager
 from tutela.store import ConversationRecord, MessageRecord, Recorder
@@ -99,6 +99,7 @@ class Session:
     strongest: Action = Action.CONTINUE
     ended_at: datetime | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    reading: LineReading | None = None  # the latest contact line as detection read it
 
     def score(self, message: MessageRecord, line: int) -> Assessment:
         """Feed one contact line (``line``: its 1-based contact line number) to the scorer and the
@@ -114,6 +115,7 @@ class Session:
         )
         self.categories.update(h.category for h in assessment.indicators)
         reading = self.reader.read(message.text or "", line=line, author=message.author)
+        self.reading = reading  # the persona's reply reads the same understanding
         evidence = reading.evidence()
         if evidence is not None:
             self.evidence.append(evidence)

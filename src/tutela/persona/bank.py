@@ -10,15 +10,20 @@ One YAML file per language under ``persona/banks/`` (``en``, ``nl``, ``tl``, ``d
     intents:
       greeting: ["hey", "hi, im {name}, {age}", ...]
       ...                              # one list for every Intent, plus "ending"
+    topics:                            # optional: finer subjects (tutela.persona.topics.TOPICS)
+      pets: ["i have a {pet}", ...]
 
 Templates use the slots :data:`SLOTS`, filled from the profile. Load-time validation (any failure
 is a ``ConfigError`` naming the file, line and key, as :mod:`tutela.configfile` formats them):
 every :class:`~tutela.persona.intents.Intent` and ``ending`` has >= 2 templates, at least one of
-them with ``{age}`` (so the persona can always make its age plain); only known slots; templates
-at most 120 characters; a ``?`` only in ``unknown`` (the persona asks nothing but "what do you
-mean"); every template, with its slots blanked, passes the guard's content checks.
+them with ``{age}`` (so the persona can always make its age plain); so has every topic section
+present (only names of :data:`~tutela.persona.topics.TOPICS`; a bank without a topic answers
+from the intent's section); only known slots; templates at most 120 characters; a ``?`` only in
+``unknown`` (the persona asks nothing but "what do you mean"); every template, with its slots
+blanked, passes the guard's content checks.
 
-A *bank key* names one template: ``"{lang}.{intent}.{index}"``, e.g. ``"en.webcam_request.2"``.
+A *bank key* names one template: ``"{lang}.{section}.{index}"``, e.g. ``"en.webcam_request.2"``
+or ``"en.pets.0"`` (intent and topic names never collide).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import itertools
 import random
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -36,6 +41,7 @@ from tutela.errors import ConfigError
 from tutela.persona.content import content_violations
 from tutela.persona.intents import Intent
 from tutela.persona.profile import PersonaProfile
+from tutela.persona.topics import TOPICS
 
 __all__ = [
     "BANK_LANGUAGES",
@@ -64,6 +70,8 @@ class ResponseBank:
     """One language's reviewed templates.
 
     templates: section (an intent value or ``"ending"``) -> templates, in file order.
+    topics: topic (:data:`~tutela.persona.topics.TOPICS`) -> templates; only the topics the
+    file has.
     """
 
     lang: str
@@ -72,23 +80,34 @@ class ResponseBank:
     gender_words: Mapping[str, str]
     templates: Mapping[str, tuple[str, ...]]
     source: str
+    topics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def _section(self, section: str) -> tuple[str, ...]:
+        if section in self.templates:
+            return self.templates[section]
+        return self.topics[section]
+
+    def has(self, section: str) -> bool:
+        """True when the bank has the intent or topic section ``section``."""
+        return section in self.templates or section in self.topics
 
     def entries(self, section: str) -> tuple[tuple[str, str], ...]:
-        """``(bank_key, template)`` pairs of one section."""
+        """``(bank_key, template)`` pairs of one intent or topic section (``KeyError`` when the
+        bank has none of that name)."""
         return tuple(
-            (f"{self.lang}.{section}.{i}", t) for i, t in enumerate(self.templates[section])
+            (f"{self.lang}.{section}.{i}", t) for i, t in enumerate(self._section(section))
         )
 
     def all_entries(self) -> tuple[tuple[str, str], ...]:
-        """Every ``(bank_key, template)`` pair of the bank."""
-        return tuple(e for s in self.templates for e in self.entries(s))
+        """Every ``(bank_key, template)`` pair of the bank, intent sections then topics."""
+        return tuple(e for s in (*self.templates, *self.topics) for e in self.entries(s))
 
     def template(self, bank_key: str) -> str:
         """The template a bank key names; ``KeyError`` when it names none."""
         lang, section, index = bank_key.split(".")
         if lang != self.lang:
             raise KeyError(bank_key)
-        return self.templates[section][int(index)]
+        return self._section(section)[int(index)]
 
 
 def template_slots(template: str) -> tuple[str, ...]:
@@ -106,6 +125,7 @@ def _validate(doc: YamlDocument, lang: str | None) -> ResponseBank:
         file_lang = str(data["lang"])
         gender_words = {str(k): str(v) for k, v in dict(data["gender_words"]).items()}
         sections = dict(data["intents"])
+        topic_sections = dict(data.get("topics") or {})
     except (KeyError, TypeError, ValueError) as e:
         raise doc.error((), f"missing or malformed header field: {e}") from e
     if lang is not None and file_lang != lang:
@@ -115,32 +135,40 @@ def _validate(doc: YamlDocument, lang: str | None) -> ResponseBank:
     unknown = set(sections) - set(_SECTIONS)
     if unknown:
         raise doc.error(("intents", sorted(unknown)[0]), f"unknown sections {sorted(unknown)}")
-    templates: dict[str, tuple[str, ...]] = {}
-    for section in _SECTIONS:
-        key = ("intents", section)
-        items = sections.get(section)
-        if not isinstance(items, list) or len(items) < 2:
-            raise doc.error(key, f"section {section!r} needs a list of >= 2 templates")
-        if not any("{age}" in str(t) for t in items):
-            raise doc.error(key, f"section {section!r} needs a template with {{age}}")
-        for i, t in enumerate(items):
-            at = (*key, i)
-            if not isinstance(t, str) or not t.strip() or len(t) > MAX_TEMPLATE_CHARS:
-                raise doc.error(at, f"bad template {t!r}")
-            try:
-                slots = set(template_slots(t))
-            except ValueError as e:
-                raise doc.error(at, f"malformed template {t!r}: {e}") from e
-            if slots - SLOTS:
-                raise doc.error(at, f"unknown slots {sorted(slots - SLOTS)}")
-            if "?" in t and section != Intent.UNKNOWN.value:
-                raise doc.error(at, f"only 'unknown' replies may ask: {t!r}")
-            blank = t.format(**{s: "zz" for s in slots})
-            reasons = content_violations(blank)
-            if reasons:
-                raise doc.error(at, f"template {t!r} fails: {reasons}")
-        templates[section] = tuple(items)
-    return ResponseBank(file_lang, version, reviewed_by, gender_words, templates, where)
+    unknown_topics = set(topic_sections) - set(TOPICS)
+    if unknown_topics:
+        bad = sorted(unknown_topics)[0]
+        raise doc.error(("topics", bad), f"unknown topics {sorted(unknown_topics)}")
+    templates = {s: _section(doc, ("intents", s), sections.get(s)) for s in _SECTIONS}
+    topics = {
+        s: _section(doc, ("topics", s), topic_sections[s]) for s in TOPICS if s in topic_sections
+    }
+    return ResponseBank(file_lang, version, reviewed_by, gender_words, templates, where, topics)
+
+
+def _section(doc: YamlDocument, key: tuple[str, str], items: object) -> tuple[str, ...]:
+    section = key[1]
+    if not isinstance(items, list) or len(items) < 2:
+        raise doc.error(key, f"section {section!r} needs a list of >= 2 templates")
+    if not any("{age}" in str(t) for t in items):
+        raise doc.error(key, f"section {section!r} needs a template with {{age}}")
+    for i, t in enumerate(items):
+        at = (*key, i)
+        if not isinstance(t, str) or not t.strip() or len(t) > MAX_TEMPLATE_CHARS:
+            raise doc.error(at, f"bad template {t!r}")
+        try:
+            slots = set(template_slots(t))
+        except ValueError as e:
+            raise doc.error(at, f"malformed template {t!r}: {e}") from e
+        if slots - SLOTS:
+            raise doc.error(at, f"unknown slots {sorted(slots - SLOTS)}")
+        if "?" in t and section != Intent.UNKNOWN.value:
+            raise doc.error(at, f"only 'unknown' replies may ask: {t!r}")
+        blank = t.format(**{s: "zz" for s in slots})
+        reasons = content_violations(blank)
+        if reasons:
+            raise doc.error(at, f"template {t!r} fails: {reasons}")
+    return tuple(items)
 
 
 @cache
@@ -193,12 +221,26 @@ def renderings(template: str, profile: PersonaProfile, bank: ResponseBank) -> tu
     return tuple(dict.fromkeys(template.format(**dict(zip(slots, c, strict=True))) for c in combos))
 
 
-def render(template: str, profile: PersonaProfile, bank: ResponseBank, rng: random.Random) -> str:
-    """One rendering of ``template``: each slot filled with a value drawn from ``rng``.
+def render(
+    template: str,
+    profile: PersonaProfile,
+    bank: ResponseBank,
+    rng: random.Random,
+    *,
+    fixed: Mapping[str, str] | None = None,
+) -> str:
+    """One rendering of ``template``: each slot filled with a value drawn from ``rng``, or with
+    ``fixed[slot]`` when that is one of the profile's values for the slot (the dialogue's memory
+    of what was already said).
 
     Raises ``ConfigError`` when a slot has no value for this profile (see :func:`can_render`).
     """
     values = slot_values(profile, bank)
     if not can_render(template, values):
         raise ConfigError(f"template {template!r} cannot be filled for persona {profile.id!r}")
-    return template.format(**{s: rng.choice(values[s]) for s in template_slots(template)})
+    fixed = fixed or {}
+    chosen = {}
+    for s in template_slots(template):
+        pick = rng.choice(values[s])  # drawn always, so the rng sequence does not depend on memory
+        chosen[s] = fixed[s] if fixed.get(s) in values[s] else pick
+    return template.format(**chosen)

@@ -1,8 +1,12 @@
 """Deterrence messages: what a persona says when it drops the role-play and warns a contact.
 
 Texts live in ``persona/deterrence/{en,nl,tl,de}.yaml`` (reviewed, one text per variant), the
-helplines in ``persona/helplines.yaml`` (country -> name, phone, url; every default marked
-``verify_before_deployment``).
+helplines in ``persona/helplines.yaml``: per country a default (name, phone, url, the languages
+it answers in, ``source``: where its details are published, ``checked``: the date the entry was
+last reviewed, ``check``: how; every entry marked ``verify_before_deployment``) and, per country
+and language, the helpline a text in that language names where the default does not serve the
+language (:func:`helpline_for`: a Tagalog warning in the Philippines names a Filipino-language
+line, an English one the English-language service).
 
 Variants (:data:`DETERRENCE_VARIANTS`), after Prichard, Wortley, Watters, Spiranovic, Hunn & Krone
 (2021/2022), "Effects of automated messages on internet users attempting to access 'barely legal'
@@ -19,7 +23,9 @@ resources:
 
 Every variant says that the conversation is with a virtual child run by a child-protection
 organisation, that the messages are recorded, that seeking sexual contact with a child is a crime
-(``combined``: illegal), and where confidential help is (the helpline of ``country``).
+(``combined``: illegal; ``legal`` and ``legal_trace``: a crime that can be prosecuted -- never
+"a crime and may be illegal", which contradicts itself), and where confidential help is (the
+helpline of ``country`` in the text's language).
 
 **Help link** (:class:`HelpLink`): during a deterrence trial with the policy parameter
 ``deterrence.help_link_base`` set, the helpline's URL in the text is replaced by
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,6 +57,7 @@ __all__ = [
     "HELP_LINK_BASE_PATTERN",
     "HelpLink",
     "Helpline",
+    "helpline_for",
     "load_helplines",
     "render_deterrence",
 ]
@@ -95,13 +103,21 @@ class HelpLink:
 
 
 class Helpline(BaseModel):
-    """Confidential help for one country. ``phone`` may be ``None`` (then ``url`` is the way in)."""
+    """Confidential help for one country (and language). ``phone`` may be ``None`` (then ``url``
+    is the way in). ``languages``: ISO 639-1 codes the service answers in. ``source``: the https
+    page its details were reviewed against; ``checked``: the date the entry was last reviewed;
+    ``check``: how (offline review or a call, and what is left to verify); ``note``: caveats."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=100)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 ]{2,20}$")
     url: str = Field(pattern=r"^https://\S+$")
+    languages: tuple[str, ...] = ()
+    source: str = Field(pattern=r"^https://\S+$")
+    checked: date
+    check: str = Field(min_length=1, max_length=300)
+    note: str | None = Field(default=None, max_length=400)
     verify_before_deployment: bool = True
 
     def as_text(self, url: str | None = None) -> str:
@@ -111,11 +127,13 @@ class Helpline(BaseModel):
 
 
 class _HelplinesFile(BaseModel):
-    """``helplines.yaml``: ``version``, ``reviewed_by`` and ``helplines`` (country -> helpline)."""
+    """``helplines.yaml``: ``version``, ``reviewed_by``, ``helplines`` (country -> default
+    helpline) and ``by_language`` (country -> language -> helpline)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     helplines: dict[str, Helpline]
+    by_language: dict[str, dict[str, Helpline]] = Field(default_factory=dict)
 
 
 class _DeterrenceFile(BaseModel):
@@ -127,13 +145,31 @@ class _DeterrenceFile(BaseModel):
 
 
 @cache
+def _helplines_file() -> _HelplinesFile:
+    doc = read_resource("tutela.persona", "helplines.yaml")
+    data = validate(doc, _HelplinesFile, what="helplines file")
+    for country in data.by_language:
+        if country not in data.helplines:
+            raise doc.error(("by_language", country), f"{country}: no default helpline")
+    return data
+
+
 def load_helplines() -> dict[str, Helpline]:
-    """Country code (ISO 3166-1 alpha-2) -> helpline, from ``helplines.yaml``.
+    """Country code (ISO 3166-1 alpha-2) -> the country's default helpline, from
+    ``helplines.yaml`` (:func:`helpline_for` picks the one for a language).
 
     Raises ``ConfigError`` in the format of :mod:`tutela.configfile`.
     """
-    doc = read_resource("tutela.persona", "helplines.yaml")
-    return dict(validate(doc, _HelplinesFile, what="helplines file").helplines)
+    return dict(_helplines_file().helplines)
+
+
+def helpline_for(country: str, lang: str) -> Helpline | None:
+    """The helpline a text in ``lang`` names for ``country``: the country's entry for that
+    language, else its default; ``None`` for a country without a helpline. Raises
+    ``ConfigError`` for a malformed ``helplines.yaml``."""
+    data = _helplines_file()
+    by_lang = data.by_language.get(country, {})
+    return by_lang.get(lang) or data.helplines.get(country)
 
 
 @cache
@@ -161,7 +197,8 @@ def render_deterrence(
     organisation: str = DEFAULT_ORGANISATION,
     help_link: HelpLink | None = None,
 ) -> str:
-    """The deterrence text of ``variant`` in ``lang`` with ``country``'s helpline; with
+    """The deterrence text of ``variant`` in ``lang`` with ``country``'s helpline for ``lang``
+    (:func:`helpline_for`); with
     ``help_link`` its URL is ``help_link.url(variant, lang, country)`` instead of the
     helpline's own.
 
@@ -177,12 +214,12 @@ def _render(lang: str, variant: str, *, country: str, organisation: str, url: st
         raise ConfigError(f"unknown deterrence variant {variant!r} (have {DETERRENCE_VARIANTS})")
     if not organisation.strip() or len(organisation) > 100 or "\n" in organisation:
         raise ConfigError(f"organisation name {organisation!r}: 1-100 characters on one line")
-    helplines = load_helplines()
-    if country not in helplines:
+    chosen = helpline_for(country, lang)
+    if chosen is None:
         raise ConfigError(f"no helpline configured for country {country!r}")
     template = _texts(lang)[variant]
     try:
-        helpline = helplines[country].as_text(url)
+        helpline = chosen.as_text(url)
         return template.format(organisation=organisation, helpline=helpline)
     except (KeyError, IndexError, ValueError) as e:
         raise ConfigError(f"deterrence/{lang}.yaml: variant {variant!r}: bad slot: {e}") from e

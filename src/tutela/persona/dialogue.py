@@ -1,6 +1,8 @@
 """The dialogue manager: Rasa-like roles over the reviewed response bank.
 
-* **Understanding** labels a contact message: :func:`tutela.persona.intents.recognize`.
+* **Understanding** labels a contact message with an intent and a topic:
+  :func:`tutela.persona.topics.understand` (the persona's intent rules plus the indicator
+  categories detection reads in the same line; the live engine passes its ``LineReading``).
 * **Policy** (:meth:`DialogueManager.plan_reply`, :meth:`DialogueManager.plan_deterrence`) maps
   (conversation state, persona, intent) to a frozen :class:`PlannedReply` and has no side effects:
   same state, same text, same plan.
@@ -14,7 +16,10 @@
 Policy rules, in order:
 
 1. An ended conversation gets no reply (``None``).
-2. The reply comes from the bank section of the recognised intent, in the conversation's language.
+2. The reply comes from the bank section of the line's topic when the bank has one for this
+   persona, else of its intent (else ``unknown``), in the conversation's language: it answers
+   what was asked ("what year are you in" -> the school year, "do you have pets" -> the pet,
+   "see u at school tomorrow" -> confusion, never agreement).
 3. The persona makes its age plain: when asked (``asl``, ``age_question``: every template states the
    age) and otherwise no later than reply :data:`AGE_DISCLOSURE_BY_REPLY` (the brief's limit is 3):
    until the age is disclosed, from that reply on only templates with ``{age}`` are used. Once it
@@ -22,6 +27,10 @@ Policy rules, in order:
    section has others), so the age is not repeated in every other reply.
 4. No verbatim repeat within a conversation where an alternative exists: unused templates first,
    and a text already sent is only reused when nothing else passes.
+4a. Memory: what the persona said is read from the conversation's own sent replies
+   (``state.replies``, rebuilt from the recorded outbound lines on resume). A slot with several
+   profile values (hobby, pet, game, music) keeps the value the persona already said, so it does
+   not contradict itself; every fact comes from the profile, never from the contact.
 5. Typing style with noise from a ``random.Random`` seeded by (conversation seed, turn, replies
    sent); the result must pass the outgoing guard (``origin="bank"``) or the plain styled text is
    tried, then the next template.
@@ -59,9 +68,10 @@ from tutela.persona.deterrence import (
     render_deterrence,
 )
 from tutela.persona.guard import OutgoingGuard
-from tutela.persona.intents import Intent, recognize
+from tutela.persona.intents import Intent
 from tutela.persona.profile import PersonaProfile
 from tutela.persona.style import apply_style, base_style
+from tutela.persona.topics import Understanding, understand
 
 __all__ = [
     "AGE_DISCLOSURE_BY_REPLY",
@@ -92,8 +102,9 @@ class PlannedReply:
     """A reply the policy proposes; nothing is sent until the guard releases ``text``.
 
     text: the exact text to send. intent: the intent it answers. bank_key: the template it came
-    from (``"en.greeting.0"``; ``"deterrence.{lang}.{variant}"`` for a warning). delay_s: seconds
-    to wait before sending (typing delay). origin: the guard origin to release it under.
+    from (``"en.greeting.0"``, ``"en.pets.1"``; ``"deterrence.{lang}.{variant}"`` for a
+    warning). delay_s: seconds to wait before sending (typing delay). origin: the guard origin
+    to release it under. topic: the topic it answers (``None``: the intent's own section).
     """
 
     text: str
@@ -101,6 +112,7 @@ class PlannedReply:
     bank_key: str
     delay_s: float
     origin: Literal["bank", "deterrence"] = "bank"
+    topic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,22 +263,41 @@ class DialogueManager:
         think = rng.lognormvariate(math.log(d.median / 2), THINK_SIGMA)
         return round(min(d.max, max(d.min, think + len(text) / TYPING_CPS)), 3)
 
-    def plan_reply(self, state: ConversationState, text: str) -> PlannedReply | None:
+    def understand(
+        self, state: ConversationState, text: str, *, reading: object | None = None
+    ) -> Understanding:
+        """The intent and topic of ``text`` in the conversation's language (see
+        :func:`tutela.persona.topics.understand`; ``reading``: detection's ``LineReading``)."""
+        return understand(text, state.lang, reading=reading)
+
+    def plan_reply(
+        self, state: ConversationState, text: str, *, reading: object | None = None
+    ) -> PlannedReply | None:
         """The reply to the contact message ``text``; ``None`` once the conversation has ended.
 
-        ``state`` is the state *before* ``text`` is applied. Pure: no side effects.
+        ``state`` is the state *before* ``text`` is applied; ``reading``: detection's
+        :class:`~tutela.detect.understand.LineReading` of this line, if the caller has it (used
+        only when its ``text`` is ``text``). Pure: no side effects.
         """
         if state.ended:
             return None
-        intent = recognize(text, state.lang)
+        if reading is not None and getattr(reading, "text", None) != text:
+            reading = None
+        seen = self.understand(state, text, reading=reading)
+        intent, topic = seen.intent, seen.topic
         bank = self.banks[state.lang]
         values = slot_values(self.profile, bank)
-        section = intent.value
-        entries = [e for e in bank.entries(section) if can_render(e[1], values)]
+        entries: list[tuple[str, str]] = []
+        if topic is not None and bank.has(topic):
+            entries = [e for e in bank.entries(topic) if can_render(e[1], values)]
         if not entries:
-            section, intent = Intent.UNKNOWN.value, Intent.UNKNOWN
-            entries = [e for e in bank.entries(section) if can_render(e[1], values)]
-        return self._plan_from(state, intent, entries)
+            topic = None
+            entries = [e for e in bank.entries(intent.value) if can_render(e[1], values)]
+        if not entries:
+            intent = Intent.UNKNOWN
+            entries = [e for e in bank.entries(intent.value) if can_render(e[1], values)]
+        planned = self._plan_from(state, intent, entries)
+        return None if planned is None else replace(planned, topic=topic)
 
     def plan_ending(self, state: ConversationState) -> PlannedReply | None:
         """A short in-character closing line (``ending`` section); ``None`` once ended."""
@@ -298,8 +329,9 @@ class DialogueManager:
         rng.shuffle(fresh)
         rng.shuffle(stale)
         candidates = []
+        said = self._said_values(state, bank)
         for key, template in fresh + stale:
-            rendered = render(template, self.profile, bank, rng)
+            rendered = render(template, self.profile, bank, rng, fixed=said)
             styled = apply_style(rendered, self.profile, rng)
             candidates.append((key, styled))
             candidates.append((key, base_style(rendered, self.profile)))
@@ -310,6 +342,23 @@ class DialogueManager:
                 if self.guard.check(styled, origin="bank").allowed:
                     return PlannedReply(styled, intent, key, self._delay(styled, rng))
         return None
+
+    def _said_values(self, state: ConversationState, bank: ResponseBank) -> dict[str, str]:
+        """Slot values the persona already said in this conversation (memory, rule 4a): for each
+        slot with several profile values, the first one found in a sent reply."""
+        texts = [r.text.casefold() for r in state.replies]
+        out: dict[str, str] = {}
+        if not texts:
+            return out
+        for slot, options in slot_values(self.profile, bank).items():
+            if len(options) < 2:
+                continue
+            for text in texts:
+                hit = next((v for v in options if v.casefold() in text), None)
+                if hit is not None:
+                    out[slot] = hit
+                    break
+        return out
 
     def plan_deterrence(
         self,
@@ -344,10 +393,10 @@ class DialogueManager:
 
     # -- conveniences ----------------------------------------------------------------------
     def respond(
-        self, state: ConversationState, text: str
+        self, state: ConversationState, text: str, *, reading: object | None = None
     ) -> tuple[ConversationState, PlannedReply | None]:
         """Plan the reply to ``text`` and apply ``ContactMessage`` and (if any) ``ReplySent``."""
-        planned = self.plan_reply(state, text)
+        planned = self.plan_reply(state, text, reading=reading)
         state = self.apply(state, ContactMessage(text))
         if planned is not None:
             state = self.apply(state, ReplySent(planned.bank_key, planned.text))

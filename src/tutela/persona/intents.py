@@ -27,7 +27,7 @@ from functools import cache
 
 from tutela.persona._text import fold, squash
 
-__all__ = ["PRIORITY", "RULE_LANGUAGES", "Intent", "recognize"]
+__all__ = ["PRIORITY", "RULE_LANGUAGES", "Intent", "normalised_views", "recognize"]
 
 try:  # another module of Tutela owns the shared normaliser; use it when it is there
     from tutela.detect.normalize import normalize as _detect_normalize
@@ -136,6 +136,7 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         _I.SECRECY: (
             r"\b(secret|dont tell|do not tell|wont tell|between us|delete (this|the chat|it))\b",
             r"\b(your|ur) (mum|mom|parents|dad) (dont|doesnt|wont) (need to )?know\b",
+            r"\b(dont|do not|never) (say|mention) .{0,20}\b(to|about)\b",
         ),
         _I.COMPLIMENT: (
             r"\b(cute|cutie|pretty|beautiful|gorgeous|hot|stunning|handsome|lovely)\b",
@@ -222,7 +223,8 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         ),
         _I.SECRECY: (
             r"\b(geheim|geheimpje|niet vertellen|niks zeggen|niemand zeggen|tussen ons)\b",
-            r"\bverwijder\b",
+            r"\bverwijder\b", r"\bniet (aan|tegen) (je|jouw) \w+ (vertellen|zeggen)\b",
+            r"\bzeg (het )?niks tegen\b", r"\bvertel (het )?niet\b",
         ),
         _I.COMPLIMENT: (
             r"\b(mooi|knap|schattig|lief|leuk om te zien)\b", r"\bvolwassen voor je leeftijd\b",
@@ -297,6 +299,7 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         ),
         _I.SECRECY: (
             r"\b(geheim|geheimnis|nicht verraten|niemandem|unter uns|losch)\w*",
+            r"\b(sag|sags|erzahl|erzahls)\b.{0,25}\bnicht\b",
         ),
         _I.COMPLIMENT: (
             r"\bdu bist (so |echt |voll )?(hubsch|schon|suss|susse|sexy|reif)\b",
@@ -361,7 +364,7 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
             r"piso|maya|allowance)\b", r"₱",
         ),
         _I.SECRECY: (r"\b(sikreto|secret|wag mo sabihin|huwag mong sabihin|atin atin|atin lang|"
-                     r"burahin)\b",),
+                     r"burahin|wag mo ipaalam|huwag mong ipaalam|wag mong sabihin)\b",),
         _I.COMPLIMENT: (
             r"\b(ganda mo|ang ganda|maganda ka|cute mo|ang cute|pogi|gwapo|sexy mo|mature ka)\b",
         ),
@@ -401,6 +404,12 @@ def _compiled(lang: str) -> tuple[tuple[Intent, re.Pattern[str]], ...]:
         if patterns:
             out.append((intent, re.compile("|".join(f"(?:{p})" for p in patterns))))
     return tuple(out)
+
+
+def normalised_views(text: str) -> list[str]:
+    """The normalised views of ``text`` the rules run on (module docstring): the local fold, its
+    squashed form and, when available, detection's skeleton; lower case, no apostrophes."""
+    return _views(text)
 
 
 def _views(text: str) -> list[str]:

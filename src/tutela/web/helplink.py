@@ -13,7 +13,8 @@ the helpline's own URL (:class:`tutela.persona.deterrence.HelpLink`). The route:
   to ``help_link_clicks(trial_id, arm, lang, UTC day)``
   (:func:`tutela.store.queries.helplinks.count_help_link_click`, no ledger entry: see there);
 * answers ``302`` to the helpline of ``country`` (the persona's helpline country, the one
-  whose name and phone the warning shows; :func:`tutela.persona.deterrence.load_helplines`;
+  whose name and phone the warning shows, for the text's language;
+  :func:`tutela.persona.deterrence.helpline_for`;
   a trailing full stop that a chat client kept from the end of the sentence is ignored), with
   ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store`` (so every click reaches the
   counter);
@@ -63,7 +64,7 @@ def install_access_filter() -> None:
 def help_link(
     trial_id: str, arm_no: str, lang: str, country: str, services: ServicesDep
 ) -> Response:
-    from tutela.persona.deterrence import DETERRENCE_LANGUAGES, load_helplines
+    from tutela.persona.deterrence import DETERRENCE_LANGUAGES, helpline_for
     from tutela.store.queries.helplinks import count_help_link_click, help_link_target
 
     def number(text: str, top: int) -> int | None:
@@ -73,7 +74,7 @@ def help_link(
 
     tid, arm_at = number(trial_id, MAX_TRIAL_ID), number(arm_no, 100)
     country = country.removesuffix(".")
-    helpline = load_helplines().get(country.upper()) if country.islower() else None
+    helpline = helpline_for(country.upper(), lang) if country.islower() else None
     if tid is None or arm_at is None or lang not in DETERRENCE_LANGUAGES or helpline is None:
         raise HTTPException(status_code=404, detail="no such help link")
     target = help_link_target(services.store, tid)
