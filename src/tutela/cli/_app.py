@@ -18,10 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tutela import __version__
+from tutela.cli._help import TutelaGroup, examples
 from tutela.errors import InputError
 
 __all__ = [
     "EX_PIPE",
+    "NARROW",
     "app",
     "atomic_write",
     "check_output_path",
@@ -36,8 +38,15 @@ app = typer.Typer(
     name="tutela",
     help="Tutela: grooming and solicitation risk detection, decoy personas, deterrence, evidence.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    cls=TutelaGroup,
+    epilog=examples(
+        "tutela analyze examples/chats.jsonl",
+        "tutela demo --scenario grooming_en",
+        "tutela --show-completion bash > ~/.local/share/bash-completion/completions/tutela",
+        note="tutela COMMAND --help shows each command's options and examples.",
+    ),
 )
 
 
@@ -55,6 +64,10 @@ class _Console(Console):
         self.quiet = True
         stdout_gone()
 
+
+NARROW = 120
+"""Terminal width (columns) below which tables drop their least useful columns; every table
+fits an 80-column terminal (long values fold onto the next line, never cut)."""
 
 EX_PIPE = 141
 """Exit status when the reader closed stdout: 128 + SIGPIPE, what a shell reports."""

@@ -32,20 +32,29 @@ __all__ = [
 DbOption = Annotated[
     str | None,
     typer.Option(
-        "--db", envvar="TUTELA_DB", help="Database URL (default: a file in the user data dir)."
+        "--db",
+        envvar="TUTELA_DB",
+        metavar="URL",
+        help="Database URL (default: a file in the user data dir).",
     ),
 ]
 """``--db URL`` (``TUTELA_DB``; ``None``: ``tutela.store.default_url()``)."""
 
 ServeDbOption = Annotated[
     str | None,
-    typer.Option("--db", envvar="TUTELA_DB", help="Database URL (default: the user data dir)."),
+    typer.Option(
+        "--db", envvar="TUTELA_DB", metavar="URL", help="Database URL (default: the user data dir)."
+    ),
 ]
 """``tutela serve --db`` (the same option as :data:`DbOption`, with the dashboard's wording)."""
 
 DemoDbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL; default: a new SQLite file in a temporary folder."),
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help="Database URL; default: a new SQLite file in a temporary folder.",
+    ),
 ]
 """``tutela demo --db``: never ``TUTELA_DB`` (a demo must not write into the live database
 unless told to); ``None``: a new ``tutela-demo-*`` temporary folder."""
@@ -55,19 +64,25 @@ TrustDbOption = Annotated[
     typer.Option(
         "--db",
         envvar="TUTELA_DB",
-        help="Also trust this database's own signing key (e.g. a `tutela demo` database's).",
+        metavar="URL",
+        help="Also trust this database's own signing key (e.g. a tutela demo database's).",
     ),
 ]
 """``tutela verify --db``: a database whose own key (``tutela.ledger.trust``) is trusted too."""
 
 ModelOption = Annotated[
-    Path | None, typer.Option("--model", help="Model file (default: the shipped model).")
+    Path | None,
+    typer.Option("--model", metavar="FILE", help="Model file (default: the shipped model)."),
 ]
 """``--model FILE`` (``None``: the detection config's ``model:``, else the shipped model)."""
 
 DetectionConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="Detection config YAML (see detection.yaml)."),
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        help="Detection parameters, YAML (default: the shipped detection.yaml).",
+    ),
 ]
 """``--config FILE``: detection parameters over the packaged defaults (not ``tutela run``'s
 run configuration)."""
@@ -76,6 +91,7 @@ SigningKeyOption = Annotated[
     Path | None,
     typer.Option(
         "--key",
+        metavar="FILE",
         help="Ledger signing key (default: the database's demo key or the user's ledger key).",
     ),
 ]
@@ -85,6 +101,7 @@ PassphraseFileOption = Annotated[
     Path | None,
     typer.Option(
         "--passphrase-file",
+        metavar="FILE",
         help="File holding the signing key's passphrase (default: $TUTELA_KEY_PASSPHRASE).",
     ),
 ]
@@ -94,6 +111,7 @@ RotatePassphraseFileOption = Annotated[
     Path | None,
     typer.Option(
         "--passphrase-file",
+        metavar="FILE",
         help="Passphrase of the current key; also protects the new one "
         "(default: $TUTELA_KEY_PASSPHRASE).",
     ),
@@ -104,6 +122,7 @@ TrustedKeyOption = Annotated[
     list[str] | None,
     typer.Option(
         "--key",
+        metavar="KEY",
         help="Trusted ledger key: a PEM file (public or private) or its 64-hex fingerprint; "
         "repeatable (default: the database's own signing key).",
     ),
@@ -112,6 +131,10 @@ TrustedKeyOption = Annotated[
 
 TrustedKeyPassphraseFileOption = Annotated[
     Path | None,
-    typer.Option("--passphrase-file", help="Passphrase of a protected private key given as --key."),
+    typer.Option(
+        "--passphrase-file",
+        metavar="FILE",
+        help="Passphrase of a protected private key given as --key.",
+    ),
 ]
 """``ledger verify --passphrase-file``."""

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from tutela import __version__
 from tutela.cli._app import (
+    NARROW,
     app,
     atomic_write,
     check_output_path,
@@ -21,6 +22,7 @@ from tutela.cli._app import (
     out_console,
     progress_bar,
 )
+from tutela.cli._help import complete_from, examples
 from tutela.cli._options import DbOption, DetectionConfigOption, ModelOption
 from tutela.errors import InputError
 from tutela.ingest import (
@@ -49,13 +51,16 @@ JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 FormatOpt = typer.Option(
     None,
     "--format",
+    metavar="NAME",
+    autocompletion=complete_from(FORMATS),
     help=f"Force the input format (default: detected from the content): {', '.join(FORMATS)}.",
 )
 ColumnsOpt = typer.Option(
     None,
     "--columns",
-    help="CSV column mapping, e.g. conversation=Chat,author=From,text=Body,time=Time,date=Day "
-    "(default: known header names).",
+    metavar="MAP",
+    help="CSV columns as field=Header pairs, e.g. author=From,text=Body (fields: conversation, "
+    "author, text, time, date; default: known header names).",
 )
 
 
@@ -106,7 +111,15 @@ def _emit(payload: dict, *, as_json: bool, out: Path | None, render) -> None:
         render(payload)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "tutela analyze examples/chats.jsonl",
+        "tutela analyze chat.txt --format whatsapp --top 5",
+        "tutela analyze export.csv --columns author=From,text=Body",
+        "tutela analyze examples/chats.jsonl --json --out result.json",
+        "tutela analyze chat.txt --operation 1   # flagged authors -> queue",
+    )
+)
 def analyze(
     path: Path = typer.Argument(
         ...,
@@ -114,7 +127,9 @@ def analyze(
         "IRC log, CSV, PAN12 XML or JSONL (detected from the content; see README).",
     ),
     as_json: bool = JsonOpt,
-    out: Path | None = typer.Option(None, "--out", help="Also write the JSON result here."),
+    out: Path | None = typer.Option(
+        None, "--out", metavar="FILE", help="Also write the JSON result here."
+    ),
     top: int = typer.Option(20, "--top", min=1, help="Authors shown in the table."),
     model: ModelOption = None,
     config: DetectionConfigOption = None,
@@ -126,12 +141,17 @@ def analyze(
         "--operation",
         min=1,
         max=2**31 - 1,
+        metavar="ID",
         help="Record the flagged authors as cases of this operation in the --db database (the "
-        "file's SHA-256 as provenance); see tutela operations list.",
+        "file's SHA-256 as provenance); see: tutela operations list.",
     ),
 ) -> None:
-    """Score every author and conversation of a corpus or chat export, ranked by risk, with
-    explanations; with --db and --operation, put the flagged authors in the review queue."""
+    """Score every author and conversation of a chat export or corpus, ranked by risk.
+
+    Each flagged author comes with the lines that carry the evidence and the nearest reviewed
+    example lines. With --operation the flagged authors become cases in the review queue of the
+    --db database.
+    """
     from tutela.detect.analyze import analyze as run_analysis
 
     if out is not None:
@@ -193,15 +213,27 @@ def analyze(
             title=f"Authors by risk — {path.name} (top {min(top, len(p['authors']))} "
             f"of {len(p['authors'])})"
         )
+        # at a narrow terminal (80 columns) stage and conversation count give way to the
+        # evidence; ids and exemplar names fold onto the next line rather than being cut
+        narrow = out_console.width < NARROW
         cols = ("#", "author", "risk", "flag", "stage", "convs", "top indicators", "why")
-        for col in cols:
-            table.add_column(col, justify="right" if col in ("#", "risk", "convs") else "left")
+        shown = [c for c in cols if not (narrow and c in ("stage", "convs"))]
+        for col in shown:
+            table.add_column(
+                col,
+                justify="right" if col in ("#", "risk", "convs") else "left",
+                overflow="fold",
+                no_wrap=col in ("#", "risk", "flag"),
+                min_width=6 if col == "author" else None,
+            )
+
+        def add(*cells: str) -> None:
+            table.add_row(*(v for c, v in zip(cols, cells, strict=True) if c in shown))
+
         for i, a in enumerate(p["authors"][:top], start=1):
             who = f"{a['id']} ({a['name']})" if a.get("name") else a["id"]
             if not a["assessed"]:
-                table.add_row(
-                    str(i), who, "-", "not assessed", "-", str(a["conversations"]), "", ""
-                )
+                add(str(i), who, "-", "not assessed", "-", str(a["conversations"]), "", "")
                 continue
             inds = ", ".join(dict.fromkeys(f"{h['category']}@{h['line']}" for h in a["indicators"]))
             strongest = sorted(a.get("evidence", []), key=lambda e: -e["probability"])[:2]
@@ -212,7 +244,7 @@ def analyze(
                 + (f" ~ {e['nearest'][0]['id']}" if e["nearest"] else "")
                 for e in strongest
             )
-            table.add_row(
+            add(
                 str(i),
                 who,
                 f"{a['risk']:.3f}",
@@ -239,7 +271,14 @@ def analyze(
     _emit(payload, as_json=as_json, out=out, render=render)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "tutela evaluate examples/chats.jsonl",
+        "tutela evaluate examples/chats.jsonl --task early --json",
+        "tutela evaluate corpus.xml --task authors --truth predators.txt",
+        "tutela evaluate scenarios/ --task live",
+    )
+)
 def evaluate(
     path: Path = typer.Argument(
         ...,
@@ -248,13 +287,19 @@ def evaluate(
         "scenario file or a folder of them.",
     ),
     truth: Path | None = typer.Option(
-        None, "--truth", help="PAN12 problem-1 / predators file (found beside the XML if omitted)."
+        None,
+        "--truth",
+        metavar="FILE",
+        help="PAN12 problem-1 / predators file (found beside the XML if omitted).",
     ),
     task: str = typer.Option(
         "segments",
         "--task",
-        help=f"One of: {', '.join(ALL_TASKS)} (live: run labelled scenarios through the whole "
-        "live path and score the first warning per language).",
+        metavar="TASK",
+        autocompletion=complete_from(ALL_TASKS),
+        help="One of segments, authors, early, live. segments: each conversation; authors: each "
+        "author; early: how soon a warning comes (eSPD latency); live: labelled scenarios "
+        "through the whole live path, the first warning per language.",
     ),
     as_json: bool = JsonOpt,
     model: ModelOption = None,
@@ -262,9 +307,12 @@ def evaluate(
     fmt: str | None = FormatOpt,
     columns: str | None = ColumnsOpt,
 ) -> None:
-    """Report precision, recall, F1, F0.5 and ROC-AUC (and eSPD latency for --task early).
+    """Report precision, recall, F1, F0.5 and ROC-AUC on a labelled corpus.
 
-    --task live: labelled scenarios through the live path; warned in time, benign warned, per lang.
+    --task early adds the eSPD latency measures (speed, F-latency, median warning message;
+    Vogt et al. 2021). --task live runs labelled scenarios through the live path and reports,
+    per language, warnings in time, premature, late and missed, benign conversations warned and
+    referrals.
     """
     if task not in ALL_TASKS:
         raise InputError(f"unknown task {task!r}; choose one of {', '.join(ALL_TASKS)}")
@@ -323,8 +371,8 @@ def evaluate(
 
     def render(m: dict) -> None:
         table = Table(title=f"{path.name} — task {task}")
-        table.add_column("metric")
-        table.add_column("value", justify="right")
+        table.add_column("metric", overflow="fold")
+        table.add_column("value", justify="right", overflow="fold")
         for k, v in m.items():
             if isinstance(v, list):
                 continue
@@ -368,7 +416,10 @@ def _evaluate_live(path: Path, *, as_json: bool) -> None:
         )
         for col in columns:
             table.add_column(
-                col, justify="left" if col == "lang" else "right", no_wrap=" " not in col
+                col,
+                justify="left" if col == "lang" else "right",
+                no_wrap=" " not in col,
+                overflow="fold",
             )
         rows = [*p["languages"].items(), ("all", p["overall"])]
         for lang, m in rows:
@@ -391,7 +442,9 @@ def _evaluate_live(path: Path, *, as_json: bool) -> None:
         fails = Table(title=f"failing scenarios ({len(failing)})")
         for col in ("name", "kind", "expect", "first warning line", "by", "why", "rule"):
             fails.add_column(
-                col, justify="right" if col in ("first warning line", "by") else "left"
+                col,
+                justify="right" if col in ("first warning line", "by") else "left",
+                overflow="fold",
             )
         for s in failing:
             fails.add_row(
@@ -408,12 +461,20 @@ def _evaluate_live(path: Path, *, as_json: bool) -> None:
     _emit(report, as_json=as_json, out=None, render=render)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "tutela train examples/chats.jsonl --out model.skops --folds 0",
+        "tutela train a.jsonl b.xml --out model.skops --folds 5 --C 30",
+        "tutela train a.jsonl --out model.skops --prefix-lengths 5,10,20",
+        note="Writes MODEL and MODEL.provenance.json (data files, parameters, commit, "
+        "cross-validation figures).",
+    )
+)
 def train(
     paths: list[Path] = typer.Argument(
         ..., help="Labelled corpora (JSONL with labels, PAN12 XML)."
     ),
-    out: Path = typer.Option(..., "--out", help="Model file to write (.skops)."),
+    out: Path = typer.Option(..., "--out", metavar="FILE", help="Model file to write (.skops)."),
     folds: int = typer.Option(
         5, "--folds", min=0, help="Grouped CV folds before the final fit; 0 = none."
     ),
@@ -421,6 +482,7 @@ def train(
     prefix_lengths: str = typer.Option(
         "",
         "--prefix-lengths",
+        metavar="K,K,...",
         help="Also train on the first k lines of each document, e.g. 5,10,20 (early detection).",
     ),
     as_json: bool = JsonOpt,
@@ -494,9 +556,9 @@ def train(
         out_console.print(f"wrote {out} and {prov_path}")
         if p["cross_validation"]:
             table = Table(title=f"grouped {folds}-fold cross-validation (mean ± std)")
-            table.add_column("subset", no_wrap=True)
+            table.add_column("subset", overflow="fold")
             for k in ("precision", "recall", "f1", "f05", "roc_auc"):
-                table.add_column(k, justify="right")
+                table.add_column(k, justify="right", overflow="fold")
             cv = p["cross_validation"]
             rows = [
                 ("all", cv["overall"]),

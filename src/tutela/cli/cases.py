@@ -12,21 +12,47 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tutela.cli._app import app, out_console
+from tutela.cli._app import NARROW, app, out_console
+from tutela.cli._help import choice_metavar, complete_from, examples
 from tutela.cli._options import DbOption
 from tutela.errors import InputError
 
 __all__ = ["cases_app", "operations_app", "users_app"]
 
-users_app = typer.Typer(help="User accounts of the dashboard (argon2id passwords, TOTP).")
-cases_app = typer.Typer(help="Review queue, retention and legal holds of cases.")
-operations_app = typer.Typer(help="Operations: the legal authority personas run under.")
+users_app = typer.Typer(
+    help="User accounts of the dashboard (argon2id passwords, TOTP).",
+    epilog=examples(
+        "tutela users add ana --role analyst --password-stdin < password.txt",
+        "tutela users list",
+        "tutela users grant ana 1",
+    ),
+)
+cases_app = typer.Typer(
+    help="Review queue, retention and legal holds of cases.",
+    epilog=examples("tutela cases queue", "tutela cases hold 7 --reason 'court order 12'"),
+)
+operations_app = typer.Typer(
+    help="Operations: the legal authority personas run under.",
+    epilog=examples("tutela operations list"),
+)
 app.add_typer(users_app, name="users")
 app.add_typer(cases_app, name="cases")
 app.add_typer(operations_app, name="operations")
 
 MAX_RETENTION_DAYS = 36_500
 """Largest ``cases retention --days`` (100 years): a cut-off further back is before year 1."""
+ROLES = ("analyst", "supervisor", "admin")
+"""The dashboard roles (``tutela.accounts.users.Role``), for ``--role``'s help and completion."""
+STATUSES = (
+    "open",
+    "watching",
+    "referral_proposed",
+    "referred",
+    "dismissed",
+    "purged",
+    "merged",
+)
+"""The case statuses (``tutela.cases.transitions.CaseStatus``), for ``--status``."""
 MAX_LIST_LIMIT = 1_000_000
 """Largest ``--limit`` of a listing (SQL integers are 64-bit; a bigger limit lists nothing more)."""
 
@@ -70,10 +96,26 @@ def _iso(at: datetime | None) -> str | None:
 
 
 # -- users ------------------------------------------------------------------------------------
-@users_app.command("add")
+_ROLE = typer.Option(
+    ...,
+    "--role",
+    metavar=choice_metavar(ROLES, "ROLE"),
+    autocompletion=complete_from(ROLES),
+    help="analyst, supervisor or admin. An analyst reviews cases; a supervisor also approves "
+    "referrals and exports; an admin manages accounts and reads no case content.",
+)
+
+
+@users_app.command(
+    "add",
+    epilog=examples(
+        "tutela users add ana --role analyst --password-stdin < password.txt",
+        "tutela users add sam --role supervisor   # asks for the password",
+    ),
+)
 def users_add(
     name: str = typer.Argument(..., help="Login name (a-z, 0-9, . _ - @)."),
-    role: str = typer.Option(..., "--role", help="analyst, supervisor or admin."),
+    role: str = _ROLE,
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from the first line of stdin."
     ),
@@ -101,7 +143,7 @@ def users_add(
     out_console.print(f"added {user.role.value} {user.name} (id {user.id})")
 
 
-@users_app.command("list")
+@users_app.command("list", epilog=examples("tutela users list", "tutela users list --json"))
 def users_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     db: DbOption = None,
@@ -129,7 +171,7 @@ def users_list(
     out_console.print(table)
 
 
-@users_app.command("totp")
+@users_app.command("totp", epilog=examples("tutela users totp ana | qrencode -t ansiutf8"))
 def users_totp(
     name: str = typer.Argument(..., help="Login name."),
     db: DbOption = None,
@@ -145,7 +187,7 @@ def users_totp(
     sys.stdout.write(totp_uri(name, secret) + "\n")
 
 
-@users_app.command("deactivate")
+@users_app.command("deactivate", epilog=examples("tutela users deactivate ana"))
 def users_deactivate(
     name: str = typer.Argument(..., help="Login name."),
     db: DbOption = None,
@@ -162,10 +204,10 @@ def users_deactivate(
     out_console.print(f"deactivated {name}")
 
 
-@users_app.command("role")
+@users_app.command("role", epilog=examples("tutela users role ana --role supervisor"))
 def users_role(
     name: str = typer.Argument(..., help="Login name."),
-    role: str = typer.Option(..., "--role", help="analyst, supervisor or admin."),
+    role: str = _ROLE,
     db: DbOption = None,
 ) -> None:
     """Give a user another role; their open dashboard sessions end."""
@@ -179,7 +221,7 @@ def users_role(
     out_console.print(f"{user.name} is now {user.role.value}; their sessions were ended")
 
 
-@users_app.command("revoke")
+@users_app.command("revoke", epilog=examples("tutela users revoke ana"))
 def users_revoke(
     name: str = typer.Argument(..., help="Login name."),
     db: DbOption = None,
@@ -218,10 +260,12 @@ def _change_grant(name: str, operation_id: int, db: str | None, *, grant: bool) 
     out_console.print(f"{verb} operation {operation_id} for {name}; {name} now sees: {scope}")
 
 
-_OP_ID = typer.Argument(..., min=1, max=2**31 - 1, help="Operation id (tutela operations list).")
+_OP_ID = typer.Argument(
+    ..., min=1, max=2**31 - 1, metavar="OPERATION_ID", help="Operation id (tutela operations list)."
+)
 
 
-@users_app.command("grant")
+@users_app.command("grant", epilog=examples("tutela users grant ana 1"))
 def users_grant(
     name: str = typer.Argument(..., help="Login name."),
     operation_id: int = _OP_ID,
@@ -232,7 +276,7 @@ def users_grant(
     _change_grant(name, operation_id, db, grant=True)
 
 
-@users_app.command("ungrant")
+@users_app.command("ungrant", epilog=examples("tutela users ungrant ana 1"))
 def users_ungrant(
     name: str = typer.Argument(..., help="Login name."),
     operation_id: int = _OP_ID,
@@ -244,12 +288,27 @@ def users_ungrant(
 
 
 # -- cases ------------------------------------------------------------------------------------
-@cases_app.command("queue")
+_STATUS = typer.Option(
+    None,
+    "--status",
+    metavar="STATUS",
+    autocompletion=complete_from(STATUSES),
+    help=f"Statuses to list, repeatable: {', '.join(STATUSES)} (default: open, watching, "
+    "referral_proposed).",
+)
+
+
+@cases_app.command(
+    "queue",
+    epilog=examples(
+        "tutela cases queue",
+        "tutela cases queue --status referred --status dismissed --limit 50",
+        "tutela cases queue --json",
+    ),
+)
 def cases_queue(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    status: list[str] | None = typer.Option(
-        None, "--status", help="Statuses to list (repeatable; default open, watching, proposed)."
-    ),
+    status: list[str] | None = _STATUS,
     limit: int = typer.Option(
         200, "--limit", min=1, max=MAX_LIST_LIMIT, help="At most this many cases."
     ),
@@ -286,14 +345,22 @@ def cases_queue(
         return
     table = Table(title="review queue")
     cols = ("case_id", "status", "risk", "conversations", "warnings", "last_action", "platforms")
+    heads = {"case_id": "case", "conversations": "convs", "last_action": "last action"}
     for col in cols:
-        table.add_column(col)
+        table.add_column(
+            heads.get(col, col),
+            overflow="fold",
+            justify="right" if col in ("case_id", "risk", "conversations", "warnings") else "left",
+        )
     for r in rows:
         table.add_row(*(", ".join(r[c]) if isinstance(r[c], list) else str(r[c]) for c in cols))
     out_console.print(table)
 
 
-@cases_app.command("retention")
+@cases_app.command(
+    "retention",
+    epilog=examples("tutela cases retention --dry-run", "tutela cases retention --days 90"),
+)
 def cases_retention(
     days: int = typer.Option(
         90,
@@ -306,8 +373,10 @@ def cases_retention(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     db: DbOption = None,
 ) -> None:
-    """Apply the retention rule: delete the message texts of long-dismissed cases (a
-    ``retention_purge`` tombstone stays in the ledger, which keeps verifying)."""
+    """Apply the retention rule: delete the message texts of long-dismissed cases.
+
+    A retention_purge tombstone stays in the ledger, which keeps verifying.
+    """
     from tutela.cases.workflow import CaseWorkflow
 
     rec = _recorder(db, sign=not dry_run)
@@ -322,11 +391,15 @@ def cases_retention(
     out_console.print(f"{verb} {len(ids)} case(s): {', '.join(map(str, ids)) or '-'}")
 
 
-_CASE_ID = typer.Argument(..., min=1, max=2**31 - 1, help="Case id (tutela cases queue).")
+_CASE_ID = typer.Argument(
+    ..., min=1, max=2**31 - 1, metavar="CASE_ID", help="Case id (tutela cases queue)."
+)
 _REASON_HELP = "Why (required; kept with the hold, its SHA-256 in the audit log)."
 
 
-@cases_app.command("hold")
+@cases_app.command(
+    "hold", epilog=examples("tutela cases hold 7 --reason 'preservation order 2026-114'")
+)
 def cases_hold(
     case_id: int = _CASE_ID,
     reason: str = typer.Option(..., "--reason", help=_REASON_HELP),
@@ -344,7 +417,7 @@ def cases_hold(
     out_console.print(f"case {case_id} is under legal hold {hold.id} (set by {hold.set_by})")
 
 
-@cases_app.command("release")
+@cases_app.command("release", epilog=examples("tutela cases release 7 --reason 'order lifted'"))
 def cases_release(
     case_id: int = _CASE_ID,
     reason: str = typer.Option(..., "--reason", help=_REASON_HELP),
@@ -376,21 +449,33 @@ def _op_dict(op: Any) -> dict[str, Any]:
     }
 
 
-@operations_app.command("add")
+@operations_app.command(
+    "add",
+    epilog=examples(
+        "tutela operations add --organisation 'Example NGO' --jurisdiction NL \\",
+        "  --legal-basis 'Approved undercover operation' --authorisation-ref OM-1 \\",
+        "  --officer 'J. Jansen' --start 2026-11-01T00:00Z --end 2027-05-01T00:00Z",
+    ),
+)
 def operations_add(
     organisation: str = typer.Option(..., "--organisation", help="Who runs the operation."),
     jurisdiction: str = typer.Option(..., "--jurisdiction", help="e.g. NL, PH."),
     legal_basis: str = typer.Option(..., "--legal-basis", help="The law or order relied on."),
     authorisation_ref: str = typer.Option(..., "--authorisation-ref", help="Order/file number."),
     officer: str = typer.Option(..., "--officer", help="Responsible officer."),
-    start: str = typer.Option(..., "--start", help="ISO 8601 with UTC offset."),
-    end: str | None = typer.Option(None, "--end", help="ISO 8601 with UTC offset (open if none)."),
+    start: str = typer.Option(
+        ..., "--start", metavar="TIME", help="ISO 8601 with a UTC offset, e.g. 2026-11-01T00:00Z."
+    ),
+    end: str | None = typer.Option(
+        None, "--end", metavar="TIME", help="ISO 8601 with a UTC offset (open-ended if none)."
+    ),
     non_evidential: bool = typer.Option(
         False, "--non-evidential", help="Training/test operation: its records are not evidence."
     ),
     db: DbOption = None,
 ) -> None:
-    """Record an operation (ledger entry ``operation``)."""
+    """Record an operation: the legal authority personas and imports work under (a ledger
+    entry)."""
     from tutela.cases.operations import add_operation
 
     starts = _instant(start, "--start")
@@ -413,7 +498,9 @@ def operations_add(
     out_console.print(f"operation {op.id} ({op.authorisation_ref}) recorded")
 
 
-@operations_app.command("list")
+@operations_app.command(
+    "list", epilog=examples("tutela operations list", "tutela operations list --json")
+)
 def operations_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     db: DbOption = None,
@@ -432,10 +519,19 @@ def operations_list(
         sys.stdout.write(json.dumps({"operations": rows}, indent=2) + "\n")
         return
     table = Table(title="operations")
-    cols = ("id", "authorisation_ref", "organisation", "jurisdiction", "officer", "starts_at",
-            "ends_at", "evidential", "active")  # fmt: skip
+    cols: tuple[str, ...] = ("id", "authorisation_ref", "organisation", "jurisdiction",
+                             "officer", "starts_at", "ends_at", "evidential", "active")  # fmt: skip
+    if out_console.width < NARROW:  # 80 columns: the officer and jurisdiction are in --json
+        cols = tuple(c for c in cols if c not in ("jurisdiction", "officer"))
+    heads = {"authorisation_ref": "reference", "starts_at": "starts", "ends_at": "ends"}
     for col in cols:
-        table.add_column(col)
+        table.add_column(heads.get(col, col), overflow="fold")
+
+    def cell(r: dict[str, Any], c: str) -> str:
+        if c in ("starts_at", "ends_at"):  # minutes are enough on screen; --json has the rest
+            return "-" if r[c] is None else r[c][:16].replace("T", " ")
+        return str(r[c])
+
     for r in rows:
-        table.add_row(*(str(r[c]) for c in cols))
+        table.add_row(*(cell(r, c) for c in cols))
     out_console.print(table)

@@ -39,6 +39,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tutela.cli._app import app, err_console, out_console
+from tutela.cli._help import examples
 from tutela.cli._options import (
     DbOption,
     PassphraseFileOption,
@@ -99,7 +100,13 @@ def _export_cybertip(
         )
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "tutela export 1 --out case-1.zip",
+        "tutela export 1 --draft --out draft-1.zip",
+        "tutela export 1 --format cybertip --out report.xml",
+    )
+)
 def export(
     case_id: int = typer.Argument(
         ..., min=1, max=2**31 - 1, help="Case id (see the dashboard or `tutela demo`)."
@@ -228,7 +235,15 @@ def export(
         )
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "tutela verify case-1.zip",
+        "tutela verify case-1.zip --expect-fingerprint 3f9a...e1   # 64 hex digits",
+        "tutela verify case-1.zip --trusted-keys partners.txt --json",
+        note="Exit status: 0 intact and trusted; 1 tampered; 2 unreadable or over a size "
+        "limit; 3 intact but signed by an untrusted key.",
+    )
+)
 def verify(
     package: Path = typer.Argument(..., help="Evidence package (.zip)."),
     expect_fingerprint: str | None = typer.Option(
@@ -240,7 +255,7 @@ def verify(
     trusted_keys_file: list[Path] | None = typer.Option(
         None,
         "--trusted-keys",
-        help="File of trusted key fingerprints or PEM public keys (see tutela.ledger.trust); "
+        help="File of trusted key fingerprints or PEM public keys, one per entry, # comments; "
         "repeatable; default: trusted-keys.txt beside the default signing key, if present.",
     ),
     db: TrustDbOption = None,

@@ -27,6 +27,7 @@ import typer
 from rich.markup import escape
 
 from tutela.cli._app import app, err_console, out_console
+from tutela.cli._help import examples
 from tutela.cli._options import (
     DbOption,
     RotatePassphraseFileOption,
@@ -40,7 +41,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ledger_app"]
 
-ledger_app = typer.Typer(help="The live database's tamper-evident ledger: verify, rotate the key.")
+ledger_app = typer.Typer(
+    help="The live database's tamper-evident ledger: verify, rotate the key.",
+    epilog=examples("tutela ledger verify", "tutela ledger rotate-key --reason 'yearly'"),
+)
 app.add_typer(ledger_app, name="ledger")
 
 _FINGERPRINT = re.compile(r"[0-9a-fA-F]{64}")
@@ -95,7 +99,14 @@ def _existing(url: str) -> None:
         raise InputError("no database here", path=db)
 
 
-@ledger_app.command("verify")
+@ledger_app.command(
+    "verify",
+    epilog=examples(
+        "tutela ledger verify",
+        "tutela ledger verify --db sqlite:////srv/tutela.db --json",
+        "tutela ledger verify --key 3f9a...e1   # a trusted fingerprint",
+    ),
+)
 def verify_cmd(
     db: DbOption = None,
     key: TrustedKeyOption = None,
@@ -146,7 +157,10 @@ def verify_cmd(
         err_console.print(f"warning: {escape(w)}", soft_wrap=True)
 
 
-@ledger_app.command("rotate-key")
+@ledger_app.command(
+    "rotate-key",
+    epilog=examples("tutela ledger rotate-key --reason 'yearly rotation' --actor ana"),
+)
 def rotate_key_cmd(
     db: DbOption = None,
     key: Path | None = typer.Option(

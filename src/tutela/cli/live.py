@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from tutela.cli._app import app, out_console
+from tutela.cli._help import examples
 from tutela.cli._options import DbOption, DemoDbOption, DetectionConfigOption, ModelOption
 
 _SHADOW_HELP = (
@@ -19,7 +20,14 @@ _SHADOW_HELP = (
 )
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "tutela demo --list",
+        "tutela demo --scenario grooming_en",
+        "tutela demo --scenario benign_peer_en --json",
+        "tutela demo --scenario return_en --db sqlite:///demo.db",
+    )
+)
 def demo(
     scenario: str | None = typer.Option(
         None,
@@ -74,9 +82,18 @@ def demo(
     )
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "tutela run --config examples/run.yaml",
+        "tutela run --config run.yaml --shadow-policy candidate.yaml",
+        note="Secrets (passwords, access tokens) come from password_env / password_file keys "
+        "of the run configuration; see examples/run.yaml.",
+    )
+)
 def run(
-    config: Path = typer.Option(..., "--config", help="Run configuration YAML (see README)."),
+    config: Path = typer.Option(
+        ..., "--config", metavar="FILE", help="Run configuration YAML (see examples/run.yaml)."
+    ),
     db: DbOption = None,
     shadow_policy: Path | None = typer.Option(None, "--shadow-policy", help=_SHADOW_HELP),
 ) -> None:

@@ -16,6 +16,7 @@ import typer
 from rich.markup import escape
 
 from tutela.cli._app import app, err_console, out_console
+from tutela.cli._help import examples
 from tutela.cli._options import DbOption
 from tutela.errors import InputError
 
@@ -29,9 +30,14 @@ def _actor() -> str:
         return "unknown"
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "tutela preservation 1 --out letters/",
+        "tutela preservation 1 --out letters/ --date 2026-12-01 --json",
+    )
+)
 def preservation(
-    case_id: int = typer.Argument(..., min=1, max=2**31 - 1, help="Case id."),
+    case_id: int = typer.Argument(..., min=1, max=2**31 - 1, metavar="CASE_ID", help="Case id."),
     out: Path = typer.Option(..., "--out", help="Folder to write the letters into."),
     letter_date: str | None = typer.Option(
         None, "--date", help="Date printed on the letters, YYYY-MM-DD (default: today, UTC)."

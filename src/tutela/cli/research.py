@@ -19,6 +19,7 @@ import typer
 from rich.markup import escape
 
 from tutela.cli._app import app, check_output_path, out_console
+from tutela.cli._help import examples
 from tutela.cli._options import DbOption
 from tutela.errors import InputError
 
@@ -26,6 +27,7 @@ __all__ = ["research_app"]
 
 research_app = typer.Typer(
     help="De-identified research statistics and exports (keyed pseudonyms, days only).",
+    epilog=examples("tutela research export --out export/", "tutela research stats"),
     no_args_is_help=True,
 )
 app.add_typer(research_app, name="research")
@@ -100,7 +102,13 @@ def _login(recorder: Any, name: str, password_stdin: bool, totp_code: str | None
     return user
 
 
-@research_app.command("export")
+@research_app.command(
+    "export",
+    epilog=examples(
+        "tutela research export --out export/",
+        "tutela research export --out export/ --include-text --user sam --password-stdin",
+    ),
+)
 def export(
     out: Path = typer.Option(..., "--out", help="Export folder to create."),
     db: DbOption = None,
@@ -180,7 +188,9 @@ _OPERATION = typer.Option(
 )
 
 
-@research_app.command("stats")
+@research_app.command(
+    "stats", epilog=examples("tutela research stats", "tutela research stats --operation 1")
+)
 def stats_cmd(
     db: DbOption = None, key_file: Path | None = _KEY, operation: list[int] | None = _OPERATION
 ) -> None:
@@ -195,7 +205,13 @@ def stats_cmd(
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
 
 
-@research_app.command("trial-report")
+@research_app.command(
+    "trial-report",
+    epilog=examples(
+        "tutela research trial-report",
+        "tutela research trial-report --trial pilot-2026 --markdown > report.md",
+    ),
+)
 def trial_report_cmd(
     trial: str | None = typer.Option(
         None, "--trial", help="Trial name (default: the active trial, else the latest)."

@@ -28,12 +28,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from tutela.cli._app import app, out_console
+from tutela.cli._help import examples
 from tutela.cli._options import DbOption
 from tutela.errors import InputError
 
 __all__ = ["trial_app"]
 
-trial_app = typer.Typer(help="The deterrence trial: register its plan, show it, end it.")
+trial_app = typer.Typer(
+    help="The deterrence trial: register its plan, show it, end it.",
+    epilog=examples("tutela trial show", "tutela trial end --reason 'planned end'"),
+)
 app.add_typer(trial_app, name="trial")
 
 MAX_PLAN = 1024**2
@@ -59,7 +63,14 @@ def _arms(text: str) -> tuple[str, ...]:
     return arms
 
 
-@trial_app.command("register")
+@trial_app.command(
+    "register",
+    epilog=examples(
+        "tutela trial register --name pilot-2026 --plan PLAN.md --seed 918273645 \\",
+        "  --tsa-url https://freetsa.org/tsr",
+        "tutela trial register --name test --plan PLAN.md --seed 7 --unstamped",
+    ),
+)
 def register(
     name: str = typer.Option(..., "--name", help="The trial's name (unique)."),
     plan: Path = typer.Option(..., "--plan", help="The analysis plan (UTF-8 text, e.g. PLAN.md)."),
@@ -165,7 +176,7 @@ def _pick(store: Any, name: str | None) -> Any:
     return found
 
 
-@trial_app.command("show")
+@trial_app.command("show", epilog=examples("tutela trial show", "tutela trial show --json"))
 def show(
     name: str | None = typer.Option(
         None, "--name", help="The trial (default: the active one, else the latest)."
@@ -223,7 +234,7 @@ def show(
         out_console.print(table)
 
 
-@trial_app.command("end")
+@trial_app.command("end", epilog=examples("tutela trial end --reason 'planned end'"))
 def end(
     name: str | None = typer.Option(None, "--name", help="The trial (default: the active one)."),
     reason: str = typer.Option("", "--reason", help="Why (its SHA-256 is audited)."),

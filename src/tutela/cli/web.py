@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 
 from tutela.cli._app import app, err_console
+from tutela.cli._help import examples
 from tutela.errors import InputError
 
 __all__ = ["check_listen", "serve"]
@@ -38,7 +39,12 @@ def check_listen(host: str, port: int) -> None:
         raise InputError(f"cannot listen on {host} port {port}: {e.strerror or e}") from e
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "tutela serve",
+        "tutela serve --host 0.0.0.0 --port 8080 --db postgresql://tutela@db/tutela",
+    )
+)
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
