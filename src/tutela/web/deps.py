@@ -21,6 +21,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
+from tutela.web.exposure import EXPOSURE_ROUTES
+from tutela.web.exposure import enforce as enforce_exposure
 from tutela.web.services import Services
 from tutela.web.sessions import WebSession
 
@@ -75,7 +77,8 @@ SessionDep = Annotated[WebSession, Depends(get_session)]
 
 
 def require_login(request: Request) -> None:
-    """App-wide: refuse anonymous callers on every route not named in ``PUBLIC_ROUTES``."""
+    """App-wide: refuse anonymous callers on every route not named in ``PUBLIC_ROUTES``; on the
+    case page, count the view against the exposure limits (``tutela.web.exposure.enforce``)."""
     route = request.scope.get("route")
     name = getattr(route, "name", None)
     if name in PUBLIC_ROUTES:
@@ -83,6 +86,8 @@ def require_login(request: Request) -> None:
     session = getattr(request.state, "session", None)
     if session is None or not session.authenticated:
         raise NotAuthenticated()
+    if name in EXPOSURE_ROUTES:  # case content: the exposure limits (429 when one is reached)
+        enforce_exposure(request)
 
 
 async def check_csrf(request: Request) -> None:

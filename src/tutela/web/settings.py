@@ -68,11 +68,20 @@ class WebSettings(BaseModel):
     argon2_max_concurrency: argon2 password checks running at once (64 MiB each; default 2);
         further logins wait for a slot.
     reveal_masking: mask lines with sexual-content indicators until an analyst reveals them
-        (each reveal audited).
+        (each reveal audited); they stay masked whatever ``mask_contact_text`` says.
+    mask_contact_text: mask every contact line's text (and blur its media metadata) on the case
+        page and the live feed until an analyst reveals the line or the conversation, each
+        reveal audited (analyst protection; default on).
     signing_key_path: Ed25519 key that signs the recorder's checkpoints and the exports
         (``None``: the rule of :mod:`tutela.runtime`: the database's own key, else the user's
         ledger key).
     live_poll_s: seconds between HTMX refreshes of the live view.
+    exposure_max_cases, exposure_max_high_risk, exposure_high_risk_threshold,
+    exposure_max_case_work_min, exposure_break_after_min, exposure_break_min: the exposure
+        limits of one dashboard session (cases, high-risk cases, minutes of case work, a
+        break of ``exposure_break_min`` minutes after ``exposure_break_after_min``; ``0`` or
+        ``None`` = off); meaning, defaults and their sources in ``tutela.web.exposure``.
+        ``load()`` reads each from ``TUTELA_WEB_<FIELD NAME IN CAPITALS>`` when set.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -91,8 +100,15 @@ class WebSettings(BaseModel):
     device_cookie_max_age_s: int = Field(default=180 * 86400, gt=0, le=400 * 86400)
     argon2_max_concurrency: int = Field(default=2, ge=1, le=64)
     reveal_masking: bool = True
+    mask_contact_text: bool = True
     signing_key_path: Path | None = None
     live_poll_s: int = Field(default=5, ge=1)
+    exposure_max_cases: int | None = Field(default=40, ge=0)
+    exposure_max_high_risk: int | None = Field(default=10, ge=0)
+    exposure_high_risk_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    exposure_max_case_work_min: int | None = Field(default=240, ge=0)
+    exposure_break_after_min: int | None = Field(default=50, ge=0)
+    exposure_break_min: int | None = Field(default=10, ge=0)
 
     @classmethod
     def load(
@@ -114,6 +130,10 @@ class WebSettings(BaseModel):
             "session_secret": load_or_create_secret(folder / SECRET_FILE),
             "cookie_secure": os.environ.get("TUTELA_WEB_COOKIE_SECURE", "") == "1",
         }
+        for name in cls.model_fields:  # the exposure limits (tutela.web.exposure)
+            raw = os.environ.get(f"TUTELA_WEB_{name.upper()}", "") if "exposure" in name else ""
+            if raw.strip():
+                values[name] = raw.strip()
         values.update(overrides)
         try:
             return cls.model_validate(values)

@@ -31,6 +31,7 @@ __all__ = [
     "AuditRow",
     "ContactConversation",
     "OpenConversation",
+    "audit_actions",
     "audit_log",
     "case_of_contact",
     "contact_conversations",
@@ -44,7 +45,9 @@ class OpenConversation:
 
     ``contact_id``: the surviving contact; ``case_id``: that contact's case, if any;
     ``line_indicators``: ``(message id, indicator ids)`` of each of ``lines`` a decision was
-    taken after (the indicators that decision lists)."""
+    taken after (the indicators that decision lists: the conversation's so far);
+    ``seen_indicators``: those the latest decision before the first of ``lines`` lists, so a
+    line's own indicators can be told apart (``tutela.cases.views.line_indicators``)."""
 
     id: int
     persona_id: str
@@ -55,6 +58,7 @@ class OpenConversation:
     case_id: int | None
     lines: tuple[MessageRecord, ...]
     line_indicators: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    seen_indicators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +159,16 @@ def open_conversations(
                     )
                 ).all()
             )
+            first = min((r.contact_line for r in rows if r.contact_line is not None), default=None)
+            seen: tuple[str, ...] = ()
+            if first is not None:
+                before = s.execute(
+                    select(DecisionRow.indicators)
+                    .where(DecisionRow.conversation_id == c.id, DecisionRow.after_line < first)
+                    .order_by(DecisionRow.after_line.desc(), DecisionRow.id.desc())
+                    .limit(1)
+                ).scalar()
+                seen = tuple(str(i) for i in before or ())
             contact = _resolve(s, c.contact_id)
             case_id = s.execute(select(CaseRow.id).where(CaseRow.contact_id == contact)).scalar()
             out.append(
@@ -168,19 +182,48 @@ def open_conversations(
                     case_id=case_id,
                     lines=tuple(MessageRecord.from_row(r) for r in reversed(rows)),
                     line_indicators=indicators,
+                    seen_indicators=seen,
                 )
             )
     return out
 
 
-def audit_log(store: Store, *, limit: int = 200, before: int | None = None) -> list[AuditRow]:
+def audit_log(
+    store: Store,
+    *,
+    limit: int = 200,
+    before: int | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    target_prefix: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[AuditRow]:
     """Audit rows, newest first, at most ``limit``; ``before``: only rows with a smaller id
-    (paging)."""
+    (keyset paging: pass the last id of the previous page with the same filters). Filters
+    (``None``: any): ``actor`` and ``action`` exact, ``target_prefix`` a literal prefix of
+    ``target`` (``%`` and ``_`` match themselves), ``since`` <= ``at`` < ``until`` (aware)."""
     with store.session() as s:
         q = select(AuditLogRow).order_by(AuditLogRow.id.desc()).limit(limit)
         if before is not None:
             q = q.where(AuditLogRow.id < before)
+        if actor is not None:
+            q = q.where(AuditLogRow.actor == actor)
+        if action is not None:
+            q = q.where(AuditLogRow.action == action)
+        if target_prefix:
+            q = q.where(AuditLogRow.target.startswith(target_prefix, autoescape=True))
+        if since is not None:
+            q = q.where(AuditLogRow.at >= since)
+        if until is not None:
+            q = q.where(AuditLogRow.at < until)
         return [AuditRow.from_row(r) for r in s.execute(q).scalars()]
+
+
+def audit_actions(store: Store) -> list[str]:
+    """The distinct audit actions recorded, sorted (the audit page's action filter)."""
+    with store.session() as s:
+        return sorted(str(a) for a in s.execute(select(AuditLogRow.action).distinct()).scalars())
 
 
 def contact_conversations(store: Store, contact_id: int) -> tuple[int, list[ContactConversation]]:
