@@ -33,19 +33,38 @@ Public API::
 Hand-written checks (lexicons, response banks) raise through :meth:`YamlDocument.error` so they
 give the same format. The rule (a message a user can act on names file, line and key) follows
 the project's error rules in ``docs/architecture.md``.
+
+**Secrets** (:func:`resolve_secrets`, ``load_config(..., secrets=SECRET_KEYS)``; the run
+configuration of ``tutela run``): each secret key (``password``, ``access_token``,
+``passphrase``, ``signing_key_passphrase``, ``db``) may be given in exactly one of three forms::
+
+    password: "..."                      # plain text: accepted, logs config.plain_secret
+    password_env: TUTELA_XMPP_PASSWORD   # read from the environment
+    password_file: secrets/xmpp.txt      # read from a file (relative to the YAML's folder),
+                                         # one trailing newline stripped
+
+The value becomes a :class:`pydantic.SecretStr` (``'**********'`` in reprs, logs and pydantic's
+error texts). Errors name the key and the variable or file, never the value:
+``run.yaml:9: personas.0.connectors.0.password_env: environment variable TUTELA_XMPP_PASSWORD is
+not set``. A secret file readable by group or others is read with a ``config.secret_file_readable``
+warning (container secret mounts are often 0444). ``db`` counts as plain text only when its URL
+carries a password (``postgresql://user:pw@host/db``).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+import stat
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 
+import structlog
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from tutela.errors import ConfigError
 from tutela.files import read_small_file
@@ -53,6 +72,8 @@ from tutela.safeload import load_yaml_node
 
 __all__ = [
     "MAX_CONFIG_BYTES",
+    "MAX_SECRET_BYTES",
+    "SECRET_KEYS",
     "YamlDocument",
     "config_error",
     "load_config",
@@ -60,12 +81,21 @@ __all__ = [
     "parse_yaml",
     "read_resource",
     "read_yaml",
+    "resolve_secrets",
     "validate",
 ]
 
 MAX_CONFIG_BYTES = 16 * 1024**2
 """Most bytes read from one configuration or data file (16 MiB; shipped files are < 100 KB)."""
 
+MAX_SECRET_BYTES = 64 * 1024
+"""Most bytes read from one secret file (``password_file:`` and the like)."""
+SECRET_KEYS: frozenset[str] = frozenset(
+    {"password", "access_token", "passphrase", "signing_key_passphrase", "db"}
+)
+"""Keys whose values are secrets, each also accepted as ``KEY_env`` and ``KEY_file``."""
+
+log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=BaseModel)
 Key = str | int
 _MAX_REPORTED = 10
@@ -249,14 +279,131 @@ def validate(
 
 
 def load_config(
-    path: str | os.PathLike[str], model: type[M], *, what: str, empty_ok: bool = False
+    path: str | os.PathLike[str],
+    model: type[M],
+    *,
+    what: str,
+    empty_ok: bool = False,
+    secrets: Collection[str] = (),
 ) -> M:
     """Read ``path`` (YAML), check it is a mapping and validate it as ``model``.
 
     ``what`` names the file in messages ("policy file", "persona profile"); ``empty_ok``: an
-    empty file gives the model's defaults. Raises ``ConfigError`` in the module's format.
+    empty file gives the model's defaults; ``secrets``: secret keys resolved first
+    (:func:`resolve_secrets`, e.g. :data:`SECRET_KEYS`). Raises ``ConfigError`` in the
+    module's format.
     """
-    return validate(read_yaml(path, what=what), model, what=what, empty_ok=empty_ok)
+    doc = read_yaml(path, what=what)
+    data = doc.mapping(what=what, empty_ok=empty_ok)
+    if secrets:
+        data = resolve_secrets(doc, data, keys=secrets)
+    return validate(doc, model, what=what, data=data)
+
+
+def resolve_secrets(
+    doc: YamlDocument, data: Any, *, keys: Collection[str] = SECRET_KEYS, at: Sequence[Key] = ()
+) -> Any:
+    """``data`` (a mapping or list from ``doc``, at ``at``) with every secret key of ``keys``,
+    in any mapping at any depth, resolved to ``KEY: SecretStr`` (the module docstring's three
+    forms; ``KEY_env``/``KEY_file`` removed). ``KEY: null`` stays ``None``.
+
+    Raises ``ConfigError`` at the key: two forms of one secret, a variable that is not set or
+    empty, a file that cannot be read (missing, not a regular file, over
+    :data:`MAX_SECRET_BYTES`, not UTF-8) or is empty, a form whose value is not text. The
+    message names the key and the variable or file, never the secret.
+    """
+    base = Path(doc.name).parent
+    if isinstance(data, list):
+        return [resolve_secrets(doc, v, keys=keys, at=(*at, i)) for i, v in enumerate(data)]
+    if not isinstance(data, dict):
+        return data
+    out = {k: resolve_secrets(doc, v, keys=keys, at=(*at, k)) for k, v in data.items()}
+    for key in sorted(keys):
+        forms = [f for f in (key, f"{key}_env", f"{key}_file") if f in out]
+        if len(forms) > 1:
+            raise doc.error((*at, forms[1]), f"give only one of {', '.join(forms)}")
+        if not forms:
+            continue
+        form = forms[0]
+        value = out.pop(form)
+        where = (*at, form)
+        if form == key:
+            out[key] = _plain_secret(doc, where, key, value)
+        elif form.endswith("_env"):
+            out[key] = _env_secret(doc, where, value)
+        else:
+            out[key] = _file_secret(doc, where, value, base)
+    return out
+
+
+def _plain_secret(doc: YamlDocument, where: tuple[Key, ...], key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise doc.error(where, "a secret must be text (put it in quotes)")
+    if key != "db" or _url_has_password(value):
+        line, shown = doc.locate(where)
+        log.warning(
+            "config.plain_secret",
+            file=doc.name,
+            line=line,
+            key=".".join(str(k) for k in shown),
+            hint=f"a plain-text secret; use {key}_env or {key}_file",
+        )
+    return SecretStr(value)
+
+
+def _url_has_password(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False
+
+
+def _env_secret(doc: YamlDocument, where: tuple[Key, ...], name: Any) -> SecretStr:
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise doc.error(where, "must name an environment variable (letters, digits, _)")
+    value = os.environ.get(name)
+    if value is None:
+        raise doc.error(where, f"environment variable {name} is not set")
+    if value == "":
+        raise doc.error(where, f"environment variable {name} is empty")
+    return SecretStr(value)
+
+
+def _file_secret(doc: YamlDocument, where: tuple[Key, ...], name: Any, base: Path) -> SecretStr:
+    if not isinstance(name, str) or not name:
+        raise doc.error(where, "must be the path of a file")
+    path = Path(name) if Path(name).is_absolute() else base / name
+    try:
+        raw = read_small_file(path, what="secret file", limit=MAX_SECRET_BYTES, error=ConfigError)
+    except ConfigError as e:
+        raise doc.error(where, str(e)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise doc.error(where, f"{path}: secret file is not UTF-8 text") from None
+    text = text.removesuffix("\n").removesuffix("\r")
+    if not text:
+        raise doc.error(where, f"{path}: secret file is empty")
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # pragma: no cover - read a moment ago
+        mode = 0
+    if stat.S_IMODE(mode) & 0o077:
+        line, shown = doc.locate(where)
+        log.warning(
+            "config.secret_file_readable",
+            file=doc.name,
+            line=line,
+            key=".".join(str(k) for k in shown),
+            secret_file=str(path),
+            mode=oct(stat.S_IMODE(mode)),
+            hint="readable by group or others; chmod 600",
+        )
+    return SecretStr(text)
 
 
 def _describe(doc: YamlDocument, error: ValidationError, at: Sequence[Key]) -> str:

@@ -21,8 +21,10 @@ production key"):
 4. else the user's ledger key (:func:`tutela.ledger.signing.default_key_path`,
    ``<user data dir>/ledger-signing-key.pem``).
 
-Its passphrase comes from ``passphrase_file`` (first line), else ``$TUTELA_KEY_PASSPHRASE``
-(:mod:`tutela.ledger.signing`). Before this module the rule was written three ways: the CLI's
+Its passphrase comes from ``passphrase`` (a run configuration's ``signing_key_passphrase``,
+``_env`` or ``_file``: :func:`tutela.configfile.resolve_secrets`), else ``passphrase_file``
+(first line), else ``$TUTELA_KEY_PASSPHRASE`` (:mod:`tutela.ledger.signing`).
+Before this module the rule was written three ways: the CLI's
 (``cli/ledger.py``, ``cli/evidence.py``, ``cli/batch.py``: steps 1, 2, 4), the demo's
 (``live/demo.py``: step 3 only) and the runner's (``live/runner.py``: steps 1 and 4, so a run
 against a demo database signed it with the production key); and the dashboard's and the CLI case
@@ -56,6 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
+from pydantic import SecretStr
 
 from tutela.ledger import signing
 from tutela.ledger.errors import SigningKeyError
@@ -117,11 +120,13 @@ def load_signer(
     key: PathLike | None = None,
     *,
     passphrase_file: PathLike | None = None,
+    passphrase: SecretStr | str | None = None,
     demo: bool = False,
     create: bool = True,
 ) -> Signer:
-    """The signer of :func:`signing_key_path`, its passphrase from ``passphrase_file`` (first line)
-    or ``$TUTELA_KEY_PASSPHRASE``.
+    """The signer of :func:`signing_key_path`, its passphrase from ``passphrase`` (a
+    ``SecretStr`` from a run configuration), else ``passphrase_file`` (first line), else
+    ``$TUTELA_KEY_PASSPHRASE``.
 
     ``create``: make the key (0600, folder 0700) when it does not exist yet
     (``Signer.load_or_create``); ``False`` only loads (``Signer.load``). Raises
@@ -129,7 +134,11 @@ def load_signer(
     by group/others, a missing or wrong passphrase, or a file that is not an Ed25519 PKCS#8 key.
     """
     path = signing_key_path(db_url, key, demo=demo)
-    secret = None if passphrase_file is None else signing.read_passphrase_file(passphrase_file)
+    secret: bytes | str | None
+    if passphrase is not None:
+        secret = passphrase.get_secret_value() if isinstance(passphrase, SecretStr) else passphrase
+    else:
+        secret = None if passphrase_file is None else signing.read_passphrase_file(passphrase_file)
     if create:
         return Signer.load_or_create(path, passphrase=secret)
     return Signer.load(path, passphrase=secret)
@@ -238,6 +247,7 @@ def open_runtime(
     *,
     key: PathLike | None = None,
     passphrase_file: PathLike | None = None,
+    passphrase: SecretStr | str | None = None,
     signer: Signer | None = _RULE,
     store: Store | None = None,
     clock: Callable[[], datetime] | None = None,
@@ -247,7 +257,8 @@ def open_runtime(
     """Open the store at ``db_url`` (``None``: :func:`tutela.store.default_url`) with a recorder
     that signs checkpoints.
 
-    ``signer``: by default :func:`load_signer` (``key``, ``passphrase_file``, ``demo``: a
+    ``signer``: by default :func:`load_signer` (``key``, ``passphrase``, ``passphrase_file``,
+    ``demo``: a
     demonstration run, signing key rule step 3; the key is created when absent), loaded before
     the store is opened, so an unusable key leaves no database behind; :data:`LEDGER_KEY`: only
     the key this ledger is signed with, if it is at hand (:func:`ledger_signer`; never created
@@ -268,7 +279,9 @@ def open_runtime(
     if signer is _RULE:
         path = signing_key_path(url, key, demo=demo)
         made_key = None if path.exists() else path
-        chosen = load_signer(url, key, passphrase_file=passphrase_file, demo=demo)
+        chosen = load_signer(
+            url, key, passphrase_file=passphrase_file, passphrase=passphrase, demo=demo
+        )
     opened = store if store is not None else open_store(url)
     if signer is _RULE:
         try:  # never a second key on one ledger
@@ -432,6 +445,7 @@ def build_live(
     detection: Detection | None = None,
     policy: FilePath | None = None,
     key: PathLike | None = None,
+    passphrase: SecretStr | str | None = None,
     signer: Signer | None = _RULE,
     store: Store | None = None,
     clock: Callable[[], datetime] | None = None,
@@ -440,10 +454,11 @@ def build_live(
 ) -> LiveSystem:
     """Load detection (default :func:`load_detection`) and the policy (``policy`` YAML, else the
     packaged defaults) *before* the store is touched, then open the runtime
-    (:func:`open_runtime` with ``key``, ``signer``, ``store``, ``clock``, ``demo``: sign with
-    the demo key, signing key rule step 3) and continue the deterrence rotation; the chosen
-    signer is ``LiveSystem.runtime.signer``. ``shadow_policy``: a candidate policy file
-    (:func:`load_shadow_policy`, loaded before the store too) or one already loaded. Raises
+    (:func:`open_runtime` with ``key``, ``passphrase``, ``signer``, ``store``, ``clock``,
+    ``demo``: sign with the demo key, signing key rule step 3) and continue the deterrence
+    rotation; the chosen signer is ``LiveSystem.runtime.signer``. ``shadow_policy``: a
+    candidate policy file (:func:`load_shadow_policy`, loaded before the store too) or one
+    already loaded. Raises
     what those raise; a failed load leaves no database behind.
     """
     from tutela.policy import load_policy
@@ -456,7 +471,9 @@ def build_live(
         if shadow_policy is None or isinstance(shadow_policy, ShadowPolicy)
         else load_shadow_policy(shadow_policy)
     )
-    runtime = open_runtime(db_url, key=key, signer=signer, store=store, clock=clock, demo=demo)
+    runtime = open_runtime(
+        db_url, key=key, passphrase=passphrase, signer=signer, store=store, clock=clock, demo=demo
+    )
     try:
         return LiveSystem(runtime=runtime, detection=det, params=params, shadow=shadow)
     except BaseException:

@@ -86,8 +86,9 @@ def demo(
     epilog=examples(
         "tutela run --config examples/run.yaml",
         "tutela run --config run.yaml --shadow-policy candidate.yaml",
-        note="Secrets (passwords, access tokens) come from password_env / password_file keys "
-        "of the run configuration; see examples/run.yaml.",
+        note="Secrets (password, access_token, db, signing_key_passphrase) may be given as "
+        "KEY_env: VARIABLE or KEY_file: PATH instead of plain text, which logs a warning; "
+        "see examples/run.yaml.",
     )
 )
 def run(

@@ -18,10 +18,10 @@ Run configuration (YAML, validated; unknown keys are errors)::
     personas:
       - persona: nl-daan                          # a shipped persona id or a profile YAML path
         connectors:
-          - {kind: xmpp, jid: daan@example.org, password: "...", rooms: [...], nick: daan}
+          - {kind: xmpp, jid: daan@example.org, password_env: DAAN_XMPP_PASSWORD, nick: daan}
           - {kind: irc, host: irc.example.org, port: 6697, tls: true, nick: daan13, channels: [...]}
           - {kind: matrix, homeserver: "https://matrix.example.org", user_id: "@daan:example.org",
-             password: "..."}
+             password_file: secrets/daan-matrix.txt}   # secrets: examples/run.yaml
 
 Personas only run inside an active operation (now between ``starts_at`` and ``ends_at``).
 The store, the signing key (``signing_key``, else the rule of :mod:`tutela.runtime`: the key
@@ -40,10 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from tutela.cases.operations import OperationInactive, is_active, require_active
-from tutela.configfile import load_config
+from tutela.configfile import SECRET_KEYS, load_config
 from tutela.connectors import create_connector
 from tutela.live.engine import PersonaEngine
 from tutela.live.takeover import OperatorOutbox
@@ -104,8 +104,9 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    db: str | None = None
+    db: SecretStr | None = None  # db / db_env / db_file (tutela.configfile, "Secrets")
     signing_key: Path | None = None
+    signing_key_passphrase: SecretStr | None = None  # also _env / _file; else the environment
     policy: Path | None = None
     detection: Path | None = None
     reply_delay_scale: float = Field(default=1.0, ge=0.0, le=10.0)
@@ -121,7 +122,8 @@ def load_run_config(path: str | Path) -> RunConfig:
     ConfigError: unreadable or invalid file (names the file and the field).
     """
     p = Path(path)
-    cfg = load_config(p, RunConfig, what="run config")  # FILE:LINE: KEY: problem (configfile)
+    # FILE:LINE: KEY: problem (configfile); password_env / _file and the like resolved there
+    cfg = load_config(p, RunConfig, what="run config", secrets=SECRET_KEYS)
     base = p.parent
     updates: dict[str, Any] = {}
     for name in ("signing_key", "policy", "detection"):
@@ -153,10 +155,11 @@ async def run_personas(
         )
     personas = {pr.persona: select_persona(pr.persona) for pr in cfg.personas}
     system = build_live(
-        db_url or cfg.db,
+        db_url or (cfg.db.get_secret_value() if cfg.db is not None else None),
         detection=load_detection(cfg.detection),
         policy=cfg.policy,
         key=cfg.signing_key,
+        passphrase=cfg.signing_key_passphrase,
         shadow_policy=shadow_policy,
     )
     store, recorder = system.store, system.recorder  # a refused key: open_runtime raised
@@ -181,7 +184,10 @@ async def run_personas(
     for pr in cfg.personas:
         persona = personas[pr.persona]
         for cc in pr.connectors:
-            options = dict(cc.model_extra or {})
+            options = {  # secrets (SecretStr, tutela.configfile) revealed only here
+                k: v.get_secret_value() if isinstance(v, SecretStr) else v
+                for k, v in (cc.model_extra or {}).items()
+            }
             connector = create_connector(cc.kind, **options)
             engines.append(
                 system.engine(
