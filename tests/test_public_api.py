@@ -66,6 +66,8 @@ PUBLIC_API: dict[str, list[str]] = {
     ],
     "configfile": [
         "MAX_CONFIG_BYTES",
+        "MAX_SECRET_BYTES",
+        "SECRET_KEYS",
         "YamlDocument",
         "config_error",
         "load_config",
@@ -73,6 +75,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "parse_yaml",
         "read_resource",
         "read_yaml",
+        "resolve_secrets",
         "validate",
     ],
     "connectors": [
