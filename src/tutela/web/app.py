@@ -103,6 +103,7 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
             # a database read (and the account re-check) per request: off the event loop
             session = await run_in_threadpool(svc.sessions.get, token)
         request.state.session = session
+        request.state.lang = session.lang if session is not None else None  # tutela.web.i18n
         request.state.new_session = False
         response = await call_next(request)
         new = request.state.session
@@ -190,6 +191,9 @@ def create_app(settings: WebSettings, *, services: Services | None = None) -> Fa
 
     for module in (auth, queue, cases, contacts, live, personas, stats, audit):
         app.include_router(module.router)
+    from tutela.web.routes import reveal  # whole-conversation reveals on the case page
+
+    app.include_router(reveal.router)
     from tutela.web import shadow  # the shadow-policy page
 
     app.include_router(shadow.router)

@@ -60,6 +60,7 @@ class WebSession:
     role: str | None = None
     user_epoch: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    lang: str | None = None  # the user's dashboard language (users.lang), read at each lookup
 
     @property
     def authenticated(self) -> bool:
@@ -168,6 +169,7 @@ class SessionStore:
             )
             if valid and user is not None:
                 session.username, session.role = user.name, user.role
+                session.lang = user.lang
         if not valid:
             rows.delete_session(self.store, digest)
             return None

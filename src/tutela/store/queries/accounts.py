@@ -41,6 +41,7 @@ __all__ = [
     "remove_operation_grant",
     "replace_password_hash",
     "revoke_user_sessions",
+    "set_user_lang",
     "set_user_password",
     "set_user_role",
     "set_user_totp",
@@ -275,6 +276,25 @@ def replace_password_hash(recorder: Recorder, user_id: int, old_hash: str, new_h
             r.password_hash = new_hash
 
     recorder.store.write(_work)
+
+
+def set_user_lang(recorder: Recorder, user_id: int, lang: str | None, *, actor: str) -> str | None:
+    """Store the user's dashboard language (``users.lang``: ``None`` means "from the browser";
+    which values are allowed is the caller's rule) with its audit row ``user_lang_set``
+    (details ``{"name", "from", "to"}``; sessions stay) in one transaction; returns the
+    previous value. ``NotFoundError`` for an unknown ``user_id``."""
+
+    def _work(s: Session) -> str | None:
+        row = s.get(UserRow, user_id, with_for_update=True)
+        if row is None:
+            raise NotFoundError(f"user {user_id} does not exist")
+        old = row.lang
+        row.lang = lang
+        details = {"name": row.name, "from": old, "to": lang}
+        recorder._audit(s, actor, "user_lang_set", f"user:{row.id}", details)
+        return old
+
+    return recorder.store.write(_work)
 
 
 def update_totp_locked(

@@ -61,17 +61,25 @@ class SessionRecord:
 
 @dataclass(frozen=True, slots=True)
 class SessionAccount:
-    """What a session lookup re-checks of its user: name, role, active flag, ``session_epoch``."""
+    """What a session lookup re-checks of its user: name, role, active flag, ``session_epoch``;
+    and ``lang``, the user's dashboard language (``None``: from the browser)."""
 
     name: str
     role: str
     active: bool
     session_epoch: int
+    lang: str | None = None
 
     @classmethod
     def from_row(cls, row: UserRow) -> SessionAccount:
         """The account fields of one ``UserRow``."""
-        return cls(name=row.name, role=row.role, active=row.active, session_epoch=row.session_epoch)
+        return cls(
+            name=row.name,
+            role=row.role,
+            active=row.active,
+            session_epoch=row.session_epoch,
+            lang=row.lang,
+        )
 
 
 def insert_session(

@@ -29,6 +29,11 @@ address, ``device`` and a reason category -- ``unknown_user``, ``bad_password``,
 password and a plain hash of it could be reversed offline; never a password or code),
 ``login_locked`` (a failure that locked the account, the device or slowed the address: scope
 and seconds) and ``logout``.
+
+``POST /settings/lang`` (logged in, CSRF-checked like every POST) stores the user's dashboard
+language (``users.lang``: ``en``, ``nl``, ``de``, or ``auto`` for the browser's), audited as
+``user_lang_set``, and returns to the page it was sent from (``next``, a local path only).
+The login pages are in the browser's language (:mod:`tutela.web.i18n`).
 """
 
 from __future__ import annotations
@@ -38,19 +43,22 @@ import hmac
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tutela.web.deps import ServicesDep, SessionDep
+from tutela.store.queries.accounts import set_user_lang
+from tutela.web.deps import CurrentUser, ServicesDep, SessionDep
+from tutela.web.i18n import LANGUAGES, N_, gettext_for
 from tutela.web.render import render
 from tutela.web.throttle import Attempt, DeviceCookies
 
-__all__ = ["GENERIC_FAILURE", "PENDING_S", "landing", "name_hmac", "router"]
+__all__ = ["GENERIC_FAILURE", "PENDING_S", "landing", "local_path", "name_hmac", "router"]
 
 router = APIRouter()
 PENDING_S = 300.0
 """Seconds the code step waits after the right password."""
-GENERIC_FAILURE = "Wrong name, password or code."
+GENERIC_FAILURE = N_("Wrong name, password or code.")
+"""The one failure text of every refused login (shown in the request's language)."""
 _PENDING = "pending_login"
 
 
@@ -97,6 +105,7 @@ def login_form(request: Request, services: ServicesDep, session: SessionDep) -> 
 
 
 def _refuse(request: Request, message: str, status: int, retry_after: int = 0) -> Response:
+    """The password form again with ``message`` (already translated)."""
     resp = render(request, "login.html", {"step": "password", "error": message}, status)
     if retry_after:
         resp.headers["Retry-After"] = str(retry_after)
@@ -123,10 +132,11 @@ def _who(services: ServicesDep, name: str, user: Any) -> tuple[str, str, dict[st
 
 def _locked(request: Request, attempt: Attempt) -> Response:
     wait = attempt.retry_after
-    message = (
-        f"Too many failed logins. Try again in {wait} seconds. (A browser you have logged in "
-        "with before is not held back by others' failures.)"
-    )
+    _ = gettext_for(request)
+    message = _(
+        "Too many failed logins. Try again in %(seconds)s seconds. (A browser you have logged "
+        "in with before is not held back by others' failures.)"
+    ) % {"seconds": wait}
     return _refuse(request, message, 429, retry_after=wait)
 
 
@@ -155,7 +165,8 @@ def _failed(
             f"ip:{address}" if scope == "address" else target,
             {**details, "address": address, "scope": scope, "seconds": seconds},
         )
-    return _refuse(request, GENERIC_FAILURE, 401)
+    _ = gettext_for(request)
+    return _refuse(request, _(GENERIC_FAILURE), 401)
 
 
 def _finish_login(
@@ -260,7 +271,8 @@ def login_totp(
     pending = _pending(services.sessions.take(session, _PENDING))
     user = services.users.get_by_id(pending[0]) if pending is not None else None
     if pending is None or user is None:
-        return _refuse(request, "Please log in again.", 401)
+        _ = gettext_for(request)
+        return _refuse(request, _("Please log in again."), 401)
     device = _device_nonce(request, services, user.name)
     attempt = services.throttle.reserve(user.name, _client_ip(request), device=device)
     if not attempt.allowed:
@@ -285,3 +297,33 @@ def logout(request: Request, services: ServicesDep, session: SessionDep) -> Resp
     services.sessions.delete(session.token)
     request.state.session = None
     return RedirectResponse("/login", status_code=303)
+
+
+def local_path(target: str | None, default: str) -> str:
+    """``target`` when it is a path on this site (``/`` then not ``/`` or ``\\``: no other host,
+    RFC 3986 §4.2 network-path references), else ``default``. Against open redirects."""
+    if (
+        not target
+        or len(target) > 2000
+        or not target.startswith("/")
+        or target[1:2] in ("/", "\\")
+        or any(c < " " for c in target)
+    ):
+        return default
+    return target
+
+
+@router.post("/settings/lang", name="set_language")
+def set_language(
+    request: Request,
+    services: ServicesDep,
+    user: CurrentUser,
+    lang: Annotated[str, Form(max_length=10)],
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Store the user's dashboard language (``auto``: the browser's) and go back to ``next``;
+    400 for another value. The next page is in the new language."""
+    if lang != "auto" and lang not in LANGUAGES:
+        raise HTTPException(status_code=400, detail=N_("unknown language"))
+    set_user_lang(services.recorder, user.id, None if lang == "auto" else lang, actor=user.name)
+    return RedirectResponse(local_path(next, landing(user.role)), status_code=303)
