@@ -1,12 +1,16 @@
 """Each line shows the indicators it raised itself; a line is masked only for its own explicit
 content (issue 12, item 3). Decisions list the conversation's indicators so far, as the policy
-ladder records them; lines are short synthetic texts written for this test."""
+ladder records them, and (since migration 0008) the line's own, as the live engine records them;
+decisions without the latter are masked conservatively. Lines are short synthetic texts written
+for this test."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cases_support import Env, record_conversation
 
-from tutela.cases.views import line_indicators
+from tutela.cases.views import explicit_lines, line_indicators
 
 SEX = "en.sexual_content.explicit"
 AGE = "en.age_probe.how_old"
@@ -29,8 +33,94 @@ def test_line_indicators_keeps_only_what_a_line_raised_first() -> None:
     assert line_indicators([]) == {}
 
 
+def _own(lines: Sequence[tuple[str, str, float, Sequence[str]]]) -> dict[int, list[str]]:
+    """Each line's own indicators of cumulative ``lines`` (what the engine records)."""
+    out, seen = {}, set()
+    for n, (_, _, _, inds) in enumerate(lines, start=1):
+        out[n] = [i for i in inds if i not in seen]
+        seen.update(inds)
+    return out
+
+
+def _record_with_own(env: Env, contact: str, lines, own: dict[int, list[str]]) -> int:
+    """Like ``record_conversation``, each decision with the line's own indicators."""
+    rec = env.recorder
+    contact_id = rec.get_or_create_contact("local", contact, seen_at=env.clock())
+    conv = rec.open_conversation(
+        operation_id=rec.ensure_demo_operation().id,
+        persona_id="p-en-13",
+        platform="local",
+        account="p-en-13@local",
+        contact_id=contact_id,
+        lang="en",
+        started_at=env.clock(),
+    )
+    for n, (text, action, risk, indicators) in enumerate(lines, start=1):
+        msg = rec.record_inbound(
+            conversation_id=conv.id,
+            author=contact,
+            text=text,
+            wire=text.encode(),
+            received_at=env.clock.advance(seconds=30),
+            contact_line=n,
+        )
+        rec.record_decision(
+            conversation_id=conv.id,
+            message_id=msg.id,
+            after_line=n,
+            action=action,
+            risk=risk,
+            indicators=indicators,
+            rule="none" if action == "continue" else "ladder.test",
+            reason="test",
+            variant=None,
+            line_indicators=own.get(n, []),
+        )
+    return rec.get_or_create_case(contact_id).id
+
+
+def test_recorded_own_indicators_are_used_as_is_repeats_included() -> None:
+    decs = [(1, [SEX], [SEX]), (2, [SEX, AGE], [AGE]), (3, [SEX, AGE], [SEX]), (4, [SEX, AGE], [])]
+    assert line_indicators(decs) == {1: (SEX,), 2: (AGE,), 3: (SEX,), 4: ()}
+    assert explicit_lines(decs) == {1, 3}
+    # older decisions (no own ids): every line from the first explicit one is masked
+    assert explicit_lines([(1, [AGE], None), (2, [AGE, SEX], None), (3, [AGE, SEX], None)]) == {
+        2,
+        3,
+    }
+    # mixed: old decisions first, then recorded ones
+    mixed = [(1, [SEX], None), (2, [SEX], None), (3, [SEX], []), (4, [SEX], [SEX])]
+    assert explicit_lines(mixed) == {1, 2, 4}
+    assert line_indicators(mixed) == {1: (SEX,), 2: (), 3: (), 4: (SEX,)}
+
+
+def test_a_line_repeating_an_explicit_indicator_is_masked_and_tagged(env: Env) -> None:
+    lines = [
+        *EARLY_EXPLICIT,
+        ("another clinical sexual remark", "escalate", 0.98, [SEX, SECRET, AGE]),
+    ]
+    own = _own(lines) | {7: [SEX]}
+    case = _record_with_own(env, "repeat", lines, own)
+    (conv,) = env.workflow.case_detail(case).conversations
+    inbound = {m.text: m for m in conv.messages if m.direction == "in"}
+    for text in ("a clinical sexual remark", "another clinical sexual remark"):
+        assert inbound[text].indicators == (SEX,) and inbound[text].explicit, text
+    assert [m.explicit for m in inbound.values()] == [True, False, False, False, False, False, True]
+    assert conv.decisions[-1].line_indicators == (SEX,)
+    assert conv.decisions[-1].indicators == (SEX, SECRET, AGE)  # the ledger's list unchanged
+
+
+def test_older_decisions_mask_every_line_from_the_first_explicit_one(env: Env) -> None:
+    case = record_conversation(env, "legacy", EARLY_EXPLICIT)  # no own indicators recorded
+    (conv,) = env.workflow.case_detail(case).conversations
+    inbound = [m for m in conv.messages if m.direction == "in"]
+    assert all(m.explicit for m in inbound)
+    assert [m.indicators for m in inbound][2] == ()  # chips stay the derived ones
+    assert all(d.line_indicators is None for d in conv.decisions)
+
+
 def test_later_innocent_lines_are_neither_masked_nor_tagged(env: Env) -> None:
-    case = record_conversation(env, "early", EARLY_EXPLICIT)
+    case = _record_with_own(env, "early", EARLY_EXPLICIT, _own(EARLY_EXPLICIT))
     (conv,) = env.workflow.case_detail(case).conversations
     inbound = {m.text: m for m in conv.messages if m.direction == "in"}
     assert inbound["a clinical sexual remark"].indicators == (SEX,)
@@ -49,7 +139,7 @@ def test_identity_source_masked_only_for_its_own_explicit_line(env: Env) -> None
         ("a clinical sexual remark", "escalate", 0.95, [SEX]),
         ("write me at someone@example.org", "continue", 0.95, [SEX]),
     ]
-    case = record_conversation(env, "ident", lines)
+    case = _record_with_own(env, "ident", lines, _own(lines))
     detail = env.workflow.case_detail(case)
     (conv,) = detail.conversations
     second = next(m for m in conv.messages if m.contact_line == 2)
@@ -59,3 +149,16 @@ def test_identity_source_masked_only_for_its_own_explicit_line(env: Env) -> None
     by_value = {i.value: i for i in env.workflow.case_detail(case).identities}
     assert not by_value["x@y.z"].source_explicit
     assert by_value["h1"].source_explicit
+
+
+def test_identity_source_of_an_older_decision_after_an_explicit_line_is_masked(env: Env) -> None:
+    lines = [
+        ("a clinical sexual remark", "escalate", 0.95, [SEX]),
+        ("write me at someone@example.org", "continue", 0.95, [SEX]),
+    ]
+    case = record_conversation(env, "ident-old", lines)
+    detail = env.workflow.case_detail(case)
+    second = next(m for m in detail.conversations[0].messages if m.contact_line == 2)
+    env.recorder.link_identity(detail.case.contact_id, "disclosed", "email", "x@y.z", second.id)
+    by_value = {i.value: i for i in env.workflow.case_detail(case).identities}
+    assert by_value["x@y.z"].source_explicit

@@ -18,10 +18,42 @@ EXPLICIT_TEXT = "placeholder line standing for explicit content"
 INNOCENT = ("ok bye", "my snapchat is placeholder", "hello??")
 
 
-def _conversation(web, *, attachments: bool = False) -> tuple[int, dict[str, int]]:
+def _add_line(web, conv_id: int, n: int, text: str, so_far, own, media=()) -> int:
+    """Record contact line ``n`` and its decision (``so_far``: the conversation's indicators, as
+    the policy lists them; ``own``: the line's own, as the live engine records them, or ``None``
+    like a decision from before migration 0008). Returns the message id."""
+    rec = web.services.recorder
+    msg = rec.record_inbound(
+        conversation_id=conv_id,
+        author="contact-1",
+        text=text,
+        wire=b"x",
+        received_at=datetime.now(UTC),
+        contact_line=n,
+        attachments=media,
+    )
+    rec.record_decision(
+        conversation_id=conv_id,
+        message_id=msg.id,
+        after_line=n,
+        action="escalate",
+        risk=0.9,
+        indicators=so_far,
+        rule="test",
+        reason="test",
+        variant=None,
+        line_indicators=own,
+    )
+    return msg.id
+
+
+def _conversation(
+    web, *, attachments: bool = False, legacy: bool = False
+) -> tuple[int, dict[str, int]]:
     """A new open conversation of the demo case's contact: an explicit first line, then
     innocent ones; decisions list the conversation's indicators so far (as the policy records
-    them). Returns the conversation id and message ids by text."""
+    them) and each line's own (as the live engine records them; not with ``legacy``). Returns
+    the conversation id and message ids by text."""
     rec = web.services.recorder
     contact_id = rec.get_case(web.case_id).contact_id
     conv = rec.open_conversation(
@@ -38,32 +70,13 @@ def _conversation(web, *, attachments: bool = False) -> tuple[int, dict[str, int
     for n, text in enumerate((EXPLICIT_TEXT, "how old r u", *INNOCENT), start=1):
         if n == 2:
             so_far = [EXPLICIT, AGE]
+        own = None if legacy else {1: [EXPLICIT], 2: [AGE]}.get(n, [])
         media = (
             (Attachment("image", "https://example.invalid/a.jpg", "image/jpeg", 2048, "sha256:ab"),)
             if attachments and n == 3
             else ()
         )
-        msg = rec.record_inbound(
-            conversation_id=conv.id,
-            author="contact-1",
-            text=text,
-            wire=b"x",
-            received_at=datetime.now(UTC),
-            contact_line=n,
-            attachments=media,
-        )
-        rec.record_decision(
-            conversation_id=conv.id,
-            message_id=msg.id,
-            after_line=n,
-            action="escalate",
-            risk=0.9,
-            indicators=so_far,
-            rule="test",
-            reason="test",
-            variant=None,
-        )
-        ids[text] = msg.id
+        ids[text] = _add_line(web, conv.id, n, text, so_far, own, media)
     return conv.id, ids
 
 
@@ -189,3 +202,62 @@ def test_refused_takeover_reason_is_swapped_into_the_page(web):
     assert "Not sent." in r.text and "meeting" in r.text and 'role="alert"' in r.text
     assert "unsafe-eval" not in r.headers["content-security-policy"]
     assert "<html" not in r.text  # a fragment for the swap, not a page
+
+
+def test_a_repeated_explicit_indicator_masks_and_tags_every_line_raising_it(make_web):
+    web = make_web(mask_contact_text=False)
+    conv_id, ids = _conversation(web)
+    again = "another placeholder standing for explicit content"
+    ids[again] = _add_line(web, conv_id, 6, again, [EXPLICIT, AGE], [EXPLICIT])
+    c = web.login("ana")
+    for page, prefix in (
+        (c.get(f"/cases/{web.case_id}").text, "msg"),
+        (c.get("/live/feed").text, "live-msg"),
+    ):
+        for text in (EXPLICIT_TEXT, again):
+            line = _line(page, prefix, ids[text])
+            assert text not in line and "[masked: sexual content]" in line
+            assert "cat-sexual_content" in line  # the chip on both lines
+        assert "ok bye" in _line(page, prefix, ids["ok bye"])  # innocent lines still show
+
+
+def test_older_decisions_mask_every_line_from_the_first_explicit_one(make_web):
+    """Decisions without recorded own indicators (before migration 0008): a later line may
+    repeat an explicit indicator unseen, so every line from the first explicit one is masked."""
+    web = make_web(mask_contact_text=False)
+    _, ids = _conversation(web, legacy=True)
+    c = web.login("ana")
+    for page, prefix in (
+        (c.get(f"/cases/{web.case_id}").text, "msg"),
+        (c.get("/live/feed").text, "live-msg"),
+    ):
+        for text in (EXPLICIT_TEXT, *INNOCENT):
+            line = _line(page, prefix, ids[text])
+            assert text not in line and "[masked: sexual content]" in line
+        assert "cat-" not in _line(page, prefix, ids["ok bye"])  # no inherited chip
+
+
+def test_live_conversation_reveal_does_not_reveal_a_later_line(web):
+    conv_id, ids = _conversation(web)
+    c = web.login("ana")
+    hx = {"HX-Request": "true", "X-CSRF-Token": csrf_of(c, "/queue")}
+    r = c.post(f"/live/{conv_id}/reveal", headers=hx)
+    assert r.status_code == 200 and "ok bye" in r.text
+    assert _case_events(web)[-1].details["up_to_message_id"] == ids["hello??"]
+    later = _add_line(web, conv_id, 6, "a later placeholder line", [EXPLICIT, AGE], [])
+    explicit = _add_line(
+        web, conv_id, 7, "a later explicit placeholder", [EXPLICIT, AGE], [EXPLICIT]
+    )
+    feed = c.get("/live/feed").text
+    assert "ok bye" in feed and "hello??" in feed  # revealed lines stay revealed
+    assert "a later placeholder line" not in feed and "[masked: contact text]" in _line(
+        feed, "live-msg", later
+    )
+    assert "a later explicit placeholder" not in feed
+    assert "[masked: sexual content]" in _line(feed, "live-msg", explicit)
+    assert "reveal-conversation" in feed  # the conversation can be revealed again
+    assert len(_case_events(web)) == 1  # a poll records nothing
+    r = c.post(f"/live/{conv_id}/reveal", headers=hx)
+    assert "a later explicit placeholder" in r.text and len(_case_events(web)) == 2
+    assert _case_events(web)[-1].details["up_to_message_id"] == explicit
+    assert "reveal-conversation" not in c.get("/live/feed").text

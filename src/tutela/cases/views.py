@@ -1,19 +1,24 @@
 """What the review queue, the case page and the history show: frozen view types, and the builders
 that make them from the store's records (``tutela.store.queries.cases``).
 
-**A line's own indicators** (:func:`line_indicators`): a decision lists the distinct indicators
-of the conversation *so far* (``tutela.policy.Policy.decide``: every hit up to its line), so the
-list grows down the transcript. A contact line shows only the indicators *first raised at that
-line*: those its decision lists that no decision after an earlier line of the conversation listed.
-Derived from the stored decisions (no re-scoring; the ledger and evidence formats are unchanged);
-its one limit: an indicator raised again on a later line is shown (and masks) only on the line
-that raised it first. An imported conversation's one decision (``tutela.cases.imports``) lists
-categories, shown on the line it follows.
+**A line's own indicators** (:func:`line_indicators`): since migration 0008 a decision records
+the ids its line raised itself (``DecisionRecord.line_indicators``, filled by the live engine
+from the assessment's hits on that line; a display aid, not part of the ledger payload), and a
+contact line shows exactly those, a repeated indicator included. Older decisions (``None``) list
+only the distinct indicators of the conversation *so far* (``tutela.policy.Policy.decide``: every
+hit up to its line), so for them the own indicators are derived: those the decision lists that
+no decision after an earlier line of the conversation listed (no re-scoring; an indicator raised
+again on a later line shows only on the line that raised it first). An imported conversation's
+one decision (``tutela.cases.imports``) lists categories, shown on the line it follows.
 
-The masking rule lives here too: a line is *explicit* when its own indicators include one of
-category ``sexual_content`` (indicator ids are ``<lang>.<category>.<name>``), not because an
-earlier line was; the dashboard masks such a line until an analyst reveals it
-(``CaseWorkflow.record_reveal``).
+The masking rule lives here too (:func:`explicit_lines`): a line is *explicit* when its own
+indicators include one of category ``sexual_content`` (indicator ids are
+``<lang>.<category>.<name>``), not because an earlier line was; the dashboard masks such a line
+until an analyst reveals it (``CaseWorkflow.record_reveal``). For a decision without recorded own
+indicators the derivation cannot tell whether a later line repeated an explicit indicator, so it
+masks conservatively: such a line is explicit as soon as its decision lists a ``sexual_content``
+indicator, i.e. every line from the first explicit one on (innocent later lines of such an old
+conversation are masked too; their chips still show the derived indicators).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ __all__ = [
     "Referral",
     "conversation_view",
     "event_view",
+    "explicit_lines",
     "explicit_messages",
     "identity_views",
     "is_explicit",
@@ -124,9 +130,11 @@ class MessageView:
     the contact's line (inbound only). ``text``: ``None`` once purged (``purged=True``).
     ``indicators``: the indicator ids this line itself raised (inbound only; the module
     docstring's rule, :func:`line_indicators`).
-    ``explicit``: one of them is of category ``sexual_content``: the dashboard masks the text
-    until an analyst reveals it (``CaseWorkflow.record_reveal``). ``conversation_id``: the
-    conversation it belongs to (``None`` only for a view built without one).
+    ``explicit``: one of them is of category ``sexual_content`` (or, for a decision without
+    recorded own indicators, the conservative rule of :func:`explicit_lines`): the dashboard
+    masks the text until an analyst reveals it (``CaseWorkflow.record_reveal``).
+    ``conversation_id``: the conversation it belongs to (``None`` only for a view built without
+    one).
     """
 
     id: int
@@ -270,27 +278,60 @@ def summary_view(facts: CaseFacts) -> CaseSummary:
     )
 
 
+DecisionIndicators = tuple[int, Sequence[str]] | tuple[int, Sequence[str], Sequence[str] | None]
+"""One decision as :func:`line_indicators` reads it: ``(after_line, indicator ids so far)`` or
+``(after_line, indicator ids so far, the line's own ids or None)``."""
+
+
+def _per_line(
+    decisions: Iterable[DecisionIndicators],
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """``({after_line: ids listed so far}, {after_line: own ids, where recorded}})``."""
+    listed: dict[int, list[str]] = defaultdict(list)
+    own: dict[int, list[str]] = {}
+    for d in decisions:
+        after_line, inds = d[0], d[1]
+        for ind in inds:
+            if str(ind) not in listed[after_line]:
+                listed[after_line].append(str(ind))
+        mine = d[2] if len(d) > 2 else None
+        if mine is not None:
+            kept = own.setdefault(after_line, [])
+            kept.extend(str(i) for i in mine if str(i) not in kept)
+    return listed, own
+
+
 def line_indicators(
-    decisions: Iterable[tuple[int, Sequence[str]]], *, seen: Iterable[str] = ()
+    decisions: Iterable[DecisionIndicators], *, seen: Iterable[str] = ()
 ) -> dict[int, tuple[str, ...]]:
     """Each contact line's own indicators (the module docstring's rule).
 
-    ``decisions``: ``(after_line, indicator ids)`` of one conversation's decisions, any order;
-    ``seen``: indicators already listed by decisions before the earliest of them (the live feed
-    shows only the latest lines). Returns ``{after_line: ids first listed there}`` in the
-    decision's own order (strongest first); a line whose decision raised nothing new maps to
-    ``()``."""
-    by_line: dict[int, list[str]] = defaultdict(list)
-    for after_line, inds in decisions:
-        for ind in inds:
-            if str(ind) not in by_line[after_line]:
-                by_line[after_line].append(str(ind))
+    ``decisions``: one conversation's decisions, any order (:data:`DecisionIndicators`; a third
+    item, the line's recorded own ids, is used as is); ``seen``: indicators already listed by
+    decisions before the earliest of them (the live feed shows only the latest lines). Returns
+    ``{after_line: own ids}`` in the decision's own order (strongest first); a line whose
+    decision raised nothing (new, when derived) maps to ``()``."""
+    listed, own = _per_line(decisions)
     known = {str(i) for i in seen}
     out: dict[int, tuple[str, ...]] = {}
-    for line in sorted(by_line):
-        out[line] = tuple(i for i in by_line[line] if i not in known)
-        known.update(by_line[line])
+    for line in sorted(listed):
+        if line in own:
+            out[line] = tuple(own[line])
+        else:
+            out[line] = tuple(i for i in listed[line] if i not in known)
+        known.update(listed[line])
+        known.update(own.get(line, ()))
     return out
+
+
+def explicit_lines(decisions: Iterable[DecisionIndicators]) -> set[int]:
+    """The ``after_line`` of each decided line to mask as explicit (the module docstring's
+    rule): its recorded own ids include a ``sexual_content`` one or, not recorded, the ids its
+    decision lists (the conversation's so far) do."""
+    listed, own = _per_line(decisions)
+    return {
+        line for line, inds in listed.items() if any(is_explicit(i) for i in own.get(line, inds))
+    }
 
 
 def conversation_view(
@@ -298,7 +339,9 @@ def conversation_view(
 ) -> ConversationView:
     """A conversation with its messages (``seq`` order) and decisions (taken order); each
     inbound line carries the indicators it raised itself (:func:`line_indicators`)."""
-    by_line = line_indicators((d.after_line, d.indicators) for d in decs)
+    decided = [(d.after_line, d.indicators, d.line_indicators) for d in decs]
+    by_line = line_indicators(decided)
+    explicit = explicit_lines(decided)
     views = []
     for m in msgs:
         inds = tuple(by_line.get(m.contact_line, ())) if m.contact_line is not None else ()
@@ -312,7 +355,7 @@ def conversation_view(
                 text=m.text,
                 at=m.at,
                 indicators=inds,
-                explicit=any(is_explicit(i) for i in inds),
+                explicit=m.contact_line is not None and m.contact_line in explicit,
                 purged=m.purged_at is not None,
                 attachments=m.attachments,
                 conversation_id=m.conversation_id,
@@ -336,20 +379,21 @@ def conversation_view(
 
 
 def explicit_messages(messages: Iterable[MessageRecord], lines: Iterable[DecisionLine]) -> set[int]:
-    """Ids of the inbound ``messages`` whose own indicators (:func:`line_indicators` over
-    ``lines``, all decisions of their conversations) include a sexual-content one (the rule of
-    ``MessageView.explicit``)."""
+    """Ids of the inbound ``messages`` masked as explicit (:func:`explicit_lines` over
+    ``lines``, all decisions of their conversations; the rule of ``MessageView.explicit``)."""
     wanted = {
         (m.conversation_id, m.contact_line): m.id for m in messages if m.contact_line is not None
     }
-    per_conv: dict[int, list[tuple[int, Sequence[str]]]] = defaultdict(list)
+    per_conv: dict[int, list[DecisionIndicators]] = defaultdict(list)
     for line in lines:
-        per_conv[line.conversation_id].append((line.after_line, line.indicators))
+        per_conv[line.conversation_id].append(
+            (line.after_line, line.indicators, line.line_indicators)
+        )
     out: set[int] = set()
     for conv, decs in per_conv.items():
-        for after_line, own in line_indicators(decs).items():
+        for after_line in explicit_lines(decs):
             mid = wanted.get((conv, after_line))
-            if mid is not None and any(is_explicit(i) for i in own):
+            if mid is not None:
                 out.add(mid)
     return out
 

@@ -210,7 +210,15 @@ class MessageRow(Base):
 
 
 class DecisionRow(Base):
-    """A policy decision taken after an inbound message."""
+    """A policy decision taken after an inbound message.
+
+    ``indicators``: the conversation's distinct indicator ids so far (the ledger's ``decision``
+    payload). ``line_indicators``: the ids the decided line raised itself (strongest first;
+    since 0008), a display aid for masking and indicator chips on the dashboard
+    (``tutela.cases.views.line_indicators``); *not* part of the ledger payload. ``NULL`` for
+    decisions recorded before 0008 and for decisions that are not about one line (an imported
+    conversation's one decision).
+    """
 
     __tablename__ = "decisions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -225,6 +233,7 @@ class DecisionRow(Base):
     variant: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime]
     ledger_seq: Mapped[int] = mapped_column(ForeignKey("ledger_entries.seq"))
+    line_indicators: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class CaseRow(Base):

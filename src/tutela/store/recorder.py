@@ -299,11 +299,14 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
         rule: str,
         reason: str,
         variant: str | None,
+        line_indicators: Sequence[str] | None = None,
     ) -> DecisionRecord:
         """Record a policy decision taken after inbound message ``message_id``.
 
         Ledger: ``decision`` with ``message_seq``, ``after_line``, ``action``, ``risk`` (string,
-        6 decimals), ``indicators``, ``rule``, ``reason``, ``variant``.
+        6 decimals), ``indicators``, ``rule``, ``reason``, ``variant``. ``line_indicators``: the
+        ids the decided line raised itself, stored with the row only (a display aid, not in the
+        ledger payload; ``None``: not known).
         """
         try:
             action_value = Action(action).value
@@ -311,6 +314,7 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
             raise InputError(f"unknown action {action!r}") from e
         risk_text = format_risk(risk)
         inds = [str(i) for i in indicators]
+        own = None if line_indicators is None else [str(i) for i in line_indicators]
 
         def _work(s: Session) -> DecisionRecord:
             msg = s.connection().execute(_MESSAGE_REF, {"mid": message_id}).one_or_none()
@@ -344,6 +348,7 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
                     "variant": variant,
                     "created_at": now,
                     "ledger_seq": entry.seq,
+                    "line_indicators": own,
                 },
             )
             return DecisionRecord(
@@ -359,6 +364,7 @@ class Recorder(ContactsMixin, ConversationsMixin, RecorderBase):
                 variant=variant,
                 created_at=now,
                 ledger_seq=entry.seq,
+                line_indicators=None if own is None else tuple(own),
             )
 
         return self.store.write(_work)

@@ -147,7 +147,10 @@ class MessageRecord:
 
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
-    """A stored policy decision (``risk`` in [0, 1]; the ledger holds it as a 6-decimal string)."""
+    """A stored policy decision (``risk`` in [0, 1]; the ledger holds it as a 6-decimal string).
+
+    ``line_indicators``: the ids the decided line raised itself (a display aid, not in the
+    ledger payload; ``None`` for decisions recorded without them, ``DecisionRow``)."""
 
     id: int
     conversation_id: int
@@ -161,6 +164,7 @@ class DecisionRecord:
     variant: str | None
     created_at: datetime
     ledger_seq: int
+    line_indicators: tuple[str, ...] | None = None
 
     @classmethod
     def from_row(cls, r: DecisionRow) -> DecisionRecord:
@@ -178,6 +182,7 @@ class DecisionRecord:
             variant=r.variant,
             created_at=r.created_at,
             ledger_seq=r.ledger_seq,
+            line_indicators=None if r.line_indicators is None else tuple(r.line_indicators),
         )
 
 

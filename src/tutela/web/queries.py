@@ -13,9 +13,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from tutela.cases.views import line_indicators
-from tutela.domain import Category
-from tutela.research.stats import indicator_category
+from tutela.cases.views import explicit_lines, line_indicators
 from tutela.store import MessageRecord, Store
 from tutela.store.queries.dashboard import (
     AuditRow,
@@ -50,8 +48,6 @@ DbId = Annotated[int, Path(ge=1, le=MAX_ID)]
 DbIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 """An optional row id in the query string (``/audit?before=``): 422 outside 1 .. ``MAX_ID``."""
 
-_EXPLICIT = Category.SEXUAL_CONTENT.value  # indicator category whose lines the live feed masks
-
 
 @dataclass(frozen=True, slots=True)
 class LiveConversation:
@@ -59,8 +55,9 @@ class LiveConversation:
 
     ``indicators``: message id -> the indicators that line itself raised
     (``tutela.cases.views.line_indicators``: not the conversation's running set);
-    ``explicit``: ids of the lines whose own indicators include a ``sexual_content`` one (masked
-    on the live feed until revealed). ``ended_at``: ``None`` while open."""
+    ``explicit``: ids of the lines whose own indicators include a ``sexual_content`` one
+    (``tutela.cases.views.explicit_lines``, conservative for decisions without recorded own
+    indicators; masked on the live feed until revealed). ``ended_at``: ``None`` while open."""
 
     id: int
     persona_id: str
@@ -78,14 +75,16 @@ class LiveConversation:
         """The dashboard view of one open conversation (each line's own indicators, the
         explicit ones among them)."""
         line_of = {m.id: m.contact_line for m in c.lines if m.contact_line is not None}
-        decided = [(line_of[mid], inds) for mid, inds in c.line_indicators if mid in line_of]
+        recorded = dict(c.own_indicators)
+        decided: list[tuple[int, tuple[str, ...], tuple[str, ...] | None]] = [
+            (line_of[mid], inds, recorded.get(mid))
+            for mid, inds in c.line_indicators
+            if mid in line_of
+        ]
         own = line_indicators(decided, seen=c.seen_indicators)
         indicators = {mid: own.get(line, ()) for mid, line in line_of.items()}
-        explicit = frozenset(
-            mid
-            for mid, inds in indicators.items()
-            if any(indicator_category(i) == _EXPLICIT for i in inds)
-        )
+        masked = explicit_lines(decided)
+        explicit = frozenset(mid for mid, line in line_of.items() if line in masked)
         return cls(
             id=c.id,
             persona_id=c.persona_id,

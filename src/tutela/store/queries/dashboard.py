@@ -46,6 +46,8 @@ class OpenConversation:
     ``contact_id``: the surviving contact; ``case_id``: that contact's case, if any;
     ``line_indicators``: ``(message id, indicator ids)`` of each of ``lines`` a decision was
     taken after (the indicators that decision lists: the conversation's so far);
+    ``own_indicators``: ``(message id, indicator ids)`` of those decisions that recorded the
+    line's own ids (``DecisionRow.line_indicators``; older decisions are not listed);
     ``seen_indicators``: those the latest decision before the first of ``lines`` lists, so a
     line's own indicators can be told apart (``tutela.cases.views.line_indicators``)."""
 
@@ -59,6 +61,7 @@ class OpenConversation:
     lines: tuple[MessageRecord, ...]
     line_indicators: tuple[tuple[int, tuple[str, ...]], ...] = ()
     seen_indicators: tuple[str, ...] = ()
+    own_indicators: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +154,14 @@ def open_conversations(
                 .all()
             )
             ids = [r.id for r in rows]
-            indicators = tuple(
-                (mid, tuple(str(i) for i in inds or ()))
-                for mid, inds in s.execute(
-                    select(DecisionRow.message_id, DecisionRow.indicators).where(
-                        DecisionRow.message_id.in_(ids)
-                    )
-                ).all()
+            decided = s.execute(
+                select(
+                    DecisionRow.message_id, DecisionRow.indicators, DecisionRow.line_indicators
+                ).where(DecisionRow.message_id.in_(ids))
+            ).all()
+            indicators = tuple((mid, tuple(str(i) for i in inds or ())) for mid, inds, _ in decided)
+            own = tuple(
+                (mid, tuple(str(i) for i in mine)) for mid, _, mine in decided if mine is not None
             )
             first = min((r.contact_line for r in rows if r.contact_line is not None), default=None)
             seen: tuple[str, ...] = ()
@@ -183,6 +187,7 @@ def open_conversations(
                     lines=tuple(MessageRecord.from_row(r) for r in reversed(rows)),
                     line_indicators=indicators,
                     seen_indicators=seen,
+                    own_indicators=own,
                 )
             )
     return out

@@ -20,7 +20,10 @@ line are masked, attachments' metadata blurred, until an analyst reveals the lin
 conversation; each reveal is audited (``CaseWorkflow.record_reveal`` with ``shown_on="live"``
 when the contact has a case, else an audit row ``reveal`` on ``conversation:<id>``) and kept in
 the dashboard session (``data`` keys ``revealed_lines``/``revealed_conversations``, the latest
-:data:`REVEALS_KEPT`), so the next poll of the feed does not mask them again.
+:data:`REVEALS_KEPT`), so the next poll of the feed does not mask them again. A conversation
+reveal covers the lines that existed when it was made: the session keeps
+``[conversation id, largest message id at the reveal]``, and a line that arrives later is masked
+again until it (or the conversation, again) is revealed, audited anew.
 """
 
 from __future__ import annotations
@@ -53,6 +56,23 @@ def _revealed(request: Request, key: str) -> list[int]:
     return [int(v) for v in value if isinstance(v, int)] if isinstance(value, list) else []
 
 
+def _revealed_convs(request: Request) -> dict[int, int]:
+    """Conversation id -> the largest message id its reveal covered (session entries
+    ``[conversation id, message id]``; anything else, e.g. a bare id kept before reveals had a
+    bound, is dropped: that conversation is masked again)."""
+    session = getattr(request.state, "session", None)
+    value = session.data.get(_CONVS, []) if session is not None else []
+    out: dict[int, int] = {}
+    for v in value if isinstance(value, list) else []:
+        if (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+        ):
+            out[v[0]] = v[1]
+    return out
+
+
 def _context(request: Request, services: ServicesDep, actor: ActingUser) -> dict[str, object]:
     scope = services.workflow.reader_scope(actor)  # PermissionDenied (403) for admins
     convs = live_conversations(services.store, operations=scope)
@@ -66,7 +86,7 @@ def _context(request: Request, services: ServicesDep, actor: ActingUser) -> dict
         "masking": services.settings.reveal_masking,
         "mask_contact": services.settings.mask_contact_text,
         "revealed_lines": frozenset(_revealed(request, _LINES)),
-        "revealed_convs": frozenset(_revealed(request, _CONVS)),
+        "revealed_convs": _revealed_convs(request),
     }
 
 
@@ -127,10 +147,10 @@ def _reveal(
     """Audit a reveal on the live feed, remember it in the session, answer the feed fragment."""
     services.workflow.check_conversation_access(conversation_id, user)  # 404 / 403
     conv = services.recorder.conversation(conversation_id)
-    if message_id is not None and all(
-        m.id != message_id for m in services.recorder.conversation_messages(conversation_id)
-    ):
+    message_ids = [m.id for m in services.recorder.conversation_messages(conversation_id)]
+    if message_id is not None and message_id not in message_ids:
         raise HTTPException(status_code=404, detail="no such message in this conversation")
+    up_to = max(message_ids, default=0)  # a conversation reveal covers these lines only
     case_id = case_of_contact(services.store, conv.contact_id)
     recorded = False
     if case_id is not None:
@@ -141,6 +161,7 @@ def _reveal(
                 message_id,
                 shown_on="live",
                 conversation_id=None if message_id is not None else conversation_id,
+                up_to_message_id=None if message_id is not None else up_to,
             )
             recorded = True
         except NotFoundError:  # not (or no longer) one of that case's conversations
@@ -149,14 +170,19 @@ def _reveal(
         details: dict[str, object] = {"conversation": conversation_id, "shown_on": "live"}
         if message_id is not None:
             details["message_id"] = message_id
+        else:
+            details["up_to_message_id"] = up_to
         services.recorder.record_audit(
             user.name, "reveal", f"conversation:{conversation_id}", details
         )
     session = getattr(request.state, "session", None)
     if session is not None:
-        key, value = (_LINES, message_id) if message_id is not None else (_CONVS, conversation_id)
-        kept = [v for v in _revealed(request, key) if v != value] + [value]
-        session.data[key] = kept[-REVEALS_KEPT:]
+        if message_id is not None:
+            lines = [v for v in _revealed(request, _LINES) if v != message_id] + [message_id]
+            session.data[_LINES] = lines[-REVEALS_KEPT:]
+        else:
+            convs = [[c, m] for c, m in _revealed_convs(request).items() if c != conversation_id]
+            session.data[_CONVS] = [*convs, [conversation_id, up_to]][-REVEALS_KEPT:]
         services.sessions.save(session)
     return render(request, "_live_feed.html", _context(request, services, user))
 
@@ -170,7 +196,8 @@ def _reveal(
 def reveal_conversation(
     request: Request, conversation_id: DbId, user: ActingUser, services: ServicesDep
 ) -> Response:
-    """Reveal every line of one conversation on the live feed (audited); the feed fragment."""
+    """Reveal every line the conversation has now on the live feed (audited; later lines are
+    masked again); the feed fragment."""
     return _reveal(request, services, user, conversation_id, None)
 
 

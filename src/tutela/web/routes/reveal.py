@@ -6,7 +6,10 @@ per-line reveal (``/cases/{case}/messages/{message}/reveal``), a whole conversat
 reveal is audited through ``CaseWorkflow.record_reveal`` (a ``reveal`` case event with the
 conversation id and no message id) *before* the texts are returned, as an HTML fragment that
 replaces the transcript (HTMX). Lines whose own indicators include a ``sexual_content`` one are
-revealed with it: the analyst asked for every line of that conversation.
+revealed with it: the analyst asked for every line of that conversation. The fragment is fixed:
+it holds the lines read before the audit (the event records the largest message id among them,
+``up_to_message_id``) and nothing is remembered, so a line that arrives later, and the next load
+of the case page, are masked again.
 """
 
 from __future__ import annotations
@@ -41,5 +44,8 @@ def reveal_conversation(
     conv = next((c for c in detail.conversations if c.id == conversation_id), None)
     if conv is None:
         raise HTTPException(status_code=404, detail="no such conversation in this case")
-    services.workflow.record_reveal(case_id, actor, conversation_id=conversation_id)
+    up_to = max((m.id for m in conv.messages), default=None)
+    services.workflow.record_reveal(
+        case_id, actor, conversation_id=conversation_id, up_to_message_id=up_to
+    )
     return render(request, "_transcript.html", {"conv": conv, "case_id": case_id})

@@ -6,8 +6,14 @@
   assignment; ``assignee`` ``NULL``: unassigned); insert only, each written with an audit row.
 * ``users.lang``: the user's dashboard language (``en``, ``nl``, ``de``; ``NULL``: from the
   browser's ``Accept-Language``).
+* ``decisions.line_indicators``: the indicator ids the decided line raised itself (JSON list,
+  ``NULL`` for older decisions), a display aid for masking; not part of the ledger payload.
+  Added with ``ALTER TABLE ... ADD COLUMN`` (no table rebuild on SQLite), so the insert-only
+  triggers of 0004 on ``decisions`` stay in place.
 
-Downgrade drops the tables while they are empty and refuses otherwise; the column is dropped.
+Downgrade drops the tables while they are empty and refuses otherwise; the columns are dropped
+(``decisions.line_indicators`` with a plain ``ALTER TABLE ... DROP COLUMN``, SQLite 3.35 or
+later, again without a rebuild that would lose the triggers).
 
 Revision ID: 0008
 Revises: 0007
@@ -78,6 +84,7 @@ def upgrade() -> None:
     for table in _TABLES:
         _insert_only(table)
     op.add_column("users", sa.Column("lang", sa.String(10), nullable=True))
+    op.add_column("decisions", sa.Column("line_indicators", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
@@ -90,5 +97,6 @@ def downgrade() -> None:
         raise RuntimeError(f"refusing to downgrade below 0008: rows would be lost ({rows})")
     for table in _TABLES:
         op.drop_table(table)
+    op.execute("ALTER TABLE decisions DROP COLUMN line_indicators")  # no rebuild: triggers stay
     with op.batch_alter_table("users") as batch:
         batch.drop_column("lang")
