@@ -222,3 +222,12 @@ def test_case_actions_match_what_the_workflow_accepts(env: Env, work: CaseWork) 
         env.workflow.propose_referral(case_id, env.analyst, "again")
     assert "reopen" in offered
     env.workflow.reopen(case_id, env.analyst, "returned")
+
+
+def test_acknowledge_return_is_offered_only_on_a_returned_referred_case() -> None:
+    for role in ("analyst", "supervisor"):
+        assert "acknowledge_return" in case_actions("referred", role, returned=True)
+        assert "acknowledge_return" not in case_actions("referred", role)
+    for status in ("open", "watching", "dismissed", "referral_proposed"):
+        assert "acknowledge_return" not in case_actions(status, "analyst", returned=True)
+    assert case_actions("referred", "admin", returned=True) == frozenset()

@@ -213,3 +213,28 @@ def test_contact_graph_without_a_case_file(env: Env) -> None:
     g = contact_graph(contact, case_id=None, detail=None, conversations=[])
     assert (g.identities, g.personas, g.merges) == ((), (), ())
     assert ET.fromstring(graph_svg(g)) is not None
+
+
+def test_timeline_returns_match_the_summary_in_ledger_order(env: Env) -> None:
+    """An older chat recorded afterwards (earlier message times) is a return in both counts:
+    the queue's SQL and the timeline use ledger order, not message times."""
+    from datetime import timedelta
+
+    case_id = record_conversation(env, "late", FIRST)  # warned
+    env.clock.now = env.clock.now - timedelta(days=3)
+    record_conversation(env, "late", AGAIN[:1], persona="p-old")
+    detail = env.workflow.case_detail(case_id)
+    summary = env.workflow.case_summary(case_id)
+    assert summary.returns == len(returns(detail)) == 1
+    assert [i.kind for i in case_timeline(detail)].count("return") == 1
+
+
+def test_dollar_signs_in_names_are_drawn_as_text_not_mathtext(env: Env) -> None:
+    from tutela.web import charts
+
+    for platform in ("a$b$c", "$\\frac{$"):
+        case_id = record_conversation(env, "x" + platform, FIRST, platform=platform)
+        svg = risk_chart_svg(env.workflow.case_detail(case_id).conversations)
+        assert any(platform in t for t in _svg_texts(svg))
+    stats = {"indicator_frequencies": {"en.$x$": 2, "$\\frac{$": 1}}
+    assert "en.$x$" in charts.indicator_frequencies(stats)

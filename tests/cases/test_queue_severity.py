@@ -6,7 +6,7 @@ Lines are short synthetic texts written for these tests."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -324,3 +324,132 @@ def test_grants_restrict_rows_and_count(env: Env) -> None:
     assert _ids(wf.review_queue(reader=env.analyst, text="remark")) == []
     with pytest.raises(PermissionDenied, match="read case content"):
         wf.queue_page(QueueQuery(text="remark"), reader=env.admin)
+
+
+# -- issue 12 review: tampered cursors, control characters, calendar ends, rejected referrals,
+# -- ledger-order returns, acknowledged returns
+
+
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        ("severity", (T0, 0, 0.5, T0, 3)),  # a time where the rank goes
+        ("severity", (10**30, 0, 0.5, T0, 3)),
+        ("severity", (1, 2**40, 0.5, T0, 3)),
+        ("risk", (float("nan"), 0, 0, T0, 1)),
+        ("risk", (float("inf"), 0, 0, T0, 1)),
+        ("risk", (-0.1, 0, 0, T0, 1)),
+        ("activity", (5, 1)),  # a number where the time goes
+        ("activity", (T0.replace(year=9999, month=12, day=31), 1)),
+        ("activity", (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))), 1)),
+        ("case", (1.5,)),
+        ("case", (10**30,)),
+        ("case", (2**40,)),
+        ("case", (0,)),
+        ("case", (False,)),
+    ],
+)
+def test_tampered_cursor_key_is_an_input_error(qenv: Env, sort: str, key: tuple) -> None:
+    record_conversation(qenv, "a", ESCALATED)
+    cursor = encode_cursor(key, sort, True)
+    with pytest.raises(InputError, match="cursor"):
+        decode_cursor(cursor, sort, True)
+    with pytest.raises(InputError, match="cursor"):  # never a store error from the database
+        qenv.workflow.queue_page(QueueQuery(sort=sort, cursor=cursor))
+
+
+def test_cursor_keys_in_range_still_page(qenv: Env) -> None:
+    case = record_conversation(qenv, "a", ESCALATED)
+    early = datetime(1, 1, 2, tzinfo=UTC)
+    for sort, key, desc in (
+        ("case", (2**31 - 1,), True),
+        ("risk", (1, 4, 0, T0, 2**31 - 1), True),
+        ("activity", (early, 1), False),  # ascending from the first days of the calendar
+    ):
+        cursor = encode_cursor(key, sort, desc)
+        page = qenv.workflow.queue_page(QueueQuery(sort=sort, descending=desc, cursor=cursor))
+        assert _ids(page.rows) == [case]
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"search": "a\x00"},
+        {"text": "\x00"},
+        {"text": "x\x07y"},
+        {"platforms": ("\x00x",)},
+        {"personas": ("p\x1bq",)},
+        {"languages": ("e\nn",)},
+    ],
+)
+def test_control_characters_in_filters_are_refused(qenv: Env, kw: dict) -> None:
+    record_conversation(qenv, "a", ESCALATED)
+    with pytest.raises(InputError, match="control characters"):
+        qenv.workflow.review_queue(**kw)
+
+
+def test_last_calendar_day_is_no_upper_bound(qenv: Env) -> None:
+    from datetime import date
+
+    case = record_conversation(qenv, "a", ESCALATED)
+    got = qenv.workflow.review_queue(active_from=date.min, active_to=date.max)
+    assert _ids(got) == [case]
+
+
+def test_rejected_policy_referral_no_longer_ranks_refer(qenv: Env) -> None:
+    wf = qenv.workflow
+    payer = record_conversation(qenv, "payer", REFERRED)
+    ref = wf.record_policy_proposal(payer, decision_id=_last_decision_id(qenv, payer))
+    assert wf.case_summary(payer).strongest_action == "refer"
+    wf.reject_referral(ref.id, qenv.supervisor, "not grounds: a joke")
+    qenv.clock.advance(hours=1)
+    crude = record_conversation(qenv, "crude", [("a crude remark", "escalate", 0.95, [])])
+    summary = wf.case_summary(payer)
+    assert summary.strongest_action == "escalate"  # the policy still decided more than deter
+    assert _ids(wf.review_queue()) == [crude, payer]  # same level: risk 0.95 before 0.3
+    qenv.clock.advance(hours=1)
+    record_conversation(qenv, "payer", REFERRED, persona="p2")  # new material after the reject
+    assert wf.case_summary(payer).strongest_action == "refer"
+
+
+def test_returns_follow_ledger_order_not_message_times(qenv: Env) -> None:
+    from tutela.web.timeline import returns
+
+    case = record_conversation(qenv, "x", WARNED)
+    # an older chat of the same contact, imported afterwards: earlier message times
+    qenv.clock.now = T0 - timedelta(days=3)
+    record_conversation(qenv, "x", CALM, persona="p-old")
+    summary = qenv.workflow.case_summary(case)
+    assert summary.returns == 1
+    assert summary.returns == len(returns(qenv.workflow.case_detail(case)))
+    row = next(r for r in qenv.workflow.review_queue() if r.case_id == case)
+    assert row.returns == 1
+
+
+def test_a_referred_cases_return_can_be_acknowledged(qenv: Env) -> None:
+    from tutela.cases.transitions import InvalidTransition
+    from tutela.store.models import AuditLogRow
+
+    wf = qenv.workflow
+    case = record_conversation(qenv, "ref", WARNED)
+    ref = wf.propose_referral(case, qenv.analyst, "grounds")
+    wf.approve_referral(ref.id, qenv.supervisor)
+    with pytest.raises(InvalidTransition):  # nothing returned yet
+        wf.acknowledge_return(case, qenv.analyst)
+    qenv.clock.advance(days=1)
+    record_conversation(qenv, "ref", ESCALATED, persona="p3")
+    assert case in _ids(wf.review_queue()) and wf.case_summary(case).returned
+    with pytest.raises(PermissionDenied):
+        wf.acknowledge_return(case, qenv.admin)
+    event = wf.acknowledge_return(case, qenv.analyst, "nothing new for the police")
+    assert event.action == "watch" and event.details["reason"] == "return_acknowledged"
+    assert event.details["status_from"] == event.details["status_to"] == "referred"
+    summary = wf.case_summary(case)
+    assert summary.status == "referred" and not summary.returned
+    assert case not in _ids(wf.review_queue())
+    with qenv.store.session() as s:
+        audit = s.query(AuditLogRow).filter(AuditLogRow.target == f"case:{case}").all()
+    assert any(a.details.get("reason") == "return_acknowledged" for a in audit)
+    qenv.clock.advance(days=1)
+    record_conversation(qenv, "ref", ESCALATED, persona="p4")  # back once more
+    assert wf.case_summary(case).returned and case in _ids(wf.review_queue())

@@ -107,6 +107,45 @@ def test_only_the_actions_the_state_allows_are_offered(web) -> None:
         assert not any(f.endswith(("/approve", "/reject")) for f in forms)
 
 
+def test_a_returned_referred_case_offers_acknowledge_return(web) -> None:
+    case = f"/cases/{web.case_id}"
+    wf, rec = web.services.workflow, web.services.recorder
+    ana_user, sue_user = web.services.users.get("ana"), web.services.users.get("sue")
+    pending = wf.pending_referrals()
+    ref = pending[0] if pending else wf.propose_referral(web.case_id, ana_user, "grounds")
+    wf.approve_referral(ref.id, sue_user, "agreed")
+    ana = web.login("ana")
+    assert f"{case}/acknowledge-return" not in _forms(ana.get(case).text)  # not returned
+    contact = rec.get_case(web.case_id).contact_id
+    conv = rec.open_conversation(
+        operation_id=rec.ensure_demo_operation().id, persona_id="gb-other", platform="local",
+        account="gb-other", contact_id=contact, lang="en", started_at=wf._now(),
+    )  # fmt: skip
+    msg = rec.record_inbound(
+        conversation_id=conv.id, author="back", text="a rude remark", wire=b"x",
+        received_at=wf._now(), contact_line=1,
+    )  # fmt: skip
+    rec.record_decision(
+        conversation_id=conv.id, message_id=msg.id, after_line=1, action="escalate", risk=0.9,
+        indicators=[], rule="test", reason="test", variant=None,
+    )  # fmt: skip
+    page = ana.get(case).text
+    assert f"{case}/acknowledge-return" in _forms(page)
+    assert "Acknowledge the return (stays referred)" in page
+    assert f'href="/cases/{web.case_id}"' in ana.get("/queue").text  # in the active queue
+    token = csrf_of(ana, "/queue")
+    r = ana.post(f"{case}/acknowledge-return", data={"note": "seen", "csrf_token": token})
+    assert r.status_code == 303
+    summary = wf.case_summary(web.case_id)
+    assert summary.status == "referred" and not summary.returned
+    assert f"{case}/acknowledge-return" not in _forms(ana.get(case).text)
+    assert f'href="/cases/{web.case_id}"' not in ana.get("/queue").text
+    acks = [a for a in _audit(web, "watch") if a.details.get("reason") == "return_acknowledged"]
+    assert [a.actor for a in acks] == ["ana"]
+    r = ana.post(f"{case}/acknowledge-return", data={"note": "", "csrf_token": token})
+    assert r.status_code in (409, 422)  # nothing left to acknowledge
+
+
 def test_contact_page_draws_the_identity_graph_with_masked_evidence(web) -> None:
     rec = web.services.recorder
     contact_id = rec.get_case(web.case_id).contact_id
@@ -121,3 +160,17 @@ def test_contact_page_draws_the_identity_graph_with_masked_evidence(web) -> None
     assert SOURCE not in page and "[masked: sexual content]" in page  # masked in the list too
     assert "Personas and platforms spoken to" in page and "Merged contacts" in page
     assert "<script" not in svg.group(0)
+
+
+def test_a_note_at_the_limit_with_browser_line_breaks_is_kept(web) -> None:
+    case = f"/cases/{web.case_id}"
+    ana = web.login("ana")
+    token = csrf_of(ana, "/queue")
+    lines = ["note line"] * 400  # 400 * 9 + 399 line breaks = 3999 characters with LF
+    text = "\r\n".join(lines)  # what a browser sends for a textarea: 4398 characters
+    r = ana.post(f"{case}/notes", data={"text": text, "csrf_token": token})
+    assert r.status_code == 303
+    kept = CaseWork(web.services.recorder).notes(web.case_id)
+    assert [len(n.text) for n in kept] == [3999] and "\r" not in kept[0].text
+    r = ana.post(f"{case}/notes", data={"text": "x\r\n" * 2001, "csrf_token": token})
+    assert r.status_code == 422  # 4001 characters once the line breaks are counted once

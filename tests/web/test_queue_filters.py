@@ -4,6 +4,8 @@ Lines are short synthetic texts written for these tests."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -136,6 +138,14 @@ def test_keyset_page_links_cover_every_case_once(web):
         "cursor=garbage",
         "sort=risk&sort=case",
         "q=" + "x" * 201,
+        "size=\u00b2",  # superscript two: str.isdigit says yes, int() says no
+        "operation=\u00b2",
+        "size=\u0663",  # Arabic-Indic three
+        "q=a%00b",  # NUL: PostgreSQL refuses it in text
+        "text=%00",
+        "platform=%01x",
+        "persona=x%1fy",
+        "lang=e%0an",
     ],
 )
 def test_bad_parameters_answer_422_with_a_reason(web, query):
@@ -195,3 +205,74 @@ def test_phone_layout_scroll_wrapper_and_own_css(web):
     assert not re.search(r"(?<![-\w])(min-)?width:\s*\d{3,}px", css)  # no fixed widths
     assert "style=" not in page.split("<main>", 1)[1]  # CSP: no inline styles
     assert web.login("ana").get("/static/queue.css").status_code == 200
+
+
+def _cursor(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+T = {"t": "2025-01-01T00:00:00+00:00"}
+
+
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        ("severity", [T, 0, 0.5, T, 3]),  # a time where the rank goes
+        ("severity", [10**30, 0, 0.5, T, 3]),  # beyond any integer column
+        ("severity", [1, -1, 0.5, T, 3]),
+        ("severity", [9, 0, 0.5, T, 3]),  # no such level
+        ("risk", [float("nan"), 0, 0, T, 3]),
+        ("risk", [1.5, 0, 0, T, 3]),
+        ("activity", [5, 3]),  # a number where the time goes
+        ("activity", [{"t": "9999-12-31T23:59:59-05:00"}, 3]),  # past the calendar in UTC
+        ("activity", [{"t": "0001-01-01T00:00:00+05:00"}, 3]),
+        ("activity", [{"t": "2025-01-01T00:00:00"}, 3]),  # naive
+        ("case", [1.5]),
+        ("case", [-5]),
+        ("case", [2**31]),
+        ("case", [True]),
+        ("case", [1, 2]),  # one value too many
+    ],
+)
+def test_tampered_cursor_answers_422_not_500(web, sort, key):
+    ana = web.login("ana")
+    cursor = _cursor({"s": sort, "d": True, "w": "after", "k": key})
+    r = ana.get("/queue", params={"cursor": cursor, "sort": sort})
+    assert r.status_code == 422, (sort, key, r.status_code)
+    assert "page link is not valid" in r.text
+
+
+def test_a_well_formed_cursor_and_the_last_calendar_day_are_fine(web):
+    ana = web.login("ana")
+    good = _cursor({"s": "severity", "d": True, "w": "after", "k": [1, 0, 0.5, T, 3]})
+    assert ana.get("/queue", params={"cursor": good}).status_code == 200
+    r = ana.get("/queue?to=9999-12-31&from=0001-01-01")
+    assert r.status_code == 200 and _case_ids(r.text) == [web.case_id]
+
+
+def test_deter_says_warned_only_when_a_warning_was_sent(web):
+    rec = web.services.recorder
+    now = datetime.now(UTC)
+    contact = rec.get_or_create_contact("local", "held", seen_at=now)
+    conv = rec.open_conversation(
+        operation_id=rec.ensure_demo_operation().id, persona_id="gb-ellie", platform="local",
+        account="gb-ellie", contact_id=contact, lang="en", started_at=now,
+    )  # fmt: skip
+    msg = rec.record_inbound(
+        conversation_id=conv.id, author="held", text="keep it quiet", wire=b"x", received_at=now,
+        contact_line=1,
+    )  # fmt: skip
+    rec.record_decision(  # what a legal hold records: deter, no variant, no warning sent
+        conversation_id=conv.id, message_id=msg.id, after_line=1, action="deter", risk=0.6,
+        indicators=[], rule="test", reason="legal hold: no warning sent", variant=None,
+    )  # fmt: skip
+    held = rec.get_or_create_case(contact).id
+    ana = web.login("ana")
+    page = ana.get("/queue").text
+    body = page.split("<tbody>", 1)[1]
+    held_row = body.split(f'data-case-id="{held}"', 1)[1].split("</tr>", 1)[0]
+    demo_row = body.split(f'data-case-id="{web.case_id}"', 1)[1].split("</tr>", 1)[0]
+    assert "deter (no warning sent)" in held_row and "(warned)" not in held_row
+    assert "deter (warned)" in demo_row
+    case_page = ana.get(f"/cases/{held}").text
+    assert "deterrence decided, no warning sent" in case_page

@@ -48,7 +48,7 @@ from tutela.cases.scope import (
     require_scope,
     user_scope,
 )
-from tutela.cases.transitions import CASE_WORKERS, TRANSITIONS, EventAction
+from tutela.cases.transitions import CASE_WORKERS, TRANSITIONS, CaseStatus, EventAction
 from tutela.errors import InputError
 from tutela.store import CaseRecord, Recorder
 from tutela.store.queries import casework as queries
@@ -102,6 +102,7 @@ def case_actions(
     *,
     pending_referral: bool = False,
     hold_active: bool = False,
+    returned: bool = False,
 ) -> frozenset[str]:
     """The actions a case page offers a user with ``role`` on a case with ``status``.
 
@@ -111,8 +112,9 @@ def case_actions(
     (``pending_referral``). Approving or rejecting also needs a pending proposal (four-eyes is
     checked per referral: the proposer is not offered it). ``reveal`` is not listed (it is a
     per-line button). Besides: ``note`` and ``assign`` (:data:`CASE_NOTERS`), ``set_hold``
-    (no active hold, ``HOLD_SETTERS``) or ``release_hold`` (an active hold, ``HOLD_RELEASERS``).
-    An unknown role gets nothing.
+    (no active hold, ``HOLD_SETTERS``) or ``release_hold`` (an active hold, ``HOLD_RELEASERS``),
+    and ``acknowledge_return`` for a ``referred`` case flagged ``returned`` (case workers,
+    ``CaseWorkflow.acknowledge_return``). An unknown role gets nothing.
     """
     try:
         r = Role(role)
@@ -138,6 +140,8 @@ def case_actions(
         ):
             continue
         out.add(action.value)
+    if returned and status == CaseStatus.REFERRED.value and r in CASE_WORKERS:
+        out.add("acknowledge_return")
     if r in CASE_NOTERS:
         out.update(("note", "assign"))
     if hold_active and r in HOLD_RELEASERS:

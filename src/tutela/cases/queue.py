@@ -5,14 +5,22 @@ case first, then **returns**, then calibrated **risk**, then latest **activity**
 id (lower first among otherwise equal cases).
 
 - Strongest action, strongest first: ``refer`` (a policy ``refer`` decision, or a referral
-  proposed or approved -- a rejected proposal does not count), ``escalate`` and ``deter``
+  proposed or approved -- a rejected proposal does not count, nor does a policy ``refer``
+  decision recorded before a supervisor's latest ``reject_referral`` of the case, ledger
+  order: such a decision counts as ``escalate``), ``escalate`` and ``deter``
   (policy decisions with those actions; a deterrence warning is a ``deter`` decision or a
   stronger one carrying a variant, ``tutela.domain.is_warning``), ``watch`` (an analyst's
   *keep watching* event); ``None`` when nothing was done yet. ``strongest_at`` is the latest
   time that level was reached (decision time, referral decision or proposal time, event time).
+  A ``deter`` decision reaches ``deter`` whether or not a warning went out (a legal hold, an
+  unanswered line or an ended conversation strip its variant): ``CaseSummary.warnings`` tells
+  them apart and the dashboard says "warned" only when one was sent; within the level such a
+  case is not ranked below warned ones (returns, then risk decide).
 - Returns: how many of the contact's conversations (any persona, platform or linked identity:
-  merged contacts share their conversations) had their first inbound line received **after**
-  the line the contact's first warning answered. A later conversation is what the live engine
+  merged contacts share their conversations; with an inbound line) began **after** the
+  contact's first warning, in ledger order (the conversation's first decision was recorded
+  after the warning decision; clock-independent, as ``tutela.research.stats`` and the case
+  page's timeline count them). A later conversation is what the live engine
   opens for a contact who writes again after a warning's quiet period (``tutela.live.session``),
   so this counts the times the contact came back after being warned.
 - Risk: max decision risk over the contact's conversations (0.0 without decisions); activity:
@@ -28,13 +36,16 @@ comes back to them when the contact does). A *return decision* is a policy decis
   dismissed cases), so a ``refer`` decision then becomes a referral proposal as usual.
 - ``referred``: it stays referred (the police already hold the referral; a new referral of the
   new material goes through *reopen* then *propose referral*), but is listed in the active
-  queue.
+  queue. A user who has looked at the return and sees nothing new for the police
+  *acknowledges* it (``CaseWorkflow.acknowledge_return``): a ``watch`` case event that keeps
+  the status, with ``details["reason"] = "return_acknowledged"`` (audit row, ``review`` ledger
+  entry); the case leaves the active queue until the contact returns again.
 
 Either way the case is flagged **returned** (``CaseSummary.returned``) until a user acts on it
 again: the flag is set while the latest case event by a user (not ``system``; revealing a line
-is not acting) is a ``dismiss`` or an ``approve_referral`` and a return decision was recorded
-after it (ledger order). The active queue (``REVIEW_STATUSES``) also lists returned cases of
-any status.
+is not acting) is a ``dismiss``, an ``approve_referral`` or an acknowledged return, and a
+return decision was recorded after it (ledger order). The active queue (``REVIEW_STATUSES``)
+also lists returned cases of any status.
 
 Filters (all optional, combined with AND): ``search`` (a substring of an identity value of the
 contact: handle, e-mail, phone, payment reference), ``text`` (a substring of a message text of
@@ -56,11 +67,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from tutela.cases.scope import MAX_ID, valid_id
 from tutela.cases.transitions import (
     CaseStatus,
     EventAction,
@@ -102,6 +116,8 @@ MAX_SEARCH = 200
 REOPEN_ON_RETURN = frozenset({CaseStatus.DISMISSED.value, CaseStatus.PURGED.value})
 """Statuses a return decision reopens (module docstring)."""
 RETURN_ACTIONS = (Action.ESCALATE.value, Action.REFER.value)
+RETURN_ACKNOWLEDGED = "return_acknowledged"
+"""``details["reason"]`` of the ``watch`` event that acknowledges a referred case's return."""
 
 SEVERITY = SeverityRules(
     levels=tuple(reversed(ACTION_LEVELS)),
@@ -111,6 +127,9 @@ SEVERITY = SeverityRules(
     event_levels=((EventAction.WATCH.value, "watch"),),
     referral_level="refer",
     referral_statuses=(ReferralStatus.PROPOSED.value, ReferralStatus.APPROVED.value),
+    rejecting_events=(EventAction.REJECT_REFERRAL.value,),
+    rejected_level="escalate",
+    closing_reasons=(RETURN_ACKNOWLEDGED,),
     return_actions=RETURN_ACTIONS,
     closing_events=(EventAction.DISMISS.value, EventAction.APPROVE_REFERRAL.value),
     passive_events=(EventAction.REVEAL.value,),
@@ -123,6 +142,13 @@ def is_return(action: Action | str, variant: str | None) -> bool:
     """True for a *return decision* (module docstring): ``escalate``, ``refer`` or a warning."""
     value = action.value if isinstance(action, Action) else action
     return value in RETURN_ACTIONS or is_warning(value, variant)
+
+
+def _has_control(value: str) -> bool:
+    """True when ``value`` holds a control character (NUL included; Unicode category ``Cc``)
+    or a lone surrogate (``Cs``): PostgreSQL refuses NUL in text, and no identity, message
+    text or filter value needs either."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +183,14 @@ class QueueQuery:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or len(value) > MAX_SEARCH):
                 raise InputError(f"{name} must be text of at most {MAX_SEARCH} characters")
+            if value is not None and _has_control(value):
+                raise InputError(f"{name} must not contain control characters")
         for name in ("platforms", "personas", "languages"):
             for value in getattr(self, name):
                 if not isinstance(value, str) or not value.strip() or len(value) > 300:
                     raise InputError(f"{name}: {value!r} is not a valid value")
+                if _has_control(value):
+                    raise InputError(f"{name}: a value must not contain control characters")
         for op in self.operations:
             if isinstance(op, bool) or not isinstance(op, int) or not 1 <= op <= 2**31 - 1:
                 raise InputError(f"operations: {op!r} is not an operation id")
@@ -208,14 +238,53 @@ def _jsonable(value: Any) -> Any:
     return {"t": value.isoformat()} if isinstance(value, datetime) else value
 
 
-def _from_json(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"t"} and isinstance(value["t"], str):
-        at = datetime.fromisoformat(value["t"])
-        if at.tzinfo is None:
-            raise ValueError("naive time")
-        return at
+_CURSOR_FIELDS = {
+    "severity": ("rank", "returns", "risk", "activity", "case_id"),
+    "risk": ("risk", "rank", "returns", "activity", "case_id"),
+    "activity": ("activity", "case_id"),
+    "case": ("case_id",),
+}
+"""The keyset fields of each sort (``tutela.store.queries.queue.row_key``)."""
+
+
+def _count(value: Any, top: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+        raise ValueError("not a count in range")
+    return value
+
+
+def _risk(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("bad key value")
+        raise ValueError("not a number")
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise ValueError("risk out of range")
+    return float(value)
+
+
+def _time(value: Any) -> datetime:
+    if not (isinstance(value, dict) and set(value) == {"t"} and isinstance(value["t"], str)):
+        raise ValueError("not a time")
+    at = datetime.fromisoformat(value["t"])
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("naive time")
+    utc = at.astimezone(UTC)  # OverflowError near the ends of the calendar
+    if not 1 <= utc.year <= 9998:
+        raise ValueError("time out of range")
+    return at
+
+
+def _key_value(name: str, value: Any) -> Any:
+    """One cursor key value checked for its field ``name``; ``ValueError``/``OverflowError``."""
+    if name == "rank":
+        return _count(value, len(ACTION_LEVELS))
+    if name == "returns":
+        return _count(value, MAX_ID)
+    if name == "risk":
+        return _risk(value)
+    if name == "activity":
+        return _time(value)
+    if not valid_id(value):
+        raise ValueError("not a case id")
     return value
 
 
@@ -230,8 +299,11 @@ def encode_cursor(
 
 
 def decode_cursor(cursor: str, sort: str, descending: bool) -> tuple[str, tuple[Any, ...]]:
-    """``(direction, key)`` of ``cursor``; ``InputError`` when it is not one of ours or was made
-    for another sort order."""
+    """``(direction, key)`` of ``cursor``; ``InputError`` when it is not one of ours, was made
+    for another sort order, or a key value does not fit its field (per position: rank and
+    returns whole numbers in range, risk a finite number in [0, 1], activity an aware time
+    within the years 1-9998 in UTC, case id a valid row id), so a tampered cursor never
+    reaches the database."""
     try:
         if not isinstance(cursor, str) or len(cursor) > 1000:
             raise ValueError("too long")
@@ -239,14 +311,19 @@ def decode_cursor(cursor: str, sort: str, descending: bool) -> tuple[str, tuple[
         data = json.loads(raw)
         if not isinstance(data, dict) or not isinstance(data.get("k"), list):
             raise ValueError("not a cursor")
-        key = tuple(_from_json(v) for v in data["k"])
+        values = data["k"]
         direction = data.get("w")
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as e:
         raise InputError("the page cursor is not valid") from e
     if data.get("s") != sort or data.get("d") is not descending:
         raise InputError("the page cursor belongs to another sort order")
-    if direction not in ("after", "before") or not key:
+    fields = _CURSOR_FIELDS.get(sort)
+    if direction not in ("after", "before") or fields is None or len(values) != len(fields):
         raise InputError("the page cursor is not valid")
+    try:
+        key = tuple(_key_value(n, v) for n, v in zip(fields, values, strict=True))
+    except (ValueError, TypeError, OverflowError) as e:
+        raise InputError("the page cursor is not valid") from e
     return str(direction), key
 
 
@@ -272,7 +349,10 @@ def store_filter(query: QueueQuery, scope: frozenset[int] | None) -> QueueFilter
         levels=tuple(None if a == "none" else a for a in query.actions),
         active_from=None if query.active_from is None else _day_start(query.active_from),
         active_before=(
-            None if query.active_to is None else _day_start(query.active_to + timedelta(days=1))
+            # the last day of the calendar has no next day: no upper bound then
+            None
+            if query.active_to is None or query.active_to >= date.max
+            else _day_start(query.active_to + timedelta(days=1))
         ),
         min_risk=None if query.min_risk is None else float(query.min_risk),
         scope=scope,

@@ -151,15 +151,18 @@ def record_transition(
     now: datetime,
     target: str | None = None,
     actor_name: str | None = None,
+    keep_status: bool = False,
 ) -> CaseEvent:
     """Record ``action`` on ``case`` in ``q``'s transaction: the status change of its table row,
     the ``review`` ledger entry, the audit row and the case event (``CaseWrites.record_event``).
 
     The entry's facts: case id, action, actor name/id/role (``system`` without a user),
     ``status_from``/``status_to``, ``note_sha256`` (the note itself stays in the event) and
-    ``details``. ``target``: the audit target (default ``case:<id>``).
+    ``details``. ``target``: the audit target (default ``case:<id>``). ``keep_status``: record
+    the action without its status change (acknowledging a referred case's return,
+    ``CaseWorkflow.acknowledge_return``).
     """
-    to = TRANSITIONS[action].to
+    to = None if keep_status else TRANSITIONS[action].to
     name = user.name if user is not None else (actor_name or SYSTEM)
     facts: dict[str, Any] = {
         "case_id": case.id,

@@ -23,6 +23,8 @@ action                  roles                  case status: from -> to
                         proposer (four-eyes)
 ``reopen``              analyst, supervisor    dismissed, purged, referred -> open (note req.)
 ``record_reveal``       analyst, supervisor    any (status unchanged)
+``acknowledge_return``  analyst, supervisor    referred and returned (status unchanged; a
+                                               ``watch`` event, ``tutela.cases.queue``)
 retention purge         system                 dismissed (older than retention) -> purged
 ======================  =====================  ===============================================
 
@@ -61,7 +63,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tutela.accounts.users import User
-from tutela.cases.queue import MAX_PAGE_SIZE, SEVERITY, QueuePage, QueueQuery, fetch_page
+from tutela.cases.queue import (
+    MAX_PAGE_SIZE,
+    RETURN_ACKNOWLEDGED,
+    SEVERITY,
+    QueuePage,
+    QueueQuery,
+    fetch_page,
+)
 from tutela.cases.retention import DEFAULT_RETENTION_DAYS
 from tutela.cases.retention import purge_expired as _purge_expired
 from tutela.cases.scope import (
@@ -336,6 +345,29 @@ class CaseWorkflow:
         note = _required("a note for reopening", note)
         return self._case_action(case_id, actor, EventAction.REOPEN, note)
 
+    def acknowledge_return(self, case_id: int, actor: User, note: str = "") -> CaseEvent:
+        """Acknowledge that a referred case's contact returned (``tutela.cases.queue``): a
+        ``watch`` event that keeps the status ``referred``, ``details["reason"] =
+        "return_acknowledged"`` (audit row, ``review`` entry), so the case leaves the active
+        queue until the contact returns again. ``InvalidTransition`` when the case is not
+        referred or not returned; role and scope as for *keep watching*."""
+        note = _optional("note", note)
+        action = EventAction.WATCH
+
+        def _work(q: CaseWrites) -> CaseEvent:
+            user = require_actor(q, actor, TRANSITIONS[action].roles, action)
+            case = require_case(q, case_id)
+            require_access(q, user, case)
+            returned = self._summaries(q, [case])[0].returned
+            if case.status != CaseStatus.REFERRED.value or not returned:
+                raise InvalidTransition(f"case {case.id} is no referred case that returned")
+            details = {"reason": RETURN_ACKNOWLEDGED}
+            return record_transition(
+                q, case, user, action, note, details, now=self._now(), keep_status=True
+            )
+
+        return queries.writing(self.recorder, _work)
+
     def record_reveal(
         self,
         case_id: int,
@@ -344,12 +376,14 @@ class CaseWorkflow:
         *,
         shown_on: str = "case",
         conversation_id: int | None = None,
+        up_to_message_id: int | None = None,
     ) -> CaseEvent:
         """Record that ``actor`` revealed masked message ``message_id`` of this case, or with
         ``conversation_id`` instead every line of that conversation (status unchanged).
         ``shown_on``: the page it was revealed on (``"case"``, ``"contact"`` for an identity's
         source line, ``"live"`` for the live feed), kept in the event details (``message_id``,
-        ``conversation``, ``message_seq``; a conversation reveal has no ``message_id``).
+        ``conversation``, ``message_seq``; a conversation reveal has no ``message_id``, and
+        ``up_to_message_id`` when given: the largest message id the reveal covered).
         ``NotFoundError`` when the message or conversation is not one of the case's;
         ``InputError`` unless exactly one of ``message_id`` and ``conversation_id`` is given."""
         if shown_on not in ("case", "contact", "live"):
@@ -384,6 +418,8 @@ class CaseWorkflow:
                         f"conversation {conversation_id} is not part of case {case_id}"
                     )
                 details = {"conversation": conversation_id, "shown_on": shown_on}
+                if up_to_message_id is not None:
+                    details["up_to_message_id"] = up_to_message_id
             return record_transition(q, case, user, action, "", details, now=self._now())
 
         return queries.writing(self.recorder, _work)

@@ -71,6 +71,7 @@ from tutela.detect.identifiers import extract_identifiers
 from tutela.detect.incremental import ScoringTables, WarningRule
 from tutela.detect.lines import LineDetector, default_line_detector
 from tutela.domain import Action, MessageOrigin
+from tutela.errors import InputError
 from tutela.live.actions import Actions
 from tutela.live.clock import Clock, WallClock
 from tutela.live.resume import resume_conversations
@@ -88,6 +89,7 @@ from tutela.persona import DialogueManager, Intent, OutgoingGuard, PersonaProfil
 from tutela.policy import Policy, PolicyContext, VariantAssigner
 from tutela.runtime import ShadowPolicy
 from tutela.store import MessageRecord, Recorder
+from tutela.store.errors import StoreError
 
 __all__ = ["DISCLOSED", "Handled", "PersonaEngine", "conversation_seed"]
 
@@ -377,6 +379,10 @@ class PersonaEngine:
             rule=decision.rule,
             reason=decision.reason,
             variant=decision.variant,
+            # the line's own hits (the decision lists the conversation's so far): display only
+            line_indicators=tuple(
+                dict.fromkeys(h.indicator for h in assessment.indicators if h.line == line)
+            ),
         )
         live.note_action(decision.action)
         if self.shadow is not None:  # what a candidate policy would do, on the same context
@@ -391,7 +397,12 @@ class PersonaEngine:
         if decision.action is not Action.CONTINUE:
             case = self.recorder.get_or_create_case(live.contact_id)
             case_id = case.id  # a dismissed case whose contact returns is reopened first
-            reopen_returned(self.recorder, case, decision, decision_record.id, clock=self.clock.now)
+            try:
+                reopen_returned(
+                    self.recorder, case, decision, decision_record.id, clock=self.clock.now
+                )
+            except (InvalidTransition, InputError, StoreError) as e:  # the line stays handled
+                log.warning("case.not_reopened", case=case_id, reason=str(e))
             if decision.action is Action.REFER:
                 self._propose_referral(case_id, decision_record.id)
         if inbound.attachments:

@@ -24,6 +24,7 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, PercentFormatter
 
 __all__ = ["CHARTS", "WIDTHS", "render_chart"]
@@ -55,6 +56,8 @@ def _no_data(ax: Axes, _: Gettext) -> None:
 
 def _svg(fig: Figure) -> str:
     buf = io.StringIO()
+    for text in fig.findobj(Text):  # a "$" in a platform, indicator or variant is no mathtext
+        text.set_parse_math(False)
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "tutela"}):
         fig.savefig(buf, format="svg", metadata={"Date": None})
     return buf.getvalue()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from matplotlib import rc_context
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from tutela.cases.views import ConversationView
@@ -152,6 +153,8 @@ def _svg(fig: Figure) -> str:
     """SVG text; glyphs as ``<text>`` (``svg.fonttype: none``): smaller, selectable, and the
     translated labels stay text."""
     buf = io.StringIO()
+    for text in fig.findobj(Text):  # a "$" in a persona or platform name is no mathtext
+        text.set_parse_math(False)
     with rc_context({"svg.fonttype": "none"}):
         fig.savefig(buf, format="svg", metadata={"Date": None})
     return buf.getvalue()

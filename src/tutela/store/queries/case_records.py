@@ -136,11 +136,14 @@ class IdentityRecord:
 
 @dataclass(frozen=True, slots=True)
 class DecisionLine:
-    """The indicators of the decision taken after contact line ``after_line``."""
+    """The indicators of the decision taken after contact line ``after_line`` (the
+    conversation's so far) and ``line_indicators``, those that line raised itself (``None``:
+    not recorded, a decision from before migration 0008)."""
 
     conversation_id: int
     after_line: int
     indicators: tuple[str, ...]
+    line_indicators: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

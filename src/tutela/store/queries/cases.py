@@ -260,16 +260,28 @@ class CaseReads:
         return [DecisionRecord.from_row(r) for r in rows]
 
     def decision_lines(self, conversation_ids: Iterable[int]) -> list[DecisionLine]:
-        """``(conversation, after_line, indicators)`` of every decision of ``conversation_ids``."""
+        """``(conversation, after_line, indicators, line_indicators)`` of every decision of
+        ``conversation_ids``."""
         ids = set(conversation_ids)
         if not ids:
             return []
         rows = self._s.execute(
             select(
-                DecisionRow.conversation_id, DecisionRow.after_line, DecisionRow.indicators
+                DecisionRow.conversation_id,
+                DecisionRow.after_line,
+                DecisionRow.indicators,
+                DecisionRow.line_indicators,
             ).where(DecisionRow.conversation_id.in_(ids))
         ).all()
-        return [DecisionLine(c, line, tuple(str(i) for i in inds)) for c, line, inds in rows]
+        return [
+            DecisionLine(
+                c,
+                line,
+                tuple(str(i) for i in inds),
+                None if own is None else tuple(str(i) for i in own),
+            )
+            for c, line, inds, own in rows
+        ]
 
     def identities(self, contact_id: int) -> list[IdentityRecord]:
         """The contact's identities (id order), each with its source message if any."""

@@ -5,16 +5,20 @@ are handed in as a :class:`SeverityRules` value, so this module holds no busines
 their SQL form. Per case it computes, in one statement on SQLite and PostgreSQL:
 
 - ``rank``: the strongest level reached (1-based index into ``SeverityRules.levels``, 0: none)
-  over the contact's policy decisions (by action), the case's referrals (by status) and its
-  case events (by action); ``strongest_at``: the latest time that level was reached (decision
-  ``created_at``, referral ``decided_at`` or else ``proposed_at``, event ``at``).
-- ``returns``: the contact's conversations whose first inbound line was received after the
-  line the contact's first warning (``warning_clause``) answered (message times, one clock).
+  over the contact's policy decisions (by action; a decision at ``referral_level`` recorded
+  before the case's latest ``rejecting_events`` event counts as ``rejected_level``), the
+  case's referrals (by status) and its case events (by action); ``strongest_at``: the latest
+  time that level was reached (decision ``created_at``, referral ``decided_at`` or else
+  ``proposed_at``, event ``at``).
+- ``returns``: the contact's conversations (with an inbound line) whose first decision has a
+  larger ledger sequence number than the contact's first warning (``warning_clause``): ledger
+  order, whatever clock stamped the messages (as ``tutela.research.stats`` and
+  ``tutela.web.timeline.returns``).
 - ``returned``: the latest case event by a user (actor not ``system_actor``, action not one of
-  ``passive_events``) is one of ``closing_events`` and a *return decision* (action in
-  ``return_actions``, or a warning) was recorded after it. "After" compares ledger sequence
-  numbers (``decisions.ledger_seq`` against the event's ``review_seq``), which order every
-  write whatever clock stamped it.
+  ``passive_events``) is one of ``closing_events`` (or has a ``closing_reasons`` reason) and
+  a *return decision* (action in ``return_actions``, or a warning) was recorded after it.
+  "After" compares ledger sequence numbers (``decisions.ledger_seq`` against the event's
+  ``review_seq``), which order every write whatever clock stamped it.
 - ``risk``: max decision risk (0.0 without decisions); ``last_activity``: latest message time;
   ``activity_key``: ``last_activity``, or the case's ``opened_at`` without messages (sort and
   date filter key, never NULL).
@@ -87,7 +91,10 @@ class SeverityRules:
     ``return_actions``: decision actions that make a contact *return* (warnings always do);
     ``closing_events``: user event actions that take a case out of review; ``passive_events``:
     user event actions that are not acting on the case; ``system_actor``: the actor name of
-    what no user did."""
+    what no user did; ``rejecting_events``: case event actions (a supervisor's rejection)
+    after which earlier decisions at ``referral_level`` reach ``rejected_level`` instead
+    (``None``: no level), ledger order; ``closing_reasons``: ``details["reason"]`` values that
+    make any user event a closing one (an acknowledged return)."""
 
     levels: tuple[str, ...]
     decision_levels: tuple[tuple[str, str], ...]
@@ -98,6 +105,9 @@ class SeverityRules:
     closing_events: tuple[str, ...]
     passive_events: tuple[str, ...]
     system_actor: str
+    rejecting_events: tuple[str, ...] = ()
+    rejected_level: str | None = None
+    closing_reasons: tuple[str, ...] = ()
 
     def rank(self, level: str | None) -> int:
         """1-based rank of ``level`` (0 for ``None``); ``KeyError`` for an unknown level."""
@@ -181,8 +191,29 @@ def _facts_select(rules: SeverityRules) -> Select[Any]:
     conv = ConversationRow
     dec_levels = dict(rules.decision_levels)
     ev_levels = dict(rules.event_levels)
+    event_seq = CaseEventRow.details["review_seq"].as_integer()
+    rejected = (
+        exists()
+        .where(
+            CaseEventRow.case_id == CaseRow.id,
+            CaseEventRow.action.in_(rules.rejecting_events),
+            event_seq > DecisionRow.ledger_seq,
+        )
+        .correlate(CaseRow, DecisionRow)
+    )
     dec_rank = sql_case(
-        *((DecisionRow.action == a, rules.rank(lv)) for a, lv in dec_levels.items()), else_=0
+        *(
+            (
+                DecisionRow.action == a,
+                (
+                    sql_case((rejected, rules.rank(rules.rejected_level)), else_=rules.rank(lv))
+                    if lv == rules.referral_level and rules.rejecting_events
+                    else rules.rank(lv)
+                ),
+            )
+            for a, lv in dec_levels.items()
+        ),
+        else_=0,
     )
     ev_rank = sql_case(
         *((CaseEventRow.action == a, rules.rank(lv)) for a, lv in ev_levels.items()), else_=0
@@ -229,26 +260,31 @@ def _facts_select(rules: SeverityRules) -> Select[Any]:
         .subquery("activity")
     )
     first_warn = (
-        select(conv.contact_id, func.min(MessageRow.at).label("at"))
-        .select_from(DecisionRow)
+        select(conv.contact_id, func.min(DecisionRow.ledger_seq).label("seq"))
         .join(conv, conv.id == DecisionRow.conversation_id)
-        .join(MessageRow, MessageRow.id == DecisionRow.message_id)
         .where(warning_clause())
         .group_by(conv.contact_id)
         .subquery("first_warn")
     )
-    first_in = (
-        select(MessageRow.conversation_id, conv.contact_id, func.min(MessageRow.at).label("at"))
-        .join(conv, conv.id == MessageRow.conversation_id)
-        .where(MessageRow.direction == "in")
-        .group_by(MessageRow.conversation_id, conv.contact_id)
-        .subquery("first_in")
+    has_inbound = exists().where(
+        MessageRow.conversation_id == DecisionRow.conversation_id, MessageRow.direction == "in"
+    )
+    began = (
+        select(
+            DecisionRow.conversation_id,
+            conv.contact_id,
+            func.min(DecisionRow.ledger_seq).label("seq"),
+        )
+        .join(conv, conv.id == DecisionRow.conversation_id)
+        .where(has_inbound)
+        .group_by(DecisionRow.conversation_id, conv.contact_id)
+        .subquery("began")
     )
     returns = (
-        select(first_in.c.contact_id, func.count().label("n"))
-        .join(first_warn, first_warn.c.contact_id == first_in.c.contact_id)
-        .where(first_in.c.at > first_warn.c.at)
-        .group_by(first_in.c.contact_id)
+        select(began.c.contact_id, func.count().label("n"))
+        .join(first_warn, first_warn.c.contact_id == began.c.contact_id)
+        .where(began.c.seq > first_warn.c.seq)
+        .group_by(began.c.contact_id)
         .subquery("returns")
     )
     last_user = (
@@ -264,6 +300,7 @@ def _facts_select(rules: SeverityRules) -> Select[Any]:
         select(
             CaseEventRow.case_id,
             CaseEventRow.action,
+            CaseEventRow.details["reason"].as_string().label("reason"),
             CaseEventRow.details["review_seq"].as_integer().label("seq"),
         )
         .join(last_user, last_user.c.id == CaseEventRow.id)
@@ -279,9 +316,10 @@ def _facts_select(rules: SeverityRules) -> Select[Any]:
         )
         .correlate(CaseRow, last_event)
     )
-    returned = sql_case(
-        (and_(last_event.c.action.in_(rules.closing_events), came_back), 1), else_=0
-    )
+    closing: ColumnElement[bool] = last_event.c.action.in_(rules.closing_events)
+    if rules.closing_reasons:
+        closing = or_(closing, last_event.c.reason.in_(rules.closing_reasons))
+    returned = sql_case((and_(closing, came_back), 1), else_=0)
     return (
         select(
             CaseRow.id.label("case_id"),

@@ -27,6 +27,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from pydantic import AfterValidator
 from starlette.background import BackgroundTask
 
 from tutela.cases.casework import MAX_NOTE_CHARS, CaseWork, case_actions
@@ -42,7 +43,20 @@ from tutela.web.timeline import case_timeline
 __all__ = ["router"]
 
 router = APIRouter(prefix="/cases")
-Note = Annotated[str, Form(max_length=MAX_NOTE_CHARS)]
+
+
+def _note_length(text: str) -> str:
+    """``text`` with browser line breaks (``\\r\\n``, sent for every textarea line break) as
+    ``\\n``; ``ValueError`` (422) when it is then longer than ``MAX_NOTE_CHARS`` after
+    stripping, as ``clean_note`` counts it."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if len(text.strip()) > MAX_NOTE_CHARS:
+        raise ValueError(f"a note may have at most {MAX_NOTE_CHARS} characters")
+    return text
+
+
+# the form field's own limit leaves room for a CR before every LF; the note's limit follows
+Note = Annotated[str, Form(max_length=2 * MAX_NOTE_CHARS), AfterValidator(_note_length)]
 Assignee = Annotated[str, Form(max_length=100)]
 
 
@@ -85,6 +99,7 @@ def case_page(
                 str(actor.role),
                 pending_referral=pending,
                 hold_active=any(h.active for h in holds),
+                returned=summary.returned,
             ),
             "timeline": case_timeline(detail, notes=notes, assignments=assignments, holds=holds),
             "risk_chart": risk_chart_data_uri(detail.conversations, gettext=gettext_for(request)),
@@ -130,6 +145,15 @@ def keep_watching(
 @router.post("/{case_id}/reopen", name="reopen")
 def reopen(case_id: DbId, actor: ActingUser, services: ServicesDep, note: Note) -> Response:
     services.workflow.reopen(case_id, actor, note)
+    return _back(case_id)
+
+
+@router.post("/{case_id}/acknowledge-return", name="acknowledge_return")
+def acknowledge_return(
+    case_id: DbId, actor: ActingUser, services: ServicesDep, note: Note = ""
+) -> Response:
+    """A referred case's return seen: it stays referred and leaves the active queue."""
+    services.workflow.acknowledge_return(case_id, actor, note)
     return _back(case_id)
 
 

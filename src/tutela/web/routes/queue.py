@@ -16,6 +16,7 @@ A bad value answers 422 with the reason (never echoing the value).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -65,6 +66,11 @@ BAD_FILTER = N_("a filter value is not valid")
 BAD_REPEAT = N_("a parameter that takes one value was given more than once")
 
 
+_DIGITS = re.compile(r"[0-9]{1,10}")
+"""A whole number in ASCII digits (``str.isdigit`` also takes superscripts and other scripts'
+digits, which ``int`` refuses or reads differently)."""
+
+
 def _bad(reason: str) -> HTTPException:
     return HTTPException(status_code=422, detail=reason)
 
@@ -105,7 +111,7 @@ def parse_query(p: dict[str, Any]) -> tuple[str, QueueQuery]:
         raise _bad(BAD_ORDER)
     size = DEFAULT_PAGE_SIZE
     if p["size"] is not None:
-        if not p["size"].isdigit() or not 1 <= int(p["size"]) <= MAX_PAGE_SIZE:
+        if not _DIGITS.fullmatch(p["size"]) or not 1 <= int(p["size"]) <= MAX_PAGE_SIZE:
             raise _bad(BAD_SIZE)
         size = int(p["size"])
     min_risk = None
@@ -122,7 +128,7 @@ def parse_query(p: dict[str, Any]) -> tuple[str, QueueQuery]:
         raise _bad(BAD_RANGE)
     if any(a not in (*ACTION_LEVELS, "none") for a in p["action"]):
         raise _bad(BAD_ACTION)
-    if any(not o.isdigit() or not 1 <= int(o) <= 2**31 - 1 for o in p["operation"]):
+    if any(not _DIGITS.fullmatch(o) or not 1 <= int(o) <= 2**31 - 1 for o in p["operation"]):
         raise _bad(BAD_OPERATION)
     if any(len(p[n] or "") > 200 for n in ("q", "text")):
         raise _bad(BAD_TEXT)
