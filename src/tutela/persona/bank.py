@@ -15,10 +15,14 @@ One YAML file per language under ``persona/banks/`` (``en``, ``nl``, ``tl``, ``d
 
 Templates use the slots :data:`SLOTS`, filled from the profile. Load-time validation (any failure
 is a ``ConfigError`` naming the file, line and key, as :mod:`tutela.configfile` formats them):
-every :class:`~tutela.persona.intents.Intent` and ``ending`` has >= 2 templates, at least one of
-them with ``{age}`` (so the persona can always make its age plain); so has every topic section
-present (only names of :data:`~tutela.persona.topics.TOPICS`; a bank without a topic answers
-from the intent's section); only known slots; templates at most 120 characters; a ``?`` only in
+every :class:`~tutela.persona.intents.Intent` and ``ending`` has >= 2 templates, and so has every
+topic section present (only names of :data:`~tutela.persona.topics.TOPICS`; a bank without a
+topic answers from the intent's section). The age goes where it is the answer or stands on its
+own (issue 12: never glued into an unrelated answer): every section of :data:`AGE_SECTIONS`
+present has a template with ``{age}`` (the greeting's introduction, the age question, the
+refusals: so the persona can always make its age plain), no section of
+:data:`NO_AGE_SECTIONS` has one ("did you do the homework" is not answered with the age); only
+known slots; templates at most 120 characters; a ``?`` only in
 ``unknown`` (the persona asks nothing but "what do you mean"); every template, with its slots
 blanked, passes the guard's content checks.
 
@@ -44,8 +48,10 @@ from tutela.persona.profile import PersonaProfile
 from tutela.persona.topics import TOPICS
 
 __all__ = [
+    "AGE_SECTIONS",
     "BANK_LANGUAGES",
     "ENDING",
+    "NO_AGE_SECTIONS",
     "SLOTS",
     "ResponseBank",
     "load_bank",
@@ -63,6 +69,21 @@ SLOTS: frozenset[str] = frozenset(
 )  # fmt: skip
 MAX_TEMPLATE_CHARS = 120
 _SECTIONS: tuple[str, ...] = (*(i.value for i in Intent), ENDING)
+AGE_SECTIONS: frozenset[str] = frozenset(
+    {"greeting", "asl", "age_question", "compliment", "webcam_request", "photo_request",
+     "contact_request", "meeting_request", "money_or_gift", "romantic", "sexual_content",
+     "repeat_request", "threat", "ack", "pressure", "police_check", "contact_age",
+     "platform_switch"}
+)  # fmt: skip
+"""Sections with a template that states the age: the age is the answer, an introduction, a
+short line of its own ("lol. im 13 btw") or the reason of a refusal ("no, im 13")."""
+NO_AGE_SECTIONS: frozenset[str] = frozenset(
+    {"how_are_you", "location_question", "what_doing", "school", "hobbies",
+     "personal_question", "goodbye", ENDING, "familiarity", "alone", "isolation",
+     "looks", "pets", "family", "school_name", "school_year", "games", "music", "intro",
+     "homework", "plans", "news", "feeling"}
+)  # fmt: skip
+"""Answers the age must not be glued into (issue 12: "boring, im 13 in year 8")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +171,11 @@ def _section(doc: YamlDocument, key: tuple[str, str], items: object) -> tuple[st
     section = key[1]
     if not isinstance(items, list) or len(items) < 2:
         raise doc.error(key, f"section {section!r} needs a list of >= 2 templates")
-    if not any("{age}" in str(t) for t in items):
+    with_age = [str(t) for t in items if "{age}" in str(t)]
+    if section in AGE_SECTIONS and not with_age:
         raise doc.error(key, f"section {section!r} needs a template with {{age}}")
+    if section in NO_AGE_SECTIONS and with_age:
+        raise doc.error(key, f"section {section!r} must not state the age ({with_age[0]!r})")
     for i, t in enumerate(items):
         at = (*key, i)
         if not isinstance(t, str) or not t.strip() or len(t) > MAX_TEMPLATE_CHARS:

@@ -21,10 +21,17 @@ Policy rules, in order:
    what was asked ("what year are you in" -> the school year, "do you have pets" -> the pet,
    "see u at school tomorrow" -> confusion, never agreement).
 3. The persona makes its age plain: when asked (``asl``, ``age_question``: every template states the
-   age) and otherwise no later than reply :data:`AGE_DISCLOSURE_BY_REPLY` (the brief's limit is 3):
-   until the age is disclosed, from that reply on only templates with ``{age}`` are used. Once it
-   is disclosed, templates with ``{age}`` are used only when the age is asked again (where the
-   section has others), so the age is not repeated in every other reply.
+   age), in its first greeting ("hi, im lily, 13") or refusal ("no, im 13": the intents of
+   :data:`tutela.persona.bank.AGE_SECTIONS`), and otherwise from reply
+   :data:`AGE_DISCLOSURE_BY_REPLY` on (the brief's limit is 3): until the age is disclosed, only
+   templates with ``{age}`` are used where the section has them. The age is said where it is the
+   answer or stands on its own (an introduction, "lol. im 13 btw", the reason of a refusal):
+   answer sections (school, hobbies, how are you... :data:`tutela.persona.bank.NO_AGE_SECTIONS`)
+   have no ``{age}`` template, so the age is never glued into an unrelated answer (issue 12).
+   A statement of four words or more that the persona does not read (``unknown``, no topic)
+   is not used to push the age. Once it is disclosed, templates with ``{age}`` are used only when
+   the age is asked again (where the section has others), so the age is not repeated in every
+   other reply.
 4. No verbatim repeat within a conversation where an alternative exists: unused templates first,
    and a text already sent is only reused when nothing else passes.
 4a. Memory: what the persona said is read from the conversation's own sent replies
@@ -52,6 +59,7 @@ from typing import Literal
 
 from tutela.errors import ConfigError
 from tutela.persona.bank import (
+    AGE_SECTIONS,
     BANK_LANGUAGES,
     ENDING,
     ResponseBank,
@@ -296,7 +304,10 @@ class DialogueManager:
         if not entries:
             intent = Intent.UNKNOWN
             entries = [e for e in bank.entries(intent.value) if can_render(e[1], values)]
-        planned = self._plan_from(state, intent, entries)
+        # a statement the persona does not follow ("the library is open on thursday") gets a
+        # plain "huh?", not the age pushed into it (rule 3: the age stands on its own)
+        statement = intent is Intent.UNKNOWN and topic is None and len(text.split()) >= 4
+        planned = self._plan_from(state, intent, entries, push_age=not statement)
         return None if planned is None else replace(planned, topic=topic)
 
     def plan_ending(self, state: ConversationState) -> PlannedReply | None:
@@ -309,17 +320,22 @@ class DialogueManager:
         return self._plan_from(state, Intent.GOODBYE, entries)
 
     def _plan_from(
-        self, state: ConversationState, intent: Intent, entries: list[tuple[str, str]]
+        self,
+        state: ConversationState,
+        intent: Intent,
+        entries: list[tuple[str, str]],
+        *,
+        push_age: bool = True,
     ) -> PlannedReply | None:
         bank = self.banks[state.lang]
         reply_no = len(state.replies) + 1
         must_state_age = not state.age_disclosed and (
-            reply_no >= AGE_DISCLOSURE_BY_REPLY or intent in (Intent.ASL, Intent.AGE_QUESTION)
+            (reply_no >= AGE_DISCLOSURE_BY_REPLY and push_age) or intent.value in AGE_SECTIONS
         )
         if must_state_age:
             entries = [e for e in entries if "{age}" in e[1]] or entries
-        elif state.age_disclosed and intent not in (Intent.ASL, Intent.AGE_QUESTION):
-            # stated once: not again in every other reply, unless asked
+        elif intent not in (Intent.ASL, Intent.AGE_QUESTION):
+            # stated once (or not due yet): not in every other reply, unless asked
             entries = [e for e in entries if "{age}" not in e[1]] or entries
         rng = random.Random(f"{state.rng_seed}:{state.turn}:{len(state.replies)}")
         used = {r.bank_key for r in state.replies}

@@ -168,7 +168,7 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         _I.HOW_ARE_YOU: (
             r"\bhow (are|r) (you|u|ya)\b", r"\bhow ru\b", r"\bhru\b", r"\bhows it going\b",
             r"\bhow (you|u) doing\b", r"\bwhats up\b", r"\bwassup\b", r"\bsup\b",
-            r"\bhows (you|u)\b",
+            r"\bhows (you|u)\b", r"\bhows (things|everything|life|ur day|your day)\b",
         ),
         _I.PERSONAL_QUESTION: (
             r"\b(do|d) (you|u) have\b", r"\b(your|ur) (mum|mom|dad|parents|family|brother|sister|"
@@ -176,7 +176,10 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
             r"\b(your|ur) name\b", r"\bwhats (your|ur) name\b",
         ),
         _I.GOODBYE: (
-            r"\b(bye|byee|cya|see ya|gtg|g2g|got to go|gotta go|good ?night|gn|ttyl|later)\b",
+            r"\b(bye|byee|cya|see ya|gtg|g2g|got to go|gotta go|good ?night|gn|ttyl|laters)\b",
+            # "later" alone or as "talk later", never "are u playing later" (issue 12)
+            r"^\W*(ok |okay |k )?later\W*$", r"\b(talk|speak|chat|catch (you|u|ya)) later\b",
+            r"\bhave a (good|nice|great|lovely) (evening|night|day|weekend|one)\b",
         ),
         _I.GREETING: (
             r"\b(hi|hii|hey|heyy|hello|helo|hallo|yo|hiya|heya|howdy|good (morning|evening|"
@@ -255,7 +258,7 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         ),
         _I.GOODBYE: (
             r"\b(doei|doeg|tot later|tot morgen|slaap lekker|welterusten|ciao|bye)\b",
-            r"\bik moet (gaan|weg)\b",
+            r"\bik moet (gaan|weg)\b", r"\bfijne (avond|dag|middag|weekend)\b",
         ),
         _I.GREETING: (r"\b(hoi|hallo|hey|hi|hee|heey|hai|hoii|goedemorgen|goedemiddag|goedenavond|"
                       r"yo|dag)\b",),
@@ -327,7 +330,8 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
             r"\b(haustier|geschwister)\b", r"\bwie heisst du\b",
         ),
         _I.GOODBYE: (r"\b(tschuss|tschau|ciao|bye)\b", r"\bbis (dann|spater|morgen|bald)\b",
-                     r"\bgute nacht\b", r"\bmuss los\b"),
+                     r"\bgute nacht\b", r"\bmuss los\b",
+                     r"\b(schonen|schones) (abend|tag|wochenende)\b"),
         _I.GREETING: (r"\b(hallo|hi|hey|moin|servus|na)\b", r"\bguten (morgen|tag|abend)\b"),
     },
     "tl": {

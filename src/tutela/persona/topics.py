@@ -9,13 +9,17 @@ detection.
   lexicon of the conversation language on the matching skeleton
   (:func:`tutela.detect.features.lexicon_for`, :func:`tutela.detect.normalize.normalize`: the
   lexicon hits a :class:`tutela.detect.understand.LineReading` carries) and, when the live engine
-  passes its ``LineReading``, the line detector's soliciting labels too;
+  passes its ``LineReading``, the line detector's soliciting labels too. The detector's labels
+  (a statistical guess, not a matched word) raise the intent only of a line the persona's own
+  rules do not read at all (``unknown`` without a topic): a false label must not turn "hey its me
+  again" into a refusal or "is anyone with you" into "eww no" (issue 12);
 * ``topic`` -- a finer subject a good reply must address (:data:`TOPICS`: ``pets``, ``alone``,
   ``familiarity``...), or ``None`` when the intent's own bank section fits. A topic applies only
   when its rules match *and* the intent is one the topic refines (:data:`REFINES`), so a topic
   never hides a safety intent it does not belong to ("send a pic of ur dog" stays a photo
   request); detection categories set the topics ``alone`` (risk check), ``isolation``,
-  ``police_check`` and ``platform_switch``.
+  ``police_check`` and ``platform_switch`` (a category-named topic never refines ``secrecy`` or
+  ``compliment``: "tell no one" is answered as secrecy, not as isolation).
 
 The reply comes from the bank's topic section when it has one for this persona, else from the
 intent's section (:meth:`tutela.persona.dialogue.DialogueManager.plan_reply`). Rules are regular
@@ -51,12 +55,19 @@ REFINES: dict[str, frozenset[Intent]] = {
     "name": _SMALL,
     "pets": _SMALL | {_I.HOBBIES},
     "family": _SMALL,
+    "intro": frozenset({_I.SCHOOL, _I.GREETING, _I.UNKNOWN}),  # "this is mrs x from school"
+    "homework": frozenset({_I.SCHOOL, _I.UNKNOWN, _I.WHAT_DOING}),
+    "plans": frozenset({_I.HOBBIES, _I.WHAT_DOING, _I.UNKNOWN, _I.GOODBYE, _I.SCHOOL}),
     "school_name": frozenset({_I.SCHOOL, _I.LOCATION_QUESTION, _I.PERSONAL_QUESTION}),
     "school_year": frozenset({_I.SCHOOL, _I.PERSONAL_QUESTION, _I.UNKNOWN}),
     "games": frozenset({_I.HOBBIES, _I.WHAT_DOING, _I.UNKNOWN, _I.PERSONAL_QUESTION}),
     "music": frozenset({_I.HOBBIES, _I.UNKNOWN, _I.PERSONAL_QUESTION}),
+    "news": frozenset({_I.UNKNOWN, _I.HOBBIES, _I.SCHOOL}),  # "our team won today"
+    "feeling": frozenset({_I.UNKNOWN, _I.SCHOOL, _I.HOBBIES}),  # "that test was so hard"
     "ack": frozenset({_I.UNKNOWN}),
 }
+#: intents a topic named only by a detection category never refines
+_NO_CATEGORY_TOPIC = frozenset({_I.SECRECY, _I.COMPLIMENT})
 TOPICS: tuple[str, ...] = tuple(REFINES)
 """Topic sections a bank may have (``topics:`` in ``banks/<lang>.yaml``), strongest first."""
 
@@ -81,8 +92,10 @@ _RULES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(home )?alone\b",
             r"\b(are|r) (your|ur) (parents|mum|mom|dad) (home|there|out|in)\b",
             r"\bwhen do (they|ur parents|your parents) (leave|go)\b",
-            r"\bwho is (home|there|with (you|u))\b", r"\bis any(one|body) (home|there|with)\b",
+            r"\bwho is (home|there|with (you|u))\b",
+            r"\bis (any|some)(one|body) (home|there|with)\b",
             r"\bwhere are (your|ur) parents\b",
+            r"\bis (your|ur) (mum|mom|dad|mother|father) (home|there|in|out|around)\b",
         ),
         "isolation": (
             r"\b(your|ur) (parents|mum|mom) (dont|wont|never) (understand|get)\b",
@@ -106,6 +119,19 @@ _RULES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\bwho do (you|u) live with\b",
             r"\b(your|ur) (mum|mom|dad|parents)\b",
         ),
+        "intro": (
+            r"\b(this is|its|im|i am) (mrs|mr|ms|miss|mx|dr|coach|teacher|your|ur)\b"
+            r".{0,30}\bfrom\b",
+            r"\b(this is|its) \w+ from (school|class|the school)\b",
+        ),
+        "homework": (
+            r"\b(did|have|done|finish\w*|do) (you|u)\b.{0,25}\b(homework|hw|essay|project)\b",
+            r"\b(homework|hw) (done|finished)\b",
+        ),
+        "plans": (
+            r"\b(are|r|will|wanna|want to|(you|u) (wanna|want to)) (you|u|play|go|come)?\b.{0,25}"
+            r"\b(later|tonight|tomorrow|tmrw|today|this weekend|after school)\b",
+        ),
         "school_name": (
             r"\b(what|which|wat) (school|skool)\b", r"\bwhere (do|d) (you|u) go to school\b",
             r"\bname of (your|ur) school\b",
@@ -114,6 +140,14 @@ _RULES: dict[str, dict[str, tuple[str, ...]]] = {
                         r"\b(year|grade) (are|r) (you|u) in\b"),
         "games": (r"\b(games?|gaming|gamer|play)\b",),
         "music": (r"\b(music|songs?|listen|singer|band)\b",),
+        "news": (
+            r"\b(we|our team|our class) (just )?(won|scored)\b",
+            r"\bi (got picked|got chosen|won)\b",
+        ),
+        "feeling": (
+            r"\b(was|is|were|its|that) (so|soo+|really|super|rly) (hard|boring|easy|fun|annoying|"
+            r"difficult|bad|long)\b",
+        ),
         "ack": (
             r"^(cool|nice|lol|lmao|haha+|hehe+|same|ok|okay|k|kk|wow|true|fr|oh|ah|hm+|ahh|nvm|"
             r"ikr|yeah|yea|ya|mhm)( (lol|haha|ok|nice|cool))?\W*$",
@@ -141,11 +175,17 @@ _RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "pets": (r"\b(huisdier|huisdieren|hond|honden|kat|katten|konijn|poes)\b",),
         "family": (r"\b(broer|broers|zus|zussen|zusje|broertje|familie|ouders)\b",
                    r"\bmet wie woon je\b"),
+        "intro": (r"\b(dit is|met) (juf|meester|mevrouw|meneer|je)\b.{0,30}\bvan\b",),
+        "homework": (r"\b(heb|ben) je\b.{0,25}\b(huiswerk|werkstuk)\b",),
+        "plans": (r"\b(ga|ben) je\b.{0,25}\b(straks|vanavond|morgen|later)\b",
+                  r"\bspeel je\b.{0,25}\b(straks|vanavond|morgen|later)\b"),
         "school_name": (r"\b(welke|wat voor) school\b", r"\bop welke school\b",
                         r"\bwaar zit je op school\b"),
         "school_year": (r"\b(welke|in welke) (klas|groep|jaar)\b", r"\bwelk jaar\b"),
         "games": (r"\b(games?|gamen|gamer|spelletjes|speel je|gamet)\b",),
         "music": (r"\b(muziek|liedjes?|luister)\b",),
+        "news": (r"\b(we|ons team|wij)\b.{0,20}\b(gewonnen|gescoord)\b",),
+        "feeling": (r"\b(was|is) (zo|echt|super) (moeilijk|saai|makkelijk|leuk|lang)\b",),
         "ack": (r"^(cool|leuk|nice|lol|haha+|same|oke|ok|k|oh|echt|wauw|jaja|ah|oja)\W*$",),
     },
     "de": {
@@ -155,7 +195,7 @@ _RULES: dict[str, dict[str, tuple[str, ...]]] = {
                      r"\bja oder nein\b", r"\balso ja\b", r"\bkomm schon\b"),
         "police_check": (r"\bbist du (ein |eine )?(bot|polizist|polizei|fake|echt)\b",
                          r"\bist das (ein )?(bot|fake)\b"),
-        "alone": (r"\ballein( zu ?hause)?\b", r"\bsind deine eltern (da|zu ?hause|weg)\b",
+        "alone": (r"\ballein( zu ?hause)?\b", r"\bsind deine eltern\b.{0,15}\b(da|zu ?hause|weg)\b",
                   r"\bwer ist (da|zu ?hause|bei dir)\b",
                   r"\bist deine (mama|mutter) (da|zu ?hause)\b"),
         "isolation": (r"\bdeine eltern verstehen dich nicht\b", r"\bnur ich versteh\w*\b",
@@ -171,11 +211,18 @@ _RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "pets": (r"\b(haustier|haustiere|hund|hunde|katze|katzen|hase|kaninchen)\b",),
         "family": (r"\b(bruder|bruder|schwester|geschwister|familie|eltern)\b",
                    r"\bmit wem wohnst du\b"),
+        "intro": (r"\b(hier ist|hier spricht|ich bin) (frau|herr|dein|deine)\b"
+                  r".{0,30}\b(von|aus)\b",),
+        "homework": (r"\b(hast|bist) du\b.{0,25}\b(hausaufgaben|referat)\b",),
+        "plans": (r"\b(spielst|zockst|machst|gehst) du\b.{0,25}\b(spater|heute abend|morgen|"
+                  r"nachher)\b",),
         "school_name": (r"\b(welche|was fur eine|auf welche) schule\b",
                         r"\bwo gehst du zur schule\b"),
         "school_year": (r"\b(welche|in welcher) klasse\b",),
         "games": (r"\b(games?|zocken|zockst|spielst du|gamer)\b",),
         "music": (r"\b(musik|lieder|lied|horst du)\b",),
+        "news": (r"\b(wir|unser team)\b.{0,20}\b(gewonnen|ein tor)\b",),
+        "feeling": (r"\b(war|ist) (so|echt|voll|mega) (schwer|langweilig|leicht|lustig|lang)\b",),
         "ack": (r"^(cool|nice|lol|haha+|same|ok|okay|k|oh|krass|echt|achso|aha|nice)\W*$",),
     },
     "tl": {
@@ -201,10 +248,16 @@ _RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "name": (r"\b(ano|anong) pangalan mo\b", r"\bsino ka\b", r"\bname mo\b"),
         "pets": (r"\b(alaga|aso|pusa|pets?)\b",),
         "family": (r"\b(kapatid|kuya|ate|pamilya|magulang)\b", r"\bsino kasama mo sa bahay\b"),
+        "intro": (r"\b(si|ako si) (teacher|ma.?am|sir|mrs|mr)\b",),
+        "homework": (r"\b(tapos|nagawa|ginawa) mo (na )?(ba )?(ang |yung )?"
+                     r"(assignment|homework)\b",),
+        "plans": (r"\b(maglalaro|laro) ka (ba )?(mamaya|bukas|later)\b",),
         "school_name": (r"\b(anong|saang|ano) school\b", r"\bsaan ka nag ?aaral\b"),
         "school_year": (r"\b(anong|ano|ilang) (grade|baitang|year)\b", r"\bgrade ka na\b"),
         "games": (r"\b(laro|naglalaro|games?|ml|mobile legends)\b",),
         "music": (r"\b(kanta|music|songs?|pinapakinggan)\b",),
+        "news": (r"\bnanalo (kami|kmi|team namin)\b",),
+        "feeling": (r"\b(ang|sobrang) (hirap|boring|dali|saya)\b",),
         "ack": (r"^(cool|nice|lol|haha+|same|ok|okay|ah|oh|talaga|weh|sige)\W*$",),
     },
 }  # fmt: skip
@@ -252,21 +305,22 @@ def _compiled(lang: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple(out)
 
 
-def _detected_categories(text: str, lang: str, reading: object | None) -> frozenset[Category]:
-    """Indicator categories detection reads in ``text`` (see the module docstring)."""
+def _detected_categories(
+    text: str, lang: str, reading: object | None
+) -> tuple[frozenset[Category], frozenset[Category]]:
+    """Indicator categories detection reads in ``text`` (see the module docstring): (lexicon
+    hits, the line detector's labels)."""
     from tutela.detect.features import lexicon_for
     from tutela.detect.normalize import normalize
 
-    cats: set[Category] = set()
     hits = getattr(reading, "hits", None)
     if hits is None:  # no reading of this line: the same lexicon step detection runs
         skeleton = normalize(text)
         hits = lexicon_for(lang).hits(skeleton, line=0, author="", normalised=True)
-    cats.update(h.category for h in hits)
+    lexical = frozenset(h.category for h in hits)
     score = getattr(reading, "score", None)
-    if score is not None:
-        cats.update(score.categories)
-    return frozenset(cats)
+    labels = frozenset(score.categories) if score is not None else frozenset()
+    return lexical, labels
 
 
 def _stronger(a: Intent, b: Intent) -> Intent:
@@ -282,22 +336,32 @@ def understand(text: str, lang: str, *, reading: object | None = None) -> Unders
     """
     intent = recognize(text, lang)
     try:
-        cats = _detected_categories(text, lang, reading)
+        lexical, labels = _detected_categories(text, lang, reading)
     except Exception:  # detection data missing or broken: the persona's own rules still answer
-        cats = frozenset()
-    for cat in cats:
+        lexical, labels = frozenset(), frozenset()
+    for cat in lexical:
         if cat in _CATEGORY_INTENT and intent is not Intent.THREAT:
             intent = _stronger(intent, _CATEGORY_INTENT[cat])
     views = normalised_views(text)
-    topic: str | None = None
-    for name, rx in _compiled(lang):
-        if intent in REFINES[name] and any(rx.search(v) for v in views):
-            topic = name
-            break
-    if topic is None:
+    topic = _rule_topic(lang, intent, views)
+    if intent is Intent.UNKNOWN and topic is None:
+        # the detector's labels only for a line the persona's own rules do not read at all
+        for cat in labels:
+            if cat in _CATEGORY_INTENT:
+                intent = _stronger(intent, _CATEGORY_INTENT[cat])
+        topic = _rule_topic(lang, intent, views)
+    cats = lexical | labels
+    if topic is None and intent not in _NO_CATEGORY_TOPIC:
         for cat in sorted(cats, key=lambda c: TOPICS.index(_CATEGORY_TOPIC.get(c, "ack"))):
             named = _CATEGORY_TOPIC.get(cat)
             if named is not None and intent in REFINES[named]:
                 topic = named
                 break
     return Understanding(intent, topic, cats)
+
+
+def _rule_topic(lang: str, intent: Intent, views: list[str]) -> str | None:
+    for name, rx in _compiled(lang):
+        if intent in REFINES[name] and any(rx.search(v) for v in views):
+            return name
+    return None
