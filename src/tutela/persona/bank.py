@@ -22,8 +22,9 @@ own (issue 12: never glued into an unrelated answer): every section of :data:`AG
 present has a template with ``{age}`` (the greeting's introduction, the age question, the
 refusals: so the persona can always make its age plain), no section of
 :data:`NO_AGE_SECTIONS` has one ("did you do the homework" is not answered with the age); only
-known slots; templates at most 120 characters; a ``?`` only in
-``unknown`` (the persona asks nothing but "what do you mean"); every template, with its slots
+known slots; templates at most 120 characters; no ``?`` in any
+section (the persona asks nothing back, not even "what do you mean": a question after a grooming
+line invites the contact to elaborate, review P2); every template, with its slots
 blanked, passes the guard's content checks.
 
 A *bank key* names one template: ``"{lang}.{section}.{index}"``, e.g. ``"en.webcam_request.2"``
@@ -186,8 +187,8 @@ def _section(doc: YamlDocument, key: tuple[str, str], items: object) -> tuple[st
             raise doc.error(at, f"malformed template {t!r}: {e}") from e
         if slots - SLOTS:
             raise doc.error(at, f"unknown slots {sorted(slots - SLOTS)}")
-        if "?" in t and section != Intent.UNKNOWN.value:
-            raise doc.error(at, f"only 'unknown' replies may ask: {t!r}")
+        if "?" in t:
+            raise doc.error(at, f"replies never ask: {t!r}")
         blank = t.format(**{s: "zz" for s in slots})
         reasons = content_violations(blank)
         if reasons:

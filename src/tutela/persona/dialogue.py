@@ -38,9 +38,13 @@ Policy rules, in order:
    (``state.replies``, rebuilt from the recorded outbound lines on resume). A slot with several
    profile values (hobby, pet, game, music) keeps the value the persona already said, so it does
    not contradict itself; every fact comes from the profile, never from the contact.
+4b. "ok?" / "deal?" (the ``pressure`` topic) is answered from the ``pressure`` section ("i said
+   no") only after a reply of :data:`REFUSAL_SECTIONS`; with nothing refused, the line's own intent
+   answers (review P7).
 5. Typing style with noise from a ``random.Random`` seeded by (conversation seed, turn, replies
    sent); the result must pass the outgoing guard (``origin="bank"``) or the plain styled text is
-   tried, then the next template.
+   tried, then the next template. A refusal (:data:`NO_EMOJI_INTENTS`, :data:`NO_EMOJI_TOPICS`)
+   never gets an emoji: a "no" must not read as playful (review P5).
 6. Delay (seconds): think time + typing time, clipped to the profile's ``reply_delay_s``. Think time
    is log-normal with median ``reply_delay_s.median / 2`` and sigma :data:`THINK_SIGMA`; typing
    time is ``len(text) / TYPING_CPS``.
@@ -83,6 +87,9 @@ from tutela.persona.topics import Understanding, understand
 
 __all__ = [
     "AGE_DISCLOSURE_BY_REPLY",
+    "NO_EMOJI_INTENTS",
+    "NO_EMOJI_TOPICS",
+    "REFUSAL_SECTIONS",
     "THINK_SIGMA",
     "TYPING_CPS",
     "ContactMessage",
@@ -95,6 +102,22 @@ __all__ = [
     "ReplySent",
     "SentReply",
 ]
+
+#: intents and topics whose replies are refusals (or keep a distance): never styled with an emoji,
+#: so a "no" never reads as playful (review P5)
+NO_EMOJI_INTENTS: frozenset[Intent] = frozenset(
+    {Intent.WEBCAM_REQUEST, Intent.PHOTO_REQUEST, Intent.MEETING_REQUEST, Intent.MONEY_OR_GIFT,
+     Intent.SECRECY, Intent.SEXUAL_CONTENT, Intent.ROMANTIC, Intent.CONTACT_REQUEST,
+     Intent.REPEAT_REQUEST, Intent.THREAT, Intent.COMPLIMENT}
+)  # fmt: skip
+NO_EMOJI_TOPICS: frozenset[str] = frozenset(
+    {"pressure", "contact_age", "isolation", "platform_switch"}
+)
+#: sections whose reply refused something: "ok?" / "deal?" is answered from the ``pressure``
+#: section ("i said no") only after one of these (review P7)
+REFUSAL_SECTIONS: frozenset[str] = frozenset(
+    {*(i.value for i in NO_EMOJI_INTENTS), "pressure", "platform_switch", "contact_age"}
+)
 
 AGE_DISCLOSURE_BY_REPLY = 2
 """The persona states its age no later than this reply (1-based)."""
@@ -296,6 +319,10 @@ class DialogueManager:
         bank = self.banks[state.lang]
         values = slot_values(self.profile, bank)
         entries: list[tuple[str, str]] = []
+        if topic == "pressure" and not any(
+            r.bank_key.split(".")[1] in REFUSAL_SECTIONS for r in state.replies
+        ):
+            topic = None  # nothing was refused: no "i said no" (review P7)
         if topic is not None and bank.has(topic):
             entries = [e for e in bank.entries(topic) if can_render(e[1], values)]
         if not entries:
@@ -305,9 +332,10 @@ class DialogueManager:
             intent = Intent.UNKNOWN
             entries = [e for e in bank.entries(intent.value) if can_render(e[1], values)]
         # a statement the persona does not follow ("the library is open on thursday") gets a
-        # plain "huh?", not the age pushed into it (rule 3: the age stands on its own)
+        # flat "hmm", not the age pushed into it (rule 3: the age stands on its own)
         statement = intent is Intent.UNKNOWN and topic is None and len(text.split()) >= 4
-        planned = self._plan_from(state, intent, entries, push_age=not statement)
+        emoji = intent not in NO_EMOJI_INTENTS and topic not in NO_EMOJI_TOPICS
+        planned = self._plan_from(state, intent, entries, push_age=not statement, emoji=emoji)
         return None if planned is None else replace(planned, topic=topic)
 
     def plan_ending(self, state: ConversationState) -> PlannedReply | None:
@@ -326,6 +354,7 @@ class DialogueManager:
         entries: list[tuple[str, str]],
         *,
         push_age: bool = True,
+        emoji: bool = True,
     ) -> PlannedReply | None:
         bank = self.banks[state.lang]
         reply_no = len(state.replies) + 1
@@ -348,7 +377,7 @@ class DialogueManager:
         said = self._said_values(state, bank)
         for key, template in fresh + stale:
             rendered = render(template, self.profile, bank, rng, fixed=said)
-            styled = apply_style(rendered, self.profile, rng)
+            styled = apply_style(rendered, self.profile, rng, emoji=emoji)
             candidates.append((key, styled))
             candidates.append((key, base_style(rendered, self.profile)))
         for allow_repeat in (False, True):

@@ -100,6 +100,10 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
             r"\b(sex|sexy|sexual|naked|nude|nudes|horny|dick|cock|penis|vagina|pussy|boobs|tits|"
             r"breasts|bra|underwear|panties|undies|virgin|porn|kinky|masturbat\w*|orgasm|"
             r"touch (yourself|urself|you|u)|take (it|ur clothes|your clothes) off|undress)\b",
+            # clothes and body questions (review P2/P4): refused, never small talk
+            r"\b(wear|wears|wearing|wore|weigh|weight|height|shower|showers|bath|pjs|pyjamas|"
+            r"pajamas|skirt|skirts)\b", r"\bhow tall\b", r"\b(ur|your) body\b",
+            r"\b(are|r) (you|u) in bed\b",
         ),
         _I.REPEAT_REQUEST: (
             r"\b(say|type|write|repeat|tell me) .{0,20}(after me|love|luv|kiss|babe|daddy|sexy)",
@@ -109,6 +113,13 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
             r"\b(i )?(love|luv) (you|u|ya)\b", r"\b(ily|ilysm|kiss|kisses|babe|baby|bby|bae|"
             r"sweetheart|darling|honey|hun|boyfriend|girlfriend|bf|gf|crush|date|dating|marry|"
             r"romantic|xoxo)\b", r"\bmiss (you|u)\b", r"\bbe my\b",
+            # review P2: liking, pet names, "older guys", kissing
+            r"\bi (really |rly )?(like|luv) (you|u|ya)\b", r"\b(do|d) (you|u) like me\b",
+            r"\b(ur|your|youre|you are) my\b", r"\b(princess|kissed|kissing)\b",
+            r"\b(older|old) (guys|men|man|boys|boyfriends)\b",
+            r"\bam i (ur|your) (fav|favourite|favorite)\b",
+            r"\b(dream\w*|think\w*) (about|of) (you|u)\b",
+            r"\btruth or dare\b", r"\bspin the bottle\b",
         ),
         _I.WEBCAM_REQUEST: (
             r"\b(cam|webcam|camera|video ?call|vc|facetime|skype|go live|livestream|on live)\b",
@@ -116,12 +127,22 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         _I.PHOTO_REQUEST: (
             r"\b(pic|pics|pix|picture|pictures|photo|photos|selfie|selfies|snapshot|image)\b",
             r"\bsend me (a|one|some|something)\b", r"\bshow me\b",
+            # review P4: every medium is media
+            r"\b(video|videos|vid|vids|clip|clips|voice ?notes?|voice ?messages?|voice ?memos?|"
+            r"audio|recording|vm)\b",
             r"\bwhat do (you|u) look like\b",
         ),
         _I.MEETING_REQUEST: (
             r"\b(meet|meetup|hang ?out|come over|come to (my|mine)|pick (you|u) up|"
             r"(your|ur) (house|place)|my place|visit (you|u)|in real life|irl|in person)\b",
             r"\bsee (you|u) (at|tomorrow|there|irl|after school)\b",
+            # review P1/P2/P4: plans to be somewhere, places, lures to come and see
+            r"\b(park|mall|my house|my home|my flat|my room|my car)\b", r"\bwait for (you|u)\b",
+            r"\b(are|r) (you|u) (free|coming|going out|out)\b", r"\bgo(ing)? out\b",
+            r"\b(wanna|want to|lets|let us|we could|we can) (chill|hang|go)\b",
+            r"\bchill (with|tomorrow|tmrw|tonight|later|after)\b",
+            r"\b(come|coming) (with|to|over)\b", r"\b(you|u) can see\b",
+            r"\b(wanna|want to|come|u wanna|you wanna) see my\b",
         ),
         _I.CONTACT_REQUEST: (
             r"\b(number|digits|snap|snapchat|whats ?app|telegram|kik|discord|insta|instagram|ig|"
@@ -132,6 +153,8 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
             r"\b(money|cash|pay|paypal|gcash|gift|gifts|present|presents|buy (you|u)|credit|"
             r"voucher|robux|v ?bucks|gift ?card|steam card|euros?|pounds?|quid|dollars?|pesos?|"
             r"crypto|bitcoin|top ?up)\b", r"[£$€₱]",
+            r"\b(prize|prizes|reward)\b", r"\bsurprise (for|4) (you|u)\b", r"\bearn\b",
+            r"\b(give|offer|got) (you|u) a job\b", r"\b(want|buy|get|give) ((you|u) )?a new\b",
         ),
         _I.SECRECY: (
             r"\b(secret|dont tell|do not tell|wont tell|between us|delete (this|the chat|it))\b",
@@ -195,6 +218,8 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         _I.SEXUAL_CONTENT: (
             r"\b(seks|sex|sexy|naakt|bloot|geil|piemel|penis|borsten|tieten|bh|ondergoed|slipje|"
             r"maagd|porno|aanraken|uitkleden)\b",
+            r"\bwat heb je aan\b", r"\b(draag|draagt|aanhebt|aan hebt|weeg|weegt|douche\w*)\b",
+            r"\bhoe lang ben je\b",
         ),
         _I.REPEAT_REQUEST: (
             r"\b(zeg|typ|schrijf|herhaal) (eens|maar|na|me na|mij na)\b",
@@ -204,6 +229,8 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
             r"\b(ik )?hou(d)? van (je|jou)\b", r"\b(kus|kusje|kusjes|zoen|zoentje|schat|schatje|"
             r"lieverd|liefje|verliefd|vriendje|vriendinnetje|verkering|date|daten)\b",
             r"\bmis je\b",
+            r"\boudere (jongens|mannen|man)\b", r"\bik vind je (echt |heel )?leuk\b",
+            r"\bvind je mij leuk\b", r"\bprinses\b",
         ),
         _I.WEBCAM_REQUEST: (
             r"\b(cam|webcam|camera|videobellen|beeldbellen|videocall|facetime|skype)\b",
@@ -211,10 +238,14 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         _I.PHOTO_REQUEST: (
             r"\b(foto|fotos|fotootje|plaatje|plaatjes|selfie|pic|pics)\b",
             r"\blaat (je|jezelf|me|eens) .{0,10}zien\b", r"\bhoe zie je eruit\b",
+            r"\b(video|filmpje|spraakbericht|spraakmemo|voicememo|voicebericht)\b",
         ),
         _I.MEETING_REQUEST: (
             r"\b(afspreken|afspraak|ontmoeten|langskomen|ophalen|irl)\b", r"\bkom langs\b",
             r"\bkom naar\b", r"\bzien we elkaar\b", r"\bin het echt\b", r"\bspreken we af\b",
+            r"\b(park|winkelcentrum|mijn huis|bij mij)\b", r"\bwacht op je\b", r"\bchillen\b",
+            r"\bnaar buiten\b", r"\b(ga|kom) je\b.{0,25}\bmee\b", r"\bheb je\b.{0,20}\btijd\b",
+            r"\bkom je (naar|ook|langs|mee)\b",
         ),
         _I.CONTACT_REQUEST: (
             r"\b(nummer|nummertje|06|snap|snapchat|whatsapp|app me|appen|insta|instagram|telegram|"
@@ -222,12 +253,13 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         ),
         _I.MONEY_OR_GIFT: (
             r"\b(geld|betalen|betaal|cadeau|cadeautje|tikkie|euro|euros|kopen|koop|beltegoed|"
-            r"giftcard|cadeaukaart|robux|vbucks)\b", r"€",
+            r"giftcard|cadeaukaart|robux|vbucks|prijs|prijsje|verrassing)\b", r"€",
         ),
         _I.SECRECY: (
             r"\b(geheim|geheimpje|niet vertellen|niks zeggen|niemand zeggen|tussen ons)\b",
             r"\bverwijder\b", r"\bniet (aan|tegen) (je|jouw) \w+ (vertellen|zeggen)\b",
             r"\bzeg (het )?niks tegen\b", r"\bvertel (het )?niet\b",
+            r"\bniet tegen je \w+ (zeggen|vertellen)\b",
         ),
         _I.COMPLIMENT: (
             r"\b(mooi|knap|schattig|lief|leuk om te zien)\b", r"\bvolwassen voor je leeftijd\b",
@@ -272,6 +304,8 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         _I.SEXUAL_CONTENT: (
             r"\b(sex|sexy|nackt|nackig|geil|penis|bruste|titten|bh|unterwasche|jungfrau|porno|"
             r"anfassen|ausziehen)\b",
+            r"\bwas hast du an\b", r"\b(tragst|anhast|an hast|wiegst|duschst)\b",
+            r"\bwie gross bist du\b",
         ),
         _I.REPEAT_REQUEST: (
             r"\b(sag|schreib|wiederhole) (mal|nach|mir nach)\b",
@@ -281,16 +315,23 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         _I.ROMANTIC: (
             r"\b(ich )?liebe dich\b", r"\blieb dich\b", r"\bhab dich lieb\b",
             r"\b(kuss|kusse|kussen|kusschen|schatz|schatzi|liebling|verliebt|freundin|date)\b",
-            r"\bvermisse dich\b", r"\bfesten freund\b",
+            r"\bvermisse dich\b", r"\bfesten freund\b", r"\b(einen|nen|n) freund\b",
+            r"\b(altere|alteren|aeltere) (manner|maenner|jungs|typen|mann)\b",
+            r"\bich mag dich\b", r"\bmagst du mich\b", r"\bprinzessin\b",
         ),
         _I.WEBCAM_REQUEST: (r"\b(cam|webcam|kamera|videoanruf|videochat|facetime|skype)\b",),
         _I.PHOTO_REQUEST: (
             r"\b(foto|fotos|bild|bilder|selfie|pic|pics)\b", r"\bzeig (dich|mir)\b",
             r"\bwie siehst du aus\b",
+            r"\b(video|videos|sprachnachricht|sprachnachrichten|sprachmemo|clip)\b",
         ),
         _I.MEETING_REQUEST: (
             r"\b(treffen|treff|triff|vorbeikommen|abholen|irl)\b", r"\bsehen uns\b",
             r"\bkomm vorbei\b", r"\bin echt\b", r"\bim echten leben\b",
+            r"\b(park|einkaufszentrum|zu mir|bei mir|raus)\b", r"\bwarte auf dich\b",
+            r"\bhast du\b.{0,20}\bzeit\b", r"\bkommst du (in|zu|mit|vorbei|raus|heute|morgen)\b",
+            r"\bnach der schule\b",
+            r"\bwollen wir\b", r"\bchillen\b",
         ),
         _I.CONTACT_REQUEST: (
             r"\b(nummer|handynummer|snap|snapchat|whatsapp|insta|instagram|telegram|discord|mail|"
@@ -298,11 +339,11 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         ),
         _I.MONEY_OR_GIFT: (
             r"\b(geld|bezahlen|zahlen|geschenk|geschenke|euro|kaufen|kauf|gutschein|guthaben|"
-            r"robux|vbucks|paypal|uberweisen)\b", r"€",
+            r"robux|vbucks|paypal|uberweisen|preis|gewinn|uberraschung)\b", r"€",
         ),
         _I.SECRECY: (
             r"\b(geheim|geheimnis|nicht verraten|niemandem|unter uns|losch)\w*",
-            r"\b(sag|sags|erzahl|erzahls)\b.{0,25}\bnicht\b",
+            r"\b(sag|sags|erzahl|erzahls)\b.{0,25}\b(nicht|nichts|nix)\b",
         ),
         _I.COMPLIMENT: (
             r"\bdu bist (so |echt |voll )?(hubsch|schon|suss|susse|sexy|reif)\b",
@@ -342,11 +383,14 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         _I.SEXUAL_CONTENT: (
             r"\b(hubad|kantot|libog|malibog|jakol|titi|puke|suso|dede|bold|sex|sexy|katawan|"
             r"panty|bra|virgin|birhen|hipo|hawakan)\b",
+            r"\b(suot|suot mo|timbang|tangkad|naligo|maligo)\b",
         ),
         _I.REPEAT_REQUEST: (r"\b(sabihin mo|say mo|itype mo|i type mo|ulitin mo)\b",),
         _I.ROMANTIC: (
             r"\b(mahal kita|iloveyou|love kita|labyu|lab yu|halik|jowa|crush|landi|bebe|"
             r"miss kita|ligaw|liligawan|syota)\b",
+            r"\bmas matanda\b.{0,10}\b(gusto|type)\b", r"\b(gusto|type) mo\b.{0,15}\bmatanda\b",
+            r"\bgusto kita\b", r"\bprinsesa\b",
         ),
         _I.WEBCAM_REQUEST: (
             r"\b(cam|webcam|video call|videocall|vc|facetime|skype|open cam|on cam|mag live)\b",
@@ -354,10 +398,12 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         _I.PHOTO_REQUEST: (
             r"\b(pic|pics|picture|litrato|larawan|selfie|pa ?send|send ka|pakita|ipakita|"
             r"itsura)\b",
+            r"\b(video|vid|voice message|voice note|voice msg)\b",
         ),
         _I.MEETING_REQUEST: (
             r"\b(kita tayo|kitakits|magkita|magkikita|kitain|puntahan|pupuntahan|sunduin|"
             r"susunduin|gala tayo|labas tayo|date tayo|punta ka)\b",
+            r"\b(park|mall|bahay ko|hintayin kita|free ka|labas ka|lalabas ka|sama ka)\b",
         ),
         _I.CONTACT_REQUEST: (
             r"\b(number|num|numero|cp|fb|facebook|messenger|viber|telegram|snap|insta|ig|email|"
@@ -365,7 +411,7 @@ _RULES: dict[str, dict[Intent, tuple[str, ...]]] = {
         ),
         _I.MONEY_OR_GIFT: (
             r"\b(pera|gcash|load|paload|bayad|bibigyan kita|regalo|bilhan|bibilhan|padala|pesos?|"
-            r"piso|maya|allowance)\b", r"₱",
+            r"piso|maya|allowance|premyo|surprise)\b", r"₱",
         ),
         _I.SECRECY: (r"\b(sikreto|secret|wag mo sabihin|huwag mong sabihin|atin atin|atin lang|"
                      r"burahin|wag mo ipaalam|huwag mong ipaalam|wag mong sabihin)\b",),

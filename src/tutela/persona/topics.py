@@ -19,7 +19,10 @@ detection.
   never hides a safety intent it does not belong to ("send a pic of ur dog" stays a photo
   request); detection categories set the topics ``alone`` (risk check), ``isolation``,
   ``police_check`` and ``platform_switch`` (a category-named topic never refines ``secrecy`` or
-  ``compliment``: "tell no one" is answered as secrecy, not as isolation).
+  ``compliment``: "tell no one" is answered as secrecy, not as isolation);
+* a ``plans`` line that asks the persona to go or be somewhere ("r u free tonight", "ga je
+  morgen na school mee", :data:`_PLANS_MEETING`) is a ``meeting_request``: refused flatly, never
+  answered with a reason that invites negotiation (review P1).
 
 The reply comes from the bank's topic section when it has one for this persona, else from the
 intent's section (:meth:`tutela.persona.dialogue.DialogueManager.plan_reply`). Rules are regular
@@ -48,7 +51,8 @@ REFINES: dict[str, frozenset[Intent]] = {
     "pressure": _SMALL | {_I.MEETING_REQUEST, _I.REPEAT_REQUEST},
     "police_check": _SMALL | {_I.AGE_QUESTION, _I.LOCATION_QUESTION},
     "alone": _SMALL | {_I.LOCATION_QUESTION},
-    "isolation": _SMALL | {_I.SECRECY, _I.COMPLIMENT},
+    # never SECRECY: "u can trust me, our secret ok?" is refused as a secret (review P7)
+    "isolation": _SMALL | {_I.COMPLIMENT},
     "contact_age": _SMALL | {_I.COMPLIMENT, _I.AGE_QUESTION, _I.CONTACT_REQUEST},  # "a number"
     "platform_switch": frozenset({_I.CONTACT_REQUEST, _I.UNKNOWN, _I.GREETING}),
     "looks": frozenset({_I.PHOTO_REQUEST}),
@@ -96,6 +100,8 @@ _RULES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\bis (any|some)(one|body) (home|there|with)\b",
             r"\bwhere are (your|ur) parents\b",
             r"\bis (your|ur) (mum|mom|dad|mother|father) (home|there|in|out|around)\b",
+            r"\bwhat time do (your|ur) (parents|mum|mom|dad)\b",
+            r"\bwhen (does|do) (your|ur) (parents|mum|mom|dad) (get|come) (home|back)\b",
         ),
         "isolation": (
             r"\b(your|ur) (parents|mum|mom) (dont|wont|never) (understand|get)\b",
@@ -280,6 +286,29 @@ _CATEGORY_TOPIC: dict[Category, str] = {
 }
 _RANK = {intent: i for i, intent in enumerate(PRIORITY)}
 
+#: a ``plans`` line with one of these words asks the persona to go or be somewhere: it is a
+#: meeting request and refused as one, never answered with a reason to negotiate ("prob not, got
+#: homework" invites "after homework then?"; review P1). English words apply in every language.
+_PLANS_MEETING: dict[str, str] = {
+    "en": r"\b(come|coming|came|chill|chilling|hang|hanging|park|mall|meet|out|outside|free|"
+          r"tonight|after school|my house|my place|walk|town|shops?|cinema|movies)\b"
+          r"|\b(go|going)\b(?! (on|online)\b)",
+    "nl": r"\b(mee|kom|komen|chillen|park|buiten|vrij|tijd|vanavond|na school|mijn huis|bij mij|"
+          r"weg|uit|stad)\b",
+    "de": r"\b(raus|mit|kommst|kommen|gehst|treffen|park|frei|zeit|heute abend|nach der schule|"
+          r"zu mir|bei mir|weg|chillen|stadt)\b",
+    "tl": r"\b(labas|lalabas|gala|sama|sasama|punta|pupunta|free|mamayang gabi|ngayong gabi|"
+          r"pagkatapos ng (klase|school)|bahay|park|mall)\b",
+}  # fmt: skip
+
+
+@cache
+def _plans_meeting(lang: str) -> re.Pattern[str]:
+    parts = [_PLANS_MEETING["en"]]
+    if lang != "en" and lang in _PLANS_MEETING:
+        parts.append(_PLANS_MEETING[lang])
+    return re.compile("|".join(f"(?:{p})" for p in parts))
+
 
 @dataclass(frozen=True, slots=True)
 class Understanding:
@@ -349,6 +378,9 @@ def understand(text: str, lang: str, *, reading: object | None = None) -> Unders
         for cat in labels:
             if cat in _CATEGORY_INTENT:
                 intent = _stronger(intent, _CATEGORY_INTENT[cat])
+        topic = _rule_topic(lang, intent, views)
+    if topic == "plans" and any(_plans_meeting(lang).search(v) for v in views):
+        intent = _I.MEETING_REQUEST
         topic = _rule_topic(lang, intent, views)
     cats = lexical | labels
     if topic is None and intent not in _NO_CATEGORY_TOPIC:
