@@ -8,13 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from web_support import csrf_of
 
-from tutela.store.models import AuditLogRow, WebSessionRow
+from tutela.cases.casework import CaseWork
+from tutela.store.models import AuditLogRow, ConversationRow, MessageRow, WebSessionRow
 from tutela.web.exposure import (
     AUDIT_ACTION,
     BREAK,
     CASE_WORK,
     CASES,
+    EXPOSURE_ROUTES,
     HIGH_RISK,
     SESSION_KEY,
     ExposureGuard,
@@ -307,3 +310,123 @@ def test_default_limits_let_a_normal_session_work(make_web, role_user):
     c = web.login(role_user)
     page = c.get(f"/cases/{web.case_id}")
     assert page.status_code == 200 and "Cases 1/40" in page.text
+
+
+# -- every route that shows case content (reviewer finding E1) ---------------------------------
+
+
+def _content_routes(web) -> list[tuple[str, str]]:
+    """(method, path) of every route showing the demo case's content (``EXPOSURE_ROUTES``)."""
+    rec = web.services.recorder
+    case = web.case_id
+    contact = rec.get_case(case).contact_id
+    with web.services.store.session() as s:
+        conv = s.execute(
+            select(ConversationRow.id).where(ConversationRow.contact_id == contact)
+        ).scalar()
+        msg = s.execute(select(MessageRow.id).where(MessageRow.conversation_id == conv)).scalar()
+    assert conv is not None and msg is not None
+    return [
+        ("GET", f"/cases/{case}"),
+        ("POST", f"/cases/{case}/messages/{msg}/reveal"),
+        ("POST", f"/cases/{case}/conversations/{conv}/reveal"),
+        ("POST", f"/cases/{case}/export"),
+        ("GET", f"/contacts/{contact}"),
+        ("POST", f"/contacts/{contact}/identities/1/reveal"),
+        ("GET", "/live"),
+        ("GET", "/live/feed"),
+        ("POST", f"/live/{conv}/reveal"),
+        ("POST", f"/live/{conv}/messages/{msg}/reveal"),
+    ]
+
+
+def test_every_content_route_is_listed():
+    assert {
+        "case",
+        "reveal",
+        "reveal_conversation",
+        "export_case",
+        "contact",
+        "reveal_identity_source",
+        "live",
+        "live_feed",
+        "live_reveal_conversation",
+        "live_reveal_line",
+    } == EXPOSURE_ROUTES
+
+
+def test_during_a_break_every_content_route_is_refused_and_audited_once(web):
+    clock = Clock()
+    _guard(web, clock, break_after_s=50 * MIN, break_s=10 * MIN)
+    ana = web.login("ana")
+    hx = {"HX-Request": "true", "X-CSRF-Token": csrf_of(ana, "/queue")}
+    routes = _content_routes(web)
+    for i in range(6):  # a case page every 9 minutes (t = 0 .. 45), never a pause of 10
+        if i:
+            clock.advance(9)
+        assert ana.get(f"/cases/{web.case_id}").status_code == 200
+    assert ana.get("/live/feed", headers=hx).status_code == 200  # t = 45 min: no break yet
+    clock.advance(5)
+    for method, path in routes:
+        r = ana.request(method, path, headers=hx)
+        assert r.status_code == 429, (method, path, r.status_code)
+        assert "Time for a break" in r.text, (method, path)
+    feed = ana.get("/live/feed", headers=hx)  # the poll fragment names the reason
+    assert feed.status_code == 429 and feed.text.startswith('<p class="error">429: Time for')
+    (row,) = _limit_rows(web)  # eleven refusals, one audit row
+    assert row.details["limit"] == BREAK and row.details["route"] == "case"
+    clock.advance(10)  # the break is over: content opens again
+    assert ana.get("/live/feed", headers=hx).status_code == 200
+
+
+def test_after_the_case_work_limit_the_live_feed_is_refused_too(web):
+    clock = Clock()
+    _guard(web, clock, max_case_work_s=120 * MIN)
+    ana = web.login("ana")
+    hx = {"HX-Request": "true"}
+    assert ana.get("/live/feed", headers=hx).status_code == 200
+    assert ana.get("/live/feed", headers=hx).status_code == 200  # the feed starts no clock
+    assert _stored(web) == []  # and writes nothing
+    contact = web.services.recorder.get_case(web.case_id).contact_id
+    assert ana.get(f"/contacts/{contact}").status_code == 200  # a view of the case: clock starts
+    clock.advance(120)
+    r = ana.get("/live/feed", headers=hx)
+    assert r.status_code == 429 and "Case work limit reached" in r.text
+    assert ana.get("/live").status_code == 429
+    (row,) = _limit_rows(web)
+    assert row.details["limit"] == CASE_WORK and row.details["route"] == "live_feed"
+    assert row.details["case_id"] is None
+
+
+def test_reveals_and_the_contact_page_count_as_views_of_their_case(web):
+    clock = Clock()
+    _guard(web, clock, max_cases=1)
+    other = _case(web, "r-1")
+    ana = web.login("ana")
+    hx = {"HX-Request": "true", "X-CSRF-Token": csrf_of(ana, "/queue")}
+    (_, reveal), *_ = [(m, p) for m, p in _content_routes(web) if p.endswith("/reveal")]
+    assert ana.post(reveal, headers=hx).status_code == 200  # a reveal opens the demo case
+    (stored,) = _stored(web)
+    assert stored["cases"] == [web.case_id]
+    refused = ana.get(f"/cases/{other}")  # the reveal counted: the limit of 1 is reached
+    assert refused.status_code == 429 and "Case limit reached" in refused.text
+    other_contact = web.services.recorder.get_case(other).contact_id
+    assert ana.get(f"/contacts/{other_contact}").status_code == 429  # the contact's case is new
+    assert ana.get(f"/cases/{web.case_id}").status_code == 200  # counted before: still open
+    (row,) = _limit_rows(web)
+    assert row.details["limit"] == CASES and row.details["case_id"] == other
+
+
+def test_a_decision_and_a_note_stay_possible_during_a_break(web):
+    clock = Clock()
+    _guard(web, clock, break_after_s=50 * MIN, break_s=10 * MIN)
+    sue = web.login("sue")
+    token = csrf_of(sue, "/queue")
+    for _ in range(6):  # t = 0, 10, ..., 50 min: the stretch reaches its length
+        if sue.get(f"/cases/{web.case_id}").status_code == 429:
+            break
+        clock.advance(9.9)
+    assert sue.get(f"/cases/{web.case_id}").status_code == 429  # the break is due
+    r = sue.post(f"/cases/{web.case_id}/notes", data={"text": "break now", "csrf_token": token})
+    assert r.status_code == 303  # the note is written, not refused
+    assert [n.text for n in CaseWork(web.services.recorder).notes(web.case_id)] == ["break now"]

@@ -15,6 +15,7 @@ returns only after *its* rows are committed; throughput grows with concurrency i
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql"})
 """Database backends Tutela's schema, triggers and locking are written and tested for."""
 
 _WRITE = "tutela_write"
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 _T = TypeVar("_T")
 MAX_BATCH = 256  # items per group commit
 
@@ -219,12 +221,21 @@ def _private_sqlite_file(db: Path) -> None:
 
 
 def parse_url(url: str) -> URL:
-    """``url`` parsed; ``StoreError`` when it is not a URL or names a backend outside
-    :data:`SUPPORTED_BACKENDS` (e.g. ``mysql://``; the password is not shown)."""
+    """``url`` parsed; ``StoreError`` when it is not a URL (also a bad port, e.g. ``@db:54x2``) or
+    names a backend outside :data:`SUPPORTED_BACKENDS` (e.g. ``mysql://``).
+
+    The message never repeats a URL that cannot be parsed (it may hold a password): it names at
+    most the scheme before ``://``; a parsed URL is shown with its password hidden.
+    """
     try:
         parsed = make_url(url)
-    except ArgumentError as e:
-        raise StoreError(f"invalid database URL {url!r}") from e
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        scheme = _SCHEME.match(url)
+        shown = f" (scheme {scheme.group(1)!r})" if scheme else ""
+        raise StoreError(
+            f"invalid database URL{shown}: use sqlite:///PATH or "
+            "postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME"
+        ) from None
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
         raise StoreError(

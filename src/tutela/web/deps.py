@@ -78,7 +78,8 @@ SessionDep = Annotated[WebSession, Depends(get_session)]
 
 def require_login(request: Request) -> None:
     """App-wide: refuse anonymous callers on every route not named in ``PUBLIC_ROUTES``; on the
-    case page, count the view against the exposure limits (``tutela.web.exposure.enforce``)."""
+    routes that show case content, count the view against the exposure limits
+    (``tutela.web.exposure.enforce``)."""
     route = request.scope.get("route")
     name = getattr(route, "name", None)
     if name in PUBLIC_ROUTES:

@@ -3,8 +3,19 @@
 Reading grooming conversations all day harms the people who do it; services that moderate such
 content cap the exposure and build breaks into the shift. Four limits, each configurable in
 :class:`~tutela.web.settings.WebSettings` (``0`` or ``None`` switches one off), apply to the
-roles that read case content (``tutela.cases.CASE_READERS``: analysts and supervisors) when they
-open a case page (``GET /cases/{id}``, route name ``case``):
+roles that read case content (``tutela.cases.CASE_READERS``: analysts and supervisors) on every
+route that shows case content (:data:`EXPOSURE_ROUTES`): the case page (``GET /cases/{id}``),
+the reveals of a line, a conversation or an identity's source line (case page, live feed,
+contact page), a contact's page, the evidence export, and the live page and its polled feed.
+A route that names a case (its ``case_id``, or the case of its contact or conversation) counts
+as opening that case, reveals included; the live page and feed name none, so they count nothing
+but are refused, like every other listed route, during a break and after the case-work limit
+(the feed's poll then shows the reason in place of the conversations).
+
+Not limited, on purpose: the decisions on a case (dismiss, keep watching, reopen, propose,
+approve or reject a referral, notes, assignment, legal hold). They show no content, and a
+wellbeing limit must not lock a supervisor out of a referral decision or keep an analyst from
+writing down what they saw; their redirect back to the case page is refused as usual.
 
 ``exposure_max_cases`` (default 40)
     distinct cases opened in one session. A case already opened in the session stays available
@@ -37,14 +48,16 @@ no published source: they are a starting point for an NGO to adjust to its own w
 several ``tutela serve`` processes agree. Another session of the same user (a second login)
 counts on its own: the limits are a wellbeing aid that interrupts the work and makes the user
 stop and log in again, not an access control; every limit reached is audited, so a supervisor
-sees a user who keeps reaching them. When a limit is reached the case page answers **429** with
-a page naming the limit, the counts and when case work can resume, and the first refusal of each
-limit (for the break: of each stretch) writes one ``exposure_limit_reached`` audit row
-``{limit, limit_value, cases, high_risk_cases, case_work_min, case_id, session}`` in the same
-transaction as the counters (``session``: the first 12 hex digits of the session's token
-digest). A counted view costs one account read, one access check, one risk read for a case new
-to the session and one locked row update; no audit row. Times are wall-clock epoch seconds from
-the guard's injectable ``clock``.
+sees a user who keeps reaching them. When a limit is reached the route answers **429** with
+a page (for HTMX, a fragment) naming the limit, the counts and when case work can resume, and
+the first refusal of each limit (for the break: of each stretch) writes one
+``exposure_limit_reached`` audit row ``{limit, limit_value, cases, high_risk_cases,
+case_work_min, case_id, route, session}`` in the same transaction as the counters (``case_id``:
+``None`` on a route naming no case; ``route``: the route's name; ``session``: the first 12 hex
+digits of the session's token digest). A counted view costs one account read, one access
+check (two for a contact or conversation), one risk read for a case new to the session and one
+locked row update; no audit row; a live page or poll with no limit reached costs no write.
+Times are wall-clock epoch seconds from the guard's injectable ``clock``.
 """
 
 from __future__ import annotations
@@ -83,8 +96,22 @@ AUDIT_ACTION = "exposure_limit_reached"
 """Audit action of a limit reached (target ``user:<id>``)."""
 SESSION_KEY = "exposure"
 """Key of the counters in ``web_sessions.data``."""
-EXPOSURE_ROUTES = frozenset({"case"})
-"""Route names whose GET counts as opening case content."""
+_CASE_KEY: dict[str, str | None] = {
+    "case": "case_id",
+    "reveal": "case_id",
+    "reveal_conversation": "case_id",
+    "export_case": "case_id",
+    "contact": "contact_id",
+    "reveal_identity_source": "contact_id",
+    "live_reveal_conversation": "conversation_id",
+    "live_reveal_line": "conversation_id",
+    "live": None,
+    "live_feed": None,
+}
+EXPOSURE_ROUTES = frozenset(_CASE_KEY)
+"""Route names that show case content (module docstring), any method: each counts the case it
+names (``case_id``, or the case of its ``contact_id`` / ``conversation_id``) and is refused when
+a limit is reached; ``live`` and ``live_feed`` name no case (refused by the time limits only)."""
 CASES, HIGH_RISK, CASE_WORK, BREAK = "cases", "high_risk", "case_work", "break"
 """The limits' names (audit ``limit`` values)."""
 HIGH_ACTIONS = frozenset({"escalate", "refer"})
@@ -206,12 +233,13 @@ def step(
     state: ExposureState,
     *,
     now: float,
-    case_id: int,
+    case_id: int | None,
     high_risk: bool,
     limits: ExposureLimits,
 ) -> tuple[ExposureState, Refusal | None]:
-    """One case page opened at ``now``: the new state and ``None``, or the state to store and
-    the :class:`Refusal` of the first limit hit (``audited`` is left to the caller).
+    """One case page (or other listed route) opened at ``now``: the new state and ``None``, or
+    the state to store and the :class:`Refusal` of the first limit hit (``audited`` is left to
+    the caller).
 
     Order: a break that was due ends once its time has passed (``break_until``); without one, a
     pause of at least ``break_s`` since ``last`` ends the stretch too. Then the time limits
@@ -219,7 +247,8 @@ def step(
     (cases, high-risk cases), which refuse only new cases. A break that falls due starts when the
     stretch reached ``break_after_s`` (or at the last case opened, if later) and lasts
     ``break_s``; refused attempts do not move it. ``high_risk``: whether the case is high-risk
-    (only read for a new case).
+    (only read for a new case). ``case_id=None`` (a route naming no case): only the time limits
+    apply and nothing is counted (the state is returned as it was, a break that ended cleared).
     """
     pause = limits.break_s
     ended = state.break_until is not None and now >= state.break_until
@@ -262,6 +291,8 @@ def step(
         until = max(state.last or now, state.stretch + after) + pause
         state = replace(state, break_until=until)
         return state, refuse(BREAK, after // 60, until)
+    if case_id is None:
+        return state, None
     cases, high = state.cases, state.high
     if case_id not in cases:
         if limits.max_cases is not None and len(cases) >= limits.max_cases:
@@ -302,16 +333,26 @@ class ExposureGuard:
         )
 
     def record_view(
-        self, services: Services, session: WebSession, case_id: int
+        self, services: Services, session: WebSession, case_id: int | None, route: str = "case"
     ) -> tuple[ExposureState, Refusal | None]:
-        """Count one case page of ``session`` (atomically in its row) and audit the first
-        refusal of a limit. Returns the stored state and the refusal, if any; a session gone
-        meanwhile counts nothing (``(fresh state, None)``)."""
+        """Count one view of case ``case_id`` by ``session`` on route ``route`` (atomically in
+        its row) and audit the first refusal of a limit. Returns the stored state and the
+        refusal, if any; a session gone meanwhile counts nothing (``(fresh state, None)``).
+        ``case_id=None``: the time limits only; nothing is written unless a limit refuses (a
+        polled feed costs no write)."""
         known = ExposureState.from_json(session.data.get(SESSION_KEY))
-        high = False
-        if case_id not in known.cases and self.limits.max_high_risk is not None:
-            high = self.is_high_risk(services, case_id)
         now = self.clock()
+        if case_id is None:
+            kept, refusal = step(known, now=now, case_id=None, high_risk=False, limits=self.limits)
+            if refusal is None:
+                return kept, None
+        high = False
+        if (
+            case_id is not None
+            and case_id not in known.cases
+            and self.limits.max_high_risk is not None
+        ):
+            high = self.is_high_risk(services, case_id)
         digest = token_digest(session.token)
 
         def _update(stored: Any) -> SessionValueUpdate:
@@ -331,6 +372,7 @@ class ExposureGuard:
                         "high_risk_cases": refusal.high_risk,
                         "case_work_min": refusal.case_work_min,
                         "case_id": case_id,
+                        "route": route,
                         "session": digest[:12],
                     },
                 )
@@ -401,34 +443,66 @@ def refusal_message(
     ) % {"n": r.cases, "limit": r.value}
 
 
-def enforce(request: Request) -> None:
-    """The exposure hook of the case page (called by ``tutela.web.deps.require_login`` for the
-    routes in :data:`EXPOSURE_ROUTES`): count the view, or raise ``HTTPException(429)`` with
-    the refusal's sentence. Does nothing for other methods or roles, when every limit is off,
-    or when the case id is invalid, unknown or not readable by the user (the route answers
-    422, 404 or 403 itself, and such a view is not counted)."""
+def _case_of(request: Request, services: Services, user: Any, key: str | None) -> int | None:
+    """The case the request names (``key``: its path parameter, :data:`EXPOSURE_ROUTES`), or
+    ``None`` (none named, or the contact / conversation has no case the user may read).
+    ``LookupError`` when the id is invalid, unknown or not readable: the route answers 422, 404
+    or 403 itself, and the view is not counted."""
     from tutela.errors import PermissionDenied
     from tutela.store import NotFoundError
-    from tutela.web.queries import MAX_ID
+    from tutela.web.queries import MAX_ID, case_of_contact
+
+    if key is None:
+        return None
+    raw = str(request.path_params.get(key, ""))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        raise LookupError(key)
+    ident = int(raw)
+    try:
+        if key == "case_id":
+            services.workflow.check_case_access(ident, user)
+            return ident
+        if key == "conversation_id":
+            services.workflow.check_conversation_access(ident, user)
+            ident = services.recorder.conversation(ident).contact_id
+        case_id = case_of_contact(services.store, ident)
+    except (PermissionDenied, NotFoundError) as e:
+        raise LookupError(key) from e
+    if case_id is None:
+        return None
+    try:
+        services.workflow.check_case_access(case_id, user)
+    except (PermissionDenied, NotFoundError):
+        return None
+    return case_id
+
+
+def enforce(request: Request) -> None:
+    """The exposure hook of the routes in :data:`EXPOSURE_ROUTES` (called by
+    ``tutela.web.deps.require_login``): count the view of the case the route names, or raise
+    ``HTTPException(429)`` with the refusal's sentence. Does nothing for other roles, when every
+    limit is off, or when the id is invalid, unknown or not readable by the user (the route
+    answers 422, 404 or 403 itself, and such a view is not counted)."""
+    from tutela.errors import PermissionDenied
+    from tutela.store import NotFoundError
 
     session = getattr(request.state, "session", None)
-    if request.method != "GET" or not _reader(session):
+    if not _reader(session):
+        return
+    name = getattr(request.scope.get("route"), "name", None)
+    if name not in _CASE_KEY:
         return
     guard = guard_of(request)
     if not guard.limits.enabled:
         return
-    raw = str(request.path_params.get("case_id", ""))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
-        return
-    case_id = int(raw)
     services: Services = request.app.state.services
     user = services.users.get_by_id(session.user_id) if session.user_id is not None else None
     if user is None:
         return
     try:
-        services.workflow.check_case_access(case_id, user)
-        _, refusal = guard.record_view(services, session, case_id)
-    except (PermissionDenied, NotFoundError):
+        case_id = _case_of(request, services, user, _CASE_KEY[name])
+        _, refusal = guard.record_view(services, session, case_id, name)
+    except (LookupError, PermissionDenied, NotFoundError):
         return
     if refusal is not None:
         raise HTTPException(
