@@ -2,7 +2,8 @@
 
     python tools/i18n.py extract [--out FILE]   # the template (POT) of every marked string
     python tools/i18n.py update                 # merge it into locale/{nl,de}/.../messages.po
-    python tools/i18n.py check                  # exit 1: untranslated, fuzzy, stale or bad %()s
+    python tools/i18n.py check                  # exit 1: untranslated, fuzzy, stale, bad %()s
+                                                #   or markup (< &) not in the msgid
     python tools/i18n.py todo [--out FILE]      # JSON {lang: {msgid: ""}} of what is missing
     python tools/i18n.py apply FILE             # write translations from such a JSON file
     python tools/i18n.py sync                   # update, then check (one command after edits)
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -150,10 +152,29 @@ def _translated(message: Message) -> bool:
     return bool(s)
 
 
+_MARKUP = re.compile(r"<[^>]*>?|&[^;\s]*;?")
+"""A tag (or a stray ``<``) or a character reference (or a stray ``&``)."""
+
+
+def _forms(value: str | tuple[str, ...] | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [v for v in value if v]
+
+
+def new_markup(message: Message) -> list[str]:
+    """The tags and ``&`` references in ``message``'s translation that its msgid (singular or
+    plural) does not contain, in order of appearance. A ``{% trans %}`` block is marked safe
+    (Jinja2's old-style gettext), so such markup would be rendered unescaped."""
+    allowed = {t for form in _forms(message.id) for t in _MARKUP.findall(form)}
+    return [t for form in _forms(message.string) for t in _MARKUP.findall(form) if t not in allowed]
+
+
 def problems(template: Catalog, langs: Iterable[str] = LANGS, locale: Path = LOCALE) -> list[str]:
     """What is wrong with the catalogues against ``template``: one line per msgid that is
     missing, untranslated or fuzzy, per stale msgid (no longer in the sources) and per
-    translation whose ``%(name)s`` placeholders differ (``Catalog.check``)."""
+    translation whose ``%(name)s`` placeholders differ (``Catalog.check``) or that holds markup
+    its msgid does not (:func:`new_markup`)."""
     wanted = {_key(m) for m in template if m.id}
     out = []
     for lang in langs:
@@ -169,6 +190,8 @@ def problems(template: Catalog, langs: Iterable[str] = LANGS, locale: Path = LOC
                 out.append(f"{lang}: fuzzy: {mid!r}")
             elif not _translated(m):
                 out.append(f"{lang}: untranslated: {mid!r}")
+            if markup := new_markup(m):
+                out.append(f"{lang}: markup not in the msgid {markup!r}: {mid!r}")
         for message, errors in catalog.check():
             for error in errors:
                 out.append(f"{lang}: {error}: {_key(message)!r}")
