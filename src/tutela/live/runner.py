@@ -28,6 +28,11 @@ The store, the signing key (``signing_key``, else the rule of :mod:`tutela.runti
 beside a demo database, else the user's ledger key), detection, policy and the engines are built
 by :func:`tutela.runtime.build_live`; the deterrence-variant rotation continues after the
 warnings the database holds.
+
+Every persona whose deterrence helpline (``persona/helplines.yaml``, for its country and each of
+its languages) is still marked ``verify_before_deployment`` gets one ``helpline.unverified``
+warning in the log at start: a warning names that helpline, whose number may have changed.
+``tutela demo`` does not warn (a demonstration contacts nobody).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from tutela.configfile import SECRET_KEYS, load_config
 from tutela.connectors import create_connector
 from tutela.live.engine import PersonaEngine
 from tutela.live.takeover import OperatorOutbox
+from tutela.persona import PersonaProfile
 from tutela.runtime import build_live, load_detection, select_persona
 
 __all__ = ["OperationConfig", "RunConfig", "load_run_config", "run_personas"]
@@ -133,6 +139,29 @@ def load_run_config(path: str | Path) -> RunConfig:
     return cfg.model_copy(update=updates)
 
 
+def warn_unverified_helplines(personas: list[PersonaProfile]) -> list[str]:
+    """Log one ``helpline.unverified`` warning per persona whose helpline (for its ``country``
+    and any of its ``languages``, :func:`tutela.persona.deterrence.helpline_for`) still carries
+    ``verify_before_deployment``; returns the ids of the personas warned about, in order.
+    Raises ``ConfigError`` for a malformed ``helplines.yaml``."""
+    from tutela.persona.deterrence import helpline_for
+
+    warned = []
+    for persona in personas:
+        found = (helpline_for(persona.country, lang) for lang in persona.languages)
+        names = sorted({h.name for h in found if h is not None and h.verify_before_deployment})
+        if names:
+            log.warning(
+                "helpline.unverified",
+                persona=persona.id,
+                country=persona.country,
+                helplines=names,
+                hint="verify name, number, url, hours and languages in persona/helplines.yaml",
+            )
+            warned.append(persona.id)
+    return warned
+
+
 async def run_personas(
     cfg: RunConfig,
     *,
@@ -154,6 +183,7 @@ async def run_personas(
             "inside an active operation"
         )
     personas = {pr.persona: select_persona(pr.persona) for pr in cfg.personas}
+    warn_unverified_helplines(list(personas.values()))
     system = build_live(
         db_url or (cfg.db.get_secret_value() if cfg.db is not None else None),
         detection=load_detection(cfg.detection),
