@@ -20,7 +20,8 @@ from tutela.runtime import build_live, load_shadow_policy, select_persona
 from tutela.store import iter_ledger
 from tutela.store.queries.shadow import SHADOW_STARTED, record_shadow, shadow_summary
 
-LINES = ["hi", "turn on your webcam", "how old are you", "turn on your webcam", "send a photo"]
+# the first line asks before the persona has said anything (its age is not yet disclosed)
+LINES = ["turn on your webcam", "how old are you", "turn on your webcam", "send a photo", "ok"]
 STRICTER = "ladder: {require_age_disclosed: false}\n"  # warns before the age is known
 LOOSER = "solicitation: {categories: [sexual_content]}\n"  # a webcam request is not enough
 
@@ -113,12 +114,12 @@ def test_stricter_and_looser_shadows_record_disagreements_and_change_nothing(
         system.close()
     base.close()
     active = [h.decision.action.value for h in base_handled]
-    assert active == ["continue", "continue", "continue", "deter", "continue"]
+    assert active == ["continue", "continue", "deter", "continue", "continue"]
 
     stricter = results["stricter"]
     assert (stricter.extra_warnings, stricter.fewer_warnings) == (1, 0)
     (d,) = stricter.disagreements
-    assert (d.line, d.active_action, d.action, d.variant) == (2, "continue", "deter", "combined")
+    assert (d.line, d.active_action, d.action, d.variant) == (1, "continue", "deter", "combined")
     assert d.rule == "ladder.first_solicitation"
     assert stricter.agreed == 4 and stricter.agreement == pytest.approx(0.8)
     assert stricter.stricter == 1 and stricter.looser == 0
@@ -127,7 +128,7 @@ def test_stricter_and_looser_shadows_record_disagreements_and_change_nothing(
     assert (looser.extra_warnings, looser.fewer_warnings) == (0, 1)
     (d,) = looser.disagreements
     assert (d.line, d.active_action, d.active_variant, d.action) == (
-        4,
+        3,
         "deter",
         "combined",
         "continue",
