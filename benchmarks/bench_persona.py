@@ -62,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     n_lines = {lang: len(data["lines"][lang]) for lang in LANGUAGES}
     print(f"persona set: {n_lines} lines; baseline {args.baseline_rev[:10]} vs working tree")
+    print(
+        "each line is answered once per persona of its language and seed (replies = lines x"
+        " personas x seeds); addressed: the reply meets the line's judging rule; age: replies"
+        " stating the age (unasked: of those whose line did not ask it)"
+    )
     for lang in (*LANGUAGES, "all"):
         print(lang)
         print(_row("baseline", results["baseline"][lang]))
@@ -70,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"current misses (first {args.misses}):")
         for miss in results["current"]["all"].misses[: args.misses]:
             print("  " + miss)
+    print(f"rerun: .venv/bin/python benchmarks/bench_persona.py --baseline-rev {args.baseline_rev}")
     return 0
 
 
