@@ -88,7 +88,7 @@ def test_referral_approval_and_export_in_a_browser(web, server, browser, tmp_pat
     page.fill("form[action$='/referrals'] input[name=note]", "asked age, then solicited")
     page.click("form[action$='/referrals'] button")
     page.wait_for_url(f"{base}/cases/{web.case_id}")
-    assert "referral_proposed" in page.text_content("h1")
+    assert "referral proposed" in page.text_content("h1")
     assert page.locator("form[action$='/approve']").count() == 0  # analysts cannot approve
     page.goto(f"{base}/stats")
     page.wait_for_load_state("networkidle")

@@ -314,7 +314,8 @@ def cases_queue(
     ),
     db: DbOption = None,
 ) -> None:
-    """The review queue, highest risk first."""
+    """The review queue, most severe first: the strongest action taken (refer > escalate > deter >
+    watch), then returns after a warning, then risk (the dashboard's order)."""
     from tutela.cases.workflow import REVIEW_STATUSES, CaseWorkflow
 
     rec = _recorder(db, sign=False)
@@ -335,6 +336,10 @@ def cases_queue(
             "warnings": c.warnings,
             "last_action": c.last_action,
             "last_event": c.last_event,
+            "strongest_action": c.strongest_action,
+            "strongest_at": _iso(c.strongest_at),
+            "returns": c.returns,
+            "returned": c.returned,
             "identities": c.identities,
             "pending_referral": c.pending_referral,
         }
@@ -344,16 +349,25 @@ def cases_queue(
         sys.stdout.write(json.dumps({"cases": rows}, indent=2) + "\n")
         return
     table = Table(title="review queue")
-    cols = ("case_id", "status", "risk", "conversations", "warnings", "last_action", "platforms")
-    heads = {"case_id": "case", "conversations": "convs", "last_action": "last action"}
+    cols = ("case_id", "status", "strongest_action", "returns", "risk", "warnings", "platforms")
+    heads = {"case_id": "case", "strongest_action": "strongest", "returns": "ret"}
     for col in cols:
         table.add_column(
             heads.get(col, col),
             overflow="fold",
-            justify="right" if col in ("case_id", "risk", "conversations", "warnings") else "left",
+            justify="right" if col in ("case_id", "risk", "returns", "warnings") else "left",
         )
+
+    def _cell(r: dict[str, Any], col: str) -> str:
+        value = r[col]
+        if col == "risk":
+            return f"{value:.0%}"
+        if col == "strongest_action":
+            return value or "-"
+        return ", ".join(value) if isinstance(value, list) else str(value)
+
     for r in rows:
-        table.add_row(*(", ".join(r[c]) if isinstance(r[c], list) else str(r[c]) for c in cols))
+        table.add_row(*(_cell(r, c) for c in cols))
     out_console.print(table)
 
 
