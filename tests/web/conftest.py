@@ -18,6 +18,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from browser_support import launch_chromium, serve
 from web_support import PASSWORD, csrf_of
 
 from tutela.accounts.users import UserStore
@@ -132,3 +133,17 @@ def make_web(demo_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Web]]:
 @pytest.fixture
 def web(make_web: Callable[..., Web]) -> Web:
     return make_web()
+
+
+@pytest.fixture
+def server(web: Web) -> Iterator[str]:
+    """The ``web`` fixture's dashboard served on 127.0.0.1 (its base URL), for browser tests."""
+    with serve(web.app) as base:
+        yield base
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Debian Chromium for one test (skipped without it; ``tests/web/browser_support.py``)."""
+    with launch_chromium() as b:
+        yield b

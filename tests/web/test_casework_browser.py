@@ -5,13 +5,13 @@ graph renders. Skipped like the other browser test when /usr/bin/chromium is mis
 from __future__ import annotations
 
 import pytest
-from test_web_browser import _login, browser, server  # noqa: F401  (fixtures)
+from test_web_browser import _login
 from web_support import explicit_line
 
 pytestmark = pytest.mark.slow
 
 
-def test_case_and_contact_pages_fit_a_phone(web, server, browser, tmp_path):  # noqa: F811
+def test_case_and_contact_pages_fit_a_phone(web, server, browser, tmp_path):
     explicit_line(web)
     contact_id = web.services.recorder.get_case(web.case_id).contact_id
     ctx = browser.new_context(viewport={"width": 375, "height": 800})

@@ -6,19 +6,9 @@ failed then under TUTELA_REQUIRE_SERVERS=1."""
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from web_support import PASSWORD
 
-from servers import free_port, missing_server
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1366, "height": 800}
 
@@ -41,39 +31,6 @@ MEASURE = """() => {
           hiddenNav: [...document.querySelectorAll('header nav a')]
                        .filter(a => !a.getBoundingClientRect().width).length};
 }"""
-
-
-@pytest.fixture
-def server(web) -> Iterator[str]:
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(
-        web.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists() or os.environ.get("TUTELA_SKIP_BROWSER") == "1":
-        missing_server("chromium (/usr/bin/chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 def _pages(case_id: int) -> list[str]:

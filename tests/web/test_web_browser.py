@@ -8,62 +8,12 @@ Screenshots of the case and statistics pages go to the test's tmp folder.
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from web_support import PASSWORD
 
-from servers import free_port, missing_server
 from tutela.evidence import verify_package
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def server(web) -> Iterator[str]:
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(
-        web.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists() or os.environ.get("TUTELA_SKIP_BROWSER") == "1":
-        missing_server("chromium (/usr/bin/chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 def _login(page, base: str, name: str) -> None:

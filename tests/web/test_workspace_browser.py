@@ -14,11 +14,8 @@ failed then under TUTELA_REQUIRE_SERVERS=1.
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,18 +25,8 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from browser_support import launch_chromium, serve
 
-from servers import free_port, missing_server
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ROOT = Path(__file__).resolve().parents[2]
 PHONE = {"width": 375, "height": 800}
 
@@ -72,20 +59,12 @@ def _fast_hasher() -> PasswordHasher:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists() or os.environ.get("TUTELA_SKIP_BROWSER") == "1":
-        missing_server("chromium (/usr/bin/chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with launch_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
 def site(browser, tmp_path_factory) -> Iterator[Site]:
-    import uvicorn
-
     from tutela.accounts.users import UserStore
     from tutela.store import open_store
     from tutela.web.app import create_app
@@ -101,19 +80,8 @@ def site(browser, tmp_path_factory) -> Iterator[Site]:
         services.store, recorder=services.recorder, hasher=_fast_hasher()
     )
     app = create_app(settings, services=services)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield Site(base=f"http://127.0.0.1:{port}", ws=ws)
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(app) as base:
+        yield Site(base=base, ws=ws)
     services.close()
 
 
