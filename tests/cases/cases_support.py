@@ -4,7 +4,7 @@ synthetic texts written for these tests."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -53,10 +53,13 @@ def record_conversation(
     *,
     persona: str = "p-en-13",
     platform: str = "local",
+    own: Mapping[int, Sequence[str]] | None = None,
 ) -> int:
     """Record one conversation of ``contact`` and return its case id.
 
     ``lines``: (text, action, risk, indicators) per inbound line; each line gets a persona reply.
+    ``own``: each line's own indicator ids by line number, recorded as the live engine does
+    (``decisions.line_indicators``); ``None``: not recorded, as before migration 0008.
     """
     rec = env.recorder
     op = rec.ensure_demo_operation()
@@ -89,6 +92,7 @@ def record_conversation(
             rule="none" if action == "continue" else "ladder.test",
             reason="test decision",
             variant="v1" if action == "deter" else None,
+            line_indicators=None if own is None else own.get(n, []),
         )
         rec.record_outbound(
             conversation_id=conv.id, text="ok", origin="bank:test", sent_at=env.clock()

@@ -42,43 +42,6 @@ def _own(lines: Sequence[tuple[str, str, float, Sequence[str]]]) -> dict[int, li
     return out
 
 
-def _record_with_own(env: Env, contact: str, lines, own: dict[int, list[str]]) -> int:
-    """Like ``record_conversation``, each decision with the line's own indicators."""
-    rec = env.recorder
-    contact_id = rec.get_or_create_contact("local", contact, seen_at=env.clock())
-    conv = rec.open_conversation(
-        operation_id=rec.ensure_demo_operation().id,
-        persona_id="p-en-13",
-        platform="local",
-        account="p-en-13@local",
-        contact_id=contact_id,
-        lang="en",
-        started_at=env.clock(),
-    )
-    for n, (text, action, risk, indicators) in enumerate(lines, start=1):
-        msg = rec.record_inbound(
-            conversation_id=conv.id,
-            author=contact,
-            text=text,
-            wire=text.encode(),
-            received_at=env.clock.advance(seconds=30),
-            contact_line=n,
-        )
-        rec.record_decision(
-            conversation_id=conv.id,
-            message_id=msg.id,
-            after_line=n,
-            action=action,
-            risk=risk,
-            indicators=indicators,
-            rule="none" if action == "continue" else "ladder.test",
-            reason="test",
-            variant=None,
-            line_indicators=own.get(n, []),
-        )
-    return rec.get_or_create_case(contact_id).id
-
-
 def test_recorded_own_indicators_are_used_as_is_repeats_included() -> None:
     decs = [(1, [SEX], [SEX]), (2, [SEX, AGE], [AGE]), (3, [SEX, AGE], [SEX]), (4, [SEX, AGE], [])]
     assert line_indicators(decs) == {1: (SEX,), 2: (AGE,), 3: (SEX,), 4: ()}
@@ -100,7 +63,7 @@ def test_a_line_repeating_an_explicit_indicator_is_masked_and_tagged(env: Env) -
         ("another clinical sexual remark", "escalate", 0.98, [SEX, SECRET, AGE]),
     ]
     own = _own(lines) | {7: [SEX]}
-    case = _record_with_own(env, "repeat", lines, own)
+    case = record_conversation(env, "repeat", lines, own=own)
     (conv,) = env.workflow.case_detail(case).conversations
     inbound = {m.text: m for m in conv.messages if m.direction == "in"}
     for text in ("a clinical sexual remark", "another clinical sexual remark"):
@@ -120,7 +83,7 @@ def test_older_decisions_mask_every_line_from_the_first_explicit_one(env: Env) -
 
 
 def test_later_innocent_lines_are_neither_masked_nor_tagged(env: Env) -> None:
-    case = _record_with_own(env, "early", EARLY_EXPLICIT, _own(EARLY_EXPLICIT))
+    case = record_conversation(env, "early", EARLY_EXPLICIT, own=_own(EARLY_EXPLICIT))
     (conv,) = env.workflow.case_detail(case).conversations
     inbound = {m.text: m for m in conv.messages if m.direction == "in"}
     assert inbound["a clinical sexual remark"].indicators == (SEX,)
@@ -139,7 +102,7 @@ def test_identity_source_masked_only_for_its_own_explicit_line(env: Env) -> None
         ("a clinical sexual remark", "escalate", 0.95, [SEX]),
         ("write me at someone@example.org", "continue", 0.95, [SEX]),
     ]
-    case = _record_with_own(env, "ident", lines, _own(lines))
+    case = record_conversation(env, "ident", lines, own=_own(lines))
     detail = env.workflow.case_detail(case)
     (conv,) = detail.conversations
     second = next(m for m in conv.messages if m.contact_line == 2)
